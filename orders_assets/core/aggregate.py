@@ -1,0 +1,179 @@
+"""Partial aggregates of the filtered order set, and the reports built from them.
+
+A partition's partial aggregate is small (about participants + hours + buckets rows) and holds
+three grouping sets at (trade_date, security_code) grain: by participant, by hour, by size
+bucket. Every report of contract section 4, distinct counts included, is a group-by over the
+union of partials, so a new day recomputes only its partitions and then combines, without
+rereading any order.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orders_assets.core import schema
+
+GROUPING = "grouping"
+BY_PARTICIPANT, BY_HOUR, BY_SIZE = "participant", "hour", "size"
+GROUPING_COLUMN = {BY_PARTICIPANT: schema.PARTICIPANT_ID, BY_HOUR: schema.HOUR, BY_SIZE: schema.SIZE_BUCKET}
+PARTIAL_SCHEMA = pa.schema(
+    [
+        (schema.TRADE_DATE, pa.date32()),
+        (schema.SECURITY_CODE, pa.string()),
+        (GROUPING, pa.string()),
+        (schema.PARTICIPANT_ID, pa.string()),
+        (schema.HOUR, pa.int8()),
+        (schema.SIZE_BUCKET, pa.string()),
+        ("orders", pa.int64()),
+        ("quantity", pa.int64()),
+        ("value", schema.VALUE_TYPE),
+    ]
+)
+METRIC_AGGREGATIONS = [("orders", "sum"), ("quantity", "sum"), ("value", "sum")]
+
+
+def order_values(rows: pa.Table) -> pa.ChunkedArray:
+    """Exact price x quantity per row (decimal128(38, 4))."""
+    quantity = pc.cast(rows[schema.QUANTITY], pa.decimal128(19, 0))
+    return pc.cast(pc.multiply(rows[schema.PRICE], quantity), schema.VALUE_TYPE)
+
+
+def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedArray:
+    """Bucket label of each order value: edges are lower-inclusive (10,000 is in 10k-50k)."""
+    labels = pa.array(schema.size_bucket_labels(edges))
+    index = pa.array([0] * len(values), pa.int8()) if len(values) else pa.array([], pa.int8())
+    for edge in edges:
+        index = pc.add(index, pc.cast(pc.greater_equal(values, edge), pa.int8()))
+    return pc.take(labels, index)
+
+
+def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
+    """The three grouping sets of filtered rows (with trade_date and hour columns)."""
+    values = order_values(rows)
+    base = pa.table(
+        {
+            schema.TRADE_DATE: rows[schema.TRADE_DATE],
+            schema.SECURITY_CODE: rows[schema.SECURITY_CODE],
+            schema.PARTICIPANT_ID: rows[schema.PARTICIPANT_ID],
+            schema.HOUR: rows[schema.HOUR],
+            schema.SIZE_BUCKET: size_buckets(values, edges),
+            "quantity": rows[schema.QUANTITY],
+            "value": values,
+        }
+    )
+    keys = [schema.TRADE_DATE, schema.SECURITY_CODE]
+    parts = []
+    for grouping, column in GROUPING_COLUMN.items():
+        grouped = base.group_by(keys + [column], use_threads=False).aggregate(
+            [("quantity", "count"), ("quantity", "sum"), ("value", "sum")]
+        )
+        grouped = grouped.rename_columns(
+            {"quantity_count": "orders", "quantity_sum": "quantity", "value_sum": "value"}
+        )
+        parts.append(_conform(grouped, grouping))
+    return pa.concat_tables(parts)
+
+
+def _conform(grouped: pa.Table, grouping: str) -> pa.Table:
+    columns = {GROUPING: pa.array([grouping] * grouped.num_rows, pa.string())}
+    for field in PARTIAL_SCHEMA:
+        if field.name in grouped.column_names:
+            columns[field.name] = pc.cast(grouped[field.name], field.type)
+        elif field.name not in columns:
+            columns[field.name] = pa.nulls(grouped.num_rows, field.type)
+    return pa.table({field.name: columns[field.name] for field in PARTIAL_SCHEMA}, schema=PARTIAL_SCHEMA)
+
+
+def combine_partials(partials: Iterable[pa.Table]) -> pa.Table:
+    """Union of partial aggregates, summed at their own grain (so duplicates of a key merge)."""
+    tables = [table for table in partials if table.num_rows]
+    if not tables:
+        return PARTIAL_SCHEMA.empty_table()
+    union = pa.concat_tables(tables)
+    keys = [schema.TRADE_DATE, schema.SECURITY_CODE, GROUPING, schema.PARTICIPANT_ID, schema.HOUR, schema.SIZE_BUCKET]
+    summed = union.group_by(keys, use_threads=False).aggregate(METRIC_AGGREGATIONS)
+    summed = summed.rename_columns({"orders_sum": "orders", "quantity_sum": "quantity", "value_sum": "value"})
+    return summed.select(PARTIAL_SCHEMA.names).cast(PARTIAL_SCHEMA)
+
+
+def build_report(name: str, partials: pa.Table, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
+    """One report of contract section 4 from the combined partial aggregates."""
+    keys = list(schema.REPORT_KEYS[name])
+    grouping = _grouping_for(keys)
+    rows = partials.filter(pc.equal(partials[GROUPING], grouping))
+    metrics = rows.group_by(keys, use_threads=False).aggregate(METRIC_AGGREGATIONS)
+    metrics = metrics.rename_columns({"orders_sum": "orders", "quantity_sum": "quantity", "value_sum": "value"})
+    for extra, counted in schema.REPORT_DISTINCT_COUNTS.get(name, {}).items():
+        metrics = _join_distinct(metrics, partials, keys, extra, counted)
+    if name == "by_order_size":
+        metrics = _every_bucket(metrics, edges)
+    return _finish(metrics, keys, list(schema.REPORT_DISTINCT_COUNTS.get(name, {})), edges)
+
+
+def _grouping_for(keys: list[str]) -> str:
+    """The grouping set that holds a report's key columns (participant for security/date-only keys)."""
+    if schema.HOUR in keys:
+        return BY_HOUR
+    if schema.SIZE_BUCKET in keys:
+        return BY_SIZE
+    return BY_PARTICIPANT
+
+
+def _join_distinct(metrics: pa.Table, partials: pa.Table, keys: list[str], extra: str, counted: str) -> pa.Table:
+    """Distinct count of `counted` per report key, from the participant grouping set."""
+    rows = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
+    pairs = rows.group_by(keys + [counted], use_threads=False).aggregate([])
+    counts = pairs.group_by(keys, use_threads=False).aggregate([(counted, "count")])
+    counts = counts.rename_columns({f"{counted}_count": extra})
+    return metrics.join(counts, keys=keys, join_type="left outer")
+
+
+def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:
+    labels = pa.table({schema.SIZE_BUCKET: pa.array(schema.size_bucket_labels(edges))})
+    joined = labels.join(metrics, keys=[schema.SIZE_BUCKET], join_type="left outer")
+    filled = {
+        "orders": pc.fill_null(joined["orders"], 0),
+        "quantity": pc.fill_null(joined["quantity"], 0),
+        "value": pc.fill_null(joined["value"], pa.scalar(0, joined["value"].type)),
+    }
+    for name, column in filled.items():
+        joined = joined.set_column(joined.schema.get_field_index(name), name, column)
+    return joined
+
+
+def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[int, ...]) -> pa.Table:
+    orders = pc.cast(metrics["orders"], pa.int64())
+    quantity = pc.cast(metrics["quantity"], pa.int64())
+    value = pc.cast(metrics["value"], schema.VALUE_TYPE)
+    nonzero = pc.if_else(pc.equal(orders, 0), pa.scalar(None, pa.int64()), orders)
+    columns = {key: metrics[key] for key in keys}
+    columns.update(
+        {
+            "orders": orders,
+            "quantity": quantity,
+            "value": value,
+            "avg_quantity": pc.divide(pc.cast(quantity, pa.float64()), pc.cast(nonzero, pa.float64())),
+            "avg_value": pc.divide(pc.cast(value, pa.float64()), pc.cast(nonzero, pa.float64())),
+        }
+    )
+    for extra in extras:
+        columns[extra] = pc.cast(pc.fill_null(metrics[extra], 0), pa.int64())
+    table = pa.table(columns)
+    if keys == [schema.SIZE_BUCKET]:
+        order = {label: position for position, label in enumerate(schema.size_bucket_labels(edges))}
+        rank = pa.array([order[label] for label in table[schema.SIZE_BUCKET].to_pylist()], pa.int32())
+        return table.take(pc.sort_indices(rank))
+    return table.sort_by([(key, "ascending") for key in keys])
+
+
+def totals(partials: pa.Table) -> dict:
+    """Orders, quantity and exact value of the whole filtered order set."""
+    rows = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
+    value = pc.sum(rows["value"]).as_py()
+    return {
+        "orders": int(pc.sum(rows["orders"]).as_py() or 0),
+        "quantity": int(pc.sum(rows["quantity"]).as_py() or 0),
+        "value": str(value if value is not None else 0),
+    }

@@ -1,0 +1,177 @@
+"""Assembly of (trade_date, security_code) partitions from the slices staged by every source.
+
+A partition's filtered order set is the union of its slices from each source file that
+touches it (two files for one day both count; a corrected file replaces only its own slices).
+Its inputs are named by a signature: the sorted (source, fingerprint, attempt) of its
+contributors. The catalog records the signature each partition was built from, so a
+partition is pending exactly when its expected signature differs from the catalog's.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from orders_assets.core import schema
+from orders_assets.core.aggregate import PARTIAL_SCHEMA, order_values, partial_aggregates
+from orders_assets.core.parse import SOURCE_LINE
+from orders_assets.core.store import (
+    OrderStore,
+    PartitionKey,
+    atomic_write_parquet,
+    parse_partition_text,
+)
+
+SOURCE_FILE = "source_file"
+
+
+@dataclass(frozen=True)
+class Contribution:
+    source_key: str
+    slice_path: Path
+    batch: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class AssembledPartition:
+    key: PartitionKey
+    rows: int
+    quantity: int
+    value: str
+    sources: int
+    path: Path | None
+
+
+def contributions(store: OrderStore) -> dict[PartitionKey, list[Contribution]]:
+    """Every partition touched by a current manifest, with the slices that make it up."""
+    found: dict[PartitionKey, list[Contribution]] = defaultdict(list)
+    for manifest in store.manifests():
+        for text, slices in manifest["partitions"].items():
+            for slice_file, batch, rows in slices:
+                found[parse_partition_text(text)].append(
+                    Contribution(manifest["source_key"], store.slice_path(manifest, slice_file), batch, rows)
+                )
+    return dict(found)
+
+
+def expected_signatures(store: OrderStore) -> dict[PartitionKey, str]:
+    """The signature each touched partition should have once assembled from the current manifests."""
+    inputs: dict[PartitionKey, set[str]] = defaultdict(set)
+    for manifest in store.manifests():
+        tag = f"{manifest['source_key']}\x1f{manifest['fingerprint']}\x1f{manifest['attempt']}"
+        for text in manifest["partitions"]:
+            inputs[parse_partition_text(text)].add(tag)
+    return {key: signature_of(tags) for key, tags in inputs.items()}
+
+
+def signature_of(tags: Iterable[str]) -> str:
+    return hashlib.sha1("\x1e".join(sorted(tags)).encode()).hexdigest()[:20]
+
+
+EMPTY_SIGNATURE = signature_of([])
+
+
+def pending_partitions(store: OrderStore) -> list[PartitionKey]:
+    """Partitions whose assembled state differs from what the current manifests say.
+
+    Includes partitions that lost every contributor (a source removed or corrected), so
+    their stale rows are removed too.
+    """
+    expected = expected_signatures(store)
+    catalog = store.catalog()
+    keys = set(expected) | {key for key, entry in catalog.items() if entry["rows"] or entry["signature"] != EMPTY_SIGNATURE}
+    return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != (catalog.get(key) or {}).get("signature"))
+
+
+def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
+                        edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[AssembledPartition]:
+    """Build each partition's order file and partial aggregate; update aggregates and catalog."""
+    keys = sorted(set(keys))
+    found = contributions(store)
+    expected = expected_signatures(store)
+    open_ipc.cache_clear()
+    assembled: list[AssembledPartition] = []
+    partials: dict[PartitionKey, pa.Table] = {}
+    for key in keys:
+        rows = _partition_rows(found.get(key, []))
+        path = store.partition_file(key)
+        if rows is None or rows.num_rows == 0:
+            path.unlink(missing_ok=True)
+            assembled.append(AssembledPartition(key, 0, 0, "0", 0, None))
+            partials[key] = PARTIAL_SCHEMA.empty_table()
+            continue
+        atomic_write_parquet(path, rows)
+        partials[key] = partial_aggregates(rows, edges)
+        value = pc.sum(order_values(rows)).as_py()
+        quantity = int(pc.sum(rows[schema.QUANTITY]).as_py())
+        sources = len({part.source_key for part in found[key]})
+        assembled.append(AssembledPartition(key, rows.num_rows, quantity, str(value), sources, path))
+    open_ipc.cache_clear()
+    with store.locked():
+        _update_aggregates(store, partials)
+        catalog = store.catalog()
+        for part in assembled:
+            catalog[part.key] = {
+                "trade_date": part.key[0],
+                "security_code": part.key[1],
+                "signature": expected.get(part.key, EMPTY_SIGNATURE),
+                "rows": part.rows,
+                "quantity": part.quantity,
+                "value": part.value,
+            }
+        store.write_catalog(catalog)
+    return assembled
+
+
+@lru_cache(maxsize=64)
+def open_ipc(path: Path) -> pa.ipc.RecordBatchFileReader:
+    return pa.ipc.open_file(pa.memory_map(str(path)))
+
+
+def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
+    """The union of a partition's slices, with their source file, in a deterministic order."""
+    tables = []
+    for part in parts:
+        batch = open_ipc(part.slice_path).get_batch(part.batch)
+        table = pa.Table.from_batches([batch])
+        tables.append(table.append_column(SOURCE_FILE, pa.array([part.source_key] * table.num_rows, pa.string())))
+    if not tables:
+        return None
+    rows = pa.concat_tables(tables, promote_options="permissive")
+    order = [(schema.TIMESTAMP, "ascending"), (SOURCE_FILE, "ascending"), (SOURCE_LINE, "ascending")]
+    return rows.sort_by(order)
+
+
+def _update_aggregates(store: OrderStore, partials: dict[PartitionKey, pa.Table]) -> None:
+    """Replace the assembled partitions' rows in their dates' aggregate files (caller holds the lock)."""
+    by_date: dict[str, dict[str, pa.Table]] = defaultdict(dict)
+    for (trade_date, security), table in partials.items():
+        by_date[trade_date][security] = table
+    for trade_date, tables in by_date.items():
+        path = store.aggregate_file(trade_date)
+        kept = []
+        if path.exists():
+            existing = pq.read_table(path)
+            replaced = pa.array(list(tables), pa.string())
+            kept.append(existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
+        combined = pa.concat_tables(kept + list(tables.values())).cast(PARTIAL_SCHEMA)
+        if combined.num_rows == 0:
+            path.unlink(missing_ok=True)
+            continue
+        atomic_write_parquet(path, combined.sort_by([(schema.SECURITY_CODE, "ascending")]))
+
+
+def load_partials(store: OrderStore) -> pa.Table:
+    """Every partition's partial aggregate (the input of every report)."""
+    files = sorted(store.aggregates.glob("trade_date=*.parquet")) if store.aggregates.is_dir() else []
+    if not files:
+        return PARTIAL_SCHEMA.empty_table()
+    return pa.concat_tables([pq.read_table(path).cast(PARTIAL_SCHEMA) for path in files])

@@ -1,0 +1,224 @@
+"""One pass over one source file: parse, validate, filter, and stage every partition it touches.
+
+This is the only place a source file is parsed. Its outputs are what every later step reads:
+- the kept rows, buffered up to a memory budget and flushed as Arrow IPC files holding one
+  record batch per (trade_date, security_code) partition, so re-materializing one partition
+  reads a few kilobytes, never the source again;
+- the quarantine of rejected rows with line and reason;
+- the manifest: row accounting (rows_read = kept + filtered_out + rejected), the partitions
+  touched and where their slices are. Published last, it is the commit point of the ingest.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from orders_assets.core import schema
+from orders_assets.core.filters import OrderFilter, kept_mask, with_local_fields
+from orders_assets.core.parse import QUARANTINE_SCHEMA, SOURCE_LINE, ParsedBlock, RowParser
+from orders_assets.core.reader import (
+    DEFAULT_BLOCK_BYTES,
+    SourceFormatError,
+    iter_blocks,
+    iter_parquet_batches,
+    open_stream,
+    read_header,
+)
+from orders_assets.core.sources import SourceFile
+from orders_assets.core.store import OrderStore, PartitionKey, partition_text
+from orders_assets.core.validate import REQUIRED_TEXT, validate
+
+DEFAULT_STAGE_BYTES = 64 << 20
+"""Kept rows held in memory before a flush to the staging area."""
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    order_filter: OrderFilter = field(default_factory=OrderFilter)
+    block_bytes: int = DEFAULT_BLOCK_BYTES
+    stage_bytes: int = DEFAULT_STAGE_BYTES
+
+
+@dataclass
+class RowCounts:
+    rows_read: int = 0
+    rows_kept: int = 0
+    rows_filtered_out: int = 0
+    rows_rejected: int = 0
+
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
+
+
+Progress = Callable[[int, RowCounts], None]
+"""Called after each block with (bytes read so far, counts so far)."""
+
+
+@dataclass(frozen=True)
+class ChunkedSource:
+    """A source file and how to read it: iterating `blocks()` parses it one block at a time."""
+
+    source: SourceFile
+    settings: IngestSettings
+
+    def blocks(self) -> Iterator[tuple[ParsedBlock, int]]:
+        return parsed_blocks(self.source, self.settings)
+
+
+def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress | None = None) -> dict:
+    """Ingest one source file completely and publish its manifest; return the manifest."""
+    source, settings = chunked.source, chunked.settings
+    started = time.perf_counter()
+    attempt = store.begin_attempt(source.key)
+    counts = RowCounts()
+    stager = PartitionStager(attempt, settings.stage_bytes)
+    with QuarantineWriter(attempt / "quarantine.csv") as quarantine:
+        for parsed, bytes_done in chunked.blocks():
+            counts.rows_read += parsed.rows_read
+            counts.rows_rejected += parsed.rejects.num_rows
+            quarantine.write(parsed.rejects)
+            rows = with_local_fields(parsed.rows, settings.order_filter.timezone)
+            kept = rows.filter(kept_mask(rows, settings.order_filter))
+            counts.rows_kept += kept.num_rows
+            counts.rows_filtered_out += rows.num_rows - kept.num_rows
+            stager.add(kept)
+            if progress:
+                progress(bytes_done, counts)
+    partitions = stager.close()
+    if not counts.balanced():
+        raise AssertionError(f"{source.key}: row accounting does not balance: {counts}")
+    manifest = {
+        "source_key": source.key,
+        "fingerprint": source.fingerprint,
+        "filter_fingerprint": settings.order_filter.fingerprint,
+        "bytes": source.size,
+        **counts.__dict__,
+        "partitions": {partition_text(key): slices for key, slices in sorted(partitions.items())},
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    store.publish_attempt(source.key, attempt, manifest)
+    return store.manifest(source.key)
+
+
+def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:
+    """Validated blocks of a source and the bytes consumed so far (compressed files: decompressed bytes)."""
+    timezone = settings.order_filter.timezone
+    if source.is_parquet:
+        yield from _parquet_blocks(source, timezone, settings.block_bytes)
+        return
+    with open_stream(source.path) as stream:
+        header, pending = read_header(stream, source.path)
+        parser = RowParser(header, source.key, timezone)
+        for block in iter_blocks(stream, pending, settings.block_bytes, source.path):
+            yield parser.parse(block), block.offset + len(block.data)
+
+
+def _parquet_blocks(source: SourceFile, timezone: str, block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
+    """Parquet rows through the same rules; 'line' is the 1-based row number."""
+    batch_rows = max(1024, block_bytes // 100)
+    total_rows = max(1, pq.ParquetFile(str(source.path)).metadata.num_rows)
+    for batch, first_row in iter_parquet_batches(source.path, batch_rows):
+        table = pa.Table.from_batches([batch])
+        RowParser(table.column_names, source.key, timezone)
+        for column in REQUIRED_TEXT:
+            if not pa.types.is_string(table[column].type):
+                table = table.set_column(table.schema.get_field_index(column), column, pc.cast(table[column], pa.string()))
+        lines = np.arange(first_row, first_row + table.num_rows, dtype=np.int64)
+        checked = validate(table, timezone)
+        rejected = np.asarray(pc.is_valid(checked.reasons).to_numpy(zero_copy_only=False), dtype=bool)
+        rows = checked.rows.append_column(SOURCE_LINE, pa.array(lines[~rejected]))
+        positions = np.flatnonzero(rejected)
+        rejects = pa.table(
+            [
+                [source.key] * len(positions),
+                lines[positions].tolist(),
+                [reason.split(":", 1)[0] for reason in pc.take(checked.reasons, positions).to_pylist()],
+                pc.take(checked.reasons, positions).to_pylist(),
+                [str(row) for row in table.take(positions).to_pylist()],
+            ],
+            schema=QUARANTINE_SCHEMA,
+        )
+        rows_done = first_row + table.num_rows - 1
+        yield ParsedBlock(rows=rows, rows_read=table.num_rows, rejects=rejects), source.size * rows_done // total_rows
+
+
+class QuarantineWriter:
+    """Streams rejected rows to a CSV file (written even when empty, so its absence means no ingest)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._writer = pacsv.CSVWriter(str(path), QUARANTINE_SCHEMA)
+
+    def write(self, rejects: pa.Table) -> None:
+        if rejects.num_rows:
+            self._writer.write_table(rejects)
+
+    def __enter__(self) -> "QuarantineWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._writer.close()
+
+
+class PartitionStager:
+    """Buffers kept rows and flushes them as IPC files with one record batch per partition.
+
+    Input order is not assumed: a partition may get slices from several flushes; the index
+    lists them all. Sorted input (the usual case) gives about one slice per partition.
+    """
+
+    def __init__(self, folder: Path, budget_bytes: int):
+        self.folder = folder
+        self.budget_bytes = budget_bytes
+        self.buffer: list[pa.Table] = []
+        self.buffered_bytes = 0
+        self.flushes = 0
+        self.index: dict[PartitionKey, list[list]] = {}
+
+    def add(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        self.buffer.append(rows)
+        self.buffered_bytes += rows.nbytes
+        if self.buffered_bytes >= self.budget_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        rows = pa.concat_tables(self.buffer).combine_chunks()
+        self.buffer, self.buffered_bytes = [], 0
+        rows = rows.sort_by([(schema.TRADE_DATE, "ascending"), (schema.SECURITY_CODE, "ascending")])
+        name = f"slices-{self.flushes:05d}.arrow"
+        self.flushes += 1
+        with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
+            for batch_number, (key, start, length) in enumerate(partition_runs(rows)):
+                writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])
+                self.index.setdefault(key, []).append([name, batch_number, length])
+
+    def close(self) -> dict[PartitionKey, list[list]]:
+        self.flush()
+        return self.index
+
+
+def partition_runs(rows: pa.Table) -> Iterator[tuple[PartitionKey, int, int]]:
+    """(partition, start, length) of each run of equal (trade_date, security_code) in sorted rows."""
+    if rows.num_rows == 0:
+        return
+    dates = rows[schema.TRADE_DATE].to_numpy()
+    codes = pc.dictionary_encode(rows[schema.SECURITY_CODE]).combine_chunks()
+    code_index = codes.indices.to_numpy()
+    change = np.flatnonzero((dates[1:] != dates[:-1]) | (code_index[1:] != code_index[:-1])) + 1
+    starts = np.concatenate(([0], change))
+    stops = np.concatenate((change, [rows.num_rows]))
+    labels = codes.dictionary.to_pylist()
+    for start, stop in zip(starts.tolist(), stops.tolist()):
+        yield (str(dates[start]), labels[code_index[start]]), start, stop - start

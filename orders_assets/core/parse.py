@@ -1,0 +1,178 @@
+"""Parsing of raw blocks into validated rows and quarantine records.
+
+Three paths, from fast to exact, chosen per block:
+1. Arrow's multi-threaded CSV reader with typed price and quantity: clean blocks, the norm.
+2. The same reader with every column as text, when a value does not convert: the rules in
+   `validate` then find the bad rows, whose line is first_line + row index.
+3. Python's csv module, when the block's structure is broken (wrong field counts): slow, but it
+   knows the physical line and raw text of every row, so nothing is lost or misattributed.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from orders_assets.core import schema
+from orders_assets.core.reader import RawBlock, SourceFormatError
+from orders_assets.core.validate import validate
+
+SOURCE_LINE = "source_line"
+QUARANTINE_SCHEMA = pa.schema(
+    [("source_file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
+     ("reason", pa.string()), ("raw", pa.string())]
+)
+FAST_TYPES = {schema.PRICE: schema.PRICE_TYPE, schema.QUANTITY: schema.QUANTITY_TYPE}
+ARROW_BLOCK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ParsedBlock:
+    rows: pa.Table
+    """Valid rows: canonical typed columns, pass-through extras, and their source_line."""
+    rows_read: int
+    rejects: pa.Table
+    """One row per rejected input row, in QUARANTINE_SCHEMA."""
+
+
+class RowParser:
+    """Parses the blocks of one CSV file whose header is `header`."""
+
+    def __init__(self, header: list[str], source_key: str, timezone: str):
+        missing = [column for column in schema.CANONICAL_COLUMNS if column not in header]
+        if missing:
+            raise SourceFormatError(
+                f"{source_key}: line 1: missing required column(s) {', '.join(missing)}; "
+                f"found {', '.join(header)}. Rename the columns or use a layout that maps them."
+            )
+        duplicated = sorted({name for name in header if header.count(name) > 1})
+        if duplicated:
+            raise SourceFormatError(f"{source_key}: line 1: duplicate column name(s) {', '.join(duplicated)}")
+        self.header = header
+        self.source_key = source_key
+        self.timezone = timezone
+
+    def parse(self, block: RawBlock) -> ParsedBlock:
+        invalid_rows: list[int] = []
+        try:
+            table = self._read(block.data, typed=True, invalid_rows=invalid_rows)
+        except pa.ArrowInvalid:
+            invalid_rows.clear()
+            try:
+                table = self._read(block.data, typed=False, invalid_rows=invalid_rows)
+            except pa.ArrowInvalid:
+                return self._parse_exactly(block)
+        if invalid_rows:
+            return self._parse_exactly(block)
+        lines = _row_lines(block, table.num_rows)
+        return self._validated(table, lines, block)
+
+    def _read(self, data: bytes, typed: bool, invalid_rows: list[int]) -> pa.Table:
+        def count_invalid(row) -> str:
+            invalid_rows.append(1)
+            return "skip"
+
+        column_types = {name: pa.string() for name in self.header}
+        if typed:
+            column_types.update(FAST_TYPES)
+        return pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=self.header, block_size=ARROW_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=count_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types=column_types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+
+    def _validated(self, table: pa.Table, lines: np.ndarray, block: RawBlock,
+                   raw_by_row: list[str] | None = None, extra_rejects: pa.Table | None = None) -> ParsedBlock:
+        checked = validate(table, self.timezone)
+        rejected = pc.is_valid(checked.reasons)
+        valid_lines = lines[~np.asarray(rejected.to_numpy(zero_copy_only=False), dtype=bool)]
+        rows = checked.rows.append_column(SOURCE_LINE, pa.array(valid_lines, pa.int64()))
+        rejects = self._rejects_from(checked.reasons, rejected, lines, block, raw_by_row)
+        if extra_rejects is not None and extra_rejects.num_rows:
+            rejects = pa.concat_tables([extra_rejects, rejects]).sort_by("line")
+        read = table.num_rows + (0 if extra_rejects is None else extra_rejects.num_rows)
+        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects)
+
+    def _rejects_from(self, reasons: pa.Array, rejected: pa.Array, lines: np.ndarray, block: RawBlock,
+                      raw_by_row: list[str] | None) -> pa.Table:
+        positions = np.flatnonzero(np.asarray(rejected.to_numpy(zero_copy_only=False), dtype=bool))
+        if positions.size == 0:
+            return QUARANTINE_SCHEMA.empty_table()
+        messages = pc.take(reasons, pa.array(positions)).to_pylist()
+        if raw_by_row is None:
+            physical = block.data.split(b"\n")
+            raw = [_decode(physical[lines[p] - block.first_line]).rstrip("\r") for p in positions]
+        else:
+            raw = [raw_by_row[p] for p in positions]
+        return self._reject_table([int(lines[p]) for p in positions], messages, raw)
+
+    def _reject_table(self, lines: list[int], messages: list[str], raw: list[str]) -> pa.Table:
+        columns = [message.split(":", 1)[0] for message in messages]
+        return pa.table(
+            [[self.source_key] * len(lines), lines, columns, messages, raw], schema=QUARANTINE_SCHEMA
+        )
+
+    def _parse_exactly(self, block: RawBlock) -> ParsedBlock:
+        """Python csv path: exact physical lines and raw text for every row of a broken block."""
+        text = _decode(block.data)
+        physical = text.split("\n")
+        reader = csv.reader(io.StringIO(text, newline=""))
+        good_fields: list[list[str]] = []
+        good_lines: list[int] = []
+        good_raw: list[str] = []
+        bad_lines: list[int] = []
+        bad_messages: list[str] = []
+        bad_raw: list[str] = []
+        consumed = 0
+        expected = len(self.header)
+        for fields in reader:
+            start, consumed = consumed, reader.line_num
+            if not fields:
+                continue
+            raw = "\n".join(physical[start:consumed]).rstrip("\r")
+            if len(fields) != expected:
+                bad_lines.append(block.first_line + start)
+                bad_messages.append(f"field_count: expected {expected} fields, found {len(fields)}")
+                bad_raw.append(raw)
+                continue
+            good_fields.append(fields)
+            good_lines.append(block.first_line + start)
+            good_raw.append(raw)
+        columns = list(zip(*good_fields)) if good_fields else [[] for _ in self.header]
+        table = pa.table({name: pa.array(list(values), pa.string()) for name, values in zip(self.header, columns)})
+        structural = self._reject_table(bad_lines, bad_messages, bad_raw)
+        return self._validated(table, np.asarray(good_lines, dtype=np.int64), block, good_raw, structural)
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text; bytes that are not UTF-8 (e.g. Latin-1 exports) decode one to one, never fail."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _row_lines(block: RawBlock, rows: int) -> np.ndarray:
+    """Physical line of each row of a block parsed by Arrow (one row per non-blank line)."""
+    data = block.data
+    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
+        return np.arange(block.first_line, block.first_line + rows, dtype=np.int64)
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == ord("\n"))
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [len(data)]))
+    lengths = stops - starts
+    has_cr = np.zeros(len(starts), dtype=bool)
+    nonempty = lengths > 0
+    has_cr[nonempty] = raw[stops[nonempty] - 1] == ord("\r")
+    content = lengths - has_cr
+    line_numbers = np.flatnonzero(content > 0) + block.first_line
+    return line_numbers[:rows].astype(np.int64)

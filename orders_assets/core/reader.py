@@ -1,0 +1,116 @@
+"""Chunked reading of order files: byte blocks cut at row boundaries, never a whole file.
+
+A CSV file (plain, gzip or zstd) is read as a stream of blocks of about `block_bytes`, each
+ending at a newline that is outside quotes, and each knowing the physical line number of its
+first line. Blocks are what the parser works on, so memory is bounded by the block size
+whatever the file size, and every rejected row can be reported with its exact line.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DEFAULT_BLOCK_BYTES = 16 << 20
+"""16 MiB: large enough for Arrow's multi-threaded parsing, small enough to keep memory flat."""
+
+MAX_ROW_BYTES = 64 << 20
+"""A single row longer than this is refused, so one malformed file cannot exhaust memory."""
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class SourceFormatError(ValueError):
+    """The file cannot be read as an order file at all (not a row-level problem)."""
+
+
+@dataclass(frozen=True)
+class RawBlock:
+    """Whole CSV rows as bytes, with the physical line number of the first one."""
+
+    data: bytes
+    first_line: int
+    offset: int
+    """Byte offset of the block in the decompressed stream."""
+
+
+def open_stream(path: Path) -> pa.NativeFile:
+    """Open a file, decompressing gzip / zstd by suffix."""
+    return pa.input_stream(str(path), compression="detect")
+
+
+def read_header(stream: pa.NativeFile, path: Path) -> tuple[list[str], bytes]:
+    """Read and parse the header line; return the column names and the bytes read past it."""
+    buffer = b""
+    while b"\n" not in buffer:
+        chunk = stream.read(1 << 16)
+        if not chunk:
+            break
+        buffer += chunk
+        if len(buffer) > MAX_ROW_BYTES:
+            raise SourceFormatError(f"{path}: line 1: header longer than {MAX_ROW_BYTES} bytes")
+    line, _, rest = buffer.partition(b"\n")
+    if line.startswith(UTF8_BOM):
+        line = line[len(UTF8_BOM):]
+    text = line.decode("utf-8", errors="replace").rstrip("\r")
+    if not text.strip():
+        raise SourceFormatError(f"{path}: line 1: empty file or empty header line")
+    names = [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+    return names, rest
+
+
+def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: Path) -> Iterator[RawBlock]:
+    """Yield blocks of whole rows from `stream`, starting after the header (line 2)."""
+    line = 2
+    offset = 0
+    buffer = pending
+    while True:
+        chunk = stream.read(block_bytes)
+        if chunk:
+            buffer += chunk
+        cut = _last_row_end(buffer)
+        if not chunk:
+            cut = len(buffer)
+        elif cut == 0:
+            if len(buffer) > MAX_ROW_BYTES:
+                raise SourceFormatError(
+                    f"{path}: line {line}: a row longer than {MAX_ROW_BYTES} bytes (unterminated quote?)"
+                )
+            continue
+        data, buffer = buffer[:cut], buffer[cut:]
+        if data:
+            yield RawBlock(data=data, first_line=line, offset=offset)
+            line += data.count(b"\n")
+            offset += len(data)
+        if not chunk:
+            return
+
+
+def _last_row_end(buffer: bytes) -> int:
+    """Position just after the last newline that ends a row (0 if none).
+
+    A newline inside a quoted field does not end a row; a newline is outside quotes when
+    the number of quote characters before it is even (doubled quotes keep the parity).
+    """
+    end = buffer.rfind(b"\n")
+    if b'"' not in buffer:
+        return end + 1
+    while end >= 0:
+        if buffer.count(b'"', 0, end) % 2 == 0:
+            return end + 1
+        end = buffer.rfind(b"\n", 0, end)
+    return 0
+
+
+def iter_parquet_batches(path: Path, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Yield (batch, row number of its first row, 1-based) from a Parquet file, one row group at a time."""
+    parquet = pq.ParquetFile(str(path))
+    first_row = 1
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        yield batch, first_row
+        first_row += batch.num_rows

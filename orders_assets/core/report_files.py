@@ -1,0 +1,41 @@
+"""Report files: each report as CSV and Parquet, and summary.json, all written atomically."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from orders_assets.core.store import atomic_write, atomic_write_json, atomic_write_parquet
+
+
+def write_report(table: pa.Table, reports_dir: Path, name: str) -> dict[str, Path]:
+    """<reports>/<name>.csv and <name>.parquet; returns both paths."""
+    csv_path, parquet_path = reports_dir / f"{name}.csv", reports_dir / f"{name}.parquet"
+    options = pacsv.WriteOptions(quoting_style="needed")
+    atomic_write(csv_path, lambda temporary: pacsv.write_csv(table, str(temporary), write_options=options))
+    atomic_write_parquet(parquet_path, table)
+    return {"csv": csv_path, "parquet": parquet_path}
+
+
+def write_summary(document: dict, reports_dir: Path) -> Path:
+    path = reports_dir / "summary.json"
+    atomic_write_json(path, document)
+    return path
+
+
+def markdown_preview(table: pa.Table, rows: int = 10) -> str:
+    """The first rows as a markdown table, for the UI."""
+    head = table.slice(0, rows).to_pylist()
+    names = table.column_names
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_cell(row[name]) for name in names) + " |" for row in head]
+    if table.num_rows > rows:
+        lines.append(f"\n{table.num_rows - rows} more rows")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)

@@ -1,0 +1,200 @@
+"""The data folder: where every output lives, and how it is written so a reader never sees half a file.
+
+    <data>/staging/<source id>/manifest.json   accounting and slice index of the latest ingest of a source
+    <data>/staging/<source id>/<attempt>/       that ingest's filtered rows, one Arrow IPC batch per partition
+    <data>/quarantine/<source id>.csv            rejected rows: source_file, line, column, reason, raw
+    <data>/orders/trade_date=D/security_code=S.parquet   the filtered order set of one partition
+    <data>/aggregates/trade_date=D.parquet       partial aggregates of that date's partitions
+    <data>/state/partitions.parquet              catalog: per partition, the inputs it was built from
+    <data>/reports/                               the reports and summary.json
+
+Every file is written under a temporary name in its folder and renamed into place; the
+manifest is switched last, so a crash leaves either the old state or the new one.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from orders_assets.core.sources import storage_id
+
+PartitionKey = tuple[str, str]
+"""(trade_date as YYYY-MM-DD, security_code)."""
+
+TEMP_PREFIX = ".tmp-"
+CATALOG_SCHEMA = pa.schema(
+    [
+        ("trade_date", pa.string()),
+        ("security_code", pa.string()),
+        ("signature", pa.string()),
+        ("rows", pa.int64()),
+        ("quantity", pa.int64()),
+        ("value", pa.string()),
+    ]
+)
+
+
+def partition_text(key: PartitionKey) -> str:
+    """'2025-03-03|BHP': date first, matching the Dagster key of the (date, security) partitions."""
+    return f"{key[0]}|{key[1]}"
+
+
+def parse_partition_text(text: str) -> PartitionKey:
+    trade_date, _, security = text.partition("|")
+    return trade_date, security
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call write(temporary path) in the target folder, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda temporary: temporary.write_bytes(data))
+
+
+def atomic_write_json(path: Path, document: dict) -> None:
+    atomic_write_bytes(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
+
+
+def atomic_write_parquet(path: Path, table: pa.Table) -> None:
+    atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
+
+
+class OrderStore:
+    """Paths and atomic updates of one data folder."""
+
+    def __init__(self, data_dir: Path | str):
+        self.root = Path(data_dir)
+
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def orders(self) -> Path:
+        return self.root / "orders"
+
+    @property
+    def aggregates(self) -> Path:
+        return self.root / "aggregates"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    def quarantine_file(self, source_key: str) -> Path:
+        return self.quarantine / f"{storage_id(source_key)}.csv"
+
+    def partition_file(self, key: PartitionKey) -> Path:
+        return self.orders / f"trade_date={key[0]}" / f"security_code={key[1]}.parquet"
+
+    def aggregate_file(self, trade_date: str) -> Path:
+        return self.aggregates / f"trade_date={trade_date}.parquet"
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise read-modify-write of shared state between processes (catalog, aggregates)."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        with open(self.state / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # ---- staging of one source file -------------------------------------------------------
+    def source_folder(self, source_key: str) -> Path:
+        return self.staging / storage_id(source_key)
+
+    def begin_attempt(self, source_key: str) -> Path:
+        """A fresh folder for one ingest of a source; leftovers of crashed attempts are removed."""
+        folder = self.source_folder(source_key)
+        current = (self.manifest(source_key) or {}).get("attempt")
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.is_dir() and entry.name != current:
+                    shutil.rmtree(entry, ignore_errors=True)
+                elif entry.name.startswith(TEMP_PREFIX):
+                    entry.unlink(missing_ok=True)
+        attempt = folder / f"attempt-{uuid.uuid4().hex[:12]}"
+        attempt.mkdir(parents=True)
+        return attempt
+
+    def publish_attempt(self, source_key: str, attempt: Path, manifest: dict) -> None:
+        """Make an attempt current: quarantine first, then the manifest (the commit point)."""
+        attempt_quarantine = attempt / "quarantine.csv"
+        if attempt_quarantine.exists():
+            atomic_write(self.quarantine_file(source_key), lambda temporary: shutil.copyfile(attempt_quarantine, temporary))
+        previous = (self.manifest(source_key) or {}).get("attempt")
+        atomic_write_json(self.source_folder(source_key) / "manifest.json", {**manifest, "attempt": attempt.name})
+        if previous and previous != attempt.name:
+            shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
+
+    def manifest(self, source_key: str) -> dict | None:
+        path = self.source_folder(source_key) / "manifest.json"
+        if not path.exists():
+            return None
+        return json.loads(path.read_text())
+
+    def manifests(self) -> list[dict]:
+        """The current manifest of every ingested source, sorted by source key."""
+        if not self.staging.is_dir():
+            return []
+        found = []
+        for folder in self.staging.iterdir():
+            path = folder / "manifest.json"
+            if path.exists():
+                found.append(json.loads(path.read_text()))
+        return sorted(found, key=lambda manifest: manifest["source_key"])
+
+    def retire(self, source_key: str) -> None:
+        """Forget a source that left the landing folder: its rows leave every partition."""
+        shutil.rmtree(self.source_folder(source_key), ignore_errors=True)
+        self.quarantine_file(source_key).unlink(missing_ok=True)
+
+    def slice_path(self, manifest: dict, slice_file: str) -> Path:
+        return self.source_folder(manifest["source_key"]) / manifest["attempt"] / slice_file
+
+    # ---- catalog -----------------------------------------------------------------------------
+    @property
+    def catalog_file(self) -> Path:
+        return self.state / "partitions.parquet"
+
+    def catalog(self) -> dict[PartitionKey, dict]:
+        """Per assembled partition: the signature of its inputs and its totals."""
+        if not self.catalog_file.exists():
+            return {}
+        rows = pq.read_table(self.catalog_file).to_pylist()
+        return {(row["trade_date"], row["security_code"]): row for row in rows}
+
+    def write_catalog(self, entries: dict[PartitionKey, dict]) -> None:
+        rows = [entries[key] for key in sorted(entries)]
+        atomic_write_parquet(self.catalog_file, pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA))

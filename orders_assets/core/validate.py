@@ -1,0 +1,181 @@
+"""Row rules of contract section 2, applied to whole columns at once.
+
+Input is a table whose canonical columns are strings (or already typed, from Parquet or the
+typed fast path); output is the valid rows with exact types and, for every invalid row, the
+first rule it breaks. Rules are checked in a fixed order so a row always gets the same reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orders_assets.core import schema
+
+TIMESTAMP_TYPE_UNIT = "us"
+REQUIRED_TEXT = (schema.ORDER_ID, schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE)
+PRICE_PATTERN = r"^-?[0-9]+(\.[0-9]{1,4})?$"
+QUANTITY_PATTERN = r"^\+?[0-9]{1,18}$"
+NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
+OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+
+
+@dataclass(frozen=True)
+class Validated:
+    """Valid rows (typed canonical columns + pass-through extras) and the reasons of the rest."""
+
+    rows: pa.Table
+    reasons: pa.Array
+    """One entry per input row: null when valid, else '<column>: <what is wrong>'."""
+
+
+def timestamp_type(timezone: str) -> pa.DataType:
+    return pa.timestamp(TIMESTAMP_TYPE_UNIT, timezone)
+
+
+def validate(table: pa.Table, timezone: str) -> Validated:
+    """Check every row of `table` against the contract's rules; type the canonical columns."""
+    checks: list[tuple[pa.Array, str]] = []
+    for column in REQUIRED_TEXT:
+        checks.append((_missing(table[column]), f"{column}: missing"))
+    timestamps, timestamp_problem = parse_timestamps(table[schema.TIMESTAMP], timezone)
+    checks.append((_missing(table[schema.TIMESTAMP]), "timestamp: missing"))
+    checks.append((timestamp_problem, "timestamp: not an ISO-8601 date-time that exists in " + timezone))
+    prices, price_bad = parse_prices(table[schema.PRICE])
+    checks.append((_missing(table[schema.PRICE]), "price: missing"))
+    checks.append((price_bad, "price: not a decimal number with at most 4 decimal places"))
+    checks.append((pc.fill_null(pc.less(prices, 0), False), "price: negative"))
+    quantities, quantity_bad = parse_quantities(table[schema.QUANTITY])
+    checks.append((_missing(table[schema.QUANTITY]), "quantity: missing"))
+    checks.append((quantity_bad, "quantity: not a whole number"))
+    checks.append((pc.fill_null(pc.less_equal(quantities, 0), False), "quantity: not greater than 0"))
+    side_ok = pc.is_in(table[schema.SIDE], value_set=pa.array(schema.VALID_SIDES))
+    checks.append((pc.invert(pc.fill_null(side_ok, False)), "side: not B or S"))
+
+    reasons = _first_reasons(checks, table.num_rows)
+    typed = _with_columns(table, {schema.TIMESTAMP: timestamps, schema.PRICE: prices, schema.QUANTITY: quantities})
+    valid = pc.is_null(reasons)
+    return Validated(rows=typed.filter(valid), reasons=reasons)
+
+
+def _missing(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return pc.fill_null(pc.equal(column, ""), True)
+    return pc.is_null(column)
+
+
+def _first_reasons(checks: list[tuple[pa.Array, str]], rows: int) -> pa.Array:
+    """Per row, the message of the first failing check (null when none fails)."""
+    reasons = pa.nulls(rows, pa.string())
+    for failed, message in reversed(checks):
+        failed = pc.fill_null(failed, False)
+        if pc.any(failed).as_py():
+            reasons = pc.if_else(failed, pa.scalar(message), reasons)
+    return reasons
+
+
+def _with_columns(table: pa.Table, replacements: dict[str, pa.Array]) -> pa.Table:
+    for name, column in replacements.items():
+        table = table.set_column(table.schema.get_field_index(name), name, column)
+    return table
+
+
+def parse_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Exact decimal prices; a second array flags present values that are not valid prices."""
+    if pa.types.is_decimal(column.type) and column.type.scale <= schema.PRICE_SCALE:
+        return pc.cast(column, schema.PRICE_TYPE), _all_false(column)
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        rounded = pc.round(pc.cast(column, pa.float64()), schema.PRICE_SCALE)
+        return pc.cast(rounded, schema.PRICE_TYPE), _all_false(column)
+    text = pc.cast(column, pa.string())
+    well_formed = pc.match_substring_regex(text, PRICE_PATTERN)
+    usable = pc.if_else(well_formed, text, pa.scalar(None, pa.string()))
+    return pc.cast(usable, schema.PRICE_TYPE), _present_but(text, well_formed)
+
+
+def parse_quantities(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Integer quantities; a second array flags present values that are not whole numbers."""
+    if pa.types.is_integer(column.type):
+        return pc.cast(column, schema.QUANTITY_TYPE), _all_false(column)
+    text = pc.cast(column, pa.string())
+    well_formed = pc.match_substring_regex(text, QUANTITY_PATTERN)
+    usable = pc.if_else(well_formed, text, pa.scalar(None, pa.string()))
+    return pc.cast(usable, schema.QUANTITY_TYPE), _present_but(text, well_formed)
+
+
+def _all_false(column: pa.ChunkedArray) -> pa.Array:
+    return pa.array(np.zeros(len(column), dtype=bool))
+
+
+def _present_but(text: pa.ChunkedArray, well_formed: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a value is present (non-empty) but not well formed."""
+    present = pc.and_(pc.is_valid(text), pc.not_equal(text, ""))
+    return pc.and_(pc.fill_null(present, False), pc.invert(pc.fill_null(well_formed, False)))
+
+
+def parse_timestamps(column: pa.ChunkedArray, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Instants (timestamp[us, timezone]) and a flag for present values that are not valid.
+
+    A value without an offset is exchange-local time; a local time that falls in a DST gap
+    does not exist and is invalid; an ambiguous one (the repeated hour) takes the earlier instant.
+    """
+    target = timestamp_type(timezone)
+    if pa.types.is_timestamp(column.type):
+        if column.type.tz is None:
+            return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_TYPE_UNIT)), timezone)
+        return pc.cast(column, target), _all_false(column)
+    text = pc.cast(column, pa.string())
+    try:
+        naive = pc.cast(text, pa.timestamp(TIMESTAMP_TYPE_UNIT))
+        return _assume_local(naive, timezone)
+    except pa.ArrowInvalid:
+        return _parse_mixed_timestamps(text, timezone)
+
+
+def _assume_local(naive: pa.ChunkedArray, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    instants = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="earliest")
+    in_gap = pc.fill_null(pc.not_equal(pc.local_timestamp(instants), naive), False)
+    instants = pc.if_else(in_gap, pa.scalar(None, instants.type), instants)
+    return pc.cast(instants, timestamp_type(timezone)), in_gap
+
+
+def _parse_mixed_timestamps(text: pa.ChunkedArray, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Slow path for a block with offsets or malformed values: parse each shape separately."""
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    naive_shape = pc.match_substring_regex(text, NAIVE_PATTERN)
+    offset_shape = pc.match_substring_regex(text, OFFSET_PATTERN)
+    naive_text = pc.if_else(naive_shape, text, pa.scalar(None, pa.string()))
+    offset_text = pc.if_else(offset_shape, text, pa.scalar(None, pa.string()))
+    naive = _cast_or_python(naive_text, pa.timestamp(TIMESTAMP_TYPE_UNIT), timezone=None)
+    local, in_gap = _assume_local(naive, timezone)
+    utc = _cast_or_python(offset_text, pa.timestamp(TIMESTAMP_TYPE_UNIT, "UTC"), timezone="UTC")
+    instants = pc.coalesce(local, pc.cast(utc, timestamp_type(timezone)))
+    present = pc.fill_null(pc.not_equal(text, ""), False)
+    bad = pc.and_(present, pc.is_null(instants))
+    return instants, pc.or_(bad, in_gap)
+
+
+def _cast_or_python(text: pa.Array, target: pa.DataType, timezone: str | None) -> pa.Array:
+    """Vectorised cast; values the cast refuses (e.g. 2025-02-30) become null one by one."""
+    try:
+        return pc.cast(text, target)
+    except pa.ArrowInvalid:
+        return pa.array([_python_timestamp(value, timezone) for value in text.to_pylist()], target)
+
+
+def _python_timestamp(value: str | None, timezone: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if timezone is None:
+        return parsed.replace(tzinfo=None) if parsed.tzinfo is None else None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
