@@ -1,0 +1,108 @@
+"""The landing files, their one-pass ingest, and the (date, security) filtered order sets."""
+
+import dagster as dg
+
+from orders_assets.core.assemble import assemble_partitions
+from orders_assets.core.ingest import ChunkedSource, ingest_source
+from orders_assets.core.store import parse_partition_text, partition_text
+from orders_assets.partitions import (
+    SECURITIES,
+    TRADE_DATES,
+    order_partitions,
+    source_file_partitions,
+)
+from orders_assets.resources import OrdersSettings
+
+CHUNKED_SOURCE_IO_MANAGER = "chunked_source_io_manager"
+
+landing_orders = dg.AssetSpec(
+    "landing_orders",
+    partitions_def=source_file_partitions,
+    group_name="landing",
+    kinds={"csv", "parquet"},
+    description="Order files as exported by the exchange, one partition per file in the landing folder.",
+).with_io_manager_key(CHUNKED_SOURCE_IO_MANAGER)
+
+
+@dg.asset(
+    partitions_def=source_file_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    ins={"landing_orders": dg.AssetIn(key=landing_orders.key)},
+    group_name="ingest",
+    kinds={"pyarrow"},
+)
+def order_files(
+    context: dg.AssetExecutionContext, settings: OrdersSettings, landing_orders: dict[str, ChunkedSource]
+) -> dg.MaterializeResult:
+    """Parses each source file once, for all its partitions.
+
+    Rows are validated (rejects go to the quarantine with line and reason), filtered, and the
+    kept rows staged per (date, security); the (date, security) partitions found are
+    registered so they can be materialized. Metadata per file: the row accounting.
+    """
+    store = settings.store()
+    touched: set[tuple[str, str]] = set()
+    for key, chunked in landing_orders.items():
+        manifest = ingest_source(chunked, store)
+        touched.update(parse_partition_text(text) for text in manifest["partitions"])
+        context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
+        context.log.info(
+            f"{key}: {manifest['rows_read']} rows read, {manifest['rows_kept']} kept, "
+            f"{manifest['rows_filtered_out']} filtered out, {manifest['rows_rejected']} rejected"
+        )
+    register_order_partitions(context.instance, touched)
+    return dg.MaterializeResult(metadata={"files": len(landing_orders), "partitions_touched": len(touched)})
+
+
+def _file_metadata(manifest: dict, store) -> dict:
+    return {
+        "rows_read": manifest["rows_read"],
+        "rows_kept": manifest["rows_kept"],
+        "rows_filtered_out": manifest["rows_filtered_out"],
+        "rows_rejected": manifest["rows_rejected"],
+        "partitions": len(manifest["partitions"]),
+        "bytes": manifest["bytes"],
+        "seconds": manifest["seconds"],
+        "quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"]))),
+    }
+
+
+def register_order_partitions(instance: dg.DagsterInstance, keys: set[tuple[str, str]]) -> None:
+    """Add the dates and securities not yet known, in sorted order (dates stay chronological)."""
+    for name, values in ((TRADE_DATES, {key[0] for key in keys}), (SECURITIES, {key[1] for key in keys})):
+        known = set(instance.get_dynamic_partitions(name))
+        new = sorted(values - known)
+        if new:
+            instance.add_dynamic_partitions(name, new)
+
+
+@dg.asset(
+    partitions_def=order_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=[dg.AssetDep(order_files, partition_mapping=dg.AllPartitionMapping())],
+    group_name="orders",
+    kinds={"parquet"},
+)
+def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
+    """The filtered order set of each (date, security): by default Centre Point orders in trading hours.
+
+    Assembled from the slices the ingest staged for this partition, from every source file
+    that touches it: never a rescan of a source. Written to
+    orders/trade_date=D/security_code=S.parquet with the source file and line of each row.
+    """
+    keys = [parse_partition_text(key) for key in context.partition_keys]
+    assembled = assemble_partitions(settings.store(), keys, settings.edges())
+    for part in assembled:
+        context.add_asset_metadata(
+            {
+                "orders": part.rows,
+                "quantity": part.quantity,
+                "value": float(part.value),
+                "value_exact": part.value,
+                "source_files": part.sources,
+            },
+            partition_key=partition_text(part.key),
+        )
+    return dg.MaterializeResult(
+        metadata={"partitions": len(assembled), "orders": sum(part.rows for part in assembled)}
+    )

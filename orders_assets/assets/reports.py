@@ -1,0 +1,69 @@
+"""One asset per report of contract section 4, and the summary.
+
+All reports are computed in one step from the partitions' partial aggregates (read once),
+never from the orders themselves; each is still its own asset in the graph and can be
+materialized alone.
+"""
+
+import dagster as dg
+
+from orders_assets.assets.orders import filtered_orders
+from orders_assets.core import schema
+from orders_assets.core.aggregate import build_report
+from orders_assets.core.assemble import load_partials
+from orders_assets.core.report_files import markdown_preview, write_report, write_summary
+from orders_assets.core.summary import summary_document
+from orders_assets.resources import OrdersSettings
+
+REPORTS_GROUP = "reports"
+REPORT_DESCRIPTIONS = {
+    "by_security": "Orders, quantity and value per security, with distinct participants.",
+    "by_date": "Per trade date, with distinct securities and participants.",
+    "by_participant": "Per participant (broker), with distinct securities.",
+    "by_time_of_day": "Per local hour of the day.",
+    "by_order_size": "Per order-value bucket; every bucket has a row.",
+    "timeseries_hourly": "Per trade date and local hour.",
+    "timeseries_daily": "Per trade date and security.",
+}
+
+report_specs = [
+    dg.AssetSpec(name, deps=[filtered_orders], group_name=REPORTS_GROUP, kinds={"csv", "parquet"},
+                 description=REPORT_DESCRIPTIONS[name])
+    for name in schema.REPORT_NAMES
+]
+
+
+@dg.multi_asset(specs=report_specs, can_subset=True)
+def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
+    """Builds the selected reports from the combined partial aggregates."""
+    store = settings.store()
+    partials = load_partials(store)
+    for asset_key in sorted(context.selected_asset_keys):
+        name = asset_key.to_user_string()
+        table = build_report(name, partials, settings.edges())
+        paths = write_report(table, store.reports, name)
+        yield dg.MaterializeResult(
+            asset_key=asset_key,
+            metadata={
+                "rows": table.num_rows,
+                "csv": dg.MetadataValue.path(str(paths["csv"])),
+                "parquet": dg.MetadataValue.path(str(paths["parquet"])),
+                "preview": dg.MetadataValue.md(markdown_preview(table)),
+            },
+        )
+
+
+@dg.asset(deps=report_specs, group_name=REPORTS_GROUP, kinds={"json"})
+def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
+    """Row accounting of every source file and the totals of the filtered order set (summary.json)."""
+    store = settings.store()
+    document = summary_document(store, load_partials(store))
+    path = write_summary(document, store.reports)
+    scalars = {key: value for key, value in document.items() if key != "files"}
+    return dg.MaterializeResult(
+        metadata={
+            **{key: value for key, value in scalars.items() if isinstance(value, int)},
+            "value": dg.MetadataValue.text(document["value"]),
+            "path": dg.MetadataValue.path(str(path)),
+        }
+    )

@@ -1,0 +1,43 @@
+"""Asset checks for the invariants users rely on; they show on the summary asset in the UI."""
+
+import json
+from decimal import Decimal
+
+import dagster as dg
+import pyarrow.csv as pacsv
+
+from orders_assets.assets.reports import summary
+from orders_assets.resources import OrdersSettings
+
+
+@dg.asset_check(asset=summary, description="rows_read = kept + filtered_out + rejected for every source file, "
+                                           "and the quarantine holds exactly the rejected rows.")
+def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
+    store = settings.store()
+    problems = []
+    for manifest in store.manifests():
+        key = manifest["source_key"]
+        total = manifest["rows_kept"] + manifest["rows_filtered_out"] + manifest["rows_rejected"]
+        if manifest["rows_read"] != total:
+            problems.append(f"{key}: rows_read {manifest['rows_read']} != kept + filtered_out + rejected {total}")
+        quarantined = pacsv.read_csv(store.quarantine_file(key)).num_rows
+        if quarantined != manifest["rows_rejected"]:
+            problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest['rows_rejected']}")
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
+
+
+@dg.asset_check(asset=summary, description="The summary's totals equal the sum over the assembled partitions.")
+def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
+    store = settings.store()
+    document = json.loads((store.reports / "summary.json").read_text())
+    entries = store.catalog().values()
+    partitions = {
+        "orders": sum(entry["rows"] for entry in entries),
+        "quantity": sum(entry["quantity"] for entry in entries),
+        "value": sum((Decimal(entry["value"]) for entry in entries), Decimal(0)),
+    }
+    reported = {"orders": document["orders"], "quantity": document["quantity"], "value": Decimal(document["value"])}
+    return dg.AssetCheckResult(
+        passed=partitions == reported,
+        metadata={"partitions": str(partitions), "summary": str(reported)},
+    )

@@ -1,0 +1,82 @@
+"""`orders-assets run`: bring every partition and report up to date through Dagster runs.
+
+It plans first (pure, from the landing folder and the store) and launches nothing when
+nothing is new. Otherwise it launches at most: one ingest run per contiguous range of new
+source files, one single-run backfill per contiguous range of pending (date, security)
+partitions, and one run of the reports, all recorded on the given Dagster instance.
+"""
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from orders_assets.assets.orders import register_order_partitions
+from orders_assets.core.assemble import pending_partitions
+from orders_assets.core.plan import DEFAULT_MAX_GAP, key_ranges, plan_ingest
+from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.sources import discover_sources
+from orders_assets.core.store import partition_text
+from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, build_definitions
+from orders_assets.partitions import SOURCE_FILES, order_partitions, source_file_partitions
+from orders_assets.resources import OrdersSettings
+
+
+@dataclass
+class RunOutcome:
+    runs: list[tuple[str, str, bool]] = field(default_factory=list)
+    """(job, partition range or '', success) of each run launched."""
+    ingested: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+    partitions: int = 0
+
+    @property
+    def success(self) -> bool:
+        return all(ok for _, _, ok in self.runs)
+
+    @property
+    def did_nothing(self) -> bool:
+        return not self.runs
+
+
+def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance) -> RunOutcome:
+    defs = build_definitions(settings)
+    store = settings.store()
+    plan = plan_ingest(discover_sources(settings.landing_dir), store.manifests(), settings.order_filter().fingerprint)
+    outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
+    for key in plan.to_retire:
+        store.retire(key)
+        if instance.has_dynamic_partition(SOURCE_FILES, key):
+            instance.delete_dynamic_partition(SOURCE_FILES, key)
+    if plan.to_ingest:
+        known = set(instance.get_dynamic_partitions(SOURCE_FILES))
+        instance.add_dynamic_partitions(SOURCE_FILES, [key for key in plan.to_ingest if key not in known])
+        ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
+        for first, last in key_ranges(ordered, plan.to_ingest):
+            _execute(defs, INGEST_JOB, instance, outcome, first, last)
+    pending = pending_partitions(store)
+    outcome.partitions = len(pending)
+    if pending:
+        register_order_partitions(instance, set(pending))
+        ordered = order_partitions.get_partition_keys(dynamic_partitions_store=instance)
+        wanted = [partition_text(key) for key in pending]
+        for first, last in key_ranges(ordered, wanted, DEFAULT_MAX_GAP):
+            _execute(defs, PARTITIONS_JOB, instance, outcome, first, last)
+    if outcome.runs or not _reports_complete(store):
+        _execute(defs, REPORTS_JOB, instance, outcome)
+    return outcome
+
+
+def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, outcome: RunOutcome,
+             first: str | None = None, last: str | None = None) -> None:
+    tags = {}
+    if first is not None:
+        tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
+    label = "" if first is None else (first if first == last else f"{first}...{last}")
+    outcome.runs.append((job_name, label, result.success and not failed_checks))
+
+
+def _reports_complete(store) -> bool:
+    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")] + ["summary.json"]
+    return all((store.reports / name).exists() for name in names)
