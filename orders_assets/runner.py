@@ -38,7 +38,7 @@ class RunOutcome:
         return not self.runs
 
 
-def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance) -> RunOutcome:
+def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str = "INFO") -> RunOutcome:
     defs = build_definitions(settings)
     store = settings.store()
     plan = plan_ingest(discover_sources(settings.landing_dir), store.manifests(), settings.order_filter().fingerprint)
@@ -52,7 +52,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance) -> RunO
         instance.add_dynamic_partitions(SOURCE_FILES, [key for key in plan.to_ingest if key not in known])
         ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
         for first, last in key_ranges(ordered, plan.to_ingest):
-            _execute(defs, INGEST_JOB, instance, outcome, first, last)
+            _execute(defs, INGEST_JOB, instance, outcome, log_level, first, last)
     pending = pending_partitions(store)
     outcome.partitions = len(pending)
     if pending:
@@ -60,18 +60,21 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance) -> RunO
         ordered = order_partitions.get_partition_keys(dynamic_partitions_store=instance)
         wanted = [partition_text(key) for key in pending]
         for first, last in key_ranges(ordered, wanted, DEFAULT_MAX_GAP):
-            _execute(defs, PARTITIONS_JOB, instance, outcome, first, last)
+            _execute(defs, PARTITIONS_JOB, instance, outcome, log_level, first, last)
     if outcome.runs or not _reports_complete(store):
-        _execute(defs, REPORTS_JOB, instance, outcome)
+        _execute(defs, REPORTS_JOB, instance, outcome, log_level)
     return outcome
 
 
 def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, outcome: RunOutcome,
-             first: str | None = None, last: str | None = None) -> None:
+             log_level: str, first: str | None = None, last: str | None = None) -> None:
     tags = {}
     if first is not None:
         tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
-    result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        run_config=run_config, instance=instance, tags=tags, raise_on_error=False
+    )
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     label = "" if first is None else (first if first == last else f"{first}...{last}")
     outcome.runs.append((job_name, label, result.success and not failed_checks))

@@ -1,0 +1,111 @@
+"""orders-assets generate | run: the command line of the project (contract section 5)."""
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="orders-assets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write a synthetic order file (deterministic for a seed)")
+    generate.add_argument("--rows", type=int, required=True)
+    generate.add_argument("--days", type=int, default=5)
+    generate.add_argument("--securities", type=int, default=20)
+    generate.add_argument("--participants", type=int, default=100)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--bad-rows", type=float, default=0.0, help="fraction of malformed rows to inject")
+    generate.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 3, 3))
+    generate.add_argument("--out", type=Path, required=True, help=".csv, .csv.gz, .csv.zst or .parquet")
+
+    run = commands.add_parser("run", help="ingest the landing folder and materialize every partition and report")
+    run.add_argument("--landing", type=Path, required=True)
+    run.add_argument("--data", type=Path, required=True)
+    run.add_argument("--config", type=Path, default=None, help="YAML settings (filter, timezone, size_edges, reader)")
+    run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                     help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
+
+    args = parser.parse_args(argv)
+    if args.command == "generate":
+        return _generate(args)
+    return _run(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from orders_assets.core.generate import generate_orders
+
+    started = time.perf_counter()
+    report = generate_orders(
+        args.out, rows=args.rows, days=args.days, securities=args.securities, participants=args.participants,
+        seed=args.seed, bad_rows=args.bad_rows, start_date=args.start_date,
+    )
+    print(f"wrote {report.rows:,} rows ({len(report.bad_lines):,} malformed) over {len(report.trade_dates)} days "
+          f"and {len(report.securities)} securities to {report.path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import warnings
+
+    import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+    from orders_assets.config_file import ConfigFileError, load_settings_overrides
+    from orders_assets.resources import OrdersSettings
+    from orders_assets.runner import run_pipeline
+
+    try:
+        overrides = load_settings_overrides(args.config)
+    except ConfigFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.landing.is_dir():
+        print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
+        return 2
+    args.data.mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
+    _ensure_instance_folder(home)
+    settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_pipeline(settings, instance, log_level=args.log_level)
+    _print_outcome(outcome, settings, time.perf_counter() - started, home)
+    return 0 if outcome.success else 1
+
+
+def _ensure_instance_folder(home: Path) -> None:
+    """The default instance: SQLite storage in `home`; a dagster.yaml is written only if absent."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("# Written by orders-assets run: SQLite run, event and schedule storage in this folder.\n"
+                          "telemetry:\n  enabled: false\n")
+
+
+def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
+    import json
+
+    if outcome.did_nothing:
+        print(f"nothing new in {settings.landing_dir}: no run launched ({seconds:.2f} s)")
+        return
+    for job, label, ok in outcome.runs:
+        print(f"{'ok    ' if ok else 'FAILED'} {job} {label}")
+    summary_path = Path(settings.data_dir) / "reports" / "summary.json"
+    if summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        print(
+            f"{summary['source_files']} files: {summary['rows_read']:,} rows read = {summary['rows_kept']:,} kept "
+            f"+ {summary['rows_filtered_out']:,} filtered out + {summary['rows_rejected']:,} rejected; "
+            f"{summary['partitions']:,} partitions; value {summary['value']}"
+        )
+    print(f"reports in {summary_path.parent}; Dagster instance {home}; {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
