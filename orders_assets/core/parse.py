@@ -1,10 +1,12 @@
 """Parsing of raw blocks into validated rows and quarantine records.
 
-Three paths, from fast to exact, chosen per block:
-1. Arrow's multi-threaded CSV reader with typed price and quantity: clean blocks, the norm.
-2. The same reader with every column as text, when a value does not convert: the rules in
-   `validate` then find the bad rows, whose line is first_line + row index.
-3. Python's csv module, when the block's structure is broken (wrong field counts): slow, but it
+Two paths, chosen per block:
+1. Arrow's multi-threaded CSV reader with every column as text: the norm. The rules in
+   `validate` then type the columns and find bad values, whose line is first_line + row index.
+   Values are typed by `validate`, not by the reader, because the reader's number parsing is more
+   lenient than the contract (it takes `1e3` or `.5` as prices): one grammar must decide, whatever
+   the path a block takes.
+2. Python's csv module, when the block's structure is broken (wrong field counts): slow, but it
    knows the physical line and raw text of every row, so nothing is lost or misattributed.
 """
 from __future__ import annotations
@@ -27,7 +29,6 @@ QUARANTINE_SCHEMA = pa.schema(
     [("source_file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
      ("reason", pa.string()), ("raw", pa.string())]
 )
-FAST_TYPES = {schema.PRICE: schema.PRICE_TYPE, schema.QUANTITY: schema.QUANTITY_TYPE}
 ARROW_BLOCK_BYTES = 1 << 20
 
 
@@ -60,26 +61,20 @@ class RowParser:
     def parse(self, block: RawBlock) -> ParsedBlock:
         invalid_rows: list[int] = []
         try:
-            table = self._read(block.data, typed=True, invalid_rows=invalid_rows)
+            table = self._read(block.data, invalid_rows)
         except pa.ArrowInvalid:
-            invalid_rows.clear()
-            try:
-                table = self._read(block.data, typed=False, invalid_rows=invalid_rows)
-            except pa.ArrowInvalid:
-                return self._parse_exactly(block)
+            return self._parse_exactly(block)
         if invalid_rows:
             return self._parse_exactly(block)
         lines = _row_lines(block, table.num_rows)
         return self._validated(table, lines, block)
 
-    def _read(self, data: bytes, typed: bool, invalid_rows: list[int]) -> pa.Table:
+    def _read(self, data: bytes, invalid_rows: list[int]) -> pa.Table:
         def count_invalid(row) -> str:
             invalid_rows.append(1)
             return "skip"
 
         column_types = {name: pa.string() for name in self.header}
-        if typed:
-            column_types.update(FAST_TYPES)
         return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=self.header, block_size=ARROW_BLOCK_BYTES),

@@ -15,6 +15,7 @@ GOOD = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100,NEW"
 
 
 def parse_text(tmp_path: Path, text: str, name: str = "orders.csv", block_bytes: int = 1 << 20):
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / name
     data = text.encode("utf-8")
     path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
@@ -31,6 +32,8 @@ def parse_text(tmp_path: Path, text: str, name: str = "orders.csv", block_bytes:
         ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,abc,100,NEW", "price"),
         ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,-1.50,100,NEW", "price"),
         ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.23456,100,NEW", "price"),
+        ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1e3,100,NEW", "price"),
+        ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,.5,100,NEW", "price"),
         ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,0,NEW", "quantity"),
         ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,-5,NEW", "quantity"),
         ("2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,12x,NEW", "quantity"),
@@ -54,6 +57,15 @@ def test_each_rule_rejects_its_row_with_line_and_raw_text(tmp_path, bad_line, co
         {"source_file": "orders.csv", "line": 3, "column": column, "reason": rejects["reason"][0].as_py(), "raw": bad_line}
     ]
     assert rows["source_line"].to_pylist() == [2, 4]
+
+
+def test_a_value_gets_the_same_verdict_in_a_clean_block_and_in_a_broken_one(tmp_path):
+    lenient = "2,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1e3,100,NEW"
+    short = "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5"
+    _, clean, _ = parse_text(tmp_path / "clean", "\n".join([HEADER, GOOD, lenient]) + "\n")
+    _, broken, _ = parse_text(tmp_path / "broken", "\n".join([HEADER, GOOD, lenient, short]) + "\n")
+    assert clean["reason"].to_pylist() == broken["reason"].to_pylist()[:1]
+    assert broken["column"].to_pylist() == ["price", "field_count"]
 
 
 def test_lines_stay_exact_across_blank_lines_crlf_and_small_blocks(tmp_path):
