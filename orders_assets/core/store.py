@@ -54,13 +54,26 @@ def parse_partition_text(text: str) -> PartitionKey:
     return trade_date, security
 
 
+def temporary_file(folder: Path) -> Path:
+    """An empty file with a temporary name in `folder`, with the permissions of a normal new file.
+
+    mkstemp makes it private (0600); outputs are shared with their readers, so the process umask
+    decides, as it would for open().
+    """
+    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    return Path(temporary)
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(temporary path) in the target folder, then rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    os.close(handle)
+    temporary = temporary_file(path.parent)
     try:
-        write(Path(temporary))
+        write(temporary)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
