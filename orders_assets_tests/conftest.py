@@ -1,0 +1,40 @@
+"""Shared fixtures: data made with the project's own generator, compared with the independent reference."""
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+
+def tree_hashes(root: Path, skip: tuple[str, ...] = ("dagster_home",)) -> dict[str, str]:
+    """sha256 of every file under root (paths relative), skipping the Dagster instance folder."""
+    hashes = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and relative.parts[0] not in skip:
+            hashes[str(relative)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashes
+
+
+def assert_report_equals(product: pd.DataFrame, expected: pd.DataFrame, name: str) -> None:
+    """Every column, every row: keys and counts exactly, money and averages to 1e-6 relative."""
+    assert list(product.columns) == list(expected.columns), name
+    assert len(product) == len(expected), name
+    for column in expected.columns:
+        got, want = product[column].reset_index(drop=True), expected[column].reset_index(drop=True)
+        if column in ("value", "avg_quantity", "avg_value"):
+            got = pd.to_numeric(got.astype("float64"))
+            want = pd.to_numeric(want.astype("float64"))
+            pd.testing.assert_series_equal(got, want, rtol=1e-6, atol=0, check_names=False, obj=f"{name}.{column}")
+        else:
+            assert got.astype(str).tolist() == want.astype(str).tolist(), f"{name}.{column}"
+
+
+def read_report(reports: Path, name: str, kind: str) -> pd.DataFrame:
+    if kind == "csv":
+        return pd.read_csv(reports / f"{name}.csv", dtype={"trade_date": str, "security_code": str,
+                                                          "participant_id": str, "size_bucket": str})
+    table = pq.read_table(reports / f"{name}.parquet").to_pandas()
+    if "trade_date" in table:
+        table["trade_date"] = table["trade_date"].astype(str)
+    return table

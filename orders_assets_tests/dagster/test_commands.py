@@ -1,0 +1,120 @@
+"""The commands users type, as subprocesses: orders-assets run, dagster asset materialize, definitions validate."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from orders_assets.core.generate import generate_orders
+from orders_assets.resources import DATA_ENV, LANDING_ENV
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """`orders-assets run` on a generated sample, on its default persistent SQLite instance."""
+    root = tmp_path_factory.mktemp("commands")
+    landing, data = root / "landing", root / "data"
+    landing.mkdir()
+    generate_orders(landing / "sample.csv.zst", rows=20_000, days=2, securities=5, seed=3, bad_rows=0.002)
+    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    first = subprocess.run([BIN / "orders-assets", "run", "--landing", landing, "--data", data],
+                           capture_output=True, text=True, env=env, timeout=300)
+    second = subprocess.run([BIN / "orders-assets", "run", "--landing", landing, "--data", data],
+                            capture_output=True, text=True, env=env, timeout=300)
+    dagster_env = {**env, "DAGSTER_HOME": str(data / "dagster_home"), LANDING_ENV: str(landing), DATA_ENV: str(data)}
+    return landing, data, first, second, dagster_env
+
+
+def test_run_succeeds_then_finds_nothing_new(ran):
+    _, data, first, second, _ = ran
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "ok     build_reports" in first.stdout
+    summary = json.loads((data / "reports" / "summary.json").read_text())
+    assert f"{summary['rows_read']:,} rows read" in first.stdout
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "nothing new" in second.stdout
+    assert (data / "dagster_home" / "dagster.yaml").exists()
+
+
+def test_dagster_asset_materialize_one_partition_then_the_reports(ran):
+    _, data, _, _, env = ran
+    catalog = pq.read_table(data / "state" / "partitions.parquet").to_pylist()
+    entry = next(row for row in catalog if row["rows"])
+    key = f"{entry['trade_date']}|{entry['security_code']}"
+    partition_file = data / "orders" / f"trade_date={entry['trade_date']}" / f"security_code={entry['security_code']}.parquet"
+    before = pq.read_table(partition_file)
+
+    result = subprocess.run([BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions",
+                             "--select", "filtered_orders", "--partition", key],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    reports = subprocess.run([BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions",
+                              "--select", "group:reports"], capture_output=True, text=True, env=env, timeout=300)
+    assert reports.returncode == 0, reports.stderr[-3000:]
+
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        events = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("filtered_orders"), asset_partitions=[key]), limit=10
+        ).records
+        assert len(events) == 2
+        summary_events = instance.fetch_materializations(dg.AssetKey("summary"), limit=10).records
+        assert len(summary_events) == 2
+    assert pq.read_table(partition_file) == before
+
+
+def test_definitions_validate():
+    result = subprocess.run([BIN / "dagster", "definitions", "validate", "-m", "orders_assets.definitions"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["data"]
+
+
+def test_the_webserver_loads_workspace_yaml_and_shows_the_graph_and_partitions(ran):
+    _, _, _, _, env = ran
+    port = free_port()
+    server = subprocess.Popen([BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                              cwd=Path(__file__).parents[2], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "webserver did not start"
+                time.sleep(0.5)
+        nodes = graphql(port, "{ assetNodes { assetKey { path } isPartitioned } }")["assetNodes"]
+        partitioned = {node["assetKey"]["path"][0]: node["isPartitioned"] for node in nodes}
+        assert partitioned["filtered_orders"] and partitioned["order_files"] and not partitioned["summary"]
+        assert {"by_security", "timeseries_daily", "landing_orders"} <= set(partitioned)
+        node = graphql(port, '{ assetNodeOrError(assetKey: {path: ["filtered_orders"]}) '
+                             '{ ... on AssetNode { partitionKeysByDimension { name partitionKeys } } } }')
+        dimensions = {d["name"]: d["partitionKeys"] for d in node["assetNodeOrError"]["partitionKeysByDimension"]}
+        catalog = pq.read_table(ran[1] / "state" / "partitions.parquet")
+        assert dimensions["date"] == sorted(set(catalog["trade_date"].to_pylist()))
+        assert set(dimensions["security"]) == set(catalog["security_code"].to_pylist())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

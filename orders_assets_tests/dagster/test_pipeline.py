@@ -1,0 +1,108 @@
+"""The whole pipeline through Dagster on generated data, against the independent reference."""
+import json
+from types import SimpleNamespace
+
+import dagster as dg
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from orders_assets.core.generate import generate_orders
+from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.resources import OrdersSettings
+from orders_assets.runner import run_pipeline
+from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
+from orders_assets_tests.reference import reference_reports
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    landing, data, home = root / "landing", root / "data", root / "home"
+    landing.mkdir()
+    home.mkdir()
+    generated = generate_orders(landing / "orders.csv", rows=60_000, days=4, securities=12, participants=40,
+                                seed=7, bad_rows=0.01)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        outcome = run_pipeline(settings, instance)
+        yield SimpleNamespace(landing=landing, data=data, instance=instance, outcome=outcome, settings=settings,
+                              generated=generated, reference=reference_reports([landing / "orders.csv"]))
+
+
+def test_one_ingest_one_partition_backfill_and_one_report_run(pipeline):
+    jobs = [job for job, _, _ in pipeline.outcome.runs]
+    assert jobs == ["ingest_order_files", "assemble_order_partitions", "build_reports"]
+    assert pipeline.outcome.success
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize("name", REPORT_NAMES)
+def test_every_report_equals_the_independent_computation(pipeline, name, kind):
+    product = read_report(pipeline.data / "reports", name, kind)
+    assert_report_equals(product, pipeline.reference.reports[name], f"{name}.{kind}")
+
+
+def test_every_row_is_accounted_for_and_bad_rows_are_quarantined_with_line_and_reason(pipeline):
+    summary = json.loads((pipeline.data / "reports" / "summary.json").read_text())
+    reference = pipeline.reference
+    assert summary["rows_read"] == reference.rows_read == pipeline.generated.rows
+    assert summary["rows_read"] == summary["rows_kept"] + summary["rows_filtered_out"] + summary["rows_rejected"]
+    assert (summary["rows_kept"], summary["rows_filtered_out"], summary["rows_rejected"]) == (
+        reference.rows_kept, reference.rows_filtered_out, reference.rows_rejected)
+    assert (summary["orders"], summary["quantity"]) == (reference.totals["orders"], reference.totals["quantity"])
+    assert summary["value"] == str(reference.totals["value"].quantize(__import__("decimal").Decimal("0.0001")))
+    assert summary["partitions"] == reference.partitions
+
+    quarantine = pacsv.read_csv(next((pipeline.data / "quarantine").glob("*.csv"))).to_pylist()
+    bad_lines = {bad.line for bad in pipeline.generated.bad_lines}
+    assert len(bad_lines) > 100
+    assert {row["line"] for row in quarantine} == bad_lines == reference.rejected_lines["orders.csv"]
+    assert all(row["reason"] and row["raw"] and row["source_file"] == "orders.csv" for row in quarantine)
+
+
+def test_partitions_are_materialized_in_dagster_and_hold_the_right_rows(pipeline):
+    materialized = pipeline.instance.get_materialized_partitions(dg.AssetKey("filtered_orders"))
+    daily = pipeline.reference.reports["timeseries_daily"]
+    expected = {f"{row.trade_date}|{row.security_code}": row.orders for row in daily.itertuples()}
+    assert set(expected) <= materialized
+    for key, orders in expected.items():
+        trade_date, security = key.split("|")
+        path = pipeline.data / "orders" / f"trade_date={trade_date}" / f"security_code={security}.parquet"
+        table = pq.read_table(path)
+        assert table.num_rows == orders, key
+        assert set(table["security_code"].to_pylist()) == {security}
+
+
+def test_asset_checks_ran_and_passed(pipeline):
+    for check in ("rows_accounted_for", "totals_match_partitions"):
+        key = dg.AssetCheckKey(dg.AssetKey("summary"), check)
+        record = pipeline.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+        assert record.status.value == "SUCCEEDED", check
+
+
+def test_a_rerun_with_nothing_new_launches_nothing_and_changes_no_file(pipeline):
+    before = tree_hashes(pipeline.data)
+    runs_before = len(pipeline.instance.get_runs())
+    outcome = run_pipeline(pipeline.settings, pipeline.instance)
+    assert outcome.did_nothing and outcome.success
+    assert len(pipeline.instance.get_runs()) == runs_before
+    assert tree_hashes(pipeline.data) == before
+    assert len(before) > 30
+
+
+def test_a_new_file_is_ingested_alone_and_reports_cover_both(tmp_path):
+    landing, data, home = tmp_path / "landing", tmp_path / "data", tmp_path / "home"
+    landing.mkdir()
+    home.mkdir()
+    first = generate_orders(landing / "day1.csv", rows=8_000, days=1, securities=6, seed=1)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        run_pipeline(settings, instance)
+        generate_orders(landing / "day2.csv.gz", rows=8_000, days=1, securities=6, seed=2,
+                        start_date=first.trade_dates[0].replace(day=first.trade_dates[0].day + 1))
+        outcome = run_pipeline(settings, instance)
+    assert outcome.success and outcome.ingested == ("day2.csv.gz",)
+    reference = reference_reports([landing / "day1.csv", landing / "day2.csv.gz"])
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(data / "reports", name, "parquet"), reference.reports[name], name)
