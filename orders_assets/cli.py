@@ -50,29 +50,41 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from orders_assets.config_file import ConfigFileError, load_settings_overrides
+    from orders_assets.core.filters import order_filter_from
+    from orders_assets.core.plan import plan_work
+    from orders_assets.core.store import OrderStore
+
+    started = time.perf_counter()
+    try:
+        overrides = load_settings_overrides(args.config)
+        order_filter = order_filter_from(overrides)
+    except (ConfigFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.landing.is_dir():
+        print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
+        return 2
+    if plan_work(args.landing, OrderStore(args.data), order_filter.fingerprint).nothing_to_do:
+        print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
+        return 0
+    return _run_through_dagster(args, overrides, started)
+
+
+def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float) -> int:
     import warnings
 
     import dagster as dg
 
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
-    from orders_assets.config_file import ConfigFileError, load_settings_overrides
     from orders_assets.resources import OrdersSettings
     from orders_assets.runner import run_pipeline
 
-    try:
-        overrides = load_settings_overrides(args.config)
-    except ConfigFileError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    if not args.landing.is_dir():
-        print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
-        return 2
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
     _ensure_instance_folder(home)
     settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
-    started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         outcome = run_pipeline(settings, instance, log_level=args.log_level)
     _print_outcome(outcome, settings, time.perf_counter() - started, home)

@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from orders_assets.core import schema
-from orders_assets.core.filters import OrderFilter
+from orders_assets.core.filters import OrderFilter, order_filter_from
 from orders_assets.core.ingest import DEFAULT_STAGE_BYTES, IngestSettings
 from orders_assets.core.reader import DEFAULT_BLOCK_BYTES
 from orders_assets.core.store import OrderStore
@@ -36,13 +36,7 @@ class OrdersSettings(dg.ConfigurableResource):
         return OrderStore(Path(self.data_dir))
 
     def order_filter(self) -> OrderFilter:
-        return OrderFilter(
-            order_types=tuple(self.order_types),
-            session_start=self.session_start,
-            session_end=self.session_end,
-            participants=tuple(self.participants),
-            timezone=self.timezone,
-        )
+        return order_filter_from(self.model_dump())
 
     def ingest_settings(self) -> IngestSettings:
         return IngestSettings(order_filter=self.order_filter(), block_bytes=self.block_bytes,

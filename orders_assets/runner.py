@@ -13,7 +13,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from orders_assets.assets.orders import register_order_partitions
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.plan import DEFAULT_MAX_GAP, key_ranges, plan_ingest
-from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.report_files import reports_complete
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, build_definitions
@@ -61,7 +61,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
         wanted = [partition_text(key) for key in pending]
         for first, last in key_ranges(ordered, wanted, DEFAULT_MAX_GAP):
             _execute(defs, PARTITIONS_JOB, instance, outcome, log_level, first, last)
-    if outcome.runs or not _reports_complete(store):
+    if outcome.runs or not reports_complete(store):
         _execute(defs, REPORTS_JOB, instance, outcome, log_level)
     return outcome
 
@@ -78,8 +78,3 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     label = "" if first is None else (first if first == last else f"{first}...{last}")
     outcome.runs.append((job_name, label, result.success and not failed_checks))
-
-
-def _reports_complete(store) -> bool:
-    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")] + ["summary.json"]
-    return all((store.reports / name).exists() for name in names)

@@ -4,7 +4,7 @@ import dagster as dg
 
 from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
-from orders_assets.core.store import parse_partition_text, partition_text
+from orders_assets.core.store import parse_partition_text
 from orders_assets.partitions import (
     SECURITIES,
     TRADE_DATES,
@@ -89,20 +89,17 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     Assembled from the slices the ingest staged for this partition, from every source file
     that touches it: never a rescan of a source. Written to
     orders/trade_date=D/security_code=S.parquet with the source file and line of each row.
+
+    Figures per partition are in the timeseries_daily report rather than in per-partition
+    metadata: in Dagster 1.13 each `add_asset_metadata(partition_key=...)` re-lists the dynamic
+    partitions from the instance, so per-partition metadata costs O(partitions) per call.
     """
     keys = [parse_partition_text(key) for key in context.partition_keys]
     assembled = assemble_partitions(settings.store(), keys, settings.edges())
-    for part in assembled:
-        context.add_asset_metadata(
-            {
-                "orders": part.rows,
-                "quantity": part.quantity,
-                "value": float(part.value),
-                "value_exact": part.value,
-                "source_files": part.sources,
-            },
-            partition_key=partition_text(part.key),
-        )
     return dg.MaterializeResult(
-        metadata={"partitions": len(assembled), "orders": sum(part.rows for part in assembled)}
+        metadata={
+            "partitions": len(assembled),
+            "orders": sum(part.rows for part in assembled),
+            "empty_partitions": sum(1 for part in assembled if part.rows == 0),
+        }
     )

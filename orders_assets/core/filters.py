@@ -40,6 +40,16 @@ class OrderFilter:
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def order_filter_from(settings: dict) -> OrderFilter:
+    """An OrderFilter from settings values (lists allowed); missing keys take the contract's defaults."""
+    fields = {name: settings[name] for name in ("order_types", "session_start", "session_end", "participants",
+                                                  "timezone") if name in settings}
+    for name in ("order_types", "participants"):
+        if name in fields:
+            fields[name] = tuple(fields[name])
+    return OrderFilter(**fields)
+
+
 def with_local_fields(rows: pa.Table, timezone: str) -> pa.Table:
     """Append trade_date (date32) and hour (int8), both exchange-local."""
     local = pc.local_timestamp(rows[schema.TIMESTAMP])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from orders_assets.core.sources import SourceFile
+from orders_assets.core.sources import SourceFile, discover_sources
 
 DEFAULT_MAX_GAP = 64
 """Keys between two wanted keys that a range may include rather than start a new run.
@@ -60,3 +60,25 @@ def key_ranges(ordered_keys: Sequence[str], wanted: Iterable[str], max_gap: int 
         else:
             ranges.append((index, index))
     return [(ordered_keys[first], ordered_keys[last]) for first, last in ranges]
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """Everything a run would do, known before any run is launched."""
+
+    ingest: IngestPlan
+    pending_partitions: int
+    reports_missing: bool
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
+
+
+def plan_work(landing, store, filter_fingerprint: str) -> WorkPlan:
+    """The work a run of `landing` into `store` has to do (pure: reads the folder and the store)."""
+    from orders_assets.core.assemble import pending_partitions
+    from orders_assets.core.report_files import reports_complete
+
+    ingest = plan_ingest(discover_sources(landing), store.manifests(), filter_fingerprint)
+    return WorkPlan(ingest, len(pending_partitions(store)), not reports_complete(store))

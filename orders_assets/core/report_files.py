@@ -6,7 +6,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from orders_assets.core.store import atomic_write, atomic_write_json, atomic_write_parquet
+from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.store import OrderStore, atomic_write, atomic_write_json, atomic_write_parquet
 
 
 def write_report(table: pa.Table, reports_dir: Path, name: str) -> dict[str, Path]:
@@ -16,6 +17,12 @@ def write_report(table: pa.Table, reports_dir: Path, name: str) -> dict[str, Pat
     atomic_write(csv_path, lambda temporary: pacsv.write_csv(table, str(temporary), write_options=options))
     atomic_write_parquet(parquet_path, table)
     return {"csv": csv_path, "parquet": parquet_path}
+
+
+def reports_complete(store: OrderStore) -> bool:
+    """True when every report file and summary.json exist."""
+    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")] + ["summary.json"]
+    return all((store.reports / name).exists() for name in names)
 
 
 def write_summary(document: dict, reports_dir: Path) -> Path:
