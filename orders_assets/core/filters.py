@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.validate import LOCAL_TIME
 
 
 @dataclass(frozen=True)
@@ -50,16 +51,17 @@ def order_filter_from(settings: dict) -> OrderFilter:
     return OrderFilter(**fields)
 
 
-def with_local_fields(rows: pa.Table, timezone: str) -> pa.Table:
-    """Append trade_date (date32) and hour (int8), both exchange-local."""
-    local = pc.local_timestamp(rows[schema.TIMESTAMP])
+def with_local_fields(rows: pa.Table) -> pa.Table:
+    """Replace the validated rows' exchange-local time by trade_date (date32) and hour (int8)."""
+    local = rows[LOCAL_TIME]
+    rows = rows.drop_columns([LOCAL_TIME])
     rows = rows.append_column(schema.TRADE_DATE, pc.cast(local, pa.date32()))
     return rows.append_column(schema.HOUR, pc.cast(pc.hour(local), pa.int8()))
 
 
 def kept_mask(rows: pa.Table, order_filter: OrderFilter) -> pa.ChunkedArray:
-    """True for the rows of the filtered order set."""
-    local = pc.local_timestamp(rows[schema.TIMESTAMP])
+    """True for the validated rows that belong to the filtered order set."""
+    local = rows[LOCAL_TIME]
     time_of_day = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"), pa.int64()))
     mask = pc.and_(
         pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types)),

@@ -156,9 +156,13 @@ def _decode(data: bytes) -> str:
 
 
 def _row_lines(block: RawBlock, rows: int) -> np.ndarray:
-    """Physical line of each row of a block parsed by Arrow (one row per non-blank line)."""
+    """Physical line of each row of a block parsed by Arrow (one row per non-blank line).
+
+    When there are as many rows as lines, row i is on line first_line + i; only a block with
+    blank lines needs the newline positions.
+    """
     data = block.data
-    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
+    if rows == block.lines:
         return np.arange(block.first_line, block.first_line + rows, dtype=np.int64)
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == ord("\n"))

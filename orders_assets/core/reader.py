@@ -37,6 +37,8 @@ class RawBlock:
     first_line: int
     offset: int
     """Byte offset of the block in the decompressed stream."""
+    lines: int
+    """Physical lines in the block (the last may lack its newline)."""
 
 
 def open_stream(path: Path) -> pa.NativeFile:
@@ -84,8 +86,10 @@ def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: P
             continue
         data, buffer = buffer[:cut], buffer[cut:]
         if data:
-            yield RawBlock(data=data, first_line=line, offset=offset)
-            line += data.count(b"\n")
+            newlines = data.count(b"\n")
+            lines = newlines + (0 if data.endswith(b"\n") else 1)
+            yield RawBlock(data=data, first_line=line, offset=offset, lines=lines)
+            line += newlines
             offset += len(data)
         if not chunk:
             return

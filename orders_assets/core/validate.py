@@ -1,8 +1,14 @@
 """Row rules of contract section 2, applied to whole columns at once.
 
-Input is a table whose canonical columns are strings (or already typed, from Parquet or the
-typed fast path); output is the valid rows with exact types and, for every invalid row, the
-first rule it breaks. Rules are checked in a fixed order so a row always gets the same reason.
+Input is a table whose canonical columns are strings (or already typed, from Parquet); output
+is the valid rows and, for every invalid row, the first rule it breaks. Rules are checked in a
+fixed order so a row always gets the same reason.
+
+Every row is checked, but work that only kept rows need is left for later: prices are checked
+against the grammar here and converted to exact decimals by `decimal_prices` after the filter,
+and the exchange-local time of each row is computed once (LOCAL_TIME) for the filter to reuse.
+Kernels are chosen by measurement: comparing strings with "" costs ~300 ms per million rows in
+Arrow 26, their byte length ~1 ms; a digit test ~20 ms where a regex costs ~90 ms.
 """
 from __future__ import annotations
 
@@ -16,39 +22,43 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 
-TIMESTAMP_TYPE_UNIT = "us"
+TIMESTAMP_UNIT = "us"
+LOCAL_TIME = "local_time"
+"""Exchange-local wall-clock time of each valid row (naive timestamp); dropped before staging."""
 REQUIRED_TEXT = (schema.ORDER_ID, schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE)
 PRICE_PATTERN = r"^-?[0-9]+(\.[0-9]{1,4})?$"
 QUANTITY_PATTERN = r"^\+?[0-9]{1,18}$"
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
 OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+NEGATIVE_ZERO_PATTERN = r"^-[0.]+$"
 
 
 @dataclass(frozen=True)
 class Validated:
-    """Valid rows (typed canonical columns + pass-through extras) and the reasons of the rest."""
+    """Valid rows and the reasons of the rest."""
 
     rows: pa.Table
+    """Typed timestamp and quantity, price still as checked text, LOCAL_TIME appended, extras as given."""
     reasons: pa.Array
     """One entry per input row: null when valid, else '<column>: <what is wrong>'."""
 
 
 def timestamp_type(timezone: str) -> pa.DataType:
-    return pa.timestamp(TIMESTAMP_TYPE_UNIT, timezone)
+    return pa.timestamp(TIMESTAMP_UNIT, timezone)
 
 
 def validate(table: pa.Table, timezone: str) -> Validated:
-    """Check every row of `table` against the contract's rules; type the canonical columns."""
+    """Check every row of `table` against the contract's rules."""
     checks: list[tuple[pa.Array, str]] = []
     for column in REQUIRED_TEXT:
         checks.append((_missing(table[column]), f"{column}: missing"))
-    timestamps, timestamp_problem = parse_timestamps(table[schema.TIMESTAMP], timezone)
+    instants, local, timestamp_problem = parse_timestamps(table[schema.TIMESTAMP], timezone)
     checks.append((_missing(table[schema.TIMESTAMP]), "timestamp: missing"))
     checks.append((timestamp_problem, "timestamp: not an ISO-8601 date-time that exists in " + timezone))
-    prices, price_bad = parse_prices(table[schema.PRICE])
+    price_bad, price_negative = check_prices(table[schema.PRICE])
     checks.append((_missing(table[schema.PRICE]), "price: missing"))
     checks.append((price_bad, "price: not a decimal number with at most 4 decimal places"))
-    checks.append((pc.fill_null(pc.less(prices, 0), False), "price: negative"))
+    checks.append((price_negative, "price: negative"))
     quantities, quantity_bad = parse_quantities(table[schema.QUANTITY])
     checks.append((_missing(table[schema.QUANTITY]), "quantity: missing"))
     checks.append((quantity_bad, "quantity: not a whole number"))
@@ -57,14 +67,16 @@ def validate(table: pa.Table, timezone: str) -> Validated:
     checks.append((pc.invert(pc.fill_null(side_ok, False)), "side: not B or S"))
 
     reasons = _first_reasons(checks, table.num_rows)
-    typed = _with_columns(table, {schema.TIMESTAMP: timestamps, schema.PRICE: prices, schema.QUANTITY: quantities})
-    valid = pc.is_null(reasons)
-    return Validated(rows=typed.filter(valid), reasons=reasons)
+    typed = _with_columns(table, {schema.TIMESTAMP: instants, schema.QUANTITY: quantities})
+    typed = typed.append_column(LOCAL_TIME, local)
+    if reasons.null_count == len(reasons):
+        return Validated(rows=typed, reasons=reasons)
+    return Validated(rows=typed.filter(pc.is_null(reasons)), reasons=reasons)
 
 
 def _missing(column: pa.ChunkedArray) -> pa.ChunkedArray:
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pc.fill_null(pc.equal(column, ""), True)
+        return pc.fill_null(pc.equal(pc.binary_length(column), 0), True)
     return pc.is_null(column)
 
 
@@ -84,79 +96,105 @@ def _with_columns(table: pa.Table, replacements: dict[str, pa.Array]) -> pa.Tabl
     return table
 
 
-def parse_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """Exact decimal prices; a second array flags present values that are not valid prices."""
-    if pa.types.is_decimal(column.type) and column.type.scale <= schema.PRICE_SCALE:
-        return pc.cast(column, schema.PRICE_TYPE), _all_false(column)
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        rounded = pc.round(pc.cast(column, pa.float64()), schema.PRICE_SCALE)
-        return pc.cast(rounded, schema.PRICE_TYPE), _all_false(column)
+def _all_false(length: int) -> pa.Array:
+    return pa.array(np.zeros(length, dtype=bool))
+
+
+def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(present but not a decimal with at most 4 places, negative) for each price."""
+    if pa.types.is_decimal(column.type) or pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        negative = pc.fill_null(pc.less(column, 0), False)
+        too_fine = _all_false(len(column))
+        if pa.types.is_decimal(column.type) and column.type.scale > schema.PRICE_SCALE:
+            rounded = pc.cast(pc.round(column, schema.PRICE_SCALE), column.type)
+            too_fine = pc.fill_null(pc.not_equal(rounded, column), False)
+        return too_fine, negative
     text = pc.cast(column, pa.string())
     well_formed = pc.match_substring_regex(text, PRICE_PATTERN)
-    usable = pc.if_else(well_formed, text, pa.scalar(None, pa.string()))
-    return pc.cast(usable, schema.PRICE_TYPE), _present_but(text, well_formed)
+    starts_negative = pc.fill_null(pc.starts_with(text, "-"), False)
+    negative = starts_negative
+    if pc.any(starts_negative).as_py():
+        negative = pc.and_(starts_negative, pc.invert(pc.fill_null(pc.match_substring_regex(text, NEGATIVE_ZERO_PATTERN), False)))
+    return _present_but(text, well_formed), pc.and_(negative, pc.fill_null(well_formed, False))
+
+
+def decimal_prices(rows: pa.Table) -> pa.Table:
+    """Convert the (already checked) price column to exact decimal128(18, 4)."""
+    column = rows[schema.PRICE]
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        column = pc.round(pc.cast(column, pa.float64()), schema.PRICE_SCALE)
+    return _with_columns(rows, {schema.PRICE: pc.cast(column, schema.PRICE_TYPE)})
 
 
 def parse_quantities(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """Integer quantities; a second array flags present values that are not whole numbers."""
     if pa.types.is_integer(column.type):
-        return pc.cast(column, schema.QUANTITY_TYPE), _all_false(column)
+        return pc.cast(column, schema.QUANTITY_TYPE), _all_false(len(column))
     text = pc.cast(column, pa.string())
+    digits = pc.utf8_is_digit(text)
+    empty = pc.equal(pc.binary_length(text), 0)
+    if pc.all(pc.fill_null(pc.or_(digits, empty), True)).as_py():
+        try:
+            return pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), text), schema.QUANTITY_TYPE), \
+                _all_false(len(column))
+        except pa.ArrowInvalid:
+            pass
     well_formed = pc.match_substring_regex(text, QUANTITY_PATTERN)
     usable = pc.if_else(well_formed, text, pa.scalar(None, pa.string()))
     return pc.cast(usable, schema.QUANTITY_TYPE), _present_but(text, well_formed)
 
 
-def _all_false(column: pa.ChunkedArray) -> pa.Array:
-    return pa.array(np.zeros(len(column), dtype=bool))
-
-
 def _present_but(text: pa.ChunkedArray, well_formed: pa.ChunkedArray) -> pa.ChunkedArray:
     """True where a value is present (non-empty) but not well formed."""
-    present = pc.and_(pc.is_valid(text), pc.not_equal(text, ""))
-    return pc.and_(pc.fill_null(present, False), pc.invert(pc.fill_null(well_formed, False)))
+    present = pc.fill_null(pc.greater(pc.binary_length(text), 0), False)
+    return pc.and_(present, pc.invert(pc.fill_null(well_formed, False)))
 
 
-def parse_timestamps(column: pa.ChunkedArray, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """Instants (timestamp[us, timezone]) and a flag for present values that are not valid.
+def parse_timestamps(column: pa.ChunkedArray, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(instants as timestamp[us, timezone], exchange-local wall time, flag of invalid present values).
 
-    A value without an offset is exchange-local time; a local time that falls in a DST gap
-    does not exist and is invalid; an ambiguous one (the repeated hour) takes the earlier instant.
+    A value without an offset is exchange-local time: its wall time is the value itself, and a
+    value in a DST gap does not exist and is invalid; an ambiguous one (the repeated hour) takes
+    the earlier instant.
     """
-    target = timestamp_type(timezone)
     if pa.types.is_timestamp(column.type):
         if column.type.tz is None:
-            return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_TYPE_UNIT)), timezone)
-        return pc.cast(column, target), _all_false(column)
+            return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_UNIT)), timezone)
+        instants = pc.cast(column, timestamp_type(timezone))
+        return instants, pc.local_timestamp(instants), _all_false(len(column))
     text = pc.cast(column, pa.string())
     try:
-        naive = pc.cast(text, pa.timestamp(TIMESTAMP_TYPE_UNIT))
-        return _assume_local(naive, timezone)
+        naive = pc.cast(text, pa.timestamp(TIMESTAMP_UNIT))
     except pa.ArrowInvalid:
         return _parse_mixed_timestamps(text, timezone)
+    return _assume_local(naive, timezone)
 
 
-def _assume_local(naive: pa.ChunkedArray, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    instants = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="earliest")
-    in_gap = pc.fill_null(pc.not_equal(pc.local_timestamp(instants), naive), False)
-    instants = pc.if_else(in_gap, pa.scalar(None, instants.type), instants)
-    return pc.cast(instants, timestamp_type(timezone)), in_gap
+def _assume_local(naive: pa.ChunkedArray, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+    try:
+        instants = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="raise")
+        return pc.cast(instants, timestamp_type(timezone)), naive, _all_false(len(naive))
+    except pa.ArrowInvalid:
+        instants = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="earliest")
+        in_gap = pc.fill_null(pc.not_equal(pc.local_timestamp(instants), naive), False)
+        instants = pc.if_else(in_gap, pa.scalar(None, instants.type), instants)
+        local = pc.if_else(in_gap, pa.scalar(None, naive.type), naive)
+        return pc.cast(instants, timestamp_type(timezone)), local, in_gap
 
 
-def _parse_mixed_timestamps(text: pa.ChunkedArray, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def _parse_mixed_timestamps(text: pa.ChunkedArray, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Slow path for a block with offsets or malformed values: parse each shape separately."""
     text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    naive_shape = pc.match_substring_regex(text, NAIVE_PATTERN)
-    offset_shape = pc.match_substring_regex(text, OFFSET_PATTERN)
-    naive_text = pc.if_else(naive_shape, text, pa.scalar(None, pa.string()))
-    offset_text = pc.if_else(offset_shape, text, pa.scalar(None, pa.string()))
-    naive = _cast_or_python(naive_text, pa.timestamp(TIMESTAMP_TYPE_UNIT), timezone=None)
-    local, in_gap = _assume_local(naive, timezone)
-    utc = _cast_or_python(offset_text, pa.timestamp(TIMESTAMP_TYPE_UNIT, "UTC"), timezone="UTC")
-    instants = pc.coalesce(local, pc.cast(utc, timestamp_type(timezone)))
-    present = pc.fill_null(pc.not_equal(text, ""), False)
+    naive_text = pc.if_else(pc.match_substring_regex(text, NAIVE_PATTERN), text, pa.scalar(None, pa.string()))
+    offset_text = pc.if_else(pc.match_substring_regex(text, OFFSET_PATTERN), text, pa.scalar(None, pa.string()))
+    naive = _cast_or_python(naive_text, pa.timestamp(TIMESTAMP_UNIT), timezone=None)
+    local_instants, naive_local, in_gap = _assume_local(naive, timezone)
+    utc = _cast_or_python(offset_text, pa.timestamp(TIMESTAMP_UNIT, "UTC"), timezone="UTC")
+    instants = pc.coalesce(local_instants, pc.cast(utc, timestamp_type(timezone)))
+    local = pc.coalesce(naive_local, pc.local_timestamp(pc.cast(utc, timestamp_type(timezone))))
+    present = pc.fill_null(pc.greater(pc.binary_length(text), 0), False)
     bad = pc.and_(present, pc.is_null(instants))
-    return instants, pc.or_(bad, in_gap)
+    return instants, local, pc.or_(bad, in_gap)
 
 
 def _cast_or_python(text: pa.Array, target: pa.DataType, timezone: str | None) -> pa.Array:

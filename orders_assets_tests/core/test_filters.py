@@ -3,17 +3,18 @@ import pyarrow as pa
 import pytest
 
 from orders_assets.core.filters import OrderFilter, kept_mask, with_local_fields
-from orders_assets.core.validate import parse_timestamps
+from orders_assets.core.validate import LOCAL_TIME, parse_timestamps
 
 
 def table(stamps, types=None, participants=None):
-    instants, bad = parse_timestamps(pa.chunked_array([pa.array(stamps)]), "Australia/Sydney")
+    instants, local, bad = parse_timestamps(pa.chunked_array([pa.array(stamps)]), "Australia/Sydney")
     assert not any(bad.to_pylist())
     count = len(stamps)
     return pa.table({
         "timestamp": instants,
         "order_type": types or ["CENTRE_POINT"] * count,
         "participant_id": participants or ["P1"] * count,
+        LOCAL_TIME: local,
     })
 
 
@@ -34,9 +35,10 @@ def test_order_types_and_participants_are_configurable():
 
 
 def test_trade_date_and_hour_are_exchange_local():
-    rows = with_local_fields(table(["2025-03-02T23:30:00Z", "2025-06-30T14:00:00Z"]), "Australia/Sydney")
-    assert [str(day) for day in rows["trade_date"].to_pylist()] == ["2025-03-03", "2025-07-01"]
-    assert rows["hour"].to_pylist() == [10, 0]
+    rows = with_local_fields(table(["2025-03-02T23:30:00Z", "2025-06-30T14:00:00Z", "2025-06-30 09:15:00"]))
+    assert [str(day) for day in rows["trade_date"].to_pylist()] == ["2025-03-03", "2025-07-01", "2025-06-30"]
+    assert rows["hour"].to_pylist() == [10, 0, 9]
+    assert LOCAL_TIME not in rows.column_names
 
 
 def test_filter_fingerprint_follows_the_rule_and_bad_rules_are_refused():

@@ -9,6 +9,7 @@ import pytest
 from orders_assets.core.ingest import IngestSettings, parsed_blocks
 from orders_assets.core.reader import SourceFormatError
 from orders_assets.core.sources import discover_sources
+from orders_assets.core.validate import decimal_prices
 
 HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity,event"
 GOOD = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100,NEW"
@@ -101,8 +102,9 @@ def test_offsets_are_converted_to_exchange_time(tmp_path):
 def test_prices_are_exact_decimals_and_extras_pass_through(tmp_path, ):
     rows, _, _ = parse_text(tmp_path, "\n".join([HEADER, "7,2025-03-03 10:00:00,BHP,P1,S,LIMIT,0.0001,3,AMEND"]) + "\n",
                             name="orders.csv.gz")
-    assert rows.schema.field("price").type == pa.decimal128(18, 4)
-    assert str(rows["price"][0].as_py()) == "0.0001"
+    prices = decimal_prices(rows)["price"]
+    assert prices.type == pa.decimal128(18, 4)
+    assert str(prices[0].as_py()) == "0.0001"
     assert rows["event"].to_pylist() == ["AMEND"]
 
 
