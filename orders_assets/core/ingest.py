@@ -10,10 +10,14 @@ This is the only place a source file is parsed. Its outputs are what every later
 """
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +38,9 @@ from orders_assets.core.reader import (
 )
 from orders_assets.core.sources import SourceFile
 from orders_assets.core.store import OrderStore, PartitionKey, partition_text
-from orders_assets.core.validate import REQUIRED_TEXT, validate
+from orders_assets.core.validate import REQUIRED_TEXT, decimal_prices, validate
+
+T = TypeVar("T")
 
 DEFAULT_STAGE_BYTES = 64 << 20
 """Kept rows held in memory before a flush to the staging area."""
@@ -45,6 +51,25 @@ class IngestSettings:
     order_filter: OrderFilter = field(default_factory=OrderFilter)
     block_bytes: int = DEFAULT_BLOCK_BYTES
     stage_bytes: int = DEFAULT_STAGE_BYTES
+    workers: int | None = None
+    """Blocks processed at once (threads; Arrow releases the GIL). None: one per CPU."""
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class FilteredBlock:
+    """One block after parsing, validation and the filter: what the ingest stages and counts."""
+
+    rows_read: int
+    rejects: pa.Table
+    kept: pa.Table
+    """Kept rows in staged form: exact types, extras, source_line, trade_date, hour."""
+    rows_filtered_out: int
+    bytes_done: int
+    """Bytes of the source consumed so far (decompressed bytes for gzip / zstd)."""
 
 
 @dataclass
@@ -69,8 +94,41 @@ class ChunkedSource:
     source: SourceFile
     settings: IngestSettings
 
-    def blocks(self) -> Iterator[tuple[ParsedBlock, int]]:
-        return parsed_blocks(self.source, self.settings)
+    def blocks(self) -> Iterator[FilteredBlock]:
+        """The file's blocks in order, each parsed, validated and filtered on a worker thread."""
+        settings = self.settings
+
+        def task(parsed_later: Callable[[], ParsedBlock], bytes_done: int) -> Callable[[], FilteredBlock]:
+            return lambda: filter_block(parsed_later(), bytes_done, settings.order_filter)
+
+        tasks = (task(parse, bytes_done) for parse, bytes_done in block_parsers(self.source, settings))
+        return in_order(tasks, settings.worker_count)
+
+
+def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
+    kept = parsed.rows.filter(kept_mask(parsed.rows, order_filter))
+    return FilteredBlock(
+        rows_read=parsed.rows_read,
+        rejects=parsed.rejects,
+        kept=decimal_prices(with_local_fields(kept)),
+        rows_filtered_out=parsed.rows.num_rows - kept.num_rows,
+        bytes_done=bytes_done,
+    )
+
+
+def in_order(tasks: Iterator[Callable[[], T]], workers: int) -> Iterator[T]:
+    """Run tasks on `workers` threads, at most `workers` ahead of the consumer, yielding in order."""
+    if workers <= 1:
+        yield from (task() for task in tasks)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future] = deque()
+        for task in tasks:
+            pending.append(pool.submit(task))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress | None = None) -> dict:
@@ -81,17 +139,15 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
     counts = RowCounts()
     stager = PartitionStager(attempt, settings.stage_bytes)
     with QuarantineWriter(attempt / "quarantine.csv") as quarantine:
-        for parsed, bytes_done in chunked.blocks():
-            counts.rows_read += parsed.rows_read
-            counts.rows_rejected += parsed.rejects.num_rows
-            quarantine.write(parsed.rejects)
-            rows = with_local_fields(parsed.rows, settings.order_filter.timezone)
-            kept = rows.filter(kept_mask(rows, settings.order_filter))
-            counts.rows_kept += kept.num_rows
-            counts.rows_filtered_out += rows.num_rows - kept.num_rows
-            stager.add(kept)
+        for block in chunked.blocks():
+            counts.rows_read += block.rows_read
+            counts.rows_rejected += block.rejects.num_rows
+            counts.rows_kept += block.kept.num_rows
+            counts.rows_filtered_out += block.rows_filtered_out
+            quarantine.write(block.rejects)
+            stager.add(block.kept)
             if progress:
-                progress(bytes_done, counts)
+                progress(block.bytes_done, counts)
     partitions = stager.close()
     if not counts.balanced():
         raise AssertionError(f"{source.key}: row accounting does not balance: {counts}")
@@ -108,17 +164,28 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
     return store.manifest(source.key)
 
 
-def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:
-    """Validated blocks of a source and the bytes consumed so far (compressed files: decompressed bytes)."""
+def block_parsers(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
+    """Per block of a source, a function that parses and validates it, and the bytes consumed so far.
+
+    Reading and cutting blocks happens here, in order; the parsing itself is deferred so that
+    it can run on a worker thread.
+    """
     timezone = settings.order_filter.timezone
     if source.is_parquet:
-        yield from _parquet_blocks(source, timezone, settings.block_bytes)
+        for parsed, bytes_done in _parquet_blocks(source, timezone, settings.block_bytes):
+            yield (lambda parsed=parsed: parsed), bytes_done
         return
     with open_stream(source.path) as stream:
         header, pending = read_header(stream, source.path)
         parser = RowParser(header, source.key, timezone)
         for block in iter_blocks(stream, pending, settings.block_bytes, source.path):
-            yield parser.parse(block), block.offset + len(block.data)
+            yield (lambda block=block: parser.parse(block)), block.offset + len(block.data)
+
+
+def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:
+    """Validated blocks of a source, one after the other, with the bytes consumed so far."""
+    for parse, bytes_done in block_parsers(source, settings):
+        yield parse(), bytes_done
 
 
 def _parquet_blocks(source: SourceFile, timezone: str, block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
