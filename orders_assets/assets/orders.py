@@ -4,6 +4,7 @@ import dagster as dg
 
 from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
+from orders_assets.core.reader import SourceFormatError
 from orders_assets.core.store import parse_partition_text
 from orders_assets.partitions import (
     SECURITIES,
@@ -42,8 +43,14 @@ def order_files(
     """
     store = settings.store()
     touched: set[tuple[str, str]] = set()
+    refused: dict[str, str] = {}
     for key, chunked in landing_orders.items():
-        manifest = ingest_source(chunked, store)
+        try:
+            manifest = ingest_source(chunked, store)
+        except SourceFormatError as error:
+            refused[key] = str(error)
+            context.log.error(f"{key}: file refused, the others go on: {error}")
+            continue
         touched.update(parse_partition_text(text) for text in manifest["partitions"])
         context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
         context.log.info(
@@ -51,6 +58,12 @@ def order_files(
             f"{manifest['rows_filtered_out']} filtered out, {manifest['rows_rejected']} rejected"
         )
     register_order_partitions(context.instance, touched)
+    if refused:
+        raise dg.Failure(
+            description=f"{len(refused)} of {len(landing_orders)} file(s) refused, the others were ingested: "
+            + "; ".join(refused.values()),
+            metadata={"refused": dg.MetadataValue.md("\n".join(f"- {error}" for error in refused.values()))},
+        )
     return dg.MaterializeResult(metadata={"files": len(landing_orders), "partitions_touched": len(touched)})
 
 

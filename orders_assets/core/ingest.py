@@ -191,10 +191,11 @@ def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tupl
 def _parquet_blocks(source: SourceFile, timezone: str, block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
     """Parquet rows through the same rules; 'line' is the 1-based row number."""
     batch_rows = max(1024, block_bytes // 100)
-    total_rows = max(1, pq.ParquetFile(str(source.path)).metadata.num_rows)
+    parquet = pq.ParquetFile(str(source.path))
+    RowParser(parquet.schema_arrow.names, source.key, timezone)
+    total_rows = max(1, parquet.metadata.num_rows)
     for batch, first_row in iter_parquet_batches(source.path, batch_rows):
         table = pa.Table.from_batches([batch])
-        RowParser(table.column_names, source.key, timezone)
         for column in REQUIRED_TEXT:
             if not pa.types.is_string(table[column].type):
                 table = table.set_column(table.schema.get_field_index(column), column, pc.cast(table[column], pa.string()))

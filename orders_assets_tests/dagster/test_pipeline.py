@@ -106,3 +106,24 @@ def test_a_new_file_is_ingested_alone_and_reports_cover_both(tmp_path):
     reference = reference_reports([landing / "day1.csv", landing / "day2.csv.gz"])
     for name in REPORT_NAMES:
         assert_report_equals(read_report(data / "reports", name, "parquet"), reference.reports[name], name)
+
+
+def test_a_refused_file_fails_the_run_but_the_others_are_reported(tmp_path):
+    landing, data, home = tmp_path / "landing", tmp_path / "data", tmp_path / "home"
+    landing.mkdir()
+    home.mkdir()
+    generate_orders(landing / "good.csv", rows=5_000, days=1, securities=4, seed=4)
+    (landing / "no_price.csv").write_text("order_id,timestamp,security_code,participant_id,side,order_type,quantity\n"
+                                          "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,5\n")
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        outcome = run_pipeline(settings, instance)
+        failures = [event for run in instance.get_runs() for event in instance.all_logs(run.run_id)
+                    if event.dagster_event and event.dagster_event.event_type_value == "STEP_FAILURE"]
+    assert not outcome.success
+    assert [job for job, _, ok in outcome.runs if not ok] == ["ingest_order_files"]
+    message = str(failures[0].dagster_event.event_specific_data.error)
+    assert "no_price.csv: line 1: missing required column(s) price" in message
+    reference = reference_reports([landing / "good.csv"])
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
