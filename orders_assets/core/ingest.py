@@ -19,15 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from orders_assets.core import schema
 from orders_assets.core.filters import OrderFilter, kept_mask, with_local_fields
-from orders_assets.core.parse import QUARANTINE_SCHEMA, SOURCE_LINE, ParsedBlock, RowParser
+from orders_assets.core.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
 from orders_assets.core.reader import (
     DEFAULT_BLOCK_BYTES,
     SourceFormatError,
@@ -37,8 +34,9 @@ from orders_assets.core.reader import (
     read_header,
 )
 from orders_assets.core.sources import SourceFile
-from orders_assets.core.store import OrderStore, PartitionKey, partition_text
-from orders_assets.core.validate import REQUIRED_TEXT, decimal_prices, validate
+from orders_assets.core.staging import PartitionStager
+from orders_assets.core.store import OrderStore, partition_text
+from orders_assets.core.validate import decimal_prices
 
 T = TypeVar("T")
 
@@ -189,33 +187,13 @@ def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tupl
 
 
 def _parquet_blocks(source: SourceFile, timezone: str, block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
-    """Parquet rows through the same rules; 'line' is the 1-based row number."""
-    batch_rows = max(1024, block_bytes // 100)
+    """Parquet batches through the same rules; bytes consumed are estimated from rows read."""
     parquet = pq.ParquetFile(str(source.path))
-    RowParser(parquet.schema_arrow.names, source.key, timezone)
+    parser = RowParser(parquet.schema_arrow.names, source.key, timezone)
     total_rows = max(1, parquet.metadata.num_rows)
-    for batch, first_row in iter_parquet_batches(source.path, batch_rows):
-        table = pa.Table.from_batches([batch])
-        for column in REQUIRED_TEXT:
-            if not pa.types.is_string(table[column].type):
-                table = table.set_column(table.schema.get_field_index(column), column, pc.cast(table[column], pa.string()))
-        lines = np.arange(first_row, first_row + table.num_rows, dtype=np.int64)
-        checked = validate(table, timezone)
-        rejected = np.asarray(pc.is_valid(checked.reasons).to_numpy(zero_copy_only=False), dtype=bool)
-        rows = checked.rows.append_column(SOURCE_LINE, pa.array(lines[~rejected]))
-        positions = np.flatnonzero(rejected)
-        rejects = pa.table(
-            [
-                [source.key] * len(positions),
-                lines[positions].tolist(),
-                [reason.split(":", 1)[0] for reason in pc.take(checked.reasons, positions).to_pylist()],
-                pc.take(checked.reasons, positions).to_pylist(),
-                [str(row) for row in table.take(positions).to_pylist()],
-            ],
-            schema=QUARANTINE_SCHEMA,
-        )
-        rows_done = first_row + table.num_rows - 1
-        yield ParsedBlock(rows=rows, rows_read=table.num_rows, rejects=rejects), source.size * rows_done // total_rows
+    for batch, first_row in iter_parquet_batches(source.path, max(1024, block_bytes // 100)):
+        parsed = parser.parse_table(pa.Table.from_batches([batch]), first_row)
+        yield parsed, source.size * (first_row + batch.num_rows - 1) // total_rows
 
 
 class QuarantineWriter:
@@ -234,59 +212,3 @@ class QuarantineWriter:
 
     def __exit__(self, *exc_info) -> None:
         self._writer.close()
-
-
-class PartitionStager:
-    """Buffers kept rows and flushes them as IPC files with one record batch per partition.
-
-    Input order is not assumed: a partition may get slices from several flushes; the index
-    lists them all. Sorted input (the usual case) gives about one slice per partition.
-    """
-
-    def __init__(self, folder: Path, budget_bytes: int):
-        self.folder = folder
-        self.budget_bytes = budget_bytes
-        self.buffer: list[pa.Table] = []
-        self.buffered_bytes = 0
-        self.flushes = 0
-        self.index: dict[PartitionKey, list[list]] = {}
-
-    def add(self, rows: pa.Table) -> None:
-        if rows.num_rows == 0:
-            return
-        self.buffer.append(rows)
-        self.buffered_bytes += rows.nbytes
-        if self.buffered_bytes >= self.budget_bytes:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.buffer:
-            return
-        rows = pa.concat_tables(self.buffer).combine_chunks()
-        self.buffer, self.buffered_bytes = [], 0
-        rows = rows.sort_by([(schema.TRADE_DATE, "ascending"), (schema.SECURITY_CODE, "ascending")])
-        name = f"slices-{self.flushes:05d}.arrow"
-        self.flushes += 1
-        with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
-            for batch_number, (key, start, length) in enumerate(partition_runs(rows)):
-                writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])
-                self.index.setdefault(key, []).append([name, batch_number, length])
-
-    def close(self) -> dict[PartitionKey, list[list]]:
-        self.flush()
-        return self.index
-
-
-def partition_runs(rows: pa.Table) -> Iterator[tuple[PartitionKey, int, int]]:
-    """(partition, start, length) of each run of equal (trade_date, security_code) in sorted rows."""
-    if rows.num_rows == 0:
-        return
-    dates = rows[schema.TRADE_DATE].to_numpy()
-    codes = pc.dictionary_encode(rows[schema.SECURITY_CODE]).combine_chunks()
-    code_index = codes.indices.to_numpy()
-    change = np.flatnonzero((dates[1:] != dates[:-1]) | (code_index[1:] != code_index[:-1])) + 1
-    starts = np.concatenate(([0], change))
-    stops = np.concatenate((change, [rows.num_rows]))
-    labels = codes.dictionary.to_pylist()
-    for start, stop in zip(starts.tolist(), stops.tolist()):
-        yield (str(dates[start]), labels[code_index[start]]), start, stop - start

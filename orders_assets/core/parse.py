@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +24,7 @@ import pyarrow.csv as pacsv
 
 from orders_assets.core import schema
 from orders_assets.core.reader import RawBlock, SourceFormatError
-from orders_assets.core.validate import validate
+from orders_assets.core.validate import REQUIRED_TEXT, validate
 
 SOURCE_LINE = "source_line"
 QUARANTINE_SCHEMA = pa.schema(
@@ -42,7 +44,7 @@ class ParsedBlock:
 
 
 class RowParser:
-    """Parses the blocks of one CSV file whose header is `header`."""
+    """Parses the blocks of one file whose columns are `header` (CSV blocks or Parquet batches)."""
 
     def __init__(self, header: list[str], source_key: str, timezone: str):
         missing = [column for column in schema.CANONICAL_COLUMNS if column not in header]
@@ -67,7 +69,20 @@ class RowParser:
         if invalid_rows:
             return self._parse_exactly(block)
         lines = _row_lines(block, table.num_rows)
-        return self._validated(table, lines, block)
+        return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]))
+
+    def parse_table(self, table: pa.Table, first_row: int) -> ParsedBlock:
+        """Rows already split into columns (a Parquet batch); 'line' is the 1-based row number."""
+        for column in REQUIRED_TEXT:
+            if not pa.types.is_string(table[column].type):
+                table = table.set_column(table.schema.get_field_index(column), column,
+                                         pc.cast(table[column], pa.string()))
+        lines = np.arange(first_row, first_row + table.num_rows, dtype=np.int64)
+
+        def raw_rows(positions: np.ndarray) -> list[str]:
+            return [json.dumps(row, default=str) for row in table.take(pa.array(positions)).to_pylist()]
+
+        return self._validated(table, lines, raw_rows)
 
     def _read(self, data: bytes, invalid_rows: list[int]) -> pa.Table:
         def count_invalid(row) -> str:
@@ -84,30 +99,24 @@ class RowParser:
             ),
         )
 
-    def _validated(self, table: pa.Table, lines: np.ndarray, block: RawBlock,
-                   raw_by_row: list[str] | None = None, extra_rejects: pa.Table | None = None) -> ParsedBlock:
+    def _validated(self, table: pa.Table, lines: np.ndarray, raw_for: Callable[[np.ndarray], list[str]],
+                   extra_rejects: pa.Table | None = None) -> ParsedBlock:
+        """Validate rows whose physical lines are `lines`; raw_for(positions) gives the raw text of rows."""
         checked = validate(table, self.timezone)
-        rejected = pc.is_valid(checked.reasons)
-        valid_lines = lines[~np.asarray(rejected.to_numpy(zero_copy_only=False), dtype=bool)]
-        rows = checked.rows.append_column(SOURCE_LINE, pa.array(valid_lines, pa.int64()))
-        rejects = self._rejects_from(checked.reasons, rejected, lines, block, raw_by_row)
+        rejected = np.asarray(pc.is_valid(checked.reasons).to_numpy(zero_copy_only=False), dtype=bool)
+        rows = checked.rows.append_column(SOURCE_LINE, pa.array(lines[~rejected], pa.int64()))
+        rejects = self._rejects_from(checked.reasons, np.flatnonzero(rejected), lines, raw_for)
         if extra_rejects is not None and extra_rejects.num_rows:
             rejects = pa.concat_tables([extra_rejects, rejects]).sort_by("line")
         read = table.num_rows + (0 if extra_rejects is None else extra_rejects.num_rows)
         return ParsedBlock(rows=rows, rows_read=read, rejects=rejects)
 
-    def _rejects_from(self, reasons: pa.Array, rejected: pa.Array, lines: np.ndarray, block: RawBlock,
-                      raw_by_row: list[str] | None) -> pa.Table:
-        positions = np.flatnonzero(np.asarray(rejected.to_numpy(zero_copy_only=False), dtype=bool))
+    def _rejects_from(self, reasons: pa.Array, positions: np.ndarray, lines: np.ndarray,
+                      raw_for: Callable[[np.ndarray], list[str]]) -> pa.Table:
         if positions.size == 0:
             return QUARANTINE_SCHEMA.empty_table()
         messages = pc.take(reasons, pa.array(positions)).to_pylist()
-        if raw_by_row is None:
-            physical = block.data.split(b"\n")
-            raw = [_decode(physical[lines[p] - block.first_line]).rstrip("\r") for p in positions]
-        else:
-            raw = [raw_by_row[p] for p in positions]
-        return self._reject_table([int(lines[p]) for p in positions], messages, raw)
+        return self._reject_table(lines[positions].tolist(), messages, raw_for(positions))
 
     def _reject_table(self, lines: list[int], messages: list[str], raw: list[str]) -> pa.Table:
         columns = [message.split(":", 1)[0] for message in messages]
@@ -144,7 +153,14 @@ class RowParser:
         columns = list(zip(*good_fields)) if good_fields else [[] for _ in self.header]
         table = pa.table({name: pa.array(list(values), pa.string()) for name, values in zip(self.header, columns)})
         structural = self._reject_table(bad_lines, bad_messages, bad_raw)
-        return self._validated(table, np.asarray(good_lines, dtype=np.int64), block, good_raw, structural)
+        return self._validated(table, np.asarray(good_lines, dtype=np.int64),
+                               lambda positions: [good_raw[p] for p in positions], structural)
+
+
+def _physical_lines(block: RawBlock, line_numbers: np.ndarray) -> list[str]:
+    """The raw text of the given physical lines of a block."""
+    physical = block.data.split(b"\n")
+    return [_decode(physical[number - block.first_line]).rstrip("\r") for number in line_numbers.tolist()]
 
 
 def _decode(data: bytes) -> str:

@@ -112,3 +112,28 @@ def test_missing_required_column_names_file_line_and_column(tmp_path):
     text = "order_id,timestamp,security_code,side,order_type,price,quantity\n1,2025-03-03 10:00:00,BHP,B,LIMIT,1,1\n"
     with pytest.raises(SourceFormatError, match=r"orders.csv: line 1: missing required column\(s\) participant_id"):
         parse_text(tmp_path, text)
+
+
+def test_parquet_rows_follow_the_same_rules_with_row_numbers(tmp_path):
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "order_id": ["1", "2", "3"],
+        "timestamp": pa.array([1741000000000000, 1741000000000000, 1741000000000000], pa.timestamp("us")),
+        "security_code": ["BHP", "BHP", "CBA"],
+        "participant_id": ["P1", "P2", "P3"],
+        "side": ["B", "S", "B"],
+        "order_type": ["CENTRE_POINT"] * 3,
+        "price": pa.array([1.5, 2.25, 3.0]),
+        "quantity": pa.array([10, -4, 7], pa.int64()),
+    })
+    pq.write_table(table, tmp_path / "orders.parquet")
+    [source] = discover_sources(tmp_path)
+    [(parsed, _)] = list(parsed_blocks(source, IngestSettings()))
+    assert parsed.rows_read == 3
+    assert parsed.rows["order_id"].to_pylist() == ["1", "3"]
+    assert parsed.rows["source_line"].to_pylist() == [1, 3]
+    [reject] = parsed.rejects.to_pylist()
+    assert (reject["line"], reject["column"]) == (2, "quantity")
+    assert '"order_id": "2"' in reject["raw"] and '"quantity": -4' in reject["raw"]
+    assert [str(value) for value in decimal_prices(parsed.rows)["price"].to_pylist()] == ["1.5000", "3.0000"]

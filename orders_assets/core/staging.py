@@ -1,0 +1,73 @@
+"""Staging of kept rows per (trade_date, security_code): the output of the one pass over a file.
+
+Kept rows are buffered up to a memory budget, then sorted by partition and flushed as an Arrow
+IPC file with one record batch per partition. The index says, per partition, which batches of
+which files hold its rows, so assembling a partition reads just those batches (memory-mapped).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orders_assets.core import schema
+from orders_assets.core.store import PartitionKey
+
+
+class PartitionStager:
+    """Buffers kept rows and flushes them as IPC files with one record batch per partition.
+
+    Input order is not assumed: a partition may get slices from several flushes; the index
+    lists them all. Sorted input (the usual case) gives about one slice per partition.
+    """
+
+    def __init__(self, folder: Path, budget_bytes: int):
+        self.folder = folder
+        self.budget_bytes = budget_bytes
+        self.buffer: list[pa.Table] = []
+        self.buffered_bytes = 0
+        self.flushes = 0
+        self.index: dict[PartitionKey, list[list]] = {}
+
+    def add(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        self.buffer.append(rows)
+        self.buffered_bytes += rows.nbytes
+        if self.buffered_bytes >= self.budget_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        rows = pa.concat_tables(self.buffer).combine_chunks()
+        self.buffer, self.buffered_bytes = [], 0
+        rows = rows.sort_by([(schema.TRADE_DATE, "ascending"), (schema.SECURITY_CODE, "ascending")])
+        name = f"slices-{self.flushes:05d}.arrow"
+        self.flushes += 1
+        with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
+            for batch_number, (key, start, length) in enumerate(partition_runs(rows)):
+                writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])
+                self.index.setdefault(key, []).append([name, batch_number, length])
+
+    def close(self) -> dict[PartitionKey, list[list]]:
+        self.flush()
+        return self.index
+
+
+def partition_runs(rows: pa.Table) -> Iterator[tuple[PartitionKey, int, int]]:
+    """(partition, start, length) of each run of equal (trade_date, security_code) in sorted rows."""
+    if rows.num_rows == 0:
+        return
+    dates = rows[schema.TRADE_DATE].to_numpy()
+    codes = pc.dictionary_encode(rows[schema.SECURITY_CODE]).combine_chunks()
+    code_index = codes.indices.to_numpy()
+    change = np.flatnonzero((dates[1:] != dates[:-1]) | (code_index[1:] != code_index[:-1])) + 1
+    starts = np.concatenate(([0], change))
+    stops = np.concatenate((change, [rows.num_rows]))
+    labels = codes.dictionary.to_pylist()
+    for start, stop in zip(starts.tolist(), stops.tolist()):
+        yield (str(dates[start]), labels[code_index[start]]), start, stop - start
