@@ -78,26 +78,19 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
 
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
+    from orders_assets.instance import ensure_instance_folder, use_batched_events
     from orders_assets.resources import OrdersSettings
     from orders_assets.runner import run_pipeline
 
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
-    _ensure_instance_folder(home)
+    ensure_instance_folder(home)
+    use_batched_events()
     settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
     with dg.DagsterInstance.get() as instance:
         outcome = run_pipeline(settings, instance, log_level=args.log_level)
     _print_outcome(outcome, settings, time.perf_counter() - started, home)
     return 0 if outcome.success else 1
-
-
-def _ensure_instance_folder(home: Path) -> None:
-    """The default instance: SQLite storage in `home`; a dagster.yaml is written only if absent."""
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text("# Written by orders-assets run: SQLite run, event and schedule storage in this folder.\n"
-                          "telemetry:\n  enabled: false\n")
 
 
 def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:

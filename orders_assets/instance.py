@@ -1,0 +1,57 @@
+"""The Dagster instance `orders-assets run` uses by default, and the settings that keep a
+backfill of thousands of partitions cheap on it.
+
+Two of Dagster's own switches decide what a partition costs in the event log:
+- `DAGSTER_EVENT_BATCH_SIZE`: the materializations of a multi-partition step reach the storage
+  as batches (written in one transaction by `BatchedSqliteEventLogStorage`) instead of one
+  committed write each.
+- `DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS`: a run announces its planned partitions as
+  one event holding the subset instead of one event per partition. Dagster's trade-off: if the
+  run fails, its partitions show as missing rather than failed in the UI. orders-assets keeps
+  its own record of what is done (the store), so a rerun picks them up either way.
+Both are read from the environment by the Dagster process that executes the run: the CLI sets
+them for itself; for `dagster dev` and the daemon export them (see the README).
+"""
+import os
+from pathlib import Path
+
+BATCHING_ENVIRONMENT = {
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
+}
+
+INSTANCE_YAML = """\
+# Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
+# stock layout. Event batches are written in one transaction (orders_assets.event_log).
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: {home}/history/
+event_log_storage:
+  module: orders_assets.event_log
+  class: BatchedSqliteEventLogStorage
+  config:
+    base_dir: {home}/history/runs/
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: {home}/schedules
+telemetry:
+  enabled: false
+"""
+
+
+def use_batched_events() -> None:
+    """Turn on Dagster's event batching for this process, unless the user chose otherwise."""
+    for name, value in BATCHING_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
+def ensure_instance_folder(home: Path) -> None:
+    """Create `home` with the default dagster.yaml; an existing dagster.yaml is the user's and stays."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML.format(home=home.resolve()))
