@@ -93,14 +93,24 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     return 0 if outcome.success else 1
 
 
+def _run_timing(run) -> str:
+    """Where a run's time went: the engine's work and Dagster's bookkeeping (per partition when partitioned)."""
+    text = f"{run.seconds:.1f} s: engine {run.engine_seconds:.1f} s, Dagster {run.dagster_seconds:.1f} s"
+    if run.partitions:
+        plural = "" if run.partitions == 1 else "s"
+        text += f" for {run.partitions:,} partition{plural} ({1000 * run.dagster_seconds / run.partitions:.1f} ms each)"
+    return text
+
+
 def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
     import json
 
     if outcome.did_nothing:
         print(f"nothing new in {settings.landing_dir}: no run launched ({seconds:.2f} s)")
         return
-    for job, label, ok in outcome.runs:
-        print(f"{'ok    ' if ok else 'FAILED'} {job} {label}")
+    for run in outcome.runs:
+        print(f"{'ok    ' if run.success else 'FAILED'} {run.job} {run.partition_range}".rstrip())
+        print(f"       {_run_timing(run)}")
     summary_path = Path(settings.data_dir) / "reports" / "summary.json"
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())

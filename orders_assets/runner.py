@@ -5,12 +5,13 @@ nothing is new. Otherwise it launches at most: one ingest run per contiguous ran
 source files, one single-run backfill per contiguous range of pending (date, security)
 partitions, and one run of the reports, all recorded on the given Dagster instance.
 """
+import time
 from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.assets.orders import register_order_partitions
+from orders_assets.assets.orders import ENGINE_SECONDS, register_order_partitions
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.plan import DEFAULT_MAX_GAP, key_ranges, plan_ingest
 from orders_assets.core.report_files import reports_complete
@@ -21,17 +22,33 @@ from orders_assets.partitions import SOURCE_FILES, order_partitions, source_file
 from orders_assets.resources import OrdersSettings
 
 
+@dataclass(frozen=True)
+class LaunchedRun:
+    job: str
+    partition_range: str
+    """'first...last' for a backfill, '' for an unpartitioned run."""
+    success: bool
+    seconds: float
+    """Wall time of the run, creation included."""
+    engine_seconds: float
+    """Part of it spent in the core engine (the steps' own work); the rest is Dagster's."""
+    partitions: int
+
+    @property
+    def dagster_seconds(self) -> float:
+        return max(0.0, self.seconds - self.engine_seconds)
+
+
 @dataclass
 class RunOutcome:
-    runs: list[tuple[str, str, bool]] = field(default_factory=list)
-    """(job, partition range or '', success) of each run launched."""
+    runs: list[LaunchedRun] = field(default_factory=list)
     ingested: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
     partitions: int = 0
 
     @property
     def success(self) -> bool:
-        return all(ok for _, _, ok in self.runs)
+        return all(run.success for run in self.runs)
 
     @property
     def did_nothing(self) -> bool:
@@ -72,9 +89,26 @@ def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, 
     if first is not None:
         tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    started = time.perf_counter()
     result = defs.resolve_job_def(job_name).execute_in_process(
         run_config=run_config, instance=instance, tags=tags, raise_on_error=False
     )
+    seconds = time.perf_counter() - started
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     label = "" if first is None else (first if first == last else f"{first}...{last}")
-    outcome.runs.append((job_name, label, result.success and not failed_checks))
+    materializations = result.get_asset_materialization_events()
+    outcome.runs.append(LaunchedRun(
+        job=job_name, partition_range=label, success=result.success and not failed_checks, seconds=seconds,
+        engine_seconds=_engine_seconds(materializations),
+        partitions=sum(1 for event in materializations if event.partition is not None),
+    ))
+
+
+def _engine_seconds(materializations: list[dg.DagsterEvent]) -> float:
+    """Engine time of a run: each asset's step reports it once (every partition carries the same figure)."""
+    per_asset: dict[dg.AssetKey, float] = {}
+    for event in materializations:
+        entry = event.step_materialization_data.materialization.metadata.get(ENGINE_SECONDS)
+        if entry is not None:
+            per_asset.setdefault(event.asset_key, float(entry.value))
+    return sum(per_asset.values())

@@ -9,10 +9,10 @@ partition is pending exactly when its expected signature differs from the catalo
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from orders_assets.core import schema
 from orders_assets.core.aggregate import PARTIAL_SCHEMA, order_values, partial_aggregates
+from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import SOURCE_LINE
 from orders_assets.core.store import (
     OrderStore,
@@ -91,32 +92,31 @@ def pending_partitions(store: OrderStore) -> list[PartitionKey]:
     return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != (catalog.get(key) or {}).get("signature"))
 
 
+GROUP_ROWS = 1 << 16
+"""Rows assembled together (one worker task): their partial aggregates are computed in one pass."""
+
+
 def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
-                        edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[AssembledPartition]:
-    """Build each partition's order file and partial aggregate; update aggregates and catalog."""
+                        edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES,
+                        workers: int | None = None) -> list[AssembledPartition]:
+    """Build each partition's order file and partial aggregate; update aggregates and catalog.
+
+    Partitions are assembled in groups of consecutive keys on `workers` threads (Arrow's
+    sort, Parquet writer and group-by release the GIL), at most `workers` groups at a time,
+    so memory holds a few groups' rows whatever the number of partitions.
+    """
     keys = sorted(set(keys))
     found = contributions(store)
     expected = expected_signatures(store)
-    open_ipc.cache_clear()
     assembled: list[AssembledPartition] = []
-    partials: dict[PartitionKey, pa.Table] = {}
-    for key in keys:
-        rows = _partition_rows(found.get(key, []))
-        path = store.partition_file(key)
-        if rows is None or rows.num_rows == 0:
-            path.unlink(missing_ok=True)
-            assembled.append(AssembledPartition(key, 0, 0, "0", 0, None))
-            partials[key] = PARTIAL_SCHEMA.empty_table()
-            continue
-        atomic_write_parquet(path, rows)
-        partials[key] = partial_aggregates(rows, edges)
-        value = pc.sum(order_values(rows)).as_py()
-        quantity = int(pc.sum(rows[schema.QUANTITY]).as_py())
-        sources = len({part.source_key for part in found[key]})
-        assembled.append(AssembledPartition(key, rows.num_rows, quantity, str(value), sources, path))
-    open_ipc.cache_clear()
+    partials: list[pa.Table] = []
+    groups = _key_groups(keys, found)
+    tasks = (lambda group=group: _assemble_group(store, group, found, edges) for group in groups)
+    for group_assembled, group_partials in in_order(tasks, workers or os.cpu_count() or 1):
+        assembled.extend(group_assembled)
+        partials.append(group_partials)
     with store.locked():
-        _update_aggregates(store, partials)
+        _update_aggregates(store, keys, pa.concat_tables(partials) if partials else PARTIAL_SCHEMA.empty_table())
         catalog = store.catalog()
         for part in assembled:
             catalog[part.key] = {
@@ -131,17 +131,54 @@ def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
     return assembled
 
 
-@lru_cache(maxsize=64)
-def open_ipc(path: Path) -> pa.ipc.RecordBatchFileReader:
-    return pa.ipc.open_file(pa.memory_map(str(path)))
+def _key_groups(keys: list[PartitionKey], found: dict[PartitionKey, list[Contribution]]) -> list[list[PartitionKey]]:
+    """Consecutive keys in groups of about GROUP_ROWS rows (a larger partition is a group of its own)."""
+    groups: list[list[PartitionKey]] = []
+    rows_in_group = GROUP_ROWS
+    for key in keys:
+        rows = sum(part.rows for part in found.get(key, []))
+        if rows_in_group + rows > GROUP_ROWS and (not groups or groups[-1]):
+            groups.append([])
+            rows_in_group = 0
+        groups[-1].append(key)
+        rows_in_group += rows
+    return groups
+
+
+def _assemble_group(store: OrderStore, keys: list[PartitionKey], found: dict[PartitionKey, list[Contribution]],
+                    edges: tuple[int, ...]) -> tuple[list[AssembledPartition], pa.Table]:
+    """Write the order file of each partition of the group; return them and the group's partial aggregates."""
+    assembled: list[AssembledPartition] = []
+    written: list[pa.Table] = []
+    for key in keys:
+        rows = _partition_rows(found.get(key, []))
+        path = store.partition_file(key)
+        if rows is None or rows.num_rows == 0:
+            path.unlink(missing_ok=True)
+            assembled.append(AssembledPartition(key, 0, 0, "0", 0, None))
+            continue
+        atomic_write_parquet(path, rows)
+        written.append(rows)
+        value = pc.sum(order_values(rows)).as_py()
+        quantity = int(pc.sum(rows[schema.QUANTITY]).as_py())
+        sources = len({part.source_key for part in found[key]})
+        assembled.append(AssembledPartition(key, rows.num_rows, quantity, str(value), sources, path))
+    if not written:
+        return assembled, PARTIAL_SCHEMA.empty_table()
+    return assembled, partial_aggregates(pa.concat_tables(written, promote_options="permissive"), edges)
+
+
+def read_slice(path: Path, batch: int) -> pa.RecordBatch:
+    """One staged batch, read (not memory-mapped: mapped pages would count in the process's RSS)."""
+    with pa.OSFile(str(path)) as file:
+        return pa.ipc.open_file(file).get_batch(batch)
 
 
 def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
     """The union of a partition's slices, with their source file, in a deterministic order."""
     tables = []
     for part in parts:
-        batch = open_ipc(part.slice_path).get_batch(part.batch)
-        table = pa.Table.from_batches([batch])
+        table = pa.Table.from_batches([read_slice(part.slice_path, part.batch)])
         tables.append(table.append_column(SOURCE_FILE, pa.array([part.source_key] * table.num_rows, pa.string())))
     if not tables:
         return None
@@ -150,19 +187,24 @@ def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
     return rows.sort_by(order)
 
 
-def _update_aggregates(store: OrderStore, partials: dict[PartitionKey, pa.Table]) -> None:
-    """Replace the assembled partitions' rows in their dates' aggregate files (caller holds the lock)."""
-    by_date: dict[str, dict[str, pa.Table]] = defaultdict(dict)
-    for (trade_date, security), table in partials.items():
-        by_date[trade_date][security] = table
-    for trade_date, tables in by_date.items():
+def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa.Table) -> None:
+    """Replace the assembled partitions' rows in their dates' aggregate files (caller holds the lock).
+
+    `partials` holds the new rows of every assembled partition (none for an empty one), so a
+    partition that lost its rows also leaves the aggregates.
+    """
+    securities_by_date: dict[str, list[str]] = defaultdict(list)
+    for trade_date, security in keys:
+        securities_by_date[trade_date].append(security)
+    partial_dates = pc.cast(partials[schema.TRADE_DATE], pa.string())
+    for trade_date, securities in securities_by_date.items():
         path = store.aggregate_file(trade_date)
-        kept = []
+        kept = [partials.filter(pc.equal(partial_dates, trade_date))]
         if path.exists():
             existing = pq.read_table(path)
-            replaced = pa.array(list(tables), pa.string())
-            kept.append(existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
-        combined = pa.concat_tables(kept + list(tables.values())).cast(PARTIAL_SCHEMA)
+            replaced = pa.array(securities, pa.string())
+            kept.insert(0, existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
+        combined = pa.concat_tables(kept).cast(PARTIAL_SCHEMA)
         if combined.num_rows == 0:
             path.unlink(missing_ok=True)
             continue

@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orders_assets.core.filters import OrderFilter, kept_mask, with_local_fields
+from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
 from orders_assets.core.reader import (
     DEFAULT_BLOCK_BYTES,
@@ -37,8 +35,6 @@ from orders_assets.core.sources import SourceFile
 from orders_assets.core.staging import PartitionStager
 from orders_assets.core.store import OrderStore, partition_text
 from orders_assets.core.validate import decimal_prices
-
-T = TypeVar("T")
 
 DEFAULT_STAGE_BYTES = 64 << 20
 """Kept rows held in memory before a flush to the staging area."""
@@ -112,21 +108,6 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         rows_filtered_out=parsed.rows.num_rows - kept.num_rows,
         bytes_done=bytes_done,
     )
-
-
-def in_order(tasks: Iterator[Callable[[], T]], workers: int) -> Iterator[T]:
-    """Run tasks on `workers` threads, at most `workers` ahead of the consumer, yielding in order."""
-    if workers <= 1:
-        yield from (task() for task in tasks)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future] = deque()
-        for task in tasks:
-            pending.append(pool.submit(task))
-            if len(pending) > workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress | None = None) -> dict:

@@ -92,3 +92,26 @@ def test_no_temporary_file_is_left_after_an_ingest(tmp_path):
     assemble_partitions(store, pending_partitions(store))
     leftovers = [path for path in (tmp_path / "data").rglob("*") if path.name.startswith(".tmp-")]
     assert leftovers == []
+
+
+def test_parallel_assembly_in_many_groups_writes_what_one_thread_writes(tmp_path, monkeypatch):
+    from orders_assets.core import assemble
+    from orders_assets.core.generate import generate_orders
+    from orders_assets_tests.conftest import tree_hashes
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    generate_orders(landing / "orders.csv", rows=20_000, days=3, securities=15, participants=20, seed=3)
+    monkeypatch.setattr(assemble, "GROUP_ROWS", 50)  # dozens of groups, some partitions alone in theirs
+    results = {}
+    for workers in (1, 3):
+        store = OrderStore(tmp_path / f"data-{workers}")
+        ingest_all(landing, store)
+        pending = pending_partitions(store)
+        assembled = assemble_partitions(store, pending, workers=workers)
+        assert [part.key for part in assembled] == pending
+        assert pending_partitions(store) == []
+        results[workers] = {path: digest for path, digest in tree_hashes(store.root).items()
+                            if path.startswith(("orders", "aggregates"))}
+    assert len(results[1]) > 40
+    assert results[1] == results[3]

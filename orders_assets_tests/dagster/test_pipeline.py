@@ -31,7 +31,7 @@ def pipeline(tmp_path_factory):
 
 
 def test_one_ingest_one_partition_backfill_and_one_report_run(pipeline):
-    jobs = [job for job, _, _ in pipeline.outcome.runs]
+    jobs = [run.job for run in pipeline.outcome.runs]
     assert jobs == ["ingest_order_files", "assemble_order_partitions", "build_reports"]
     assert pipeline.outcome.success
 
@@ -121,7 +121,7 @@ def test_a_refused_file_fails_the_run_but_the_others_are_reported(tmp_path):
         failures = [event for run in instance.get_runs() for event in instance.all_logs(run.run_id)
                     if event.dagster_event and event.dagster_event.event_type_value == "STEP_FAILURE"]
     assert not outcome.success
-    assert [job for job, _, ok in outcome.runs if not ok] == ["ingest_order_files"]
+    assert [run.job for run in outcome.runs if not run.success] == ["ingest_order_files"]
     message = str(failures[0].dagster_event.event_specific_data.error)
     assert "no_price.csv: line 1: missing required column(s) price" in message
     reference = reference_reports([landing / "good.csv"])
