@@ -4,15 +4,20 @@
     .venv/bin/python benchmarks/run_benchmark.py --rows 1000000 [--rows 3000000] [--workdir bench-data]
 
 For each size it generates (or reuses) a CSV with the project's generator, then in the same run:
-- `orders-assets run` as a subprocess on a fresh data folder and Dagster instance (wall time, peak RSS);
+- `orders-assets run` as a subprocess on a fresh data folder and Dagster instance (wall time, peak
+  RSS, and the split the command prints: ingest, assembly, reports, Dagster's share per partition);
 - the same command again with nothing new (the no-op rerun);
+- `dagster asset materialize` of the largest (date, security) partition alone: wall time and the
+  bytes the step read (the asset's `bytes_read` metadata) as a share of the source file;
 - DuckDB answering the same reports in one SQL query over the same file (wall time, peak RSS);
 and prints MB/s, rows/s, peak RSS and the ratio of throughputs. Peak RSS is the child process's
-maximum resident set (getrusage), so each measurement runs in its own process.
+maximum resident set (getrusage), so each measurement runs in its own process. With two sizes
+(e.g. --rows N --rows 3N) it also prints the ratio of peak RSS.
 """
 import argparse
 import json
-import resource
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -81,20 +86,100 @@ def ensure_file(workdir: Path, rows: int, days: int, securities: int) -> Path:
     return path
 
 
+RUN_TIMING = re.compile(
+    r"^(?:ok|FAILED)\s+(?P<job>\w+).*\n\s+(?P<seconds>[\d.]+) s: engine (?P<engine>[\d.]+) s, "
+    r"Dagster (?P<dagster>[\d.]+) s(?: for (?P<partitions>[\d,]+) partitions?)?",
+    re.MULTILINE,
+)
+
+READ_CALL = re.compile(r"^(?P<pid>\d+)\s+(?:p?readv?|pread64)\((?P<fd>\d+)<(?P<path>[^>]*)>,(?P<rest>.*)$")
+RESUMED = re.compile(r"^(?P<pid>\d+)\s+<\.\.\. (?:p?readv?|pread64) resumed>.*=\s+(?P<bytes>\d+)")
+RETURNED = re.compile(r"=\s+(?P<bytes>\d+)$")
+
+
+def bytes_read_by_file(trace: Path) -> dict[str, int]:
+    """Bytes returned by read calls per file, from `strace -f -y` output (threads interleave calls)."""
+    totals: dict[str, int] = {}
+    unfinished: dict[str, str] = {}
+    for line in trace.read_text(errors="replace").splitlines():
+        call = READ_CALL.match(line)
+        if call:
+            if call["rest"].endswith("<unfinished ...>"):
+                unfinished[call["pid"]] = call["path"]
+                continue
+            returned = RETURNED.search(call["rest"])
+            if returned:
+                totals[call["path"]] = totals.get(call["path"], 0) + int(returned["bytes"])
+            continue
+        resumed = RESUMED.match(line)
+        if resumed and resumed["pid"] in unfinished:
+            path = unfinished.pop(resumed["pid"])
+            totals[path] = totals.get(path, 0) + int(resumed["bytes"])
+    return totals
+
+
+def run_timings(stdout: str) -> dict:
+    """Per job of `orders-assets run`: (seconds, engine seconds, Dagster seconds, partitions)."""
+    return {
+        match["job"]: (float(match["seconds"]), float(match["engine"]), float(match["dagster"]),
+                       int((match["partitions"] or "0").replace(",", "")))
+        for match in RUN_TIMING.finditer(stdout)
+    }
+
+
+def largest_partition(data: Path) -> str:
+    from orders_assets.core.store import OrderStore, partition_text
+
+    catalog = OrderStore(data).catalog()
+    return partition_text(max(catalog, key=lambda key: catalog[key]["rows"]))
+
+
+def rematerialize_one(source: Path, data: Path) -> dict:
+    """Materialize the largest partition alone with `dagster asset materialize`, as a user would.
+
+    Timed once plainly, then once under strace, which counts the bytes every process of the
+    command read from each file: from the source, from the data folder (staged slices, manifests,
+    catalog, aggregates) and from the Dagster instance.
+    """
+    partition = largest_partition(data)
+    home, data = (data / "dagster_home").resolve(), data.resolve()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "ORDERS_ASSETS_LANDING": str(source.parent.resolve()),
+           "ORDERS_ASSETS_DATA": str(data)}
+    command = [BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions",
+               "--select", "filtered_orders", "--partition", partition]
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    figures = {"partition": partition, "seconds": seconds}
+    if shutil.which("strace"):
+        trace = data.parent / f"strace-{data.name}.txt"
+        subprocess.run(["strace", "-f", "-qq", "-y", "-e", "trace=read,pread64,readv,preadv", "-e", "signal=none",
+                        "-o", trace, *command], env=env, check=True, capture_output=True)
+        per_file = bytes_read_by_file(trace)
+        trace.unlink()
+        figures["source_bytes_read"] = sum(n for path, n in per_file.items() if path == str(source.resolve()))
+        figures["instance_bytes_read"] = sum(n for path, n in per_file.items() if path.startswith(str(home)))
+        figures["data_bytes_read"] = sum(n for path, n in per_file.items()
+                                         if path.startswith(str(data)) and not path.startswith(str(home)))
+    return figures
+
+
 def measure(workdir: Path, rows: int, days: int, securities: int) -> dict:
     source = ensure_file(workdir, rows, days, securities)
     data = workdir / f"data-{rows}"
     shutil.rmtree(data, ignore_errors=True)
     size = source.stat().st_size
     run = [BIN / "orders-assets", "run", "--landing", source.parent, "--data", data]
-    seconds, peak, _ = timed_child(run)
+    seconds, peak, first = timed_child(run)
     noop_seconds, _, noop = timed_child(run)
+    one = rematerialize_one(source, data)
     duck_seconds, duck_peak, _ = timed_child([sys.executable, "-c", DUCKDB_SCRIPT, source])
     summary = json.loads((data / "reports" / "summary.json").read_text())
     return {
         "rows": rows, "bytes": size, "seconds": seconds, "peak_rss": peak, "noop_seconds": noop_seconds,
         "noop_did_nothing": "nothing new" in noop.stdout, "partitions": summary["partitions"],
-        "duckdb_seconds": duck_seconds, "duckdb_peak_rss": duck_peak,
+        "duckdb_seconds": duck_seconds, "duckdb_peak_rss": duck_peak, "runs": run_timings(first.stdout),
+        "one_partition": one,
     }
 
 
@@ -108,7 +193,21 @@ def print_table(results: list[dict]) -> None:
               f"{r['rows'] / r['seconds']:>10,.0f} {r['peak_rss'] / 2**20:>9.0f} {r['partitions']:>10,} "
               f"{r['noop_seconds']:>8.2f} {r['duckdb_seconds']:>9.1f} {mb / r['duckdb_seconds']:>9.1f} "
               f"{r['duckdb_peak_rss'] / 2**20:>9.0f} {r['duckdb_seconds'] / r['seconds']:>6.2f}")
+    print()
+    print(f"{'rows':>11} {'ingest s':>9} {'ingest MB/s':>11} {'assembly s':>10} {'reports s':>9} "
+          f"{'Dagster ms/partition':>20} {'one partition':>22} {'s':>5} {'data read':>11} {'of source':>9} "
+          f"{'source read':>11} {'instance read':>13}")
+    for r in results:
+        ingest, assembly, reports = (r["runs"][job] for job in
+                                     ("ingest_order_files", "assemble_order_partitions", "build_reports"))
+        one = r["one_partition"]
+        print(f"{r['rows']:>11,} {ingest[0]:>9.1f} {r['bytes'] / 1e6 / ingest[1]:>11.1f} {assembly[0]:>10.1f} "
+              f"{reports[0]:>9.1f} {1000 * assembly[2] / assembly[3]:>20.2f} {one['partition']:>22} "
+              f"{one['seconds']:>5.1f} {one.get('data_bytes_read', -1):>11,} "
+              f"{one.get('data_bytes_read', 0) / r['bytes']:>9.2%} {one.get('source_bytes_read', -1):>11,} "
+              f"{one.get('instance_bytes_read', -1):>13,}")
     if len(results) > 1:
+        print()
         print(f"peak RSS at {results[-1]['rows']:,} / at {results[0]['rows']:,} rows: "
               f"{results[-1]['peak_rss'] / results[0]['peak_rss']:.2f}")
 
@@ -119,9 +218,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--securities", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
+    parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     args = parser.parse_args()
     results = [measure(args.workdir, rows, args.days, args.securities) for rows in (args.rows or [1_000_000])]
     print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def order_values(rows: pa.Table) -> pa.ChunkedArray:
 def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedArray:
     """Bucket label of each order value: edges are lower-inclusive (10,000 is in 10k-50k)."""
     labels = pa.array(schema.size_bucket_labels(edges))
-    index = pa.array([0] * len(values), pa.int8()) if len(values) else pa.array([], pa.int8())
+    index = pa.repeat(pa.scalar(0, pa.int8()), len(values))
     for edge in edges:
         index = pc.add(index, pc.cast(pc.greater_equal(values, edge), pa.int8()))
     return pc.take(labels, index)
@@ -77,7 +77,7 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
 
 
 def _conform(grouped: pa.Table, grouping: str) -> pa.Table:
-    columns = {GROUPING: pa.array([grouping] * grouped.num_rows, pa.string())}
+    columns = {GROUPING: pa.repeat(pa.scalar(grouping, pa.string()), grouped.num_rows)}
     for field in PARTIAL_SCHEMA:
         if field.name in grouped.column_names:
             columns[field.name] = pc.cast(grouped[field.name], field.type)

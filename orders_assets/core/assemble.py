@@ -179,7 +179,7 @@ def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
     tables = []
     for part in parts:
         table = pa.Table.from_batches([read_slice(part.slice_path, part.batch)])
-        tables.append(table.append_column(SOURCE_FILE, pa.array([part.source_key] * table.num_rows, pa.string())))
+        tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(part.source_key, pa.string()), table.num_rows)))
     if not tables:
         return None
     rows = pa.concat_tables(tables, promote_options="permissive")
