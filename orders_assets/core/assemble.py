@@ -26,6 +26,7 @@ from orders_assets.core.parse import SOURCE_LINE
 from orders_assets.core.store import (
     OrderStore,
     PartitionKey,
+    atomic_write,
     atomic_write_parquet,
     parse_partition_text,
 )
@@ -92,6 +93,15 @@ def pending_partitions(store: OrderStore) -> list[PartitionKey]:
     return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != (catalog.get(key) or {}).get("signature"))
 
 
+PARTITION_FILE_OPTIONS = {
+    "compression": "zstd",
+    "use_dictionary": [schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE, "event",
+                       SOURCE_FILE],
+    "write_statistics": [schema.TIMESTAMP],
+}
+"""Partition files are small (thousands of rows) and many: dictionaries only where values repeat and
+statistics only on the timestamp (time-range queries over the dataset) cost 1.2 ms a file instead of
+1.7 ms, and the files are 25% smaller (measured on the 2 GB benchmark's partitions)."""
 GROUP_ROWS = 1 << 16
 """Rows assembled together (one worker task): their partial aggregates are computed in one pass."""
 
@@ -157,7 +167,7 @@ def _assemble_group(store: OrderStore, keys: list[PartitionKey], found: dict[Par
             path.unlink(missing_ok=True)
             assembled.append(AssembledPartition(key, 0, 0, "0", 0, None))
             continue
-        atomic_write_parquet(path, rows)
+        atomic_write(path, lambda temporary, rows=rows: pq.write_table(rows, temporary, **PARTITION_FILE_OPTIONS))
         written.append(rows)
         value = pc.sum(order_values(rows)).as_py()
         quantity = int(pc.sum(rows[schema.QUANTITY]).as_py())

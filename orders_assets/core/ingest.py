@@ -116,8 +116,8 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
     started = time.perf_counter()
     attempt = store.begin_attempt(source.key)
     counts = RowCounts()
-    stager = PartitionStager(attempt, settings.stage_bytes)
-    with QuarantineWriter(attempt / "quarantine.csv") as quarantine:
+    with PartitionStager(attempt, settings.stage_bytes) as stager, \
+            QuarantineWriter(attempt / "quarantine.csv") as quarantine:
         for block in chunked.blocks():
             counts.rows_read += block.rows_read
             counts.rows_rejected += block.rejects.num_rows
@@ -127,7 +127,7 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
             stager.add(block.kept)
             if progress:
                 progress(block.bytes_done, counts)
-    partitions = stager.close()
+        partitions = stager.close()
     if not counts.balanced():
         raise AssertionError(f"{source.key}: row accounting does not balance: {counts}")
     manifest = {

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -23,6 +24,7 @@ MAX_ROW_BYTES = 64 << 20
 """A single row longer than this is refused, so one malformed file cannot exhaust memory."""
 
 UTF8_BOM = b"\xef\xbb\xbf"
+NEWLINE = ord("\n")
 
 
 class SourceFormatError(ValueError):
@@ -67,32 +69,43 @@ def read_header(stream: pa.NativeFile, path: Path) -> tuple[list[str], bytes]:
 
 
 def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: Path) -> Iterator[RawBlock]:
-    """Yield blocks of whole rows from `stream`, starting after the header (line 2)."""
+    """Yield blocks of whole rows from `stream`, starting after the header (line 2).
+
+    This runs on the ingest's main thread, in order, while workers parse earlier blocks: it
+    copies each block once and counts its lines with numpy (which releases the GIL).
+    """
     line = 2
     offset = 0
     buffer = pending
     while True:
         chunk = stream.read(block_bytes)
-        if chunk:
-            buffer += chunk
-        cut = _last_row_end(buffer)
         if not chunk:
-            cut = len(buffer)
-        elif cut == 0:
+            break
+        if b'"' in chunk or b'"' in buffer:
+            buffer += chunk
+            cut = _last_row_end(buffer)
+            data, buffer = (buffer[:cut], buffer[cut:]) if cut else (b"", buffer)
+        else:
+            end = chunk.rfind(b"\n")
+            data, buffer = (buffer + memoryview(chunk)[:end + 1], chunk[end + 1:]) if end >= 0 else (b"", buffer + chunk)
+        if not data:
             if len(buffer) > MAX_ROW_BYTES:
                 raise SourceFormatError(
                     f"{path}: line {line}: a row longer than {MAX_ROW_BYTES} bytes (unterminated quote?)"
                 )
             continue
-        data, buffer = buffer[:cut], buffer[cut:]
-        if data:
-            newlines = data.count(b"\n")
-            lines = newlines + (0 if data.endswith(b"\n") else 1)
-            yield RawBlock(data=data, first_line=line, offset=offset, lines=lines)
-            line += newlines
-            offset += len(data)
-        if not chunk:
-            return
+        block = _block(data, line, offset)
+        yield block
+        line += block.lines
+        offset += len(data)
+    if buffer:
+        yield _block(buffer, line, offset)
+
+
+def _block(data: bytes, first_line: int, offset: int) -> RawBlock:
+    newlines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE))
+    lines = newlines + (0 if data.endswith(b"\n") else 1)
+    return RawBlock(data=data, first_line=first_line, offset=offset, lines=lines)
 
 
 def _last_row_end(buffer: bytes) -> int:

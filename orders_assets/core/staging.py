@@ -1,12 +1,16 @@
 """Staging of kept rows per (trade_date, security_code): the output of the one pass over a file.
 
-Kept rows are buffered up to a memory budget, then sorted by partition and flushed as an Arrow
+Kept rows are buffered up to a memory budget, then grouped by partition and flushed as an Arrow
 IPC file with one record batch per partition. The index says, per partition, which batches of
-which files hold its rows, so assembling a partition reads just those batches (memory-mapped).
+which files hold its rows, so assembling a partition reads just those batches.
+
+A flush (grouping and writing tens of megabytes) runs on a background thread while the ingest
+goes on parsing; at most one flush is in flight, so memory holds at most two budgets of rows.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,8 @@ class PartitionStager:
         self.buffered_bytes = 0
         self.flushes = 0
         self.index: dict[PartitionKey, list[list]] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging")
+        self._in_flight: Future | None = None
 
     def add(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
@@ -43,23 +49,54 @@ class PartitionStager:
     def flush(self) -> None:
         if not self.buffer:
             return
-        rows = pa.concat_tables(self.buffer).combine_chunks()
+        rows = pa.concat_tables(self.buffer)
         self.buffer, self.buffered_bytes = [], 0
-        rows = rows.sort_by([(schema.TRADE_DATE, "ascending"), (schema.SECURITY_CODE, "ascending")])
         name = f"slices-{self.flushes:05d}.arrow"
         self.flushes += 1
+        self._wait()
+        self._in_flight = self._writer.submit(self._write, rows, name)
+
+    def _write(self, rows: pa.Table, name: str) -> None:
+        rows = grouped_by_partition(rows)
         with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
             for batch_number, (key, start, length) in enumerate(partition_runs(rows)):
                 writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])
                 self.index.setdefault(key, []).append([name, batch_number, length])
 
+    def _wait(self) -> None:
+        """Let the flush in flight finish (and raise its error, if any)."""
+        if self._in_flight is not None:
+            in_flight, self._in_flight = self._in_flight, None
+            in_flight.result()
+
     def close(self) -> dict[PartitionKey, list[list]]:
-        self.flush()
+        """Flush what is buffered, wait for the writes, and return the index."""
+        with self:
+            self.flush()
+            self._wait()
         return self.index
+
+    def __enter__(self) -> "PartitionStager":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._writer.shutdown(wait=True)
+
+
+def grouped_by_partition(rows: pa.Table) -> pa.Table:
+    """Rows reordered so each (trade_date, security_code) is one contiguous run, input order kept within it.
+
+    Runs need not be in key order, so an integer key and a stable argsort do (cheaper than
+    sorting on a date and a string column).
+    """
+    codes = pc.dictionary_encode(rows[schema.SECURITY_CODE].combine_chunks())
+    days = pc.cast(rows[schema.TRADE_DATE], pa.int32()).to_numpy().astype(np.int64)
+    key = days * (len(codes.dictionary) + 1) + codes.indices.to_numpy()
+    return rows.take(np.argsort(key, kind="stable")).combine_chunks()
 
 
 def partition_runs(rows: pa.Table) -> Iterator[tuple[PartitionKey, int, int]]:
-    """(partition, start, length) of each run of equal (trade_date, security_code) in sorted rows."""
+    """(partition, start, length) of each run of equal (trade_date, security_code) in grouped rows."""
     if rows.num_rows == 0:
         return
     dates = rows[schema.TRADE_DATE].to_numpy()
