@@ -9,7 +9,8 @@ For each size it generates (or reuses) a CSV with the project's generator, then 
 - the same command again with nothing new (the no-op rerun);
 - `dagster asset materialize` of the largest (date, security) partition alone: wall time and the
   bytes the step read (the asset's `bytes_read` metadata) as a share of the source file;
-- DuckDB answering the same reports in one SQL query over the same file (wall time, peak RSS);
+- DuckDB answering the same reports in one SQL query over the same file (wall time, peak RSS), and
+  DuckDB writing the filtered order set to one Parquet folder per (date, security) (the second peer);
 and prints MB/s, rows/s, peak RSS and the ratio of throughputs. Peak RSS is the child process's
 maximum resident set (getrusage), so each measurement runs in its own process. With two sizes
 (e.g. --rows N --rows 3N) it also prints the ratio of peak RSS.
@@ -55,6 +56,29 @@ FROM kept GROUP BY GROUPING SETS ((trade_date, security_code, participant_id), (
 ''').fetchall()
 print(len(rows))
 """
+
+DUCKDB_PARTITIONED_SCRIPT = r"""
+import sys, shutil, duckdb
+path, out = sys.argv[1], sys.argv[2]
+shutil.rmtree(out, ignore_errors=True)
+con = duckdb.connect()
+con.execute("SET TimeZone = 'Australia/Sydney'")
+con.execute(f'''
+COPY (
+  WITH typed AS (
+    SELECT * REPLACE (TRY_CAST(timestamp AS TIMESTAMP) AS timestamp, TRY_CAST(price AS DECIMAL(18,4)) AS price,
+                      TRY_CAST(quantity AS BIGINT) AS quantity)
+    FROM read_csv('{path}', header=true, all_varchar=true, ignore_errors=true)
+  )
+  SELECT *, CAST(timestamp AS DATE) AS trade_date FROM typed
+  WHERE order_type IN ('CENTRE_POINT', 'CENTRE_POINT_BLOCK') AND price >= 0 AND quantity > 0
+    AND CAST(timestamp AS TIME) >= TIME '10:00:00' AND CAST(timestamp AS TIME) < TIME '16:00:00'
+) TO '{out}' (FORMAT parquet, PARTITION_BY (trade_date, security_code))
+''')
+shutil.rmtree(out)
+"""
+"""The second peer: DuckDB writing the same filtered order set as one Parquet folder per partition
+(the work orders_assets does before its reports), without the reports."""
 
 
 PEAK_WRAPPER = (
@@ -174,11 +198,14 @@ def measure(workdir: Path, rows: int, days: int, securities: int) -> dict:
     noop_seconds, _, noop = timed_child(run)
     one = rematerialize_one(source, data)
     duck_seconds, duck_peak, _ = timed_child([sys.executable, "-c", DUCKDB_SCRIPT, source])
+    split_seconds, split_peak, _ = timed_child([sys.executable, "-c", DUCKDB_PARTITIONED_SCRIPT, source,
+                                                workdir / f"duckdb-partitions-{rows}"])
     summary = json.loads((data / "reports" / "summary.json").read_text())
     return {
         "rows": rows, "bytes": size, "seconds": seconds, "peak_rss": peak, "noop_seconds": noop_seconds,
         "noop_did_nothing": "nothing new" in noop.stdout, "partitions": summary["partitions"],
-        "duckdb_seconds": duck_seconds, "duckdb_peak_rss": duck_peak, "runs": run_timings(first.stdout),
+        "duckdb_seconds": duck_seconds, "duckdb_peak_rss": duck_peak,
+        "duckdb_partitioned_seconds": split_seconds, "duckdb_partitioned_peak_rss": split_peak, "runs": run_timings(first.stdout),
         "one_partition": one,
     }
 
@@ -206,6 +233,12 @@ def print_table(results: list[dict]) -> None:
               f"{one['seconds']:>5.1f} {one.get('data_bytes_read', -1):>11,} "
               f"{one.get('data_bytes_read', 0) / r['bytes']:>9.2%} {one.get('source_bytes_read', -1):>11,} "
               f"{one.get('instance_bytes_read', -1):>13,}")
+    print()
+    print(f"{'rows':>11} {'DuckDB to partitioned Parquet s':>31} {'MB/s':>7} {'peak MiB':>9} {'ratio':>6}")
+    for r in results:
+        mb = r["bytes"] / 1e6
+        print(f"{r['rows']:>11,} {r['duckdb_partitioned_seconds']:>31.1f} {mb / r['duckdb_partitioned_seconds']:>7.1f} "
+              f"{r['duckdb_partitioned_peak_rss'] / 2**20:>9.0f} {r['duckdb_partitioned_seconds'] / r['seconds']:>6.2f}")
     if len(results) > 1:
         print()
         print(f"peak RSS at {results[-1]['rows']:,} / at {results[0]['rows']:,} rows: "
