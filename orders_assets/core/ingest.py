@@ -47,6 +47,8 @@ class IngestSettings:
     stage_bytes: int = DEFAULT_STAGE_BYTES
     workers: int | None = None
     """Blocks processed at once (threads; Arrow releases the GIL). None: one per CPU."""
+    read_ahead: int = 1
+    """Blocks read and parsed ahead of the consumer beyond one per worker (memory: see core.tuning)."""
 
     @property
     def worker_count(self) -> int:
@@ -96,7 +98,7 @@ class ChunkedSource:
             return lambda: filter_block(parsed_later(), bytes_done, settings.order_filter)
 
         tasks = (task(parse, bytes_done) for parse, bytes_done in block_parsers(self.source, settings))
-        return in_order(tasks, settings.worker_count)
+        return in_order(tasks, settings.worker_count, settings.read_ahead)
 
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:

@@ -13,16 +13,20 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def in_order(tasks: Iterator[Callable[[], T]], workers: int) -> Iterator[T]:
-    """Run tasks on `workers` threads, at most `workers` ahead of the consumer, yielding in order."""
-    if workers <= 1:
+def in_order(tasks: Iterator[Callable[[], T]], workers: int, read_ahead: int = 1) -> Iterator[T]:
+    """Run tasks on `workers` threads, yielding results in order.
+
+    At most workers + read_ahead tasks are started and not yet consumed, which bounds memory.
+    """
+    if workers <= 1 and read_ahead <= 0:
         yield from (task() for task in tasks)
         return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    in_flight = max(1, workers) + max(0, read_ahead)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: deque[Future] = deque()
         for task in tasks:
             pending.append(pool.submit(task))
-            if len(pending) > workers:
+            if len(pending) >= in_flight:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
