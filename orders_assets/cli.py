@@ -1,4 +1,4 @@
-"""orders-assets generate | run: the command line of the project (contract section 5)."""
+"""orders-assets generate | run | profile: the command line of the project (contract section 5)."""
 import argparse
 import os
 import sys
@@ -30,10 +30,70 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                      help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
 
+    profile = commands.add_parser("profile", help="print the detected machine and the settings chosen for it")
+    profile.add_argument("--data", type=Path, default=Path("."), help="data folder (its disk's free space counts)")
+    profile.add_argument("--config", type=Path, default=None, help="YAML settings; their machine values win")
+    profile.add_argument("--json", action="store_true", help="machine-readable output")
+    profile.add_argument("--save", type=Path, default=None,
+                         help="write the effective settings as a config file that reproduces them exactly")
+
     args = parser.parse_args(argv)
     if args.command == "generate":
         return _generate(args)
+    if args.command == "profile":
+        return _profile(args)
     return _run(args)
+
+
+def _profile(args: argparse.Namespace) -> int:
+    import json
+
+    from orders_assets.config_file import ConfigFileError, load_settings_overrides, save_settings, settings_document
+    from orders_assets.core.tuning import TuningError
+    from orders_assets.resources import OrdersSettings
+
+    try:
+        settings = OrdersSettings(landing_dir=".", data_dir=str(args.data.resolve()),
+                                  **load_settings_overrides(args.config))
+        machine = settings.machine_profile()
+        tuning = settings.tuning(machine)
+    except (ConfigFileError, TuningError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.save:
+        save_settings(args.save, settings_document(settings.model_dump(), tuning.as_dict()))
+    if args.json:
+        print(json.dumps({"machine": machine.as_dict(), "tuning": tuning.as_dict(),
+                          "step_peak_estimate": tuning.step_peak}, indent=1))
+    else:
+        print(_profile_text(machine, tuning, chosen="preset" not in settings.tuning_overrides()))
+    if args.save:
+        print(f"saved to {args.save} (use it with --config to reproduce these settings)", file=sys.stderr)
+    return 0
+
+
+def _profile_text(machine, tuning, chosen: bool) -> str:
+    gib, mib = 1 << 30, 1 << 20
+    cgroup = machine.cgroup
+    limits = "not in a cgroup" if cgroup.version is None else (
+        f"cgroup v{cgroup.version}: CPU limit {cgroup.cpu_limit if cgroup.cpu_limit else 'none'}, memory limit "
+        f"{f'{cgroup.memory_limit / gib:.1f} GiB' if cgroup.memory_limit else 'none'}")
+    return "\n".join([
+        "machine",
+        f"  cores            {machine.cores} usable ({machine.host.logical_cores} logical, "
+        f"{machine.host.physical_cores} physical)",
+        f"  memory           {machine.memory / gib:.1f} GiB usable, {machine.available_memory / gib:.1f} GiB available",
+        f"  container        {limits}",
+        f"  data disk free   {machine.host.data_dir_free / gib:.1f} GiB",
+        f"settings (preset {tuning.preset}{', chosen from the machine' if chosen else ''})",
+        f"  workers          {tuning.workers}",
+        f"  block_bytes      {tuning.block_bytes // mib} MiB",
+        f"  read_ahead       {tuning.read_ahead}",
+        f"  stage_bytes      {tuning.stage_bytes // mib} MiB",
+        f"  memory_budget    {tuning.memory_budget / gib:.1f} GiB",
+        f"  max_concurrent   {tuning.max_concurrent} Dagster step processes",
+        f"  step peak (est.) {tuning.step_peak // mib} MiB",
+    ])
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -78,15 +138,24 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
 
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
+    from orders_assets.config_file import save_settings, settings_document
+    from orders_assets.core.tuning import TuningError
     from orders_assets.instance import ensure_instance_folder, use_batched_events
     from orders_assets.resources import OrdersSettings
     from orders_assets.runner import run_pipeline
 
+    settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
+    try:
+        tuning = settings.tuning()
+    except TuningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
     ensure_instance_folder(home)
     use_batched_events()
-    settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
+    save_settings(settings.store().root / "state" / "effective_config.yaml",
+                  settings_document(settings.model_dump(), tuning.as_dict()))
     with dg.DagsterInstance.get() as instance:
         outcome = run_pipeline(settings, instance, log_level=args.log_level)
     _print_outcome(outcome, settings, time.perf_counter() - started, home)

@@ -7,17 +7,29 @@
       participants: []          # empty: all
     timezone: Australia/Sydney
     size_edges: [10000, 50000, 200000, 1000000]
-    reader:
+    machine:                    # unset values are tuned from the detected machine
+      preset: auto              # auto, laptop, workstation, server
+      workers: 2
       block_bytes: 16777216
+      read_ahead: 1
       stage_bytes: 67108864
+      memory_budget: 8589934592
+      max_concurrent: 2
+
+`reader: {block_bytes, stage_bytes}` is accepted too (the first versions' name). `orders-assets
+profile --save FILE` writes such a file with every machine value explicit, so a run can be
+reproduced exactly with `--config FILE`.
 """
 from pathlib import Path
 
 import yaml
 
+from orders_assets.core.store import atomic_write_bytes
+
 SECTIONS = {
     "filter": ("order_types", "session_start", "session_end", "participants"),
     "reader": ("block_bytes", "stage_bytes"),
+    "machine": ("preset", "workers", "block_bytes", "read_ahead", "stage_bytes", "memory_budget", "max_concurrent"),
 }
 TOP_LEVEL = ("timezone", "size_edges")
 
@@ -52,3 +64,20 @@ def load_settings_overrides(path: Path | str | None) -> dict:
             known = ", ".join(list(SECTIONS) + list(TOP_LEVEL))
             raise ConfigFileError(f"{path}: unknown setting '{key}'; known: {known}")
     return overrides
+
+
+def settings_document(settings: dict, tuning: dict) -> dict:
+    """A config file's content from OrdersSettings values and a tuning: loads back to the same run."""
+    document = {
+        "filter": {name: settings[name] for name in SECTIONS["filter"]},
+        "timezone": settings["timezone"],
+        "size_edges": list(settings["size_edges"]),
+        "machine": {name: tuning[name] for name in SECTIONS["machine"]},
+    }
+    document["filter"] = {name: list(value) if isinstance(value, tuple) else value
+                          for name, value in document["filter"].items()}
+    return document
+
+
+def save_settings(path: Path, document: dict) -> None:
+    atomic_write_bytes(Path(path), yaml.safe_dump(document, sort_keys=False).encode())

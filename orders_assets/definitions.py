@@ -6,27 +6,38 @@ from orders_assets.assets.orders import CHUNKED_SOURCE_IO_MANAGER, filtered_orde
 from orders_assets.assets.reports import REPORTS_GROUP, reports, summary
 from orders_assets.checks import rows_accounted_for, totals_match_partitions
 from orders_assets.io_managers import ChunkedSourceIOManager
+from orders_assets.machine import MachineTags
 from orders_assets.resources import DATA_ENV, LANDING_ENV, OrdersSettings
 
 INGEST_JOB = "ingest_order_files"
 PARTITIONS_JOB = "assemble_order_partitions"
 REPORTS_JOB = "build_reports"
 
-ingest_job = dg.define_asset_job(INGEST_JOB, selection=dg.AssetSelection.assets(order_files))
-partitions_job = dg.define_asset_job(PARTITIONS_JOB, selection=dg.AssetSelection.assets(filtered_orders))
-reports_job = dg.define_asset_job(REPORTS_JOB, selection=dg.AssetSelection.groups(REPORTS_GROUP))
+JOB_SELECTIONS = {
+    INGEST_JOB: dg.AssetSelection.assets(order_files),
+    PARTITIONS_JOB: dg.AssetSelection.assets(filtered_orders),
+    REPORTS_JOB: dg.AssetSelection.groups(REPORTS_GROUP),
+}
 
 
 def build_definitions(settings: OrdersSettings) -> dg.Definitions:
-    """The Definitions for given settings (the CLI passes those of its --config file)."""
+    """The Definitions for given settings (the CLI passes those of its --config file).
+
+    The machine is profiled when the code location loads: the executor's concurrency comes from
+    the tuning, and every run of the jobs carries the machine and the tuning as tags (shown in
+    the UI). Settings that cannot work on this machine stop the load with the reason.
+    """
+    machine = MachineTags.of(settings)
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
         asset_checks=[rows_accounted_for, totals_match_partitions],
-        jobs=[ingest_job, partitions_job, reports_job],
+        jobs=[dg.define_asset_job(name, selection=selection, tags=machine.tags)
+              for name, selection in JOB_SELECTIONS.items()],
         resources={
             "settings": settings,
             CHUNKED_SOURCE_IO_MANAGER: ChunkedSourceIOManager(settings=settings),
         },
+        executor=dg.multiprocess_executor.configured({"max_concurrent": machine.tuning.max_concurrent}),
     )
 
 

@@ -1,13 +1,17 @@
-"""Typed settings shared by assets, IO managers and the CLI."""
+"""Typed settings shared by assets, IO managers and the CLI: where data is, the filter, and the
+machine's tuning (detected profile + rule of core.tuning, with explicit overrides)."""
 
+import os
 from pathlib import Path
+from typing import Optional
 
 import dagster as dg
 
 from orders_assets.core import schema
 from orders_assets.core.filters import OrderFilter, order_filter_from
-from orders_assets.core.ingest import DEFAULT_STAGE_BYTES, IngestSettings
-from orders_assets.core.reader import DEFAULT_BLOCK_BYTES
+from orders_assets.core.hardware import MachineProfile, detect_profile
+from orders_assets.core.ingest import IngestSettings
+from orders_assets.core.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store import OrderStore
 
 LANDING_ENV = "ORDERS_ASSETS_LANDING"
@@ -15,7 +19,8 @@ DATA_ENV = "ORDERS_ASSETS_DATA"
 
 
 class OrdersSettings(dg.ConfigurableResource):
-    """Where orders land and outputs go, the filter of the order set, and the report buckets."""
+    """Where orders land and outputs go, the filter of the order set, the report buckets, and the
+    work sizing: unset sizing fields are tuned from the detected machine, set ones win."""
 
     landing_dir: str
     """Folder watched for order files (CSV, CSV.gz, CSV.zst, Parquet)."""
@@ -29,8 +34,17 @@ class OrdersSettings(dg.ConfigurableResource):
     timezone: str = schema.DEFAULT_TIMEZONE
     """Exchange time zone: naive timestamps are in it, trade dates and hours are taken in it."""
     size_edges: list[int] = list(schema.DEFAULT_SIZE_EDGES)
-    block_bytes: int = DEFAULT_BLOCK_BYTES
-    stage_bytes: int = DEFAULT_STAGE_BYTES
+
+    preset: str = AUTO
+    """Machine preset: auto (from the detected machine), laptop, workstation or server."""
+    workers: Optional[int] = None
+    """Threads per step; unset: the cores this process may use (container quota included)."""
+    block_bytes: Optional[int] = None
+    read_ahead: Optional[int] = None
+    stage_bytes: Optional[int] = None
+    memory_budget: Optional[int] = None
+    max_concurrent: Optional[int] = None
+    """Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."""
 
     def store(self) -> OrderStore:
         return OrderStore(Path(self.data_dir))
@@ -38,9 +52,24 @@ class OrdersSettings(dg.ConfigurableResource):
     def order_filter(self) -> OrderFilter:
         return order_filter_from(self.model_dump())
 
-    def ingest_settings(self) -> IngestSettings:
-        return IngestSettings(order_filter=self.order_filter(), block_bytes=self.block_bytes,
-                              stage_bytes=self.stage_bytes)
+    def machine_profile(self) -> MachineProfile:
+        return detect_profile(self.data_dir)
+
+    def tuning_overrides(self) -> dict:
+        """Environment variables (ORDERS_ASSETS_WORKERS, ...), then these settings: explicit values win."""
+        explicit = {name: getattr(self, name) for name in OVERRIDABLE}
+        if explicit["preset"] == AUTO:
+            del explicit["preset"]
+        return {**overrides_from_environment(os.environ), **{k: v for k, v in explicit.items() if v is not None}}
+
+    def tuning(self, profile: MachineProfile | None = None) -> Tuning:
+        """The validated tuning for this machine (raises TuningError with every problem)."""
+        return tune(profile or self.machine_profile(), self.tuning_overrides())
+
+    def ingest_settings(self, tuning: Tuning | None = None) -> IngestSettings:
+        tuning = tuning or self.tuning()
+        return IngestSettings(order_filter=self.order_filter(), block_bytes=tuning.block_bytes,
+                              stage_bytes=tuning.stage_bytes, workers=tuning.workers, read_ahead=tuning.read_ahead)
 
     def edges(self) -> tuple[int, ...]:
         return tuple(self.size_edges)

@@ -8,6 +8,7 @@ from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
 from orders_assets.core.reader import SourceFormatError
 from orders_assets.core.store import parse_partition_text
+from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
     SECURITIES,
     TRADE_DATES,
@@ -47,6 +48,8 @@ def order_files(
     """
     started = time.perf_counter()
     store = settings.store()
+    profile = settings.machine_profile()
+    tuning = settings.tuning(profile)
     touched: set[tuple[str, str]] = set()
     refused: dict[str, str] = {}
     for key, chunked in landing_orders.items():
@@ -74,6 +77,7 @@ def order_files(
             "files": len(landing_orders),
             "partitions_touched": len(touched),
             ENGINE_SECONDS: round(time.perf_counter() - started, 3),
+            **machine_metadata(profile, tuning),
         }
     )
 
@@ -120,7 +124,7 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     """
     started = time.perf_counter()
     keys = [parse_partition_text(key) for key in context.partition_keys]
-    assembled = assemble_partitions(settings.store(), keys, settings.edges())
+    assembled = assemble_partitions(settings.store(), keys, settings.edges(), workers=settings.tuning().workers)
     return dg.MaterializeResult(
         metadata={
             "partitions": len(assembled),

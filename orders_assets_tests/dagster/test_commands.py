@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.resources import DATA_ENV, LANDING_ENV
@@ -43,6 +44,15 @@ def test_run_succeeds_then_finds_nothing_new(ran):
     assert second.returncode == 0, second.stderr[-3000:]
     assert "nothing new" in second.stdout
     assert (data / "dagster_home" / "dagster.yaml").exists()
+
+
+def test_run_saves_its_effective_settings_and_they_reproduce_the_tuning(ran):
+    _, data, _, _, env = ran
+    saved = data / "state" / "effective_config.yaml"
+    machine = yaml.safe_load(saved.read_text())["machine"]
+    profile = subprocess.run([BIN / "orders-assets", "profile", "--data", data, "--config", saved, "--json"],
+                             capture_output=True, text=True, env={**env, "ORDERS_ASSETS_WORKERS": "7"}, check=True)
+    assert json.loads(profile.stdout)["tuning"] == machine
 
 
 def test_dagster_asset_materialize_one_partition_then_the_reports(ran):

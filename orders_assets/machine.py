@@ -1,0 +1,57 @@
+"""The detected machine and its tuning, as Dagster shows them: run tags and asset metadata."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from orders_assets.core.hardware import MachineProfile
+from orders_assets.core.tuning import Tuning
+from orders_assets.resources import OrdersSettings
+
+TAG_PREFIX = "orders_assets/"
+GiB = 1 << 30
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class MachineTags:
+    profile: MachineProfile
+    tuning: Tuning
+
+    @classmethod
+    def of(cls, settings: OrdersSettings) -> "MachineTags":
+        """Profile and tuning for settings whose data_dir may still be an unresolved EnvVar."""
+        data_dir = settings.data_dir
+        if isinstance(data_dir, dg.EnvVar):
+            data_dir = data_dir.get_value(".") or "."
+        resolved = settings.model_copy(update={"data_dir": data_dir}) if data_dir != settings.data_dir else settings
+        profile = resolved.machine_profile()
+        return cls(profile, resolved.tuning(profile))
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Run tags: short, so the UI's run list stays readable."""
+        profile, tuning = self.profile, self.tuning
+        return {
+            f"{TAG_PREFIX}machine": f"{profile.cores} cores, {profile.memory / GiB:.1f} GiB"
+            + (" (container limits)" if profile.cgroup.cpu_limit or profile.cgroup.memory_limit else ""),
+            f"{TAG_PREFIX}preset": tuning.preset,
+            f"{TAG_PREFIX}workers": str(tuning.workers),
+            f"{TAG_PREFIX}block": f"{tuning.block_bytes // MiB} MiB",
+            f"{TAG_PREFIX}memory_budget": f"{tuning.memory_budget / GiB:.1f} GiB",
+            f"{TAG_PREFIX}max_concurrent": str(tuning.max_concurrent),
+        }
+
+
+def machine_metadata(profile: MachineProfile, tuning: Tuning) -> dict:
+    """Asset metadata: the machine and every tuned value, as a table and as numbers."""
+    rows = [("cores (usable)", profile.cores), ("logical / physical cores",
+            f"{profile.host.logical_cores} / {profile.host.physical_cores}"),
+            ("memory (usable)", f"{profile.memory / GiB:.1f} GiB"),
+            ("memory available", f"{profile.available_memory / GiB:.1f} GiB"),
+            ("container CPU / memory limit", f"{profile.cgroup.cpu_limit} / {profile.cgroup.memory_limit}"),
+            ("data folder free", f"{profile.host.data_dir_free / GiB:.1f} GiB")]
+    rows += [(name, value) for name, value in tuning.as_dict().items()]
+    table = "| setting | value |\n|---|---|\n" + "\n".join(f"| {name} | {value} |" for name, value in rows)
+    return {"machine": dg.MetadataValue.md(table), "workers": tuning.workers, "block_bytes": tuning.block_bytes}

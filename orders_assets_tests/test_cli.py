@@ -1,0 +1,51 @@
+"""`orders-assets profile`: the detected machine, the chosen settings, and saving them to reproduce a run."""
+import json
+
+import yaml
+
+from orders_assets.cli import main
+from orders_assets.core.hardware import detect_profile
+
+
+def test_profile_prints_the_machine_and_the_settings(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ORDERS_ASSETS_WORKERS", raising=False)
+    assert main(["profile", "--data", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    cores = detect_profile(tmp_path).cores
+    assert f"cores            {cores} usable" in text
+    assert f"workers          {cores}" in text and "chosen from the machine" in text
+
+    assert main(["profile", "--data", str(tmp_path), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["machine"]["cores"] == cores
+    assert document["tuning"]["workers"] == cores
+    assert document["step_peak_estimate"] <= document["tuning"]["memory_budget"]
+
+
+def test_saved_settings_load_back_to_the_same_tuning_whatever_the_environment(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "config.yaml"
+    config.write_text("machine:\n  workers: 1\n  preset: server\nfilter:\n  participants: [P001]\n")
+    saved = tmp_path / "effective.yaml"
+    assert main(["profile", "--data", str(tmp_path), "--config", str(config), "--json", "--save", str(saved)]) == 0
+    first = json.loads(capsys.readouterr().out)["tuning"]
+    document = yaml.safe_load(saved.read_text())
+    assert document["machine"] == first
+    assert document["filter"]["participants"] == ["P001"]
+
+    monkeypatch.setenv("ORDERS_ASSETS_BLOCK_BYTES", str(2 << 20))  # loses to the saved explicit value
+    assert main(["profile", "--data", str(tmp_path), "--config", str(saved), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tuning"] == first
+
+
+def test_impossible_settings_are_refused_before_anything_runs(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("machine:\n  workers: 0\n")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders.csv").write_text("order_id,timestamp,security_code,participant_id,side,order_type,price,"
+                                        "quantity\n1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.0,1\n")
+    assert main(["profile", "--data", str(tmp_path), "--config", str(config)]) == 2
+    assert "workers = 0: at least 1 worker is needed" in capsys.readouterr().err
+    assert main(["run", "--landing", str(landing), "--data", str(tmp_path / "data"), "--config", str(config)]) == 2
+    assert "workers = 0" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "dagster_home").exists()
