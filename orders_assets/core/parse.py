@@ -67,9 +67,40 @@ class RowParser:
         except pa.ArrowInvalid:
             return self._parse_exactly(block)
         if invalid_rows:
-            return self._parse_exactly(block)
+            return self._parse_with_broken_rows(block)
         lines = _row_lines(block, table.num_rows)
         return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]))
+
+    def _parse_with_broken_rows(self, block: RawBlock) -> ParsedBlock:
+        """A block with rows of the wrong field count, still parsed by Arrow.
+
+        Read again on one thread, where Arrow numbers the rows it skips (1-based, among the
+        block's non-blank rows). When every non-blank line is one row (no quoted newline), row k
+        is the k-th non-blank line, so good and broken rows both get their exact lines. Otherwise
+        the Python path decides.
+        """
+        broken: list[tuple[int, str, int]] = []
+
+        def record(row) -> str:
+            broken.append((row.number, row.text, row.actual_columns))
+            return "skip"
+
+        try:
+            table = self._read(block.data, None, handler=record, use_threads=False)
+        except pa.ArrowInvalid:
+            return self._parse_exactly(block)
+        row_lines = _nonblank_lines(block)
+        if len(row_lines) != table.num_rows + len(broken) or any(number is None for number, _, _ in broken):
+            return self._parse_exactly(block)
+        broken_index = np.asarray([number - 1 for number, _, _ in broken], dtype=np.int64)
+        lines = np.delete(row_lines, broken_index)
+        expected = len(self.header)
+        structural = self._reject_table(
+            row_lines[broken_index].tolist(),
+            [f"field_count: expected {expected} fields, found {found}" for _, _, found in broken],
+            [text.rstrip("\r") for _, text, _ in broken],
+        )
+        return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]), structural)
 
     def parse_table(self, table: pa.Table, first_row: int) -> ParsedBlock:
         """Rows already split into columns (a Parquet batch); 'line' is the 1-based row number."""
@@ -84,7 +115,7 @@ class RowParser:
 
         return self._validated(table, lines, raw_rows)
 
-    def _read(self, data: bytes, invalid_rows: list[int]) -> pa.Table:
+    def _read(self, data: bytes, invalid_rows: list[int] | None, handler=None, use_threads: bool = True) -> pa.Table:
         def count_invalid(row) -> str:
             invalid_rows.append(1)
             return "skip"
@@ -92,8 +123,9 @@ class RowParser:
         column_types = {name: pa.string() for name in self.header}
         return pacsv.read_csv(
             pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=self.header, block_size=ARROW_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=count_invalid),
+            read_options=pacsv.ReadOptions(column_names=self.header, block_size=ARROW_BLOCK_BYTES,
+                                           use_threads=use_threads),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=handler or count_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types, strings_can_be_null=False, quoted_strings_can_be_null=False
             ),
@@ -177,17 +209,20 @@ def _row_lines(block: RawBlock, rows: int) -> np.ndarray:
     When there are as many rows as lines, row i is on line first_line + i; only a block with
     blank lines needs the newline positions.
     """
-    data = block.data
     if rows == block.lines:
         return np.arange(block.first_line, block.first_line + rows, dtype=np.int64)
-    raw = np.frombuffer(data, dtype=np.uint8)
+    return _nonblank_lines(block)[:rows]
+
+
+def _nonblank_lines(block: RawBlock) -> np.ndarray:
+    """Physical line numbers of the block's lines that hold something (Arrow skips empty lines)."""
+    raw = np.frombuffer(block.data, dtype=np.uint8)
     ends = np.flatnonzero(raw == ord("\n"))
     starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [len(data)]))
+    stops = np.concatenate((ends, [len(block.data)]))
     lengths = stops - starts
     has_cr = np.zeros(len(starts), dtype=bool)
     nonempty = lengths > 0
     has_cr[nonempty] = raw[stops[nonempty] - 1] == ord("\r")
     content = lengths - has_cr
-    line_numbers = np.flatnonzero(content > 0) + block.first_line
-    return line_numbers[:rows].astype(np.int64)
+    return (np.flatnonzero(content > 0) + block.first_line).astype(np.int64)
