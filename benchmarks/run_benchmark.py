@@ -100,13 +100,14 @@ def timed_child(command: list) -> tuple[float, int, subprocess.CompletedProcess]
     return seconds, peak_kib * 1024, result
 
 
-def ensure_file(workdir: Path, rows: int, days: int, securities: int) -> Path:
-    landing = workdir / f"landing-{rows}"
+def ensure_file(workdir: Path, rows: int, days: int, securities: int, bad_rows: float) -> Path:
+    landing = workdir / (f"landing-{rows}" + (f"-bad{bad_rows:g}" if bad_rows else ""))
     path = landing / "orders.csv"
     if not path.exists():
         landing.mkdir(parents=True, exist_ok=True)
         subprocess.run([BIN / "orders-assets", "generate", "--rows", str(rows), "--days", str(days),
-                        "--securities", str(securities), "--seed", "42", "--out", str(path)], check=True)
+                        "--securities", str(securities), "--seed", "42", "--bad-rows", str(bad_rows),
+                        "--out", str(path)], check=True)
     return path
 
 
@@ -188,9 +189,9 @@ def rematerialize_one(source: Path, data: Path) -> dict:
     return figures
 
 
-def measure(workdir: Path, rows: int, days: int, securities: int) -> dict:
-    source = ensure_file(workdir, rows, days, securities)
-    data = workdir / f"data-{rows}"
+def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: float = 0.0) -> dict:
+    source = ensure_file(workdir, rows, days, securities, bad_rows)
+    data = workdir / source.parent.name.replace("landing", "data", 1)
     shutil.rmtree(data, ignore_errors=True)
     size = source.stat().st_size
     run = [BIN / "orders-assets", "run", "--landing", source.parent, "--data", data]
@@ -252,8 +253,11 @@ def main() -> None:
     parser.add_argument("--securities", type=int, default=200)
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
+    parser.add_argument("--bad-rows", type=float, default=0.0,
+                        help="fraction of malformed rows in the generated file (messy exports)")
     args = parser.parse_args()
-    results = [measure(args.workdir, rows, args.days, args.securities) for rows in (args.rows or [1_000_000])]
+    results = [measure(args.workdir, rows, args.days, args.securities, args.bad_rows)
+               for rows in (args.rows or [1_000_000])]
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")

@@ -61,24 +61,8 @@ class RowParser:
         self.timezone = timezone
 
     def parse(self, block: RawBlock) -> ParsedBlock:
-        invalid_rows: list[int] = []
-        try:
-            table = self._read(block.data, invalid_rows)
-        except pa.ArrowInvalid:
-            return self._parse_exactly(block)
-        if invalid_rows:
-            return self._parse_with_broken_rows(block)
-        lines = _row_lines(block, table.num_rows)
-        return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]))
-
-    def _parse_with_broken_rows(self, block: RawBlock) -> ParsedBlock:
-        """A block with rows of the wrong field count, still parsed by Arrow.
-
-        Read again on one thread, where Arrow numbers the rows it skips (1-based, among the
-        block's non-blank rows). When every non-blank line is one row (no quoted newline), row k
-        is the k-th non-blank line, so good and broken rows both get their exact lines. Otherwise
-        the Python path decides.
-        """
+        """Arrow reads the block on this thread (blocks are already parsed in parallel), which lets
+        it number the rows of the wrong field count it skips."""
         broken: list[tuple[int, str, int]] = []
 
         def record(row) -> str:
@@ -86,9 +70,21 @@ class RowParser:
             return "skip"
 
         try:
-            table = self._read(block.data, None, handler=record, use_threads=False)
+            table = self._read(block.data, handler=record)
         except pa.ArrowInvalid:
             return self._parse_exactly(block)
+        if broken:
+            return self._with_broken_rows(block, table, broken)
+        lines = _row_lines(block, table.num_rows)
+        return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]))
+
+    def _with_broken_rows(self, block: RawBlock, table: pa.Table, broken: list[tuple[int, str, int]]) -> ParsedBlock:
+        """A block with rows of the wrong field count, still parsed by Arrow.
+
+        Arrow numbers the rows it skips (1-based, among the block's non-blank rows). When every
+        non-blank line is one row (no quoted newline), row k is the k-th non-blank line, so good
+        and broken rows both get their exact lines. Otherwise the Python path decides.
+        """
         row_lines = _nonblank_lines(block)
         if len(row_lines) != table.num_rows + len(broken) or any(number is None for number, _, _ in broken):
             return self._parse_exactly(block)
@@ -115,17 +111,13 @@ class RowParser:
 
         return self._validated(table, lines, raw_rows)
 
-    def _read(self, data: bytes, invalid_rows: list[int] | None, handler=None, use_threads: bool = True) -> pa.Table:
-        def count_invalid(row) -> str:
-            invalid_rows.append(1)
-            return "skip"
-
+    def _read(self, data: bytes, handler) -> pa.Table:
         column_types = {name: pa.string() for name in self.header}
         return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=self.header, block_size=ARROW_BLOCK_BYTES,
-                                           use_threads=use_threads),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=handler or count_invalid),
+                                           use_threads=False),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types, strings_can_be_null=False, quoted_strings_can_be_null=False
             ),
