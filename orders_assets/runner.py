@@ -13,8 +13,9 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from orders_assets.assets.orders import ENGINE_SECONDS, register_order_partitions
 from orders_assets.core.assemble import pending_partitions
-from orders_assets.core.plan import DEFAULT_MAX_GAP, key_ranges, plan_ingest
-from orders_assets.core.report_files import reports_complete
+from orders_assets.core.identity import content_digest
+from orders_assets.core.plan import DEFAULT_MAX_GAP, apply_identity, key_ranges, plan_ingest
+from orders_assets.core.report_files import reports_current
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, build_definitions
@@ -58,7 +59,10 @@ class RunOutcome:
 def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str = "INFO") -> RunOutcome:
     defs = build_definitions(settings)
     store = settings.store()
-    plan = plan_ingest(discover_sources(settings.landing_dir), store.manifests(), settings.order_filter().fingerprint)
+    sources = discover_sources(settings.landing_dir)
+    plan = plan_ingest(sources, store.manifests(), settings.order_filter().fingerprint, content_digest,
+                       store.duplicates())
+    apply_identity(store, plan, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     for key in plan.to_retire:
         store.retire(key)
@@ -78,7 +82,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
         wanted = [partition_text(key) for key in pending]
         for first, last in key_ranges(ordered, wanted, DEFAULT_MAX_GAP):
             _execute(defs, PARTITIONS_JOB, instance, outcome, log_level, first, last)
-    if outcome.runs or not reports_complete(store):
+    if outcome.runs or not reports_current(store):
         _execute(defs, REPORTS_JOB, instance, outcome, log_level)
     return outcome
 

@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orders_assets.core.filters import OrderFilter, kept_mask, with_local_fields
+from orders_assets.core.identity import HashingStream, content_digest
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
 from orders_assets.core.reader import (
@@ -90,14 +91,18 @@ class ChunkedSource:
     source: SourceFile
     settings: IngestSettings
 
-    def blocks(self) -> Iterator[FilteredBlock]:
-        """The file's blocks in order, each parsed, validated and filtered on a worker thread."""
+    def blocks(self, digest_out: list[str] | None = None) -> Iterator[FilteredBlock]:
+        """The file's blocks in order, each parsed, validated and filtered on a worker thread.
+
+        Once the last block is out, `digest_out` (if given) receives the content digest of
+        what was read (CSV); for Parquet it stays empty.
+        """
         settings = self.settings
 
         def task(parsed_later: Callable[[], ParsedBlock], bytes_done: int) -> Callable[[], FilteredBlock]:
             return lambda: filter_block(parsed_later(), bytes_done, settings.order_filter)
 
-        tasks = (task(parse, bytes_done) for parse, bytes_done in block_parsers(self.source, settings))
+        tasks = (task(parse, bytes_done) for parse, bytes_done in block_parsers(self.source, settings, digest_out))
         return in_order(tasks, settings.worker_count, settings.read_ahead)
 
 
@@ -118,9 +123,10 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
     started = time.perf_counter()
     attempt = store.begin_attempt(source.key)
     counts = RowCounts()
+    digest: list[str] = []
     with PartitionStager(attempt, settings.stage_bytes) as stager, \
             QuarantineWriter(attempt / "quarantine.csv") as quarantine:
-        for block in chunked.blocks():
+        for block in chunked.blocks(digest):
             counts.rows_read += block.rows_read
             counts.rows_rejected += block.rejects.num_rows
             counts.rows_kept += block.kept.num_rows
@@ -135,6 +141,7 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
     manifest = {
         "source_key": source.key,
         "fingerprint": source.fingerprint,
+        "content_digest": digest[0] if digest else content_digest(source),
         "filter_fingerprint": settings.order_filter.fingerprint,
         "bytes": source.size,
         **counts.__dict__,
@@ -145,7 +152,8 @@ def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress 
     return store.manifest(source.key)
 
 
-def block_parsers(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
+def block_parsers(source: SourceFile, settings: IngestSettings,
+                  digest_out: list[str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
     """Per block of a source, a function that parses and validates it, and the bytes consumed so far.
 
     Reading and cutting blocks happens here, in order; the parsing itself is deferred so that
@@ -156,11 +164,14 @@ def block_parsers(source: SourceFile, settings: IngestSettings) -> Iterator[tupl
         for parsed, bytes_done in _parquet_blocks(source, timezone, settings.block_bytes):
             yield (lambda parsed=parsed: parsed), bytes_done
         return
-    with open_stream(source.path) as stream:
+    with open_stream(source.path) as raw:
+        stream = HashingStream(raw)
         header, pending = read_header(stream, source.path)
         parser = RowParser(header, source.key, timezone)
         for block in iter_blocks(stream, pending, settings.block_bytes, source.path):
             yield (lambda block=block: parser.parse(block)), block.offset + len(block.data)
+        if digest_out is not None:
+            digest_out.append(stream.hexdigest_to_end())
 
 
 def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:

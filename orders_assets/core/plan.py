@@ -5,7 +5,8 @@ Pure functions over the landing folder listing and the store's manifests, so the
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from orders_assets.core.sources import SourceFile, discover_sources
@@ -20,26 +21,91 @@ about a second of Dagster start-up, so small gaps are cheaper to cover than to s
 @dataclass(frozen=True)
 class IngestPlan:
     to_ingest: tuple[str, ...]
-    """Source keys that are new, changed, or were ingested under another filter."""
+    """Source keys with new content, changed content, or ingested under another filter."""
     to_retire: tuple[str, ...]
     """Source keys ingested before but no longer in the landing folder."""
+    touched: tuple[tuple[str, str], ...] = ()
+    """(key, new fingerprint) of files rewritten with the content they had: nothing to ingest."""
+    duplicates: tuple[tuple[str, str, str], ...] = ()
+    """(key, fingerprint, original key) of files whose content is already ingested under another name."""
 
     @property
     def nothing_new(self) -> bool:
+        """No run is needed (touched files and duplicates only need their bookkeeping)."""
         return not self.to_ingest and not self.to_retire
 
 
-def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], filter_fingerprint: str) -> IngestPlan:
+DigestOf = Callable[[SourceFile], str]
+
+
+def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], filter_fingerprint: str,
+                digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None) -> IngestPlan:
+    """Decide per file by name, size and time first, and by content where those cannot tell.
+
+    With `digest_of`, a file is read to compare contents only when it could be a copy: same size
+    as what was ingested under its name (touched, or corrected in place), or as another current
+    source or another new file (a renamed copy). The same content under the same name is only
+    'touched'; content already current under another name is a duplicate and is not ingested
+    (counting it would count its rows twice). `known_duplicates` (key -> fingerprint, original)
+    spares re-reading them. Two new files with the same content: the first by name is ingested.
+    """
     current = {manifest["source_key"]: manifest for manifest in manifests}
     present = {source.key: source for source in sources}
-    to_ingest = [
-        key for key, source in present.items()
-        if key not in current
-        or current[key]["fingerprint"] != source.fingerprint
-        or current[key]["filter_fingerprint"] != filter_fingerprint
-    ]
-    to_retire = [key for key in current if key not in present]
-    return IngestPlan(tuple(sorted(to_ingest)), tuple(sorted(to_retire)))
+    known_duplicates = known_duplicates or {}
+    comparable = {key: manifest for key, manifest in current.items()
+                  if manifest["filter_fingerprint"] == filter_fingerprint and key in present}
+    candidates = []
+    for key, source in sorted(present.items()):
+        manifest = current.get(key)
+        if key in comparable and manifest["fingerprint"] == source.fingerprint:
+            continue
+        known = known_duplicates.get(key)
+        if manifest is None and known and known["fingerprint"] == source.fingerprint and known["original"] in comparable:
+            continue
+        candidates.append(source)
+    if digest_of is None:
+        return IngestPlan(tuple(source.key for source in candidates), _retired(current, present))
+
+    sizes = Counter(manifest["bytes"] for manifest in comparable.values())
+    sizes.update(source.size for source in candidates if source.key not in comparable)
+    by_content = {manifest.get("content_digest"): key for key, manifest in comparable.items()}
+    to_ingest, touched, duplicates = [], [], []
+    for source in candidates:
+        manifest = comparable.get(source.key)
+        if manifest is None:
+            could_be_copy = sizes[source.size] > 1  # its own size is counted once
+        else:
+            could_be_copy = manifest["bytes"] == source.size
+        if not could_be_copy:
+            to_ingest.append(source.key)
+            continue
+        digest = digest_of(source)
+        if manifest is not None and manifest.get("content_digest") == digest:
+            touched.append((source.key, source.fingerprint))
+        elif manifest is None and by_content.get(digest, source.key) != source.key:
+            duplicates.append((source.key, source.fingerprint, by_content[digest]))
+        else:
+            to_ingest.append(source.key)
+            by_content.setdefault(digest, source.key)
+    return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates))
+
+
+def _retired(current: Mapping[str, dict], present: Mapping[str, SourceFile]) -> tuple[str, ...]:
+    return tuple(sorted(key for key in current if key not in present))
+
+
+def apply_identity(store, plan: IngestPlan, present_keys: Iterable[str]) -> None:
+    """Record what the plan found without ingesting: new fingerprints of touched files, and the
+    duplicates (forgotten once they leave the landing folder, or become the file to ingest)."""
+    for key, fingerprint in plan.touched:
+        store.refresh_fingerprint(key, fingerprint)
+    present = set(present_keys)
+    registry = {key: entry for key, entry in store.duplicates().items()
+                if key in present and key not in plan.to_ingest}
+    registry.update({key: {"fingerprint": fingerprint, "original": original}
+                     for key, fingerprint, original in plan.duplicates})
+    if registry != store.duplicates():
+        store.write_duplicates(registry)
 
 
 def key_ranges(ordered_keys: Sequence[str], wanted: Iterable[str], max_gap: int = 0) -> list[tuple[str, str]]:
@@ -76,9 +142,14 @@ class WorkPlan:
 
 
 def plan_work(landing, store, filter_fingerprint: str) -> WorkPlan:
-    """The work a run of `landing` into `store` has to do (pure: reads the folder and the store)."""
+    """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
+    duplicate files done on the way (it launches nothing)."""
     from orders_assets.core.assemble import pending_partitions
-    from orders_assets.core.report_files import reports_complete
+    from orders_assets.core.report_files import reports_current
 
-    ingest = plan_ingest(discover_sources(landing), store.manifests(), filter_fingerprint)
-    return WorkPlan(ingest, len(pending_partitions(store)), not reports_complete(store))
+    from orders_assets.core.identity import content_digest
+
+    sources = discover_sources(landing)
+    ingest = plan_ingest(sources, store.manifests(), filter_fingerprint, content_digest, store.duplicates())
+    apply_identity(store, ingest, [source.key for source in sources])
+    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))

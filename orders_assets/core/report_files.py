@@ -1,6 +1,7 @@
 """Report files: each report as CSV and Parquet, and summary.json, all written atomically."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +24,14 @@ def reports_complete(store: OrderStore) -> bool:
     """True when every report file and summary.json exist."""
     names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")] + ["summary.json"]
     return all((store.reports / name).exists() for name in names)
+
+
+def reports_current(store: OrderStore) -> bool:
+    """True when the reports exist and were built from the store's current ingests and partitions."""
+    if not reports_complete(store):
+        return False
+    summary = json.loads((store.reports / "summary.json").read_text())
+    return summary.get("inputs_signature") == store.inputs_signature()
 
 
 def write_summary(document: dict, reports_dir: Path) -> Path:

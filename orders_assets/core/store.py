@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -187,6 +188,31 @@ class OrderStore:
             if path.exists():
                 found.append(json.loads(path.read_text()))
         return sorted(found, key=lambda manifest: manifest["source_key"])
+
+    def refresh_fingerprint(self, source_key: str, fingerprint: str) -> None:
+        """A source rewritten with the same content: its manifest takes the new size and time."""
+        manifest = self.manifest(source_key)
+        if manifest is not None and manifest["fingerprint"] != fingerprint:
+            atomic_write_json(self.source_folder(source_key) / "manifest.json", {**manifest, "fingerprint": fingerprint})
+
+    @property
+    def duplicates_file(self) -> Path:
+        return self.state / "duplicates.json"
+
+    def duplicates(self) -> dict[str, dict]:
+        """Files in the landing folder whose content is already ingested under another name."""
+        if not self.duplicates_file.exists():
+            return {}
+        return json.loads(self.duplicates_file.read_text())
+
+    def write_duplicates(self, registry: dict[str, dict]) -> None:
+        atomic_write_json(self.duplicates_file, registry)
+
+    def inputs_signature(self) -> str:
+        """Names what the reports are built from: every current ingest and every assembled partition."""
+        parts = [f"{m['source_key']}\x1f{m['attempt']}" for m in self.manifests()]
+        parts += [f"{key[0]}|{key[1]}\x1f{entry['signature']}" for key, entry in sorted(self.catalog().items())]
+        return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()[:20]
 
     def retire(self, source_key: str) -> None:
         """Forget a source that left the landing folder: its rows leave every partition."""

@@ -20,6 +20,7 @@ def summary_document(store: OrderStore, partials: pa.Table) -> dict:
         "source_files": len(manifests),
         **{field: sum(manifest[field] for manifest in manifests) for field in COUNT_FIELDS},
         "partitions": sum(1 for entry in catalog.values() if entry["rows"]),
+        "inputs_signature": store.inputs_signature(),
         **totals(partials),
         "files": [
             {"source_file": manifest["source_key"], **{field: manifest[field] for field in COUNT_FIELDS},
