@@ -1,4 +1,4 @@
-"""The one Definitions of orders_assets: assets, checks, resources, IO managers and jobs."""
+"""The one Definitions of orders_assets: assets, checks, resources, IO managers, jobs and the sensor."""
 
 import dagster as dg
 
@@ -8,6 +8,7 @@ from orders_assets.checks import rows_accounted_for, totals_match_partitions
 from orders_assets.io_managers import ChunkedSourceIOManager
 from orders_assets.machine import MachineTags
 from orders_assets.resources import DATA_ENV, LANDING_ENV, OrdersSettings
+from orders_assets.sensors import landing_sensor
 
 INGEST_JOB = "ingest_order_files"
 PARTITIONS_JOB = "assemble_order_partitions"
@@ -28,11 +29,12 @@ def build_definitions(settings: OrdersSettings) -> dg.Definitions:
     the UI). Settings that cannot work on this machine stop the load with the reason.
     """
     machine = MachineTags.of(settings)
+    jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
         asset_checks=[rows_accounted_for, totals_match_partitions],
-        jobs=[dg.define_asset_job(name, selection=selection, tags=machine.tags)
-              for name, selection in JOB_SELECTIONS.items()],
+        jobs=jobs,
+        sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs)],
         resources={
             "settings": settings,
             CHUNKED_SOURCE_IO_MANAGER: ChunkedSourceIOManager(settings=settings),

@@ -2,8 +2,8 @@
 
 A partition's filtered order set is the union of its slices from each source file that
 touches it (two files for one day both count; a corrected file replaces only its own slices).
-Its inputs are named by a signature: the sorted (source, fingerprint, attempt) of its
-contributors. The catalog records the signature each partition was built from, so a
+Its inputs are named by a signature: the sorted (source, ingest attempt) of its contributors
+(not the file's time: a file touched without change keeps its partitions). The catalog records the signature each partition was built from, so a
 partition is pending exactly when its expected signature differs from the catalog's.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def expected_signatures(store: OrderStore) -> dict[PartitionKey, str]:
     """The signature each touched partition should have once assembled from the current manifests."""
     inputs: dict[PartitionKey, set[str]] = defaultdict(set)
     for manifest in store.manifests():
-        tag = f"{manifest['source_key']}\x1f{manifest['fingerprint']}\x1f{manifest['attempt']}"
+        tag = f"{manifest['source_key']}\x1f{manifest['attempt']}"  # an attempt is one ingest of one content
         for text in manifest["partitions"]:
             inputs[parse_partition_text(text)].add(tag)
     return {key: signature_of(tags) for key, tags in inputs.items()}

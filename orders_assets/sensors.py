@@ -1,0 +1,123 @@
+"""The landing-folder sensor: files dropped into the landing folder become up-to-date reports.
+
+One sensor walks the pipeline's three stages, one stage per tick, from what the store says is
+missing (the same core planning as `orders-assets run`):
+1. complete new or changed files (size and time unchanged since the previous tick, or a `.done`
+   marker) -> their source-file partitions are added and one ingest run per contiguous range;
+2. when no ingest run is in flight, the (date, security) partitions whose inputs changed ->
+   single-run backfills of exactly those partitions;
+3. when no partition run is in flight and the reports are not built from the current inputs ->
+   one reports run (an empty store, before any file, has no reports to build).
+Run keys name the inputs of each request, so a tick that sees the same state again requests
+nothing new. Files whose content is already ingested (touched, or copied under another name) are
+recorded and trigger nothing. The cursor holds the last size and time seen of each file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from orders_assets.assets.orders import register_order_partitions
+from orders_assets.core.assemble import expected_signatures, pending_partitions
+from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
+from orders_assets.core.plan import apply_identity, key_ranges, plan_ingest
+from orders_assets.core.report_files import reports_complete, reports_current
+from orders_assets.core.sources import discover_sources
+from orders_assets.core.store import partition_text
+from orders_assets.partitions import SOURCE_FILES, order_partitions, source_file_partitions
+from orders_assets.resources import OrdersSettings
+
+SENSOR_NAME = "landing_folder_sensor"
+MINIMUM_INTERVAL_SECONDS = 15
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
+
+
+def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str,
+                   jobs: list) -> dg.SensorDefinition:
+    """The sensor over the given jobs (the Definitions build them with the machine's tags)."""
+
+    @dg.sensor(name=SENSOR_NAME, jobs=jobs, minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Ingests complete new files of the landing folder, then their partitions, then the reports.")
+    def landing_folder_sensor(context: dg.SensorEvaluationContext, settings: OrdersSettings) -> dg.SensorResult:
+        instance, store = context.instance, settings.store()
+        seen = _read_cursor(context.cursor)
+        sources = discover_sources(settings.landing_dir)
+        cursor = _write_cursor(observations(sources))
+        plan = plan_ingest(stable_sources(sources, seen), store.manifests(), settings.order_filter().fingerprint,
+                           content_digest, store.duplicates())
+        apply_identity(store, plan, [source.key for source in sources])
+        if plan.to_ingest:
+            return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources),
+                                   cursor=cursor)
+        waiting = len(sources) - len(stable_sources(sources, seen))
+        if _in_flight(instance, ingest_job):
+            return dg.SensorResult(skip_reason="ingest run(s) in flight", cursor=cursor)
+        pending = pending_partitions(store)
+        if pending:
+            if _in_flight(instance, partitions_job):
+                return dg.SensorResult(skip_reason="partition run(s) in flight", cursor=cursor)
+            return dg.SensorResult(run_requests=_partition_requests(instance, partitions_job, pending, store),
+                                   cursor=cursor)
+        if _in_flight(instance, partitions_job) or _in_flight(instance, reports_job):
+            return dg.SensorResult(skip_reason="partition or report run in flight", cursor=cursor)
+        if (store.manifests() or reports_complete(store)) and not reports_current(store):
+            return dg.SensorResult(run_requests=[dg.RunRequest(job_name=reports_job,
+                                                               run_key=f"reports:{store.inputs_signature()}")],
+                                   cursor=cursor)
+        reason = f"nothing new; {waiting} file(s) not complete yet" if waiting else "nothing new"
+        return dg.SensorResult(skip_reason=reason, cursor=cursor)
+
+    return landing_folder_sensor
+
+
+def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources) -> list[dg.RunRequest]:
+    known = set(instance.get_dynamic_partitions(SOURCE_FILES))
+    new = [key for key in keys if key not in known]
+    if new:
+        instance.add_dynamic_partitions(SOURCE_FILES, new)
+    fingerprints = {source.key: source.fingerprint for source in sources}
+    ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
+    requests = []
+    for first, last in key_ranges(ordered, keys):
+        covered = ordered[ordered.index(first):ordered.index(last) + 1]
+        identity = _digest([f"{key}\x1f{fingerprints.get(key)}" for key in covered])
+        requests.append(dg.RunRequest(job_name=job, run_key=f"ingest:{identity}", tags=_range_tags(first, last)))
+    return requests
+
+
+def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store) -> list[dg.RunRequest]:
+    register_order_partitions(instance, set(pending))
+    ordered = order_partitions.get_partition_keys(dynamic_partitions_store=instance)
+    expected = expected_signatures(store)
+    identity = _digest([f"{partition_text(key)}\x1f{expected.get(key)}" for key in pending])
+    return [
+        dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=_range_tags(first, last))
+        for first, last in key_ranges(ordered, [partition_text(key) for key in pending])
+    ]
+
+
+def _range_tags(first: str, last: str) -> dict[str, str]:
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:
+    return instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT)) > 0
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()[:16]
+
+
+def _read_cursor(cursor: str | None) -> dict[str, Observation]:
+    if not cursor:
+        return {}
+    return {key: Observation(*values) for key, values in json.loads(cursor)["seen"].items()}
+
+
+def _write_cursor(seen: dict[str, Observation]) -> str:
+    return json.dumps({"seen": {key: [value.size, value.mtime_ns] for key, value in seen.items()}}, sort_keys=True)
