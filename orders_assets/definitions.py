@@ -1,5 +1,7 @@
 """The one Definitions of orders_assets: assets, checks, resources, IO managers, jobs and the sensor."""
 
+import os
+
 import dagster as dg
 
 from orders_assets.assets.orders import CHUNKED_SOURCE_IO_MANAGER, filtered_orders, landing_orders, order_files
@@ -8,7 +10,7 @@ from orders_assets.checks import rows_accounted_for, totals_match_partitions
 from orders_assets.io_managers import ChunkedSourceIOManager
 from orders_assets.machine import MachineTags
 from orders_assets.resources import DATA_ENV, LANDING_ENV, OrdersSettings
-from orders_assets.sensors import landing_sensor
+from orders_assets.sensors import INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS, landing_sensor
 
 INGEST_JOB = "ingest_order_files"
 PARTITIONS_JOB = "assemble_order_partitions"
@@ -34,7 +36,8 @@ def build_definitions(settings: OrdersSettings) -> dg.Definitions:
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
         asset_checks=[rows_accounted_for, totals_match_partitions],
         jobs=jobs,
-        sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs)],
+        sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
+                                int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)))],
         resources={
             "settings": settings,
             CHUNKED_SOURCE_IO_MANAGER: ChunkedSourceIOManager(settings=settings),

@@ -32,15 +32,17 @@ from orders_assets.resources import OrdersSettings
 
 SENSOR_NAME = "landing_folder_sensor"
 MINIMUM_INTERVAL_SECONDS = 15
+INTERVAL_ENV = "ORDERS_ASSETS_SENSOR_INTERVAL"
+"""Seconds between ticks (default 15): a file is complete after two looks this far apart."""
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
 
 
-def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str,
-                   jobs: list) -> dg.SensorDefinition:
+def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs: list,
+                   interval_seconds: int = MINIMUM_INTERVAL_SECONDS) -> dg.SensorDefinition:
     """The sensor over the given jobs (the Definitions build them with the machine's tags)."""
 
-    @dg.sensor(name=SENSOR_NAME, jobs=jobs, minimum_interval_seconds=MINIMUM_INTERVAL_SECONDS,
+    @dg.sensor(name=SENSOR_NAME, jobs=jobs, minimum_interval_seconds=interval_seconds,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Ingests complete new files of the landing folder, then their partitions, then the reports.")
     def landing_folder_sensor(context: dg.SensorEvaluationContext, settings: OrdersSettings) -> dg.SensorResult:

@@ -1,6 +1,9 @@
-"""The commands users type, as subprocesses: orders-assets run, dagster asset materialize, definitions validate."""
+"""The commands users type, as subprocesses: orders-assets run, dagster asset materialize, definitions validate,
+the webserver, and dagster dev with its daemon running the sensor."""
 import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +17,12 @@ import pytest
 import yaml
 
 from orders_assets.core.generate import generate_orders
+from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
 from orders_assets.resources import DATA_ENV, LANDING_ENV
+from orders_assets.sensors import INTERVAL_ENV
+from orders_assets_tests.conftest import assert_report_equals, read_report
+from orders_assets_tests.reference import reference_reports
 
 BIN = Path(sys.executable).parent
 
@@ -93,6 +101,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_serving(server: subprocess.Popen, port: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
+            return
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.5)
+
+
 def graphql(port: int, query: str) -> dict:
     request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -107,14 +126,7 @@ def test_the_webserver_loads_workspace_yaml_and_shows_the_graph_and_partitions(r
                               cwd=Path(__file__).parents[2], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "webserver did not start"
-                time.sleep(0.5)
+        wait_until_serving(server, port)
         nodes = graphql(port, "{ assetNodes { assetKey { path } isPartitioned } }")["assetNodes"]
         partitioned = {node["assetKey"]["path"][0]: node["isPartitioned"] for node in nodes}
         assert partitioned["filtered_orders"] and partitioned["order_files"] and not partitioned["summary"]
@@ -128,3 +140,42 @@ def test_the_webserver_loads_workspace_yaml_and_shows_the_graph_and_partitions(r
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_dagster_dev_runs_the_sensor_on_a_dropped_file(tmp_path):
+    """`dagster dev` (webserver and daemon) on 127.0.0.1: a dropped file goes through the sensor's three
+    stages to reports equal to the independent computation; the runs are seen through GraphQL."""
+    landing, data, home = tmp_path / "landing", tmp_path / "data", tmp_path / "home"
+    landing.mkdir()
+    ensure_instance_folder(home)
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ORDERS_ASSETS_")}
+    env.update({"DAGSTER_HOME": str(home), LANDING_ENV: str(landing), DATA_ENV: str(data), INTERVAL_ENV: "3",
+                **BATCHING_ENVIRONMENT})
+    server = subprocess.Popen([BIN / "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+                              cwd=Path(__file__).parents[2], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_until_serving(server, port)
+        generate_orders(tmp_path / "drop.csv", rows=3_000, days=1, securities=3, seed=6)
+        shutil.move(tmp_path / "drop.csv", landing / "drop.csv")
+        runs = {}
+        deadline = time.monotonic() + 240
+        while runs.get("build_reports") != "SUCCESS":
+            assert time.monotonic() < deadline, f"the sensor's runs did not finish: {runs}"
+            assert "FAILURE" not in runs.values(), runs
+            time.sleep(2)
+            results = graphql(port, "{ runsOrError { ... on Runs { results { jobName status } } } }")
+            runs = {run["jobName"]: run["status"] for run in reversed(results["runsOrError"]["results"])}
+        assert runs == {"ingest_order_files": "SUCCESS", "assemble_order_partitions": "SUCCESS",
+                        "build_reports": "SUCCESS"}
+        reference = reference_reports([landing / "drop.csv"])
+        for name in REPORT_NAMES:
+            assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
