@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.assets.orders import ENGINE_SECONDS, register_order_partitions
+from orders_assets.assets.orders import ENGINE_SECONDS, register_order_partitions, retire_sources
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.identity import content_digest
 from orders_assets.core.plan import DEFAULT_MAX_GAP, apply_identity, key_ranges, plan_ingest
@@ -64,10 +64,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
                        store.duplicates())
     apply_identity(store, plan, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
-    for key in plan.to_retire:
-        store.retire(key)
-        if instance.has_dynamic_partition(SOURCE_FILES, key):
-            instance.delete_dynamic_partition(SOURCE_FILES, key)
+    retire_sources(store, instance, plan.to_retire)
     if plan.to_ingest:
         known = set(instance.get_dynamic_partitions(SOURCE_FILES))
         instance.add_dynamic_partitions(SOURCE_FILES, [key for key in plan.to_ingest if key not in known])

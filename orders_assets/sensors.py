@@ -4,8 +4,9 @@ One sensor walks the pipeline's three stages, one stage per tick, from what the 
 missing (the same core planning as `orders-assets run`):
 1. complete new or changed files (size and time unchanged since the previous tick, or a `.done`
    marker) -> their source-file partitions are added and one ingest run per contiguous range;
-2. when no ingest run is in flight, the (date, security) partitions whose inputs changed ->
-   single-run backfills of exactly those partitions;
+2. when no ingest run is in flight, files gone from the landing folder are retired (their rows
+   leave), and the (date, security) partitions whose inputs changed -> single-run backfills of
+   exactly those partitions;
 3. when no partition run is in flight and the reports are not built from the current inputs ->
    one reports run (an empty store, before any file, has no reports to build).
 Run keys name the inputs of each request, so a tick that sees the same state again requests
@@ -20,7 +21,7 @@ import json
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.assets.orders import register_order_partitions
+from orders_assets.assets.orders import register_order_partitions, retire_sources
 from orders_assets.core.assemble import expected_signatures, pending_partitions
 from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
 from orders_assets.core.plan import apply_identity, key_ranges, plan_ingest
@@ -59,6 +60,10 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         waiting = len(sources) - len(stable_sources(sources, seen))
         if _in_flight(instance, ingest_job):
             return dg.SensorResult(skip_reason="ingest run(s) in flight", cursor=cursor)
+        present = {source.key for source in sources}  # the plan saw complete files only
+        gone = [manifest["source_key"] for manifest in store.manifests() if manifest["source_key"] not in present]
+        if gone and not _in_flight(instance, partitions_job):
+            retire_sources(store, instance, gone)
         pending = pending_partitions(store)
         if pending:
             if _in_flight(instance, partitions_job):

@@ -117,6 +117,11 @@ def test_the_same_file_twice_a_renamed_copy_a_correction_and_a_second_file_for_t
     assert folder.settle() == [INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB]
     folder.assert_reports_match("day1.csv", "day1-late.csv")
 
+    (folder.landing / "day1-late.csv").unlink()  # a file taken back: its rows leave
+    folder.tick()
+    assert folder.settle() == [PARTITIONS_JOB, REPORTS_JOB]
+    folder.assert_reports_match("day1.csv")
+
 
 def test_only_the_partitions_a_new_file_touches_are_requested(folder):
     generate_orders(folder.landing / "monday.csv", rows=3_000, days=1, securities=3, seed=1,

@@ -11,6 +11,7 @@ from orders_assets.core.store import parse_partition_text
 from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
     SECURITIES,
+    SOURCE_FILES,
     TRADE_DATES,
     order_partitions,
     source_file_partitions,
@@ -93,6 +94,14 @@ def _file_metadata(manifest: dict, store) -> dict:
         "seconds": manifest["seconds"],
         "quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"]))),
     }
+
+
+def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
+    """Forget sources that left the landing folder: staged rows and their file partitions."""
+    for key in keys:
+        store.retire(key)
+        if instance.has_dynamic_partition(SOURCE_FILES, key):
+            instance.delete_dynamic_partition(SOURCE_FILES, key)
 
 
 def register_order_partitions(instance: dg.DagsterInstance, keys: set[tuple[str, str]]) -> None:
