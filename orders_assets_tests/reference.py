@@ -178,6 +178,10 @@ def _parse_local_timestamp(text: str, tz: ZoneInfo) -> datetime:
     return parsed.astimezone(tz).replace(tzinfo=None)
 
 
+_PRICE_LIMIT = Decimal(10) ** 14
+"""Prices are stored as decimal(18, 4): 14 digits before the point (README, data rules)."""
+
+
 def _parse_price(text: str) -> Decimal:
     """Plain decimal, at most 4 decimals, not negative ("-0" is 0, allowed)."""
     match = _PRICE_RE.match(text)
@@ -187,6 +191,8 @@ def _parse_price(text: str) -> Decimal:
     if len(decimals) > _MAX_PRICE_DECIMALS:
         raise RowRejected(f"price has more than 4 decimals: {text!r}")
     price = Decimal(text)
+    if abs(price) >= _PRICE_LIMIT:
+        raise RowRejected(f"price beyond the stored precision: {text!r}")
     if price < 0:
         raise RowRejected(f"negative price: {text!r}")
     return price

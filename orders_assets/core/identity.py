@@ -29,16 +29,23 @@ def new_digest():
 
 
 def content_digest(source: SourceFile) -> str:
-    """Digest of the file's content (decompressed CSV bytes, or the Parquet file's bytes)."""
+    """Digest of the file's content (decompressed CSV bytes, or the Parquet file's bytes).
+
+    A file that cannot be read to the end gets a digest of its own (it equals no content), so it
+    goes to the ingest, which refuses it with the reason.
+    """
     digest = new_digest()
-    if source.is_parquet:
-        with open(source.path, "rb") as file:
-            while chunk := file.read(DIGEST_CHUNK):
-                digest.update(chunk)
-    else:
-        with open_stream(source.path) as stream:
-            while chunk := stream.read(DIGEST_CHUNK):
-                digest.update(chunk)
+    try:
+        if source.is_parquet:
+            with open(source.path, "rb") as file:
+                while chunk := file.read(DIGEST_CHUNK):
+                    digest.update(chunk)
+        else:
+            with open_stream(source.path) as stream:
+                while chunk := stream.read(DIGEST_CHUNK):
+                    digest.update(chunk)
+    except (OSError, ValueError) as error:  # pyarrow's errors derive from these
+        return f"unreadable:{source.key}:{source.fingerprint}:{type(error).__name__}"
     return digest.hexdigest()
 
 

@@ -182,10 +182,20 @@ def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tupl
 
 def _parquet_blocks(source: SourceFile, timezone: str, block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
     """Parquet batches through the same rules; bytes consumed are estimated from rows read."""
-    parquet = pq.ParquetFile(str(source.path))
+    try:
+        parquet = pq.ParquetFile(str(source.path))
+    except (OSError, pa.ArrowException) as error:
+        raise SourceFormatError(f"{source.path}: not a readable Parquet file: {error}") from error
     parser = RowParser(parquet.schema_arrow.names, source.key, timezone)
     total_rows = max(1, parquet.metadata.num_rows)
-    for batch, first_row in iter_parquet_batches(source.path, max(1024, block_bytes // 100)):
+    batches = iter_parquet_batches(source.path, max(1024, block_bytes // 100))
+    while True:
+        try:
+            batch, first_row = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as error:
+            raise SourceFormatError(f"{source.path}: a row group cannot be read: {error}; the file is refused") from error
         parsed = parser.parse_table(pa.Table.from_batches([batch]), first_row)
         yield parsed, source.size * (first_row + batch.num_rows - 1) // total_rows
 

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orders_assets.core import schema
-from orders_assets.core.reader import RawBlock, SourceFormatError
+from orders_assets.core.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
 from orders_assets.core.validate import REQUIRED_TEXT, validate
 
 SOURCE_LINE = "source_line"
@@ -32,6 +32,7 @@ QUARANTINE_SCHEMA = pa.schema(
      ("reason", pa.string()), ("raw", pa.string())]
 )
 ARROW_BLOCK_BYTES = 1 << 20
+"""At least this; a block is read as one Arrow block, so no row can straddle two."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,8 @@ class RowParser:
         column_types = {name: pa.string() for name in self.header}
         return pacsv.read_csv(
             pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(column_names=self.header, block_size=ARROW_BLOCK_BYTES,
-                                           use_threads=False),
+            read_options=pacsv.ReadOptions(column_names=self.header, use_threads=False,
+                                           block_size=max(ARROW_BLOCK_BYTES, len(data) + 1)),
             parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(
                 column_types=column_types, strings_can_be_null=False, quoted_strings_can_be_null=False
@@ -152,6 +153,7 @@ class RowParser:
         """Python csv path: exact physical lines and raw text for every row of a broken block."""
         text = _decode(block.data)
         physical = text.split("\n")
+        csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_BYTES))  # the reader's row limit rules
         reader = csv.reader(io.StringIO(text, newline=""))
         good_fields: list[list[str]] = []
         good_lines: list[int] = []

@@ -44,15 +44,30 @@ class RawBlock:
 
 
 def open_stream(path: Path) -> pa.NativeFile:
-    """Open a file, decompressing gzip / zstd by suffix."""
-    return pa.input_stream(str(path), compression="detect")
+    """Open a file, decompressing gzip / zstd by suffix; a file that cannot be opened is refused."""
+    try:
+        return pa.input_stream(str(path), compression="detect")
+    except (OSError, pa.ArrowException) as error:
+        raise SourceFormatError(f"{path}: cannot open the file: {error}") from error
+
+
+def read_chunk(stream, size: int, path: Path, offset: int) -> bytes:
+    """Read up to `size` bytes; a truncated or corrupt compressed stream refuses the whole file
+    (counting only the rows before the damage would report a partial day as complete)."""
+    try:
+        return stream.read(size)
+    except (OSError, pa.ArrowException) as error:
+        raise SourceFormatError(
+            f"{path}: cannot read past byte {offset:,} of its content: {error}. The file is refused "
+            "(truncated or corrupt?); its rows are not counted until a complete copy replaces it"
+        ) from error
 
 
 def read_header(stream: pa.NativeFile, path: Path) -> tuple[list[str], bytes]:
     """Read and parse the header line; return the column names and the bytes read past it."""
     buffer = b""
     while b"\n" not in buffer:
-        chunk = stream.read(1 << 16)
+        chunk = read_chunk(stream, 1 << 16, path, len(buffer))
         if not chunk:
             break
         buffer += chunk
@@ -78,7 +93,7 @@ def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: P
     offset = 0
     buffer = pending
     while True:
-        chunk = stream.read(block_bytes)
+        chunk = read_chunk(stream, block_bytes, path, offset + len(buffer))
         if not chunk:
             break
         if b'"' in chunk or b'"' in buffer:
@@ -87,12 +102,12 @@ def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: P
             data, buffer = (buffer[:cut], buffer[cut:]) if cut else (b"", buffer)
         else:
             end = chunk.rfind(b"\n")
+            if end >= 0 and len(buffer) + chunk.find(b"\n") >= MAX_ROW_BYTES:
+                _refuse_long_row(path, line)
             data, buffer = (buffer + memoryview(chunk)[:end + 1], chunk[end + 1:]) if end >= 0 else (b"", buffer + chunk)
         if not data:
             if len(buffer) > MAX_ROW_BYTES:
-                raise SourceFormatError(
-                    f"{path}: line {line}: a row longer than {MAX_ROW_BYTES} bytes (unterminated quote?)"
-                )
+                _refuse_long_row(path, line)
             continue
         block = _block(data, line, offset)
         yield block
@@ -100,6 +115,10 @@ def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: P
         offset += len(data)
     if buffer:
         yield _block(buffer, line, offset)
+
+
+def _refuse_long_row(path: Path, line: int) -> None:
+    raise SourceFormatError(f"{path}: line {line}: a row longer than {MAX_ROW_BYTES} bytes (unterminated quote?)")
 
 
 def _block(data: bytes, first_line: int, offset: int) -> RawBlock:

@@ -26,7 +26,8 @@ TIMESTAMP_UNIT = "us"
 LOCAL_TIME = "local_time"
 """Exchange-local wall-clock time of each valid row (naive timestamp); dropped before staging."""
 REQUIRED_TEXT = (schema.ORDER_ID, schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE)
-PRICE_PATTERN = r"^-?[0-9]+(\.[0-9]{1,4})?$"
+PRICE_PATTERN = r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"
+"""decimal128(18, 4): at most 14 digits before the point and 4 after (a larger price is an error)."""
 QUANTITY_PATTERN = r"^\+?[0-9]{1,18}$"
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
 OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
@@ -61,7 +62,7 @@ def validate(table: pa.Table, timezone: str) -> Validated:
     checks.append((timestamp_problem, "timestamp: not an ISO-8601 date-time that exists in " + timezone))
     price_bad, price_negative = check_prices(table[schema.PRICE])
     checks.append((_missing(table[schema.PRICE]), "price: missing"))
-    checks.append((price_bad, "price: not a decimal number with at most 4 decimal places"))
+    checks.append((price_bad, "price: not a decimal number with at most 14 digits before the point and 4 after"))
     checks.append((price_negative, "price: negative"))
     quantities, quantity_bad = parse_quantities(table[schema.QUANTITY])
     checks.append((_missing(table[schema.QUANTITY]), "quantity: missing"))

@@ -1,0 +1,188 @@
+"""The catalogue of bad input (docs/reliability.md lists the same cases): for each kind, the file is
+either ingested with every row accounted for (kept, filtered out, or quarantined with its line and
+reason), or refused as a whole with a message naming the file and the problem."""
+import gzip
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from orders_assets.core.generate import generate_orders
+from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.reader import MAX_ROW_BYTES, SourceFormatError
+from orders_assets.core.sources import discover_sources
+from orders_assets.core.store import OrderStore
+
+HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity"
+KEPT = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100"
+OUT = "2,2025-03-03 10:00:00,BHP,P1,B,LIMIT,45.12,100"
+
+
+def rows(*lines: str, header: str = HEADER, newline: str = "\n") -> bytes:
+    return (newline.join([header, *lines]) + newline).encode()
+
+
+def generated(tmp_path: Path, name: str = "base.csv", rows_: int = 300) -> bytes:
+    path = tmp_path / "generated" / name
+    generate_orders(path, rows=rows_, days=1, securities=3, seed=11)
+    return path.read_bytes()
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Ingested: rows_read, kept, filtered out, and {line: column} of the quarantined rows."""
+
+    read: int
+    kept: int
+    filtered_out: int
+    rejected: dict
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str
+
+
+def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
+    """kind -> (file name, content, expected outcome)."""
+    base = generated(tmp_path)
+    base_rows = base.count(b"\n") - 1
+    reordered = pacsv.read_csv(io.BytesIO(base), convert_options=pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in HEADER.split(",") + ["event"]}))
+    reordered = reordered.select(list(reversed(reordered.column_names)))
+    reordered_bytes = io.BytesIO()
+    pacsv.write_csv(reordered, reordered_bytes, pacsv.WriteOptions(quoting_style="none"))
+    parquet_wrong = io.BytesIO()
+    pq.write_table(pa.table({"order_id": ["1"], "price": [1.0]}), parquet_wrong)
+    return {
+        "wrong field count, short": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5"),
+                                     Rows(2, 1, 0, {3: "field_count"})),
+        "wrong field count, long": ("a.csv", rows(KEPT, KEPT + ",extra"), Rows(2, 1, 0, {3: "field_count"})),
+        "unterminated quote swallowing the next line": (
+            "a.csv", rows(KEPT, '3,2025-03-03 10:00:00,BHP,"P1,B,CENTRE_POINT,1.5,10', KEPT),
+            Rows(2, 1, 0, {3: "field_count"})),
+        "embedded newline in a quoted field": (
+            "a.csv", rows(KEPT, '3,2025-03-03 10:00:00,BHP,"P\n1",B,CENTRE_POINT,1.5,10', KEPT), Rows(3, 3, 0, {})),
+        "non-numeric price": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,abc,10"),
+                              Rows(2, 1, 0, {3: "price"})),
+        "negative price": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,-0.5,10"),
+                           Rows(2, 1, 0, {3: "price"})),
+        "zero quantity": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,0"),
+                          Rows(2, 1, 0, {3: "quantity"})),
+        "negative quantity": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,-10"),
+                              Rows(2, 1, 0, {3: "quantity"})),
+        "huge quantity (beyond int64)": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,"
+                                                             + "9" * 30), Rows(2, 1, 0, {3: "quantity"})),
+        "huge price (beyond decimal(18,4))": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,"
+                                                                  + "9" * 30 + ",10"), Rows(2, 1, 0, {3: "price"})),
+        "tiny price (5 decimals)": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,0.00001,10"),
+                                    Rows(2, 1, 0, {3: "price"})),
+        "impossible timestamp": ("a.csv", rows(KEPT, "3,2025-02-30 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,10"),
+                                 Rows(2, 1, 0, {3: "timestamp"})),
+        "bad time zone offset": ("a.csv", rows(KEPT, "3,2025-03-03T10:00:00+25:00,BHP,P1,B,CENTRE_POINT,1.5,10"),
+                                 Rows(2, 1, 0, {3: "timestamp"})),
+        "valid offsets in another zone": ("a.csv", rows(KEPT, "3,2025-03-02T23:30:00Z,BHP,P1,B,CENTRE_POINT,1.5,10"),
+                                          Rows(2, 2, 0, {})),
+        "DST gap (a local time that does not exist)": (
+            "a.csv", rows(KEPT, "3,2025-10-05 02:30:00,BHP,P1,B,CENTRE_POINT,1.5,10"), Rows(2, 1, 0, {3: "timestamp"})),
+        "DST overlap (a local time that exists twice)": (
+            "a.csv", rows(KEPT, "3,2025-04-06 02:30:00,BHP,P1,B,CENTRE_POINT,1.5,10"), Rows(2, 1, 1, {})),
+        "missing key field": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,,P1,B,CENTRE_POINT,1.5,10"),
+                              Rows(2, 1, 0, {3: "security_code"})),
+        "duplicate order events (same line twice)": ("a.csv", rows(KEPT, KEPT), Rows(2, 2, 0, {})),
+        "missing header (data on line 1)": ("a.csv", rows(KEPT, header=OUT), Refused("missing required column(s)")),
+        "missing required column": ("a.csv", rows("1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,100",
+                                                  header=HEADER.replace(",price", "")),
+                                    Refused("missing required column(s) price")),
+        "duplicate header column": ("a.csv", rows(KEPT + ",P2", header=HEADER + ",participant_id"),
+                                    Refused("duplicate column name(s) participant_id")),
+        "extra columns pass through": ("a.csv", rows(KEPT + ",x,y", OUT + ",x,y", header=HEADER + ",venue,note"),
+                                       Rows(2, 1, 1, {})),
+        "reordered columns": ("a.csv", reordered_bytes.getvalue(), Rows(base_rows, None, None, None)),
+        "UTF-8 byte order mark": ("a.csv", b"\xef\xbb\xbf" + rows(KEPT, OUT), Rows(2, 1, 1, {})),
+        "Latin-1 bytes": ("a.csv", rows(KEPT) + "3,2025-03-03 10:00:00,BHP,Pé,B,CENTRE_POINT,1.5,10\n".encode("latin-1"),
+                          Rows(2, 2, 0, {})),
+        "CRLF line ends and blank lines": ("a.csv", rows(KEPT, "", OUT, "", newline="\r\n"), Rows(2, 1, 1, {})),
+        "empty file": ("a.csv", b"", Refused("empty file or empty header line")),
+        "header only": ("a.csv", rows(), Rows(0, 0, 0, {})),
+        "truncated gzip": ("a.csv.gz", gzip.compress(base)[:-40], Refused("cannot read past byte")),
+        "corrupt zstd": ("a.csv.zst", b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4, Refused("cannot read past byte")),
+        "gzip that is not gzip": ("a.csv.gz", base, Refused("cannot read past byte")),
+        "Parquet with the wrong schema": ("a.parquet", parquet_wrong.getvalue(),
+                                          Refused("missing required column(s) timestamp")),
+        "corrupt Parquet": ("a.parquet", b"PAR1" + bytes(100) + b"PAR1", Refused("not a readable Parquet file")),
+        "a single line longer than the row limit": (
+            "a.csv", rows(KEPT) + b"9," + b"x" * (MAX_ROW_BYTES + 10) + b"\n", Refused("a row longer than")),
+        "file name with spaces, unicode and shell metacharacters": ("a b é $(x); `y`.csv", rows(KEPT, OUT),
+                                                                    Rows(2, 1, 1, {})),
+    }
+
+
+def ingest_one(folder: Path, name: str, content: bytes):
+    landing = folder / "landing"
+    landing.mkdir(parents=True)
+    (landing / name).write_bytes(content)
+    [source] = discover_sources(landing)
+    store = OrderStore(folder / "data")
+    return store, ingest_source(ChunkedSource(source, IngestSettings(block_bytes=1 << 20)), store)
+
+
+def test_every_kind_of_bad_input_has_its_expected_outcome(tmp_path):
+    cases = case_files(tmp_path)
+    assert len(cases) >= 30
+    failures = []
+    for number, (kind, (name, content, expected)) in enumerate(sorted(cases.items())):
+        folder = tmp_path / f"case-{number}"
+        try:
+            store, manifest = ingest_one(folder, name, content)
+        except SourceFormatError as error:
+            if not isinstance(expected, Refused) or expected.message not in str(error) or name not in str(error):
+                failures.append(f"{kind}: refused with {error}")
+            elif OrderStore(folder / "data").manifests():
+                failures.append(f"{kind}: refused but a manifest was published")
+            continue
+        if isinstance(expected, Refused):
+            failures.append(f"{kind}: expected refusal ({expected.message}), got {manifest['rows_read']} rows")
+            continue
+        counts = (manifest["rows_read"], manifest["rows_kept"], manifest["rows_filtered_out"], manifest["rows_rejected"])
+        if counts[0] != counts[1] + counts[2] + counts[3]:
+            failures.append(f"{kind}: rows do not balance {counts}")
+        quarantine = pacsv.read_csv(store.quarantine_file(manifest["source_key"])).to_pylist()
+        found = {row["line"]: row["column"] for row in quarantine}
+        wanted = (expected.read, expected.kept, expected.filtered_out)
+        if any(want is not None and want != got for want, got in zip(wanted, counts)):
+            failures.append(f"{kind}: counts {counts}, expected {wanted}")
+        if expected.rejected is not None and found != expected.rejected:
+            failures.append(f"{kind}: quarantine {found}, expected {expected.rejected}")
+        if any(not row["reason"] or not row["raw"] for row in quarantine):
+            failures.append(f"{kind}: a quarantined row lacks its reason or raw text")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_directory_named_like_an_order_file_is_walked_not_read(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "orders.csv").mkdir(parents=True)
+    (landing / "orders.csv" / "inside.csv").write_bytes(rows(KEPT))
+    assert [source.key for source in discover_sources(landing)] == ["orders.csv/inside.csv"]
+
+
+def test_an_unreadable_file_is_refused_with_its_name(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "locked.csv").write_bytes(rows(KEPT))
+    [source] = discover_sources(landing)
+    real_input_stream = pa.input_stream
+
+    def denied(path, *args, **kwargs):
+        if str(path).endswith("locked.csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_input_stream(path, *args, **kwargs)
+
+    monkeypatch.setattr(pa, "input_stream", denied)  # root ignores file modes, so the OS is asked to refuse here
+    with pytest.raises(SourceFormatError, match=r"locked\.csv: cannot open the file: .*Permission denied"):
+        ingest_source(ChunkedSource(source, IngestSettings()), OrderStore(tmp_path / "data"))
+    assert not OrderStore(tmp_path / "data").manifests()
