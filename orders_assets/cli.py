@@ -113,7 +113,7 @@ def _run(args: argparse.Namespace) -> int:
     from orders_assets.config_file import ConfigFileError, load_settings_overrides
     from orders_assets.core.filters import order_filter_from
     from orders_assets.core.plan import plan_work
-    from orders_assets.core.store import OrderStore
+    from orders_assets.core.store import OrderStore, remove_orphan_temporaries
 
     started = time.perf_counter()
     try:
@@ -125,6 +125,8 @@ def _run(args: argparse.Namespace) -> int:
     if not args.landing.is_dir():
         print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
         return 2
+    if args.data.is_dir():
+        remove_orphan_temporaries(args.data)
     if plan_work(args.landing, OrderStore(args.data), order_filter.fingerprint).nothing_to_do:
         print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
         return 0

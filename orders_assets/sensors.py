@@ -27,7 +27,7 @@ from orders_assets.core.identity import Observation, content_digest, observation
 from orders_assets.core.plan import apply_identity, key_ranges, plan_ingest
 from orders_assets.core.report_files import reports_complete, reports_current
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import partition_text
+from orders_assets.core.store import partition_text, remove_orphan_temporaries
 from orders_assets.partitions import SOURCE_FILES, order_partitions, source_file_partitions
 from orders_assets.resources import OrdersSettings
 
@@ -48,6 +48,8 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
                description="Ingests complete new files of the landing folder, then their partitions, then the reports.")
     def landing_folder_sensor(context: dg.SensorEvaluationContext, settings: OrdersSettings) -> dg.SensorResult:
         instance, store = context.instance, settings.store()
+        if store.root.is_dir():
+            remove_orphan_temporaries(store.root)
         seen = _read_cursor(context.cursor)
         sources = discover_sources(settings.landing_dir)
         cursor = _write_cursor(observations(sources))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -59,14 +60,45 @@ def temporary_file(folder: Path) -> Path:
     """An empty file with a temporary name in `folder`, with the permissions of a normal new file.
 
     mkstemp makes it private (0600); outputs are shared with their readers, so the process umask
-    decides, as it would for open().
+    decides, as it would for open(). The name carries the writer's process id, so a later run can
+    tell the leftovers of a killed process from the files of a live one.
     """
-    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    handle, temporary = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder)
     os.close(handle)
+    os.chmod(temporary, 0o666 & ~process_umask())
+    return Path(temporary)
+
+
+@functools.cache
+def process_umask() -> int:
+    """The umask, read once: reading it means setting it, which must not race with writer threads."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    return Path(temporary)
+    return umask
+
+
+def remove_orphan_temporaries(root: Path, skip: tuple[str, ...] = ("dagster_home",)) -> int:
+    """Delete temporary files left by processes that no longer exist (a run killed mid-write)."""
+    removed = 0
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in skip]
+        for name in names:
+            if name.startswith(TEMP_PREFIX) and not _process_alive(name[len(TEMP_PREFIX):].split("-", 1)[0]):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _process_alive(pid_text: str) -> bool:
+    if not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
