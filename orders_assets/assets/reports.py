@@ -40,11 +40,14 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
     """Builds the selected reports from the combined partial aggregates."""
     started = time.perf_counter()
     store = settings.store()
-    partials = load_partials(store)
-    for asset_key in sorted(context.selected_asset_keys):
-        name = asset_key.to_user_string()
-        table = build_report(name, partials, settings.edges())
-        paths = write_report(table, store.reports, name)
+    with store.locked():  # one consistent state of the partitions, and no two writers of a report
+        partials = load_partials(store)
+        built = []
+        for asset_key in sorted(context.selected_asset_keys):
+            name = asset_key.to_user_string()
+            table = build_report(name, partials, settings.edges())
+            built.append((asset_key, table, write_report(table, store.reports, name)))
+    for asset_key, table, paths in built:
         yield dg.MaterializeResult(
             asset_key=asset_key,
             metadata={
@@ -63,8 +66,9 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     """Row accounting of every source file and the totals of the filtered order set (summary.json)."""
     started = time.perf_counter()
     store = settings.store()
-    document = summary_document(store, load_partials(store))
-    path = write_summary(document, store.reports)
+    with store.locked():
+        document = summary_document(store, load_partials(store))
+        path = write_summary(document, store.reports)
     scalars = {key: value for key, value in document.items() if key != "files"}
     return dg.MaterializeResult(
         metadata={

@@ -113,9 +113,15 @@ def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
 
     Partitions are assembled in groups of consecutive keys on `workers` threads (Arrow's
     sort, Parquet writer and group-by release the GIL), at most `workers` groups at a time,
-    so memory holds a few groups' rows whatever the number of partitions.
+    so memory holds a few groups' rows whatever the number of partitions. Holds the store's lock
+    throughout: the manifests, slices and catalog it reads cannot change under it.
     """
-    keys = sorted(set(keys))
+    with store.locked():
+        return _assemble_locked(store, sorted(set(keys)), edges, workers)
+
+
+def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[int, ...],
+                     workers: int | None) -> list[AssembledPartition]:
     found = contributions(store)
     expected = expected_signatures(store)
     assembled: list[AssembledPartition] = []
@@ -125,19 +131,18 @@ def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
     for group_assembled, group_partials in in_order(tasks, workers or os.cpu_count() or 1):
         assembled.extend(group_assembled)
         partials.append(group_partials)
-    with store.locked():
-        _update_aggregates(store, keys, pa.concat_tables(partials) if partials else PARTIAL_SCHEMA.empty_table())
-        catalog = store.catalog()
-        for part in assembled:
-            catalog[part.key] = {
-                "trade_date": part.key[0],
-                "security_code": part.key[1],
-                "signature": expected.get(part.key, EMPTY_SIGNATURE),
-                "rows": part.rows,
-                "quantity": part.quantity,
-                "value": part.value,
-            }
-        store.write_catalog(catalog)
+    _update_aggregates(store, keys, pa.concat_tables(partials) if partials else PARTIAL_SCHEMA.empty_table())
+    catalog = store.catalog()
+    for part in assembled:
+        catalog[part.key] = {
+            "trade_date": part.key[0],
+            "security_code": part.key[1],
+            "signature": expected.get(part.key, EMPTY_SIGNATURE),
+            "rows": part.rows,
+            "quantity": part.quantity,
+            "value": part.value,
+        }
+    store.write_catalog(catalog)
     return assembled
 
 
@@ -198,7 +203,7 @@ def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
 
 
 def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa.Table) -> None:
-    """Replace the assembled partitions' rows in their dates' aggregate files (caller holds the lock).
+    """Replace the assembled partitions' rows in their dates' aggregate files (under the store's lock).
 
     `partials` holds the new rows of every assembled partition (none for an empty one), so a
     partition that lost its rows also leaves the aggregates.

@@ -118,7 +118,15 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
 
 
 def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress | None = None) -> dict:
-    """Ingest one source file completely and publish its manifest; return the manifest."""
+    """Ingest one source file completely and publish its manifest; return the manifest.
+
+    Two ingests of the same file (the sensor's and a manual run) take turns on the source's lock.
+    """
+    with store.source_locked(chunked.source.key):
+        return _ingest_locked(chunked, store, progress)
+
+
+def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress | None) -> dict:
     source, settings = chunked.source, chunked.settings
     started = time.perf_counter()
     attempt = store.begin_attempt(source.key)

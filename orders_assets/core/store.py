@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,6 +76,41 @@ def process_umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return umask
+
+
+class _FileLock:
+    """An exclusive flock shared by the threads of this process: the first entry takes it, the
+    last exit releases it (flock on a second descriptor would deadlock the process with itself)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.guard = threading.RLock()
+        self.depth = 0
+        self.handle = None
+
+    def __enter__(self) -> None:
+        self.guard.acquire()
+        if self.depth == 0:
+            self.handle = open(self.path, "w")
+            fcntl.flock(self.handle, fcntl.LOCK_EX)
+        self.depth += 1
+
+    def __exit__(self, *exc_info) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+        self.guard.release()
+
+
+_FILE_LOCKS: dict[Path, _FileLock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def file_lock(path: Path) -> _FileLock:
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(path.resolve(), _FileLock(path.resolve()))
 
 
 def remove_orphan_temporaries(root: Path, skip: tuple[str, ...] = ("dagster_home",)) -> int:
@@ -165,16 +201,17 @@ class OrderStore:
     def aggregate_file(self, trade_date: str) -> Path:
         return self.aggregates / f"trade_date={trade_date}.parquet"
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Serialise read-modify-write of shared state between processes (catalog, aggregates)."""
+    def locked(self) -> contextlib.AbstractContextManager:
+        """The store's lock: held to switch a manifest, retire a source, assemble partitions (catalog,
+        aggregates, partition files) and build the reports, so that concurrent runs (the sensor's and
+        a manual backfill) never interleave those steps. Reentrant within a process."""
         self.state.mkdir(parents=True, exist_ok=True)
-        with open(self.state / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        return file_lock(self.state / ".lock")
+
+    def source_locked(self, source_key: str) -> contextlib.AbstractContextManager:
+        """Held for the whole ingest of one source: two ingests of the same file run one after the other."""
+        self.staging.mkdir(parents=True, exist_ok=True)
+        return file_lock(self.staging / f"{storage_id(source_key)}.lock")
 
     # ---- staging of one source file -------------------------------------------------------
     def source_folder(self, source_key: str) -> Path:
@@ -196,6 +233,10 @@ class OrderStore:
 
     def publish_attempt(self, source_key: str, attempt: Path, manifest: dict) -> None:
         """Make an attempt current: quarantine first, then the manifest (the commit point)."""
+        with self.locked():
+            self._publish_attempt(source_key, attempt, manifest)
+
+    def _publish_attempt(self, source_key: str, attempt: Path, manifest: dict) -> None:
         attempt_quarantine = attempt / "quarantine.csv"
         if attempt_quarantine.exists():
             atomic_write(self.quarantine_file(source_key), lambda temporary: shutil.copyfile(attempt_quarantine, temporary))
@@ -248,8 +289,9 @@ class OrderStore:
 
     def retire(self, source_key: str) -> None:
         """Forget a source that left the landing folder: its rows leave every partition."""
-        shutil.rmtree(self.source_folder(source_key), ignore_errors=True)
-        self.quarantine_file(source_key).unlink(missing_ok=True)
+        with self.locked():
+            shutil.rmtree(self.source_folder(source_key), ignore_errors=True)
+            self.quarantine_file(source_key).unlink(missing_ok=True)
 
     def slice_path(self, manifest: dict, slice_file: str) -> Path:
         return self.source_folder(manifest["source_key"]) / manifest["attempt"] / slice_file
