@@ -7,10 +7,11 @@ import dagster as dg
 import pyarrow.csv as pacsv
 
 from orders_assets.assets.reports import summary
+from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.resources import OrdersSettings
 
 
-@dg.asset_check(asset=summary, description="rows_read = kept + filtered_out + rejected for every source file, "
+@dg.asset_check(asset=summary, blocking=True, description="rows_read = kept + filtered_out + rejected for every source file, "
                                            "and the quarantine holds exactly the rejected rows.")
 def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
     store = settings.store()
@@ -26,7 +27,7 @@ def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
 
 
-@dg.asset_check(asset=summary, description="The summary's totals equal the sum over the assembled partitions.")
+@dg.asset_check(asset=summary, blocking=True, description="The summary's totals equal the sum over the assembled partitions.")
 def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
     store = settings.store()
     document = json.loads((store.reports / "summary.json").read_text())
@@ -41,3 +42,18 @@ def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
         passed=partitions == reported,
         metadata={"partitions": str(partitions), "summary": str(reported)},
     )
+
+
+@dg.asset_check(asset=summary, blocking=True, description="Every report has the contract's columns in order, with unique and "
+                                           "sorted keys; every partition file has the order set's columns.")
+def outputs_match_contract(settings: OrdersSettings) -> dg.AssetCheckResult:
+    problems = report_problems(settings.store(), settings.edges())
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
+
+
+@dg.asset_check(asset=summary, blocking=True, description="The rows the ingests kept are exactly the rows in the partitions: "
+                                           "nothing lost, nothing counted twice.")
+def kept_rows_in_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
+    problems = partition_problems(settings.store())
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems[:50]) or "none",
+                                                              "problem_count": len(problems)})

@@ -6,7 +6,12 @@ import dagster as dg
 
 from orders_assets.assets.orders import CHUNKED_SOURCE_IO_MANAGER, filtered_orders, landing_orders, order_files
 from orders_assets.assets.reports import REPORTS_GROUP, reports, summary
-from orders_assets.checks import rows_accounted_for, totals_match_partitions
+from orders_assets.checks import (
+    kept_rows_in_partitions,
+    outputs_match_contract,
+    rows_accounted_for,
+    totals_match_partitions,
+)
 from orders_assets.io_managers import ChunkedSourceIOManager
 from orders_assets.machine import MachineTags
 from orders_assets.resources import DATA_ENV, LANDING_ENV, OrdersSettings
@@ -34,7 +39,7 @@ def build_definitions(settings: OrdersSettings) -> dg.Definitions:
     jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
-        asset_checks=[rows_accounted_for, totals_match_partitions],
+        asset_checks=[rows_accounted_for, totals_match_partitions, outputs_match_contract, kept_rows_in_partitions],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
                                 int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)))],

@@ -12,8 +12,15 @@ Two of Dagster's own switches decide what a partition costs in the event log:
 Both are read from the environment by the Dagster process that executes the run: the CLI sets
 them for itself; for `dagster dev` and the daemon export them (see the README).
 """
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import dagster as dg
+
+from orders_assets.core.store import file_lock
+from orders_assets.partitions import SOURCE_FILES
 
 BATCHING_ENVIRONMENT = {
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
@@ -55,3 +62,16 @@ def ensure_instance_folder(home: Path) -> None:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(INSTANCE_YAML.format(home=home.resolve()))
+
+
+@contextlib.contextmanager
+def open_instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """The instance in `home`, with its storages created under a lock: two processes that create a
+    fresh SQLite instance at the same moment would otherwise race on its tables."""
+    with file_lock(home / ".orders-assets-init.lock"):
+        instance = dg.DagsterInstance.get()
+        instance.get_runs_count()
+        instance.get_dynamic_partitions(SOURCE_FILES)
+        instance.event_log_storage.get_asset_records([])
+    with instance:
+        yield instance

@@ -19,3 +19,26 @@ security_partitions = dg.DynamicPartitionsDefinition(name=SECURITIES)
 order_partitions = dg.MultiPartitionsDefinition(
     {DATE_DIMENSION: trade_date_partitions, SECURITY_DIMENSION: security_partitions}
 )
+
+
+def add_partition_keys(instance: dg.DagsterInstance, name: str, keys) -> list[str]:
+    """Add the keys not yet in dynamic partitions `name`, in the given order; return those added.
+
+    Runs that start together (the sensor's and a manual one) may add the same key at once; the
+    instance's unique constraint then refuses the second insert, which here just means 'already
+    there': the known keys are read again and only the rest is added.
+    """
+    from sqlalchemy.exc import IntegrityError  # Dagster's SQL storages raise it as is
+
+    wanted = list(dict.fromkeys(keys))
+    for _ in range(5):
+        known = set(instance.get_dynamic_partitions(name))
+        new = [key for key in wanted if key not in known]
+        if not new:
+            return []
+        try:
+            instance.add_dynamic_partitions(name, new)
+            return new
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not register partitions {new[:5]} of {name}: other processes keep adding them")

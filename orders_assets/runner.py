@@ -19,7 +19,7 @@ from orders_assets.core.report_files import reports_current
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, build_definitions
-from orders_assets.partitions import SOURCE_FILES, order_partitions, source_file_partitions
+from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partitions, source_file_partitions
 from orders_assets.resources import OrdersSettings
 
 
@@ -66,8 +66,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)
     if plan.to_ingest:
-        known = set(instance.get_dynamic_partitions(SOURCE_FILES))
-        instance.add_dynamic_partitions(SOURCE_FILES, [key for key in plan.to_ingest if key not in known])
+        add_partition_keys(instance, SOURCE_FILES, plan.to_ingest)
         ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
         for first, last in key_ranges(ordered, plan.to_ingest):
             _execute(defs, INGEST_JOB, instance, outcome, log_level, first, last)

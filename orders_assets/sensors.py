@@ -28,7 +28,7 @@ from orders_assets.core.plan import apply_identity, key_ranges, plan_ingest
 from orders_assets.core.report_files import reports_complete, reports_current
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text, remove_orphan_temporaries
-from orders_assets.partitions import SOURCE_FILES, order_partitions, source_file_partitions
+from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partitions, source_file_partitions
 from orders_assets.resources import OrdersSettings
 
 SENSOR_NAME = "landing_folder_sensor"
@@ -85,10 +85,7 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
 
 
 def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources) -> list[dg.RunRequest]:
-    known = set(instance.get_dynamic_partitions(SOURCE_FILES))
-    new = [key for key in keys if key not in known]
-    if new:
-        instance.add_dynamic_partitions(SOURCE_FILES, new)
+    add_partition_keys(instance, SOURCE_FILES, keys)
     fingerprints = {source.key: source.fingerprint for source in sources}
     ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
     requests = []

@@ -13,6 +13,7 @@ from orders_assets.partitions import (
     SECURITIES,
     SOURCE_FILES,
     TRADE_DATES,
+    add_partition_keys,
     order_partitions,
     source_file_partitions,
 )
@@ -106,11 +107,8 @@ def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
 
 def register_order_partitions(instance: dg.DagsterInstance, keys: set[tuple[str, str]]) -> None:
     """Add the dates and securities not yet known, in sorted order (dates stay chronological)."""
-    for name, values in ((TRADE_DATES, {key[0] for key in keys}), (SECURITIES, {key[1] for key in keys})):
-        known = set(instance.get_dynamic_partitions(name))
-        new = sorted(values - known)
-        if new:
-            instance.add_dynamic_partitions(name, new)
+    add_partition_keys(instance, TRADE_DATES, sorted({key[0] for key in keys}))
+    add_partition_keys(instance, SECURITIES, sorted({key[1] for key in keys}))
 
 
 @dg.asset(

@@ -75,7 +75,7 @@ def test_partitions_are_materialized_in_dagster_and_hold_the_right_rows(pipeline
 
 
 def test_asset_checks_ran_and_passed(pipeline):
-    for check in ("rows_accounted_for", "totals_match_partitions"):
+    for check in ("rows_accounted_for", "totals_match_partitions", "outputs_match_contract", "kept_rows_in_partitions"):
         key = dg.AssetCheckKey(dg.AssetKey("summary"), check)
         record = pipeline.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
         assert record.status.value == "SUCCEEDED", check
@@ -127,3 +127,20 @@ def test_a_refused_file_fails_the_run_but_the_others_are_reported(tmp_path):
     reference = reference_reports([landing / "good.csv"])
     for name in REPORT_NAMES:
         assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
+
+
+def test_a_broken_invariant_fails_its_check_and_the_run(tmp_path):
+    from orders_assets.definitions import REPORTS_JOB, build_definitions
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    generate_orders(landing / "orders.csv", rows=5_000, days=1, securities=4, seed=21)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(settings, instance).success
+        next((data / "orders").rglob("*.parquet")).unlink()  # a partition file lost behind the pipeline's back
+        result = build_definitions(settings).resolve_job_def(REPORTS_JOB).execute_in_process(
+            instance=instance, raise_on_error=False)
+    verdicts = {check.check_name: check.passed for check in result.get_asset_check_evaluations()}
+    assert verdicts["kept_rows_in_partitions"] is False
+    assert verdicts["outputs_match_contract"] and verdicts["rows_accounted_for"]
+    assert not result.success  # the checks are blocking: a broken invariant fails the run

@@ -1,0 +1,70 @@
+"""Invariants of the outputs, checked after every reports build (the Dagster asset checks call these).
+
+Each function returns the problems it finds, as sentences naming the file; an empty list means the
+invariant holds.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from orders_assets.core import schema
+from orders_assets.core.assemble import SOURCE_FILE
+from orders_assets.core.parse import SOURCE_LINE
+from orders_assets.core.store import OrderStore
+
+PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.TRADE_DATE, schema.HOUR, SOURCE_FILE)
+
+
+def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[str]:
+    """Each report has the contract's columns in order, and its keys are unique and sorted."""
+    problems = []
+    for name, keys in schema.REPORT_KEYS.items():
+        path = store.reports / f"{name}.parquet"
+        if not path.exists():
+            problems.append(f"{path}: missing")
+            continue
+        table = pq.read_table(path)
+        expected = [*keys, *schema.METRIC_COLUMNS, *schema.REPORT_DISTINCT_COUNTS.get(name, {})]
+        if table.column_names != expected:
+            problems.append(f"{path}: columns {table.column_names}, the contract says {expected}")
+            continue
+        key_rows = table.select(list(keys))
+        if key_rows.group_by(list(keys)).aggregate([]).num_rows != table.num_rows:
+            problems.append(f"{path}: a key ({', '.join(keys)}) appears more than once")
+        if key_rows != _sorted_keys(key_rows, keys, edges):
+            problems.append(f"{path}: rows are not sorted by {', '.join(keys)}")
+    return problems
+
+
+def _sorted_keys(rows: pa.Table, keys: tuple[str, ...], edges: tuple[int, ...]) -> pa.Table:
+    if keys == (schema.SIZE_BUCKET,):
+        labels = schema.size_bucket_labels(edges)
+        rank = pc.index_in(rows[schema.SIZE_BUCKET], value_set=pa.array(labels))
+        return rows.take(pc.sort_indices(pa.table({"rank": rank}), [("rank", "ascending")]))
+    return rows.sort_by([(key, "ascending") for key in keys])
+
+
+def partition_problems(store: OrderStore) -> list[str]:
+    """Nothing lost or counted twice between the ingests and the partitions, and every partition
+    file has the filtered order set's columns."""
+    problems = []
+    kept = sum(manifest["rows_kept"] for manifest in store.manifests())
+    catalog = store.catalog()
+    assembled = sum(entry["rows"] for entry in catalog.values())
+    if kept != assembled:
+        problems.append(f"the ingests kept {kept:,} rows but the partitions hold {assembled:,}")
+    for key, entry in sorted(catalog.items()):
+        if not entry["rows"]:
+            continue
+        path = store.partition_file(key)
+        if not path.exists():
+            problems.append(f"{path}: missing ({entry['rows']} rows expected)")
+            continue
+        metadata = pq.read_metadata(path)
+        names = metadata.schema.to_arrow_schema().names
+        missing = [column for column in PARTITION_COLUMNS if column not in names]
+        if missing or metadata.num_rows != entry["rows"]:
+            problems.append(f"{path}: {metadata.num_rows} rows (catalog: {entry['rows']}), missing {missing}")
+    return problems
