@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
-from orders_assets.core.store import PartitionKey
+from orders_assets.core.store import OutputWriteError, PartitionKey
 
 
 class PartitionStager:
@@ -57,7 +57,12 @@ class PartitionStager:
         self._in_flight = self._writer.submit(self._write, rows, name)
 
     def _write(self, rows: pa.Table, name: str) -> None:
-        rows = grouped_by_partition(rows)
+        try:
+            self._write_slices(grouped_by_partition(rows), name)
+        except OSError as error:
+            raise OutputWriteError(error.errno, f"cannot write {self.folder / name}: {error.strerror or error}") from error
+
+    def _write_slices(self, rows: pa.Table, name: str) -> None:
         with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
             for batch_number, (key, start, length) in enumerate(partition_runs(rows)):
                 writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])

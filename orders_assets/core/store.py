@@ -137,16 +137,29 @@ def _process_alive(pid_text: str) -> bool:
     return True
 
 
+class OutputWriteError(OSError):
+    """An output could not be written (a full disk, a read-only folder): the previous file is intact."""
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(temporary path) in the target folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_file(path.parent)
+    """Call write(temporary path) in the target folder, then rename over `path`.
+
+    On failure the temporary file is removed and the target is left as it was; an OS error (a full
+    disk: ENOSPC) is raised again naming the output, with its errno kept.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = temporary_file(path.parent)
+    except OSError as error:
+        raise OutputWriteError(error.errno, f"cannot write {path}: {error.strerror or error}") from error
     try:
         write(temporary)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and not isinstance(error, OutputWriteError):
+            raise OutputWriteError(error.errno, f"cannot write {path}: {error.strerror or error}") from error
         raise
 
 

@@ -1,6 +1,7 @@
 """The catalogue of bad input (docs/reliability.md lists the same cases): for each kind, the file is
 either ingested with every row accounted for (kept, filtered out, or quarantined with its line and
 reason), or refused as a whole with a message naming the file and the problem."""
+import errno
 import gzip
 import io
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.reader import MAX_ROW_BYTES, SourceFormatError
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import OrderStore
+from orders_assets.core.store import TEMP_PREFIX, OrderStore, OutputWriteError
 
 HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity"
 KEPT = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100"
@@ -186,3 +187,58 @@ def test_an_unreadable_file_is_refused_with_its_name(tmp_path, monkeypatch):
     with pytest.raises(SourceFormatError, match=r"locked\.csv: cannot open the file: .*Permission denied"):
         ingest_source(ChunkedSource(source, IngestSettings()), OrderStore(tmp_path / "data"))
     assert not OrderStore(tmp_path / "data").manifests()
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_during_staging_publishes_nothing_and_a_rerun_recovers(tmp_path, monkeypatch):
+    from orders_assets.core import staging
+
+    landing = tmp_path / "landing"
+    generate_orders(landing / "orders.csv", rows=20_000, days=2, securities=4, seed=13)
+    [source] = discover_sources(landing)
+    store = OrderStore(tmp_path / "data")
+    chunked = ChunkedSource(source, IngestSettings(stage_bytes=1 << 20))
+    with monkeypatch.context() as patched:
+        patched.setattr(staging.pa.ipc, "new_file", no_space)
+        with pytest.raises(OutputWriteError, match=r"cannot write .*slices-00000\.arrow: No space left on device"):
+            ingest_source(chunked, store)
+    assert store.manifests() == []
+    manifest = ingest_source(chunked, store)
+    assert manifest["rows_read"] == 20_000
+    assert not list(store.root.rglob(f"{TEMP_PREFIX}*"))
+
+
+def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_rerun_recovers(tmp_path, monkeypatch):
+    from orders_assets.core import assemble
+    from orders_assets_tests.conftest import tree_hashes
+
+    landing = tmp_path / "landing"
+    generate_orders(landing / "orders.csv", rows=20_000, days=2, securities=4, seed=13)
+    stores = {name: OrderStore(tmp_path / name) for name in ("clean", "full")}
+    for store in stores.values():
+        ingest_source(ChunkedSource(discover_sources(landing)[0], IngestSettings()), store)
+    assemble.assemble_partitions(stores["clean"], assemble.pending_partitions(stores["clean"]))
+
+    full = stores["full"]
+    pending = assemble.pending_partitions(full)
+    writes = []
+    real_write = assemble.pq.write_table
+
+    def fills_up(table, where, **options):
+        writes.append(where)
+        if len(writes) == 5:
+            no_space()
+        real_write(table, where, **options)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(assemble.pq, "write_table", fills_up)
+        with pytest.raises(OutputWriteError, match=r"cannot write .*security_code=.*\.parquet: No space left"):
+            assemble.assemble_partitions(full, pending, workers=1)
+    assert assemble.pending_partitions(full) == pending  # the catalog did not move
+    assert not list(full.root.rglob(f"{TEMP_PREFIX}*"))
+    assemble.assemble_partitions(full, pending)
+    assert tree_hashes(full.root / "orders") == tree_hashes(stores["clean"].root / "orders")
+    assert tree_hashes(full.root / "aggregates") == tree_hashes(stores["clean"].root / "aggregates")
