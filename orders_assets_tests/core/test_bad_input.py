@@ -23,6 +23,15 @@ KEPT = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100"
 OUT = "2,2025-03-03 10:00:00,BHP,P1,B,LIMIT,45.12,100"
 
 
+BAD_ROW_BASE = {"order_id": "3", "timestamp": "2025-03-03 10:00:00", "security_code": "BHP", "participant_id": "P1",
+                "side": "B", "order_type": "CENTRE_POINT", "price": "1.5", "quantity": "10"}
+
+
+def variant(**fields: str) -> str:
+    """A row kept by default, with the given fields replaced: each case shows only what is wrong."""
+    return ",".join({**BAD_ROW_BASE, **fields}[name] for name in HEADER.split(","))
+
+
 def rows(*lines: str, header: str = HEADER, newline: str = "\n") -> bytes:
     return (newline.join([header, *lines]) + newline).encode()
 
@@ -64,35 +73,35 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
                                      Rows(2, 1, 0, {3: "field_count"})),
         "wrong field count, long": ("a.csv", rows(KEPT, KEPT + ",extra"), Rows(2, 1, 0, {3: "field_count"})),
         "unterminated quote swallowing the next line": (
-            "a.csv", rows(KEPT, '3,2025-03-03 10:00:00,BHP,"P1,B,CENTRE_POINT,1.5,10', KEPT),
+            "a.csv", rows(KEPT, variant(participant_id='"P1'), KEPT),
             Rows(2, 1, 0, {3: "field_count"})),
         "embedded newline in a quoted field": (
-            "a.csv", rows(KEPT, '3,2025-03-03 10:00:00,BHP,"P\n1",B,CENTRE_POINT,1.5,10', KEPT), Rows(3, 3, 0, {})),
-        "non-numeric price": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,abc,10"),
+            "a.csv", rows(KEPT, variant(participant_id='"P\n1"'), KEPT), Rows(3, 3, 0, {})),
+        "non-numeric price": ("a.csv", rows(KEPT, variant(price="abc")),
                               Rows(2, 1, 0, {3: "price"})),
-        "negative price": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,-0.5,10"),
+        "negative price": ("a.csv", rows(KEPT, variant(price="-0.5")),
                            Rows(2, 1, 0, {3: "price"})),
-        "zero quantity": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,0"),
+        "zero quantity": ("a.csv", rows(KEPT, variant(quantity="0")),
                           Rows(2, 1, 0, {3: "quantity"})),
-        "negative quantity": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,-10"),
+        "negative quantity": ("a.csv", rows(KEPT, variant(quantity="-10")),
                               Rows(2, 1, 0, {3: "quantity"})),
-        "huge quantity (beyond int64)": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,"
-                                                             + "9" * 30), Rows(2, 1, 0, {3: "quantity"})),
-        "huge price (beyond decimal(18,4))": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,"
-                                                                  + "9" * 30 + ",10"), Rows(2, 1, 0, {3: "price"})),
-        "tiny price (5 decimals)": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,0.00001,10"),
+        "huge quantity (beyond int64)": ("a.csv", rows(KEPT, variant(quantity="9" * 30)),
+                                         Rows(2, 1, 0, {3: "quantity"})),
+        "huge price (beyond decimal(18,4))": ("a.csv", rows(KEPT, variant(price="9" * 30)),
+                                              Rows(2, 1, 0, {3: "price"})),
+        "tiny price (5 decimals)": ("a.csv", rows(KEPT, variant(price="0.00001")),
                                     Rows(2, 1, 0, {3: "price"})),
-        "impossible timestamp": ("a.csv", rows(KEPT, "3,2025-02-30 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,10"),
+        "impossible timestamp": ("a.csv", rows(KEPT, variant(timestamp="2025-02-30 10:00:00")),
                                  Rows(2, 1, 0, {3: "timestamp"})),
-        "bad time zone offset": ("a.csv", rows(KEPT, "3,2025-03-03T10:00:00+25:00,BHP,P1,B,CENTRE_POINT,1.5,10"),
+        "bad time zone offset": ("a.csv", rows(KEPT, variant(timestamp="2025-03-03T10:00:00+25:00")),
                                  Rows(2, 1, 0, {3: "timestamp"})),
-        "valid offsets in another zone": ("a.csv", rows(KEPT, "3,2025-03-02T23:30:00Z,BHP,P1,B,CENTRE_POINT,1.5,10"),
+        "valid offsets in another zone": ("a.csv", rows(KEPT, variant(timestamp="2025-03-02T23:30:00Z")),
                                           Rows(2, 2, 0, {})),
         "DST gap (a local time that does not exist)": (
-            "a.csv", rows(KEPT, "3,2025-10-05 02:30:00,BHP,P1,B,CENTRE_POINT,1.5,10"), Rows(2, 1, 0, {3: "timestamp"})),
+            "a.csv", rows(KEPT, variant(timestamp="2025-10-05 02:30:00")), Rows(2, 1, 0, {3: "timestamp"})),
         "DST overlap (a local time that exists twice)": (
-            "a.csv", rows(KEPT, "3,2025-04-06 02:30:00,BHP,P1,B,CENTRE_POINT,1.5,10"), Rows(2, 1, 1, {})),
-        "missing key field": ("a.csv", rows(KEPT, "3,2025-03-03 10:00:00,,P1,B,CENTRE_POINT,1.5,10"),
+            "a.csv", rows(KEPT, variant(timestamp="2025-04-06 02:30:00")), Rows(2, 1, 1, {})),
+        "missing key field": ("a.csv", rows(KEPT, variant(security_code="")),
                               Rows(2, 1, 0, {3: "security_code"})),
         "duplicate order events (same line twice)": ("a.csv", rows(KEPT, KEPT), Rows(2, 2, 0, {})),
         "missing header (data on line 1)": ("a.csv", rows(KEPT, header=OUT), Refused("missing required column(s)")),
@@ -105,7 +114,7 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
                                        Rows(2, 1, 1, {})),
         "reordered columns": ("a.csv", reordered_bytes.getvalue(), Rows(base_rows, None, None, None)),
         "UTF-8 byte order mark": ("a.csv", b"\xef\xbb\xbf" + rows(KEPT, OUT), Rows(2, 1, 1, {})),
-        "Latin-1 bytes": ("a.csv", rows(KEPT) + "3,2025-03-03 10:00:00,BHP,Pé,B,CENTRE_POINT,1.5,10\n".encode("latin-1"),
+        "Latin-1 bytes": ("a.csv", rows(KEPT) + (variant(participant_id="Pé") + "\n").encode("latin-1"),
                           Rows(2, 2, 0, {})),
         "CRLF line ends and blank lines": ("a.csv", rows(KEPT, "", OUT, "", newline="\r\n"), Rows(2, 1, 1, {})),
         "empty file": ("a.csv", b"", Refused("empty file or empty header line")),
