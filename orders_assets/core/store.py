@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -141,25 +141,31 @@ class OutputWriteError(OSError):
     """An output could not be written (a full disk, a read-only folder): the previous file is intact."""
 
 
+def output_write_error(path: Path, error: OSError) -> OutputWriteError:
+    """The OS error of a failed write, naming the output, with its errno (ENOSPC for a full disk) kept."""
+    if isinstance(error, OutputWriteError):
+        return error
+    return OutputWriteError(error.errno, f"cannot write {path}: {error.strerror or error}")
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call write(temporary path) in the target folder, then rename over `path`.
 
-    On failure the temporary file is removed and the target is left as it was; an OS error (a full
-    disk: ENOSPC) is raised again naming the output, with its errno kept.
+    On failure the temporary file is removed and the target is left as it was; an OS error is
+    raised again naming the output.
     """
+    temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = temporary_file(path.parent)
-    except OSError as error:
-        raise OutputWriteError(error.errno, f"cannot write {path}: {error.strerror or error}") from error
-    try:
         write(temporary)
         os.replace(temporary, path)
     except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        if isinstance(error, OSError) and not isinstance(error, OutputWriteError):
-            raise OutputWriteError(error.errno, f"cannot write {path}: {error.strerror or error}") from error
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise output_write_error(path, error) from error
         raise
 
 
