@@ -9,7 +9,6 @@ goes on parsing; at most one flush is in flight, so memory holds at most two bud
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
-from orders_assets.core.store import OutputWriteError, PartitionKey
+from orders_assets.core.store import PartitionKey, output_write_error
 
 
 class PartitionStager:
@@ -58,13 +57,13 @@ class PartitionStager:
 
     def _write(self, rows: pa.Table, name: str) -> None:
         try:
-            self._write_slices(grouped_by_partition(rows), name)
+            self._write_slices(*grouped_by_partition(rows), name)
         except OSError as error:
-            raise OutputWriteError(error.errno, f"cannot write {self.folder / name}: {error.strerror or error}") from error
+            raise output_write_error(self.folder / name, error) from error
 
-    def _write_slices(self, rows: pa.Table, name: str) -> None:
+    def _write_slices(self, rows: pa.Table, runs: list[tuple[PartitionKey, int, int]], name: str) -> None:
         with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
-            for batch_number, (key, start, length) in enumerate(partition_runs(rows)):
+            for batch_number, (key, start, length) in enumerate(runs):
                 writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])
                 self.index.setdefault(key, []).append([name, batch_number, length])
 
@@ -88,28 +87,25 @@ class PartitionStager:
         self._writer.shutdown(wait=True)
 
 
-def grouped_by_partition(rows: pa.Table) -> pa.Table:
-    """Rows reordered so each (trade_date, security_code) is one contiguous run, input order kept within it.
+def grouped_by_partition(rows: pa.Table) -> tuple[pa.Table, list[tuple[PartitionKey, int, int]]]:
+    """Rows reordered so each (trade_date, security_code) is one contiguous run, input order kept
+    within it, and (partition, start, length) of each run.
 
-    Runs need not be in key order, so an integer key and a stable argsort do (cheaper than
-    sorting on a date and a string column).
+    Runs need not be in key order, so one integer per row (day x security code) and a stable
+    argsort do (cheaper than sorting on a date and a string column); the sorted integers also
+    give the runs, without a second pass over the rows.
     """
+    if rows.num_rows == 0:
+        return rows, []
     codes = pc.dictionary_encode(rows[schema.SECURITY_CODE].combine_chunks())
     days = pc.cast(rows[schema.TRADE_DATE], pa.int32()).to_numpy().astype(np.int64)
-    key = days * (len(codes.dictionary) + 1) + codes.indices.to_numpy()
-    return rows.take(np.argsort(key, kind="stable")).combine_chunks()
-
-
-def partition_runs(rows: pa.Table) -> Iterator[tuple[PartitionKey, int, int]]:
-    """(partition, start, length) of each run of equal (trade_date, security_code) in grouped rows."""
-    if rows.num_rows == 0:
-        return
-    dates = rows[schema.TRADE_DATE].to_numpy()
-    codes = pc.dictionary_encode(rows[schema.SECURITY_CODE]).combine_chunks()
-    code_index = codes.indices.to_numpy()
-    change = np.flatnonzero((dates[1:] != dates[:-1]) | (code_index[1:] != code_index[:-1])) + 1
-    starts = np.concatenate(([0], change))
-    stops = np.concatenate((change, [rows.num_rows]))
+    width = len(codes.dictionary) + 1
+    key = days * width + codes.indices.to_numpy()
+    order = np.argsort(key, kind="stable")
+    grouped = key[order]
+    starts = np.concatenate(([0], np.flatnonzero(grouped[1:] != grouped[:-1]) + 1))
+    stops = np.concatenate((starts[1:], [len(grouped)]))
     labels = codes.dictionary.to_pylist()
-    for start, stop in zip(starts.tolist(), stops.tolist()):
-        yield (str(dates[start]), labels[code_index[start]]), start, stop - start
+    runs = [((str(np.datetime64(int(value // width), "D")), labels[int(value % width)]), int(start), int(stop - start))
+            for value, start, stop in zip(grouped[starts], starts, stops)]
+    return rows.take(order).combine_chunks(), runs
