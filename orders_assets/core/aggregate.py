@@ -160,10 +160,13 @@ def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[
     )
     for extra in extras:
         columns[extra] = pc.cast(pc.fill_null(metrics[extra], 0), pa.int64())
-    table = pa.table(columns)
-    if keys == [schema.SIZE_BUCKET]:
-        order = {label: position for position, label in enumerate(schema.size_bucket_labels(edges))}
-        rank = pa.array([order[label] for label in table[schema.SIZE_BUCKET].to_pylist()], pa.int32())
+    return sorted_by_keys(pa.table(columns), keys, edges)
+
+
+def sorted_by_keys(table: pa.Table, keys, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
+    """A report's rows in the contract's order: ascending by its keys, size buckets by value."""
+    if list(keys) == [schema.SIZE_BUCKET]:
+        rank = pc.index_in(table[schema.SIZE_BUCKET], value_set=pa.array(schema.size_bucket_labels(edges)))
         return table.take(pc.sort_indices(rank))
     return table.sort_by([(key, "ascending") for key in keys])
 

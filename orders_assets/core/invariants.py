@@ -5,11 +5,10 @@ invariant holds.
 """
 from __future__ import annotations
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
+from orders_assets.core.aggregate import sorted_by_keys
 from orders_assets.core.assemble import SOURCE_FILE
 from orders_assets.core.parse import SOURCE_LINE
 from orders_assets.core.store import OrderStore
@@ -33,17 +32,9 @@ def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_S
         key_rows = table.select(list(keys))
         if key_rows.group_by(list(keys)).aggregate([]).num_rows != table.num_rows:
             problems.append(f"{path}: a key ({', '.join(keys)}) appears more than once")
-        if key_rows != _sorted_keys(key_rows, keys, edges):
+        if key_rows != sorted_by_keys(key_rows, keys, edges):
             problems.append(f"{path}: rows are not sorted by {', '.join(keys)}")
     return problems
-
-
-def _sorted_keys(rows: pa.Table, keys: tuple[str, ...], edges: tuple[int, ...]) -> pa.Table:
-    if keys == (schema.SIZE_BUCKET,):
-        labels = schema.size_bucket_labels(edges)
-        rank = pc.index_in(rows[schema.SIZE_BUCKET], value_set=pa.array(labels))
-        return rows.take(pc.sort_indices(pa.table({"rank": rank}), [("rank", "ascending")]))
-    return rows.sort_by([(key, "ascending") for key in keys])
 
 
 def partition_problems(store: OrderStore) -> list[str]:
