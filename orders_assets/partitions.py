@@ -6,6 +6,10 @@ date-major ("2025-03-03|BHP"): a new day across all securities, the common backf
 contiguous key range and so one single-run step.
 """
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from orders_assets.core.plan import key_ranges
+from orders_assets.core.store import PartitionKey, partition_text
 
 SOURCE_FILES = "source_files"
 TRADE_DATES = "trade_dates"
@@ -42,3 +46,28 @@ def add_partition_keys(instance: dg.DagsterInstance, name: str, keys) -> list[st
         except IntegrityError:
             continue
     raise RuntimeError(f"could not register partitions {new[:5]} of {name}: other processes keep adding them")
+
+
+def register_order_partitions(instance: dg.DagsterInstance, keys) -> None:
+    """Add the dates and securities not yet known, in sorted order (dates stay chronological)."""
+    add_partition_keys(instance, TRADE_DATES, sorted({key[0] for key in keys}))
+    add_partition_keys(instance, SECURITIES, sorted({key[1] for key in keys}))
+
+
+def source_file_ranges(instance: dg.DagsterInstance, keys) -> list[tuple[str, str]]:
+    """Register the source files and cover them with (first, last) ranges: one single-run backfill each."""
+    add_partition_keys(instance, SOURCE_FILES, keys)
+    return key_ranges(source_file_partitions.get_partition_keys(dynamic_partitions_store=instance), keys)
+
+
+def order_partition_ranges(instance: dg.DagsterInstance, keys: list[PartitionKey],
+                           max_gap: int = 0) -> list[tuple[str, str]]:
+    """Register the (date, security) keys and cover them with ranges, spanning at most `max_gap` others."""
+    register_order_partitions(instance, keys)
+    ordered = order_partitions.get_partition_keys(dynamic_partitions_store=instance)
+    return key_ranges(ordered, [partition_text(key) for key in keys], max_gap)
+
+
+def range_tags(first: str, last: str) -> dict[str, str]:
+    """Run tags that make a run a single-run backfill of the keys from first to last."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}

@@ -9,17 +9,15 @@ import time
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.assets.orders import ENGINE_SECONDS, register_order_partitions, retire_sources
+from orders_assets.assets.orders import ENGINE_SECONDS, retire_sources
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.identity import content_digest
-from orders_assets.core.plan import DEFAULT_MAX_GAP, apply_identity, key_ranges, plan_ingest
+from orders_assets.core.plan import DEFAULT_MAX_GAP, apply_identity, plan_ingest
 from orders_assets.core.report_files import reports_current
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import partition_text
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, build_definitions
-from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partitions, source_file_partitions
+from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
 
 
@@ -65,19 +63,12 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
     apply_identity(store, plan, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)
-    if plan.to_ingest:
-        add_partition_keys(instance, SOURCE_FILES, plan.to_ingest)
-        ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
-        for first, last in key_ranges(ordered, plan.to_ingest):
-            _execute(defs, INGEST_JOB, instance, outcome, log_level, first, last)
+    for first, last in source_file_ranges(instance, plan.to_ingest):
+        _execute(defs, INGEST_JOB, instance, outcome, log_level, first, last)
     pending = pending_partitions(store)
     outcome.partitions = len(pending)
-    if pending:
-        register_order_partitions(instance, set(pending))
-        ordered = order_partitions.get_partition_keys(dynamic_partitions_store=instance)
-        wanted = [partition_text(key) for key in pending]
-        for first, last in key_ranges(ordered, wanted, DEFAULT_MAX_GAP):
-            _execute(defs, PARTITIONS_JOB, instance, outcome, log_level, first, last)
+    for first, last in order_partition_ranges(instance, pending, DEFAULT_MAX_GAP):
+        _execute(defs, PARTITIONS_JOB, instance, outcome, log_level, first, last)
     if outcome.runs or not reports_current(store):
         _execute(defs, REPORTS_JOB, instance, outcome, log_level)
     return outcome
@@ -85,9 +76,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
 
 def _execute(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance, outcome: RunOutcome,
              log_level: str, first: str | None = None, last: str | None = None) -> None:
-    tags = {}
-    if first is not None:
-        tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    tags = {} if first is None else range_tags(first, last)
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     started = time.perf_counter()
     result = defs.resolve_job_def(job_name).execute_in_process(

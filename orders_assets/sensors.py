@@ -19,16 +19,15 @@ import hashlib
 import json
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.assets.orders import register_order_partitions, retire_sources
+from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import expected_signatures, pending_partitions
 from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.plan import apply_identity, key_ranges, plan_ingest
+from orders_assets.core.plan import apply_identity, plan_ingest
 from orders_assets.core.report_files import reports_complete, reports_current
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text, remove_orphan_temporaries
-from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partitions, source_file_partitions
+from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
 
 SENSOR_NAME = "landing_folder_sensor"
@@ -85,30 +84,17 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
 
 
 def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources) -> list[dg.RunRequest]:
-    add_partition_keys(instance, SOURCE_FILES, keys)
     fingerprints = {source.key: source.fingerprint for source in sources}
-    ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
-    requests = []
-    for first, last in key_ranges(ordered, keys):
-        covered = ordered[ordered.index(first):ordered.index(last) + 1]
-        identity = _digest([f"{key}\x1f{fingerprints.get(key)}" for key in covered])
-        requests.append(dg.RunRequest(job_name=job, run_key=f"ingest:{identity}", tags=_range_tags(first, last)))
-    return requests
+    identity = _digest([f"{key}\x1f{fingerprints.get(key)}" for key in keys])
+    return [dg.RunRequest(job_name=job, run_key=f"ingest:{identity}:{first}", tags=range_tags(first, last))
+            for first, last in source_file_ranges(instance, keys)]
 
 
 def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store) -> list[dg.RunRequest]:
-    register_order_partitions(instance, set(pending))
-    ordered = order_partitions.get_partition_keys(dynamic_partitions_store=instance)
     expected = expected_signatures(store)
     identity = _digest([f"{partition_text(key)}\x1f{expected.get(key)}" for key in pending])
-    return [
-        dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=_range_tags(first, last))
-        for first, last in key_ranges(ordered, [partition_text(key) for key in pending])
-    ]
-
-
-def _range_tags(first: str, last: str) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    return [dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=range_tags(first, last))
+            for first, last in order_partition_ranges(instance, pending)]
 
 
 def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:

@@ -10,11 +10,9 @@ from orders_assets.core.reader import SourceFormatError
 from orders_assets.core.store import parse_partition_text
 from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
-    SECURITIES,
     SOURCE_FILES,
-    TRADE_DATES,
-    add_partition_keys,
     order_partitions,
+    register_order_partitions,
     source_file_partitions,
 )
 from orders_assets.resources import OrdersSettings
@@ -103,12 +101,6 @@ def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
         store.retire(key)
         if instance.has_dynamic_partition(SOURCE_FILES, key):
             instance.delete_dynamic_partition(SOURCE_FILES, key)
-
-
-def register_order_partitions(instance: dg.DagsterInstance, keys: set[tuple[str, str]]) -> None:
-    """Add the dates and securities not yet known, in sorted order (dates stay chronological)."""
-    add_partition_keys(instance, TRADE_DATES, sorted({key[0] for key in keys}))
-    add_partition_keys(instance, SECURITIES, sorted({key[1] for key in keys}))
 
 
 @dg.asset(
