@@ -73,7 +73,7 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _profile_text(machine, tuning, chosen: bool) -> str:
-    gib, mib = 1 << 30, 1 << 20
+    from orders_assets.core.tuning import GiB as gib, MiB as mib
     cgroup = machine.cgroup
     limits = "not in a cgroup" if cgroup.version is None else (
         f"cgroup v{cgroup.version}: CPU limit {cgroup.cpu_limit if cgroup.cpu_limit else 'none'}, memory limit "

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 import dagster as dg
 
 from orders_assets.core.hardware import MachineProfile
-from orders_assets.core.tuning import Tuning
+from orders_assets.core.tuning import GiB, MiB, Tuning
 from orders_assets.resources import OrdersSettings
 
 TAG_PREFIX = "orders_assets/"
-GiB = 1 << 30
-MiB = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from orders_assets.core.reader import open_stream
 from orders_assets.core.sources import SourceFile
@@ -63,7 +62,7 @@ class HashingStream:
 
     def hexdigest_to_end(self) -> str:
         """The digest of the whole stream (reads what the caller left unread, normally nothing)."""
-        while chunk := self.read(DIGEST_CHUNK):
+        while self.read(DIGEST_CHUNK):
             pass
         return self.digest.hexdigest()
 

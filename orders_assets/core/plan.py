@@ -145,9 +145,8 @@ def plan_work(landing, store, filter_fingerprint: str) -> WorkPlan:
     """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
     duplicate files done on the way (it launches nothing)."""
     from orders_assets.core.assemble import pending_partitions
-    from orders_assets.core.report_files import reports_current
-
     from orders_assets.core.identity import content_digest
+    from orders_assets.core.report_files import reports_current
 
     sources = discover_sources(landing)
     ingest = plan_ingest(sources, store.manifests(), filter_fingerprint, content_digest, store.duplicates())
