@@ -111,14 +111,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from orders_assets.config_file import ConfigFileError, load_settings_overrides
-    from orders_assets.core.filters import order_filter_from
+    from orders_assets.core.ingest import ingest_rules_from
     from orders_assets.core.plan import plan_work
     from orders_assets.core.store import OrderStore, remove_orphan_temporaries
 
     started = time.perf_counter()
     try:
         overrides = load_settings_overrides(args.config)
-        order_filter = order_filter_from(overrides)
+        rules = ingest_rules_from(overrides)
     except (ConfigFileError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)
-    if plan_work(args.landing, OrderStore(args.data), order_filter.fingerprint).nothing_to_do:
+    if plan_work(args.landing, OrderStore(args.data), rules.fingerprint_for).nothing_to_do:
         print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
         return 0
     return _run_through_dagster(args, overrides, started)

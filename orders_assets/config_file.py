@@ -7,6 +7,10 @@
       participants: []          # empty: all
     timezone: Australia/Sydney
     size_edges: [10000, 50000, 200000, 1000000]
+    layouts:                    # vendor files: first matching rule wins; others use the contract's columns
+      - {layout: databento_mbo, folder: cme}           # a built-in layout for a landing sub-folder
+      - {layout: vendors/acme.yaml, match: "acme_*.csv"}  # a layout file (relative to this file)
+    quantity_decimals: 0        # decimal places a quantity may have (0 to 8)
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -31,7 +35,7 @@ SECTIONS = {
     "reader": ("block_bytes", "stage_bytes"),
     "machine": ("preset", "workers", "block_bytes", "read_ahead", "stage_bytes", "memory_budget", "max_concurrent"),
 }
-TOP_LEVEL = ("timezone", "size_edges")
+TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals")
 
 
 class ConfigFileError(ValueError):
@@ -58,6 +62,8 @@ def load_settings_overrides(path: Path | str | None) -> dict:
                 if field not in SECTIONS[key]:
                     raise ConfigFileError(f"{path}: unknown setting '{key}.{field}'; known: {', '.join(SECTIONS[key])}")
                 overrides[field] = field_value
+        elif key == "layouts":
+            overrides[key] = _layout_rules(value, path)
         elif key in TOP_LEVEL:
             overrides[key] = value
         else:
@@ -66,12 +72,29 @@ def load_settings_overrides(path: Path | str | None) -> dict:
     return overrides
 
 
+def _layout_rules(rules, path: Path) -> list[dict]:
+    """Layout rules with layout files found relative to the config file (built-in names as given)."""
+    if not isinstance(rules, list) or not all(isinstance(rule, dict) for rule in rules):
+        raise ConfigFileError(f"{path}: 'layouts' must be a list of {{layout: NAME_OR_FILE, folder: DIR}} or "
+                              "{layout: NAME_OR_FILE, match: GLOB}")
+    resolved = []
+    for rule in rules:
+        rule = {key: str(value) for key, value in rule.items()}
+        layout = rule.get("layout", "")
+        if layout.endswith((".yaml", ".yml")) and not Path(layout).is_absolute():
+            rule["layout"] = str((path.parent / layout).resolve())
+        resolved.append(rule)
+    return resolved
+
+
 def settings_document(settings: dict, tuning: dict) -> dict:
     """A config file's content from OrdersSettings values and a tuning: loads back to the same run."""
     document = {
         "filter": {name: settings[name] for name in SECTIONS["filter"]},
         "timezone": settings["timezone"],
         "size_edges": list(settings["size_edges"]),
+        "layouts": [dict(rule) for rule in settings.get("layouts", [])],
+        "quantity_decimals": settings.get("quantity_decimals", 0),
         "machine": {name: tuning[name] for name in SECTIONS["machine"]},
     }
     document["filter"] = {name: list(value) if isinstance(value, tuple) else value

@@ -2,6 +2,7 @@
 machine's tuning (detected profile + rule of core.tuning, with explicit overrides)."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,7 @@ import dagster as dg
 from orders_assets.core import schema
 from orders_assets.core.filters import OrderFilter, order_filter_from
 from orders_assets.core.hardware import MachineProfile, detect_profile
-from orders_assets.core.ingest import IngestSettings
+from orders_assets.core.ingest import IngestSettings, ingest_rules_from
 from orders_assets.core.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store import OrderStore
 
@@ -34,6 +35,11 @@ class OrdersSettings(dg.ConfigurableResource):
     timezone: str = schema.DEFAULT_TIMEZONE
     """Exchange time zone: naive timestamps are in it, trade dates and hours are taken in it."""
     size_edges: list[int] = list(schema.DEFAULT_SIZE_EDGES)
+    layouts: list[dict[str, str]] = []
+    """Vendor layout rules, first match wins: {layout: NAME_OR_PATH, folder: SUB_FOLDER} or
+    {layout: ..., match: GLOB}; files no rule names are read as the contract's columns."""
+    quantity_decimals: int = 0
+    """Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."""
 
     preset: str = AUTO
     """Machine preset: auto (from the detected machine), laptop, workstation or server."""
@@ -66,10 +72,15 @@ class OrdersSettings(dg.ConfigurableResource):
         """The validated tuning for this machine (raises TuningError with every problem)."""
         return tune(profile or self.machine_profile(), self.tuning_overrides())
 
+    def ingest_rules(self) -> IngestSettings:
+        """What decides how rows are read and kept (filter, layouts, quantity decimals), default sizing:
+        enough to plan, whose fingerprint_for says which files are current."""
+        return ingest_rules_from(self.model_dump())
+
     def ingest_settings(self, tuning: Tuning | None = None) -> IngestSettings:
         tuning = tuning or self.tuning()
-        return IngestSettings(order_filter=self.order_filter(), block_bytes=tuning.block_bytes,
-                              stage_bytes=tuning.stage_bytes, workers=tuning.workers, read_ahead=tuning.read_ahead)
+        return replace(self.ingest_rules(), block_bytes=tuning.block_bytes, stage_bytes=tuning.stage_bytes,
+                       workers=tuning.workers, read_ahead=tuning.read_ahead)
 
     def edges(self) -> tuple[int, ...]:
         return tuple(self.size_edges)

@@ -58,7 +58,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
     defs = build_definitions(settings)
     store = settings.store()
     sources = discover_sources(settings.landing_dir)
-    plan = plan_ingest(sources, store.manifests(), settings.order_filter().fingerprint, content_digest,
+    plan = plan_ingest(sources, store.manifests(), settings.ingest_rules().fingerprint_for, content_digest,
                        store.duplicates())
     apply_identity(store, plan, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)

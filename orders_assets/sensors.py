@@ -52,7 +52,7 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         seen = _read_cursor(context.cursor)
         sources = discover_sources(settings.landing_dir)
         cursor = _write_cursor(observations(sources))
-        plan = plan_ingest(stable_sources(sources, seen), store.manifests(), settings.order_filter().fingerprint,
+        plan = plan_ingest(stable_sources(sources, seen), store.manifests(), settings.ingest_rules().fingerprint_for,
                            content_digest, store.duplicates())
         apply_identity(store, plan, [source.key for source in sources])
         if plan.to_ingest:

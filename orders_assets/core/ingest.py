@@ -20,10 +20,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from orders_assets.core.filters import OrderFilter, kept_mask, with_local_fields
+from orders_assets.core.filters import OrderFilter, kept_mask, order_filter_from, with_local_fields
 from orders_assets.core.identity import HashingStream, content_digest
+from orders_assets.core.layout import Layout, LayoutChoice, layout_choice_from
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
+from orders_assets.core.schema import MAX_QUANTITY_DECIMALS
 from orders_assets.core.reader import (
     DEFAULT_BLOCK_BYTES,
     SourceFormatError,
@@ -44,6 +46,10 @@ DEFAULT_STAGE_BYTES = 64 << 20
 @dataclass(frozen=True)
 class IngestSettings:
     order_filter: OrderFilter = field(default_factory=OrderFilter)
+    layouts: LayoutChoice = field(default_factory=LayoutChoice)
+    """Which vendor layout reads which file (canonical for files no rule names)."""
+    quantity_decimals: int = 0
+    """Decimal places a quantity may have (0: whole units, the contract's default)."""
     block_bytes: int = DEFAULT_BLOCK_BYTES
     stage_bytes: int = DEFAULT_STAGE_BYTES
     workers: int | None = None
@@ -55,6 +61,27 @@ class IngestSettings:
     def worker_count(self) -> int:
         return self.workers or os.cpu_count() or 1
 
+    def fingerprint_for(self, source_key: str) -> str:
+        """What a file's staged outputs depend on besides its bytes: the filter, its layout, the
+        quantity decimals. A file ingested under another value is ingested again."""
+        return ingest_fingerprint(self.order_filter, self.layouts.layout_for(source_key), self.quantity_decimals)
+
+
+def ingest_rules_from(values: dict) -> IngestSettings:
+    """Filter, layouts and quantity decimals from settings values (default sizing): enough to plan."""
+    decimals = values.get("quantity_decimals", 0)
+    if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= MAX_QUANTITY_DECIMALS:
+        raise ValueError(f"quantity_decimals: {decimals!r} is not a whole number from 0 to {MAX_QUANTITY_DECIMALS}")
+    return IngestSettings(order_filter=order_filter_from(values), layouts=layout_choice_from(values.get("layouts") or []),
+                          quantity_decimals=decimals)
+
+
+def ingest_fingerprint(order_filter: OrderFilter, layout: Layout, quantity_decimals: int) -> str:
+    """The filter's fingerprint alone for canonical files with whole quantities (as before layouts)."""
+    if layout.is_canonical and quantity_decimals == 0:
+        return order_filter.fingerprint
+    return f"{order_filter.fingerprint}/{layout.fingerprint}/q{quantity_decimals}"
+
 
 @dataclass(frozen=True)
 class FilteredBlock:
@@ -65,6 +92,8 @@ class FilteredBlock:
     kept: pa.Table
     """Kept rows in staged form: exact types, extras, source_line, trade_date, hour."""
     rows_filtered_out: int
+    """Valid rows outside the filtered order set, and rows the layout says are not orders."""
+    rows_not_orders: int
     bytes_done: int
     """Bytes of the source consumed so far (decompressed bytes for gzip / zstd)."""
 
@@ -75,6 +104,8 @@ class RowCounts:
     rows_kept: int = 0
     rows_filtered_out: int = 0
     rows_rejected: int = 0
+    rows_not_orders: int = 0
+    """Part of rows_filtered_out: rows the file's layout says are not orders."""
 
     def balanced(self) -> bool:
         return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
@@ -112,7 +143,8 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         rows_read=parsed.rows_read,
         rejects=parsed.rejects,
         kept=decimal_prices(with_local_fields(kept)),
-        rows_filtered_out=parsed.rows.num_rows - kept.num_rows,
+        rows_filtered_out=parsed.rows.num_rows - kept.num_rows + parsed.rows_not_orders,
+        rows_not_orders=parsed.rows_not_orders,
         bytes_done=bytes_done,
     )
 
@@ -139,6 +171,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
             counts.rows_rejected += block.rejects.num_rows
             counts.rows_kept += block.kept.num_rows
             counts.rows_filtered_out += block.rows_filtered_out
+            counts.rows_not_orders += block.rows_not_orders
             quarantine.write(block.rejects)
             stager.add(block.kept)
             if progress:
@@ -150,7 +183,8 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         "source_key": source.key,
         "fingerprint": source.fingerprint,
         "content_digest": digest[0] if digest else content_digest(source),
-        "filter_fingerprint": settings.order_filter.fingerprint,
+        "filter_fingerprint": settings.fingerprint_for(source.key),
+        "layout": settings.layouts.layout_for(source.key).name,
         "bytes": source.size,
         **counts.__dict__,
         "partitions": {partition_text(key): slices for key, slices in sorted(partitions.items())},
@@ -167,16 +201,24 @@ def block_parsers(source: SourceFile, settings: IngestSettings,
     Reading and cutting blocks happens here, in order; the parsing itself is deferred so that
     it can run on a worker thread.
     """
-    timezone = settings.order_filter.timezone
+    layout = settings.layouts.layout_for(source.key)
+
+    def parser_for(header: list[str]) -> RowParser:
+        return RowParser(header, source.key, settings.order_filter.timezone, layout, settings.quantity_decimals)
+
     if source.is_parquet:
-        for parsed, bytes_done in _parquet_blocks(source, timezone, settings.block_bytes):
+        for parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):
             yield (lambda parsed=parsed: parsed), bytes_done
         return
     with open_stream(source.path) as raw:
         stream = HashingStream(raw)
-        header, pending = read_header(stream, source.path)
-        parser = RowParser(header, source.key, timezone)
-        for block in iter_blocks(stream, pending, settings.block_bytes, source.path):
+        if layout.header:
+            header, pending = read_header(stream, source.path)
+        else:
+            header, pending = list(layout.column_names), b""
+        parser = parser_for(header)
+        first_line = 2 if layout.header else 1
+        for block in iter_blocks(stream, pending, settings.block_bytes, source.path, first_line):
             yield (lambda block=block: parser.parse(block)), block.offset + len(block.data)
         if digest_out is not None:
             digest_out.append(stream.hexdigest_to_end())
@@ -188,13 +230,14 @@ def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tupl
         yield parse(), bytes_done
 
 
-def _parquet_blocks(source: SourceFile, timezone: str, block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
+def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowParser],
+                    block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
     """Parquet batches through the same rules; bytes consumed are estimated from rows read."""
     try:
         parquet = pq.ParquetFile(str(source.path))
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{source.path}: not a readable Parquet file: {error}") from error
-    parser = RowParser(parquet.schema_arrow.names, source.key, timezone)
+    parser = parser_for(parquet.schema_arrow.names)
     total_rows = max(1, parquet.metadata.num_rows)
     batches = iter_parquet_batches(source.path, max(1024, block_bytes // 100))
     while True:

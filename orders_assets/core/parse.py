@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orders_assets.core import schema
+from orders_assets.core.layout import CANONICAL_LAYOUT, Layout, LayoutError
+from orders_assets.core.layout_apply import to_canonical, vendor_columns_needed
 from orders_assets.core.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
 from orders_assets.core.validate import REQUIRED_TEXT, validate
 
@@ -42,24 +44,41 @@ class ParsedBlock:
     rows_read: int
     rejects: pa.Table
     """One row per rejected input row, in QUARANTINE_SCHEMA."""
+    rows_not_orders: int = 0
+    """Rows the file's layout says are not orders (e.g. cancel messages): read, then filtered out."""
 
 
 class RowParser:
-    """Parses the blocks of one file whose columns are `header` (CSV blocks or Parquet batches)."""
+    """Parses the blocks of one file whose columns are `header` (CSV blocks or Parquet batches).
 
-    def __init__(self, header: list[str], source_key: str, timezone: str):
-        missing = [column for column in schema.CANONICAL_COLUMNS if column not in header]
+    The file's layout turns its columns into canonical ones before the contract's rules run, so
+    a vendor file and a canonical one meet the same validation, filter and accounting.
+    """
+
+    def __init__(self, header: list[str], source_key: str, timezone: str, layout: Layout = CANONICAL_LAYOUT,
+                 quantity_decimals: int = 0):
+        needed = list(schema.CANONICAL_COLUMNS) if layout.is_canonical else vendor_columns_needed(layout)
+        missing = [column for column in needed if column not in header]
         if missing:
+            fix = ("Rename the columns or use a layout that maps them." if layout.is_canonical
+                   else f"Check that the file is in layout {layout.name}'s format ({layout.source}).")
             raise SourceFormatError(
                 f"{source_key}: line 1: missing required column(s) {', '.join(missing)}; "
-                f"found {', '.join(header)}. Rename the columns or use a layout that maps them."
+                f"found {', '.join(header)}. {fix}"
             )
         duplicated = sorted({name for name in header if header.count(name) > 1})
         if duplicated:
             raise SourceFormatError(f"{source_key}: line 1: duplicate column name(s) {', '.join(duplicated)}")
+        try:
+            self.file_fields = layout.file_fields(source_key)
+        except LayoutError as error:
+            raise SourceFormatError(str(error)) from error
         self.header = header
         self.source_key = source_key
         self.timezone = timezone
+        self.layout = layout
+        self.quantity_decimals = quantity_decimals
+        self.sides = schema.VALID_SIDES if layout.is_canonical else schema.VALID_SIDES + (schema.UNKNOWN_SIDE,)
 
     def parse(self, block: RawBlock) -> ParsedBlock:
         """Arrow reads the block on this thread (blocks are already parsed in parallel), which lets
@@ -101,7 +120,7 @@ class RowParser:
 
     def parse_table(self, table: pa.Table, first_row: int) -> ParsedBlock:
         """Rows already split into columns (a Parquet batch); 'line' is the 1-based row number."""
-        for column in REQUIRED_TEXT:
+        for column in REQUIRED_TEXT if self.layout.is_canonical else ():
             if not pa.types.is_string(table[column].type):
                 table = table.set_column(table.schema.get_field_index(column), column,
                                          pc.cast(table[column], pa.string()))
@@ -127,14 +146,19 @@ class RowParser:
     def _validated(self, table: pa.Table, lines: np.ndarray, raw_for: Callable[[np.ndarray], list[str]],
                    extra_rejects: pa.Table | None = None) -> ParsedBlock:
         """Validate rows whose physical lines are `lines`; raw_for(positions) gives the raw text of rows."""
-        checked = validate(table, self.timezone)
+        read = table.num_rows + (0 if extra_rejects is None else extra_rejects.num_rows)
+        canonical = to_canonical(self.layout, table, self.file_fields)
+        if canonical.positions is not None:
+            lines = lines[canonical.positions]
+            raw_for = _through(canonical.positions, raw_for)
+        checked = validate(canonical.table, self.timezone, self.layout.time_zone, canonical.checks, self.sides,
+                           self.quantity_decimals)
         rejected = np.asarray(pc.is_valid(checked.reasons).to_numpy(zero_copy_only=False), dtype=bool)
         rows = checked.rows.append_column(SOURCE_LINE, pa.array(lines[~rejected], pa.int64()))
         rejects = self._rejects_from(checked.reasons, np.flatnonzero(rejected), lines, raw_for)
         if extra_rejects is not None and extra_rejects.num_rows:
             rejects = pa.concat_tables([extra_rejects, rejects]).sort_by("line")
-        read = table.num_rows + (0 if extra_rejects is None else extra_rejects.num_rows)
-        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects)
+        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects, rows_not_orders=canonical.not_orders)
 
     def _rejects_from(self, reasons: pa.Array, positions: np.ndarray, lines: np.ndarray,
                       raw_for: Callable[[np.ndarray], list[str]]) -> pa.Table:
@@ -181,6 +205,11 @@ class RowParser:
         structural = self._reject_table(bad_lines, bad_messages, bad_raw)
         return self._validated(table, np.asarray(good_lines, dtype=np.int64),
                                lambda positions: [good_raw[p] for p in positions], structural)
+
+
+def _through(positions: np.ndarray, raw_for: Callable[[np.ndarray], list[str]]) -> Callable[[np.ndarray], list[str]]:
+    """raw_for of a table whose rows are the given rows of the table raw_for knows."""
+    return lambda selected: raw_for(positions[selected])
 
 
 def _physical_lines(block: RawBlock, line_numbers: np.ndarray) -> list[str]:

@@ -36,9 +36,11 @@ class IngestPlan:
 
 
 DigestOf = Callable[[SourceFile], str]
+FingerprintFor = Callable[[str], str] | str
+"""A source key's ingest fingerprint (IngestSettings.fingerprint_for), or one for every file."""
 
 
-def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], filter_fingerprint: str,
+def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], fingerprint_for: FingerprintFor,
                 digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None) -> IngestPlan:
     """Decide per file by name, size and time first, and by content where those cannot tell.
 
@@ -49,11 +51,13 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], filter
     (counting it would count its rows twice). `known_duplicates` (key -> fingerprint, original)
     spares re-reading them. Two new files with the same content: the first by name is ingested.
     """
+    if isinstance(fingerprint_for, str):
+        fingerprint_for = (lambda _key, same=fingerprint_for: same)
     current = {manifest["source_key"]: manifest for manifest in manifests}
     present = {source.key: source for source in sources}
     known_duplicates = known_duplicates or {}
     comparable = {key: manifest for key, manifest in current.items()
-                  if manifest["filter_fingerprint"] == filter_fingerprint and key in present}
+                  if key in present and manifest["filter_fingerprint"] == fingerprint_for(key)}
     candidates = []
     for key, source in sorted(present.items()):
         manifest = current.get(key)
@@ -141,7 +145,7 @@ class WorkPlan:
         return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
 
 
-def plan_work(landing, store, filter_fingerprint: str) -> WorkPlan:
+def plan_work(landing, store, fingerprint_for: FingerprintFor) -> WorkPlan:
     """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
     duplicate files done on the way (it launches nothing)."""
     from orders_assets.core.assemble import pending_partitions
@@ -149,6 +153,6 @@ def plan_work(landing, store, filter_fingerprint: str) -> WorkPlan:
     from orders_assets.core.report_files import reports_current
 
     sources = discover_sources(landing)
-    ingest = plan_ingest(sources, store.manifests(), filter_fingerprint, content_digest, store.duplicates())
+    ingest = plan_ingest(sources, store.manifests(), fingerprint_for, content_digest, store.duplicates())
     apply_identity(store, ingest, [source.key for source in sources])
     return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))

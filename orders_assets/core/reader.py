@@ -7,8 +7,10 @@ whatever the file size, and every rejected row can be reported with its exact li
 """
 from __future__ import annotations
 
+import bz2
 import csv
 import io
+import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +45,17 @@ class RawBlock:
     """Physical lines in the block (the last may lack its newline)."""
 
 
+PYTHON_CODECS = {".xz": lzma.open, ".bz2": bz2.open}
+"""Compressions Arrow's wheels do not read; Python's own modules stream them (slower, still one pass)."""
+
+
 def open_stream(path: Path) -> pa.NativeFile:
-    """Open a file, decompressing gzip / zstd by suffix; a file that cannot be opened is refused."""
+    """Open a file, decompressing gzip / zstd (Arrow) or xz / bz2 (Python) by suffix; a file that
+    cannot be opened is refused."""
     try:
+        opener = PYTHON_CODECS.get(Path(path).suffix.lower())
+        if opener is not None:
+            return pa.PythonFile(opener(path, "rb"), mode="r")
         return pa.input_stream(str(path), compression="detect")
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{path}: cannot open the file: {error}") from error
@@ -56,7 +66,7 @@ def read_chunk(stream, size: int, path: Path, offset: int) -> bytes:
     (counting only the rows before the damage would report a partial day as complete)."""
     try:
         return stream.read(size)
-    except (OSError, pa.ArrowException) as error:
+    except (OSError, EOFError, lzma.LZMAError, pa.ArrowException) as error:
         raise SourceFormatError(
             f"{path}: cannot read past byte {offset:,} of its content: {error}. The file is refused "
             "(truncated or corrupt?); its rows are not counted until a complete copy replaces it"
@@ -83,13 +93,14 @@ def read_header(stream: pa.NativeFile, path: Path) -> tuple[list[str], bytes]:
     return names, rest
 
 
-def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: Path) -> Iterator[RawBlock]:
-    """Yield blocks of whole rows from `stream`, starting after the header (line 2).
+def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: Path,
+                first_line: int = 2) -> Iterator[RawBlock]:
+    """Yield blocks of whole rows from `stream`, starting after the header (line 2; 1 without a header).
 
     This runs on the ingest's main thread, in order, while workers parse earlier blocks: it
     copies each block once and counts its lines with numpy (which releases the GIL).
     """
-    line = 2
+    line = first_line
     offset = 0
     buffer = pending
     while True:

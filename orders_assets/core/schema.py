@@ -43,8 +43,32 @@ VALUE_TYPE = pa.decimal128(38, PRICE_SCALE)
 """Exact type for price x quantity and its sums; 38 digits cannot overflow in practice."""
 
 QUANTITY_TYPE = pa.int64()
+"""Quantity of the contract: whole units."""
+MAX_QUANTITY_DECIMALS = 8
+"""A run may allow fractional quantities (crypto, FX) with up to this many decimal places."""
+
+
+def quantity_type(decimals: int = 0) -> pa.DataType:
+    """int64 for whole units (the contract's default); decimal128(19, d) when a run allows d decimals.
+
+    19 digits keep price (18, 4) x quantity within decimal128's 38 digits.
+    """
+    return QUANTITY_TYPE if decimals == 0 else pa.decimal128(19, decimals)
+
+
+def value_type(decimals: int = 0) -> pa.DataType:
+    """Exact type of price x quantity: 4 decimal places of price plus the quantity's."""
+    return pa.decimal128(38, PRICE_SCALE + decimals)
+
+
+def quantity_decimals_of(data_type: pa.DataType) -> int:
+    """The decimals of a quantity column's type (0 for integers)."""
+    return data_type.scale if pa.types.is_decimal(data_type) else 0
+
 
 VALID_SIDES: tuple[str, ...] = ("B", "S")
+UNKNOWN_SIDE = "N"
+"""Side of a row whose vendor does not say (trade prints without an aggressor); layouts only."""
 
 DEFAULT_TIMEZONE = "Australia/Sydney"
 DEFAULT_ORDER_TYPES: tuple[str, ...] = ("CENTRE_POINT", "CENTRE_POINT_BLOCK")

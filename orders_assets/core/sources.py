@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd", ".csv.xz", ".csv.bz2")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".download", ".inprogress")
 

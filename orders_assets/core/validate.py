@@ -12,6 +12,7 @@ Arrow 26, their byte length ~1 ms; a digit test ~20 ms where a regex costs ~90 m
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +29,8 @@ LOCAL_TIME = "local_time"
 REQUIRED_TEXT = (schema.ORDER_ID, schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE)
 PRICE_PATTERN = r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"
 """decimal128(18, 4): at most 14 digits before the point and 4 after (a larger price is an error)."""
+PRICE_LIMIT = 10 ** 14
+"""Prices must be below this (14 digits before the point)."""
 QUANTITY_PATTERN = r"^\+?[0-9]{1,18}$"
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
 OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
@@ -52,24 +55,31 @@ def timestamp_type(timezone: str) -> pa.DataType:
     return pa.timestamp(TIMESTAMP_UNIT, timezone)
 
 
-def validate(table: pa.Table, timezone: str) -> Validated:
-    """Check every row of `table` against the contract's rules."""
-    checks: list[tuple[pa.Array, str]] = []
+def validate(table: pa.Table, timezone: str, naive_timezone: str | None = None,
+             prior: Iterable[tuple[pa.Array, str]] = (), sides: tuple[str, ...] = schema.VALID_SIDES,
+             quantity_decimals: int = 0) -> Validated:
+    """Check every row of `table` against the contract's rules.
+
+    `timezone` is the exchange's (trade dates, hours); naive times are in `naive_timezone`
+    (default: the exchange's). `prior` checks, from a vendor layout's conversions, come first.
+    """
+    checks: list[tuple[pa.Array, str]] = list(prior)
     for column in REQUIRED_TEXT:
         checks.append((_missing(table[column]), f"{column}: missing"))
-    instants, local, timestamp_problem = parse_timestamps(table[schema.TIMESTAMP], timezone)
+    naive_zone = naive_timezone or timezone
+    instants, local, timestamp_problem = parse_timestamps(table[schema.TIMESTAMP], timezone, naive_zone)
     checks.append((_missing(table[schema.TIMESTAMP]), "timestamp: missing"))
-    checks.append((timestamp_problem, "timestamp: not an ISO-8601 date-time that exists in " + timezone))
+    checks.append((timestamp_problem, "timestamp: not an ISO-8601 date-time that exists in " + naive_zone))
     price_bad, price_negative = check_prices(table[schema.PRICE])
     checks.append((_missing(table[schema.PRICE]), "price: missing"))
     checks.append((price_bad, "price: not a decimal number with at most 14 digits before the point and 4 after"))
     checks.append((price_negative, "price: negative"))
-    quantities, quantity_bad = parse_quantities(table[schema.QUANTITY])
+    quantities, quantity_bad = parse_quantities(table[schema.QUANTITY], quantity_decimals)
     checks.append((_missing(table[schema.QUANTITY]), "quantity: missing"))
-    checks.append((quantity_bad, "quantity: not a whole number"))
+    checks.append((quantity_bad, quantity_problem(quantity_decimals)))
     checks.append((pc.fill_null(pc.less_equal(quantities, 0), False), "quantity: not greater than 0"))
-    side_ok = pc.is_in(table[schema.SIDE], value_set=pa.array(schema.VALID_SIDES))
-    checks.append((pc.invert(pc.fill_null(side_ok, False)), "side: not B or S"))
+    side_ok = pc.is_in(table[schema.SIDE], value_set=pa.array(sides))
+    checks.append((pc.invert(pc.fill_null(side_ok, False)), f"side: not {' or '.join(sides)}"))
 
     reasons = _first_reasons(checks, table.num_rows)
     typed = _with_columns(table, {schema.TIMESTAMP: instants, schema.QUANTITY: quantities})
@@ -110,9 +120,12 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     if pa.types.is_decimal(column.type) or pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
         negative = pc.fill_null(pc.less(column, 0), False)
         too_fine = _all_false(len(column))
-        if pa.types.is_decimal(column.type) and column.type.scale > schema.PRICE_SCALE:
-            rounded = pc.cast(pc.round(column, schema.PRICE_SCALE), column.type)
-            too_fine = pc.fill_null(pc.not_equal(rounded, column), False)
+        if pa.types.is_decimal(column.type):
+            too_fine = pc.fill_null(pc.greater_equal(pc.abs(column), pa.scalar(PRICE_LIMIT, column.type)), False) \
+                if column.type.precision - column.type.scale > 14 else too_fine
+            if column.type.scale > schema.PRICE_SCALE:
+                rounded = pc.cast(pc.round(column, schema.PRICE_SCALE), column.type)
+                too_fine = pc.or_(too_fine, pc.fill_null(pc.not_equal(rounded, column), False))
         return too_fine, negative
     text = pc.cast(column, pa.string())
     well_formed = pc.match_substring_regex(text, PRICE_PATTERN)
@@ -131,11 +144,19 @@ def decimal_prices(rows: pa.Table) -> pa.Table:
     return _with_columns(rows, {schema.PRICE: pc.cast(column, schema.PRICE_TYPE)})
 
 
-def parse_quantities(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """Integer quantities; a second array flags present values that are not whole numbers."""
-    if pa.types.is_integer(column.type):
+def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Quantities as schema.quantity_type(decimals); a second array flags present values that do not fit.
+
+    Whole numbers by default; a run that allows `decimals` places takes up to that many. Binary
+    floats (Parquet) cannot hold a decimal exactly, so they are rounded to those places.
+    """
+    if decimals == 0 and pa.types.is_integer(column.type):
         return pc.cast(column, schema.QUANTITY_TYPE), _all_false(len(column))
+    if pa.types.is_integer(column.type) or pa.types.is_decimal(column.type) or pa.types.is_floating(column.type):
+        return _typed_quantities(column, decimals)
     text = pc.cast(column, pa.string())
+    if decimals:
+        return _decimal_quantities(text, decimals)
     digits = pc.utf8_is_digit(text)
     empty = pc.equal(pc.binary_length(text), 0)
     if pc.all(pc.fill_null(pc.or_(digits, empty), True)).as_py():
@@ -149,19 +170,58 @@ def parse_quantities(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chunk
     return pc.cast(usable, schema.QUANTITY_TYPE), _present_but(text, well_formed)
 
 
+def quantity_problem(decimals: int) -> str:
+    if decimals == 0:
+        return "quantity: not a whole number"
+    return f"quantity: not a number with at most {decimals} decimal places (the run's quantity_decimals)"
+
+
+def _decimal_quantities(text: pa.ChunkedArray, decimals: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    pattern = rf"^\+?[0-9]{{1,{19 - decimals}}}(\.[0-9]{{1,{decimals}}})?$"
+    well_formed = pc.match_substring_regex(text, pattern)
+    usable = pc.if_else(well_formed, pc.replace_substring(text, "+", ""), pa.scalar(None, pa.string()))
+    return pc.cast(usable, schema.quantity_type(decimals)), _present_but(text, well_formed)
+
+
+def _typed_quantities(column: pa.ChunkedArray, decimals: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Numbers already typed (Parquet, or a layout's rescaled decimals): those that fit, and a flag for the rest."""
+    if pa.types.is_floating(column.type):
+        rounded = pc.round(column, decimals)
+        fits = pc.less(pc.abs(rounded), float(10 ** (19 - decimals)))
+        if decimals == 0:
+            fits = pc.and_(fits, pc.equal(rounded, column))
+        column = rounded
+    else:
+        if pa.types.is_integer(column.type):
+            column = pc.cast(column, pa.decimal128(38, 0))
+        rounded = pc.round(column, decimals)
+        fits = pc.and_(pc.equal(pc.cast(rounded, column.type), column),
+                       pc.less(pc.abs(column), pa.scalar(10 ** (19 - decimals), column.type)))
+        column = rounded
+    fits = pc.fill_null(fits, False)
+    usable = pc.if_else(fits, column, pa.scalar(None, column.type))
+    target = schema.quantity_type(decimals)
+    return pc.cast(usable, target), pc.and_(pc.is_valid(column), pc.invert(fits))
+
+
 def _present_but(text: pa.ChunkedArray, well_formed: pa.ChunkedArray) -> pa.ChunkedArray:
     """True where a value is present (non-empty) but not well formed."""
     present = pc.fill_null(pc.greater(pc.binary_length(text), 0), False)
     return pc.and_(present, pc.invert(pc.fill_null(well_formed, False)))
 
 
-def parse_timestamps(column: pa.ChunkedArray, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+def parse_timestamps(column: pa.ChunkedArray, timezone: str,
+                     naive_timezone: str | None = None) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(instants as timestamp[us, timezone], exchange-local wall time, flag of invalid present values).
 
-    A value without an offset is exchange-local time: its wall time is the value itself, and a
-    value in a DST gap does not exist and is invalid; an ambiguous one (the repeated hour) takes
-    the earlier instant.
+    A value without an offset is wall time in `naive_timezone` (default: the exchange's, where
+    its wall time is the value itself); a value in a DST gap does not exist and is invalid; an
+    ambiguous one (the repeated hour) takes the earlier instant.
     """
+    if naive_timezone is not None and naive_timezone != timezone:
+        instants, _, bad = parse_timestamps(column, naive_timezone)
+        instants = pc.cast(instants, timestamp_type(timezone))
+        return instants, pc.local_timestamp(instants), bad
     if pa.types.is_timestamp(column.type):
         if column.type.tz is None:
             return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_UNIT)), timezone)

@@ -1,0 +1,237 @@
+"""Vendor layouts: loading and its errors, rule choice, each conversion, and a whole vendor file
+(LOBSTER, written from generated orders) giving the same reports as the canonical file."""
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from orders_assets.core import schema
+from orders_assets.core.aggregate import build_report
+from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.filters import OrderFilter
+from orders_assets.core.generate import generate_orders
+from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.layout import (
+    CANONICAL,
+    LayoutChoice,
+    LayoutError,
+    LayoutRule,
+    built_in_names,
+    layout_choice_from,
+    layout_from_document,
+    load_layout,
+)
+from orders_assets.core.layout_apply import to_canonical
+from orders_assets.core.parse import RowParser
+from orders_assets.core.reader import RawBlock, SourceFormatError
+from orders_assets.core.report_files import write_report
+from orders_assets.core.sources import discover_sources
+from orders_assets.core.store import OrderStore
+from orders_assets_tests.conftest import assert_report_equals, read_report
+from orders_assets_tests.reference import reference_reports
+
+TRADES = {"name": "trades", "columns": {"order_id": "id", "timestamp": "ts", "security_code": "sym", "side": "side",
+                                        "price": "px", "quantity": "qty"},
+          "constants": {"order_type": "TRADE", "participant_id": "UNKNOWN"}}
+
+
+def vendor_block(text: str, first_line: int = 2) -> RawBlock:
+    data = text.encode()
+    return RawBlock(data=data, first_line=first_line, offset=0, lines=data.count(b"\n"))
+
+
+def parsed(document: dict, header: list[str], text: str, source_key: str = "v.csv", timezone: str = "UTC",
+           decimals: int = 0):
+    parser = RowParser(header, source_key, timezone, layout_from_document(document), decimals)
+    return parser.parse(vendor_block(text, 1 if document.get("header") is False else 2))
+
+
+def test_every_built_in_layout_loads_and_canonical_is_always_there():
+    assert {CANONICAL, "databento_mbo", "generic_trades", "lobster"} <= set(built_in_names())
+    for name in built_in_names():
+        assert load_layout(name).name == name
+
+
+def test_a_bad_layout_lists_every_problem_with_its_fix():
+    document = {"name": "bad", "colums": {}, "columns": {"order_id": "id", "price": "px", "timestamp": "t",
+                                                          "quantity": "q", "side": "s", "order_type": "o"},
+                "constants": {"side": "B"}, "price_scale": 3, "time": {"format": "julian", "timezone": "Mars/Base"},
+                "values": {"participant_id": {"a": "b"}}, "file_name": {"pattern": "(?P<isin>x)"}}
+    with pytest.raises(LayoutError) as raised:
+        layout_from_document(document, "bad.yaml")
+    message = str(raised.value)
+    for expected in ("unknown key(s) colums", "security_code: say where it comes from",
+                     "participant_id: say where it comes from", "side: comes from both columns and constants",
+                     "price_scale: 3 is not a power of ten", "time.format: 'julian'", "'Mars/Base' is not an IANA",
+                     "values.participant_id: only columns taken from the file", "unknown group(s) isin"):
+        assert expected in message, expected
+    assert message.startswith("bad.yaml: layout bad has 9 problem(s)")
+
+
+def test_a_file_without_a_header_needs_its_column_names_and_uses_only_those():
+    with pytest.raises(LayoutError, match="a file without a header needs the list"):
+        layout_from_document({**TRADES, "header": False})
+    with pytest.raises(LayoutError, match="column.s. sym are used but not in column_names"):
+        layout_from_document({**TRADES, "header": False, "column_names": ["id", "ts", "side", "px", "qty"]})
+
+
+def test_a_layout_extends_another_and_null_removes_an_inherited_entry(tmp_path):
+    (tmp_path / "child.yaml").write_text(
+        "extends: generic_trades\nname: child\ncolumns: {order_id: id, side: null}\nconstants: {side: N}\n")
+    child = load_layout(str(tmp_path / "child.yaml"))
+    assert child.columns[schema.ORDER_ID] == "id" and child.columns[schema.PRICE] == "price"
+    assert schema.SIDE not in child.columns and schema.SIDE not in child.values
+    assert child.constants == {"order_type": "TRADE", "participant_id": "UNKNOWN", "side": "N"}
+
+
+def test_rules_choose_a_layout_by_sub_folder_or_file_name_first_match_wins():
+    choice = layout_choice_from([{"layout": "databento_mbo", "folder": "cme"},
+                                 {"layout": "generic_trades", "match": "*trades*.csv"}])
+    assert choice.layout_for("cme/ESH4_trades.csv").name == "databento_mbo"
+    assert choice.layout_for("x/btc_trades.csv").name == "generic_trades"
+    assert choice.layout_for("orders.csv").name == CANONICAL
+    with pytest.raises(LayoutError, match=r"layouts\[0\]: unknown layout 'nope'"):
+        layout_choice_from([{"layout": "nope", "folder": "a"}])
+    with pytest.raises(LayoutError, match=r"layouts\[0\]: give layout and one of folder"):
+        layout_choice_from([{"layout": "lobster"}])
+
+
+def test_renames_value_maps_constants_and_a_pass_through_column_that_would_clash():
+    document = {**TRADES, "values": {"side": {"buy": "B", "sell": "S"}}}
+    table = pa.table({"id": ["1", "2"], "ts": ["2025-01-02T10:00:00Z"] * 2, "sym": ["X", "Y"],
+                      "side": ["buy", "hold"], "px": ["1.5", "2"], "qty": ["3", "4"], "trade_date": ["a", "b"]})
+    rows = to_canonical(layout_from_document(document), table, {}).table
+    assert rows[schema.SIDE].to_pylist() == ["B", "hold"]
+    assert rows[schema.ORDER_TYPE].to_pylist() == ["TRADE", "TRADE"]
+    assert rows["source_trade_date"].to_pylist() == ["a", "b"]
+    assert "trade_date" not in rows.column_names
+
+
+def test_epoch_times_in_each_unit_and_bad_ones_quarantined_with_their_line():
+    header = ["id", "ts", "sym", "side", "px", "qty"]
+    for unit, stamp in (("s", "1736503200.25"), ("ms", "1736503200250"), ("us", "1736503200250000"),
+                        ("ns", "1736503200250000999")):
+        document = {**TRADES, "time": {"format": "epoch", "unit": unit}}
+        result = parsed(document, header, f"1,{stamp},X,B,1.5,3\n2,soon,X,B,1.5,3\n", timezone="Europe/Berlin")
+        assert result.rows[schema.TIMESTAMP].to_pylist()[0].isoformat() == "2025-01-10T11:00:00.250000+01:00", unit
+        assert result.rejects["line"].to_pylist() == [3]
+        assert result.rejects["reason"].to_pylist() == [f"timestamp: not a number of {unit} since the epoch"]
+
+
+def test_times_after_midnight_take_the_date_from_the_file_name_in_the_layouts_zone():
+    document = {**TRADES, "columns": {**TRADES["columns"], "security_code": None}, "header": False,
+                "column_names": ["id", "ts", "side", "px", "qty"], "time": {"format": "after_midnight", "unit": "s",
+                                                                            "timezone": "America/New_York"},
+                "file_name": {"pattern": r"^(?P<security_code>[A-Z]+)_(?P<trade_date>\d{8})", "date_format": "%Y%m%d"}}
+    document["columns"] = {key: value for key, value in document["columns"].items() if value}
+    result = parsed(document, ["id", "ts", "side", "px", "qty"], "1,34200.5,B,1.5,3\n",
+                    source_key="in/AAPL_20120621_x.csv", timezone="Europe/London")
+    assert result.rows[schema.SECURITY_CODE].to_pylist() == ["AAPL"]
+    assert result.rows[schema.TIMESTAMP].to_pylist()[0].isoformat() == "2012-06-21T14:30:00.500000+01:00"
+    with pytest.raises(SourceFormatError, match="does not match layout trades's file_name pattern"):
+        RowParser(["id", "ts", "side", "px", "qty"], "aapl.csv", "UTC", layout_from_document(document))
+
+
+def test_price_and_quantity_scales_shift_the_decimal_point_exactly():
+    document = {**TRADES, "price_scale": 10000, "quantity_scale": 0.001}
+    result = parsed(document, ["id", "ts", "sym", "side", "px", "qty"],
+                    "1,2025-01-02T10:00:00Z,X,B,1234567,2.5\n2,2025-01-02T10:00:00Z,X,B,1234567.5,1\n"
+                    "3,2025-01-02T10:00:00Z,X,B,1x,1\n")
+    assert pc.cast(result.rows[schema.PRICE], pa.decimal128(18, 4)).to_pylist() == [Decimal("123.4567")]
+    assert result.rows[schema.QUANTITY].to_pylist() == [2500]
+    assert result.rejects["reason"].to_pylist() == [
+        "price: not a decimal number with at most 14 digits before the point and 4 after", "price: not a number"]
+
+
+def test_fractional_quantities_when_the_run_allows_them_and_whole_numbers_with_a_zero_fraction():
+    header = ["id", "ts", "sym", "side", "px", "qty"]
+    text = "1,2025-01-02T10:00:00Z,X,B,10,0.132\n2,2025-01-02T10:00:00Z,X,B,10,159.0\n"
+    whole = parsed(TRADES, header, text)
+    assert whole.rows[schema.QUANTITY].to_pylist() == [159]
+    assert whole.rejects["reason"].to_pylist() == ["quantity: not a whole number"]
+    fractional = parsed(TRADES, header, text, decimals=8)
+    assert fractional.rows[schema.QUANTITY].type == pa.decimal128(19, 8)
+    assert fractional.rows[schema.QUANTITY].to_pylist() == [Decimal("0.132"), Decimal("159")]
+
+
+def test_rows_that_are_not_orders_are_counted_and_an_unreadable_bit_field_is_quarantined():
+    document = {**TRADES, "orders": [{"column": "kind", "in": ["A"]}, {"column": "flags", "bits_clear": 32}]}
+    header = ["id", "ts", "sym", "side", "px", "qty", "kind", "flags"]
+    lines = ["1,2025-01-02T10:00:00Z,X,B,1,1,A,0", "2,2025-01-02T10:00:00Z,X,B,1,1,C,0",
+             "3,2025-01-02T10:00:00Z,X,B,1,1,A,40", "4,2025-01-02T10:00:00Z,X,B,1,1,A,oops",
+             "5,2025-01-02T10:00:00Z,X,B,,1,C,0"]
+    result = parsed(document, header, "\n".join(lines) + "\n")
+    assert result.rows_read == 5 and result.rows_not_orders == 3
+    assert result.rows[schema.ORDER_ID].to_pylist() == ["1"]
+    assert result.rejects.select(["line", "column", "raw"]).to_pylist() == [
+        {"line": 5, "column": "flags", "raw": lines[3]}]
+    with pytest.raises(SourceFormatError, match="missing required column.s. flags.*layout trades"):
+        RowParser(header[:-1], "v.csv", "UTC", layout_from_document(document))
+
+
+LOBSTER_EVENTS = {"CENTRE_POINT": 1, "CENTRE_POINT_BLOCK": 1, "LIMIT": 2, "MARKET": 3, "SWEEP": 4}
+
+
+def write_lobster_files(canonical: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """One LOBSTER message file per (security, date), as the vendor writes them; returns the canonical
+    rows as LOBSTER keeps them (participant unknown, submissions as LIMIT orders)."""
+    folder.mkdir(parents=True)
+    wall = pd.to_datetime(canonical["timestamp"])
+    canonical = canonical.assign(date=wall.dt.strftime("%Y-%m-%d"),
+                                 seconds=(wall - wall.dt.normalize()).dt.total_seconds().map("{:.6f}".format),
+                                 event=canonical["order_type"].map(LOBSTER_EVENTS).fillna(5).astype(int))
+    for (security, day), rows in canonical.groupby(["security_code", "date"]):
+        message = pd.DataFrame({
+            "time": rows["seconds"], "event_type": rows["event"], "order_id": rows["order_id"],
+            "size": rows["quantity"], "price": [int(Decimal(p) * 10000) for p in rows["price"]],
+            "direction": np.where(rows["side"] == "B", 1, -1)})
+        message.to_csv(folder / f"{security}_{day}_34200000_57600000_message_10.csv", header=False, index=False)
+    return canonical.assign(participant_id="UNKNOWN",
+                            order_type=np.where(canonical["event"] == 1, "LIMIT", "OTHER"))
+
+
+def test_a_lobster_history_gives_the_reports_of_the_same_orders_in_canonical_form(tmp_path):
+    generated = generate_orders(tmp_path / "orders.csv", rows=30_000, days=2, securities=4, seed=7)
+    canonical = pd.read_csv(generated.path, dtype=str, keep_default_na=False).drop(columns=["event"])
+    as_lobster = write_lobster_files(canonical, tmp_path / "landing")
+    as_lobster[list(schema.CANONICAL_COLUMNS)].to_csv(tmp_path / "expected.csv", index=False)
+    zone = "America/New_York"
+    expected = reference_reports([tmp_path / "expected.csv"], timezone=zone, order_types=("LIMIT",))
+
+    settings = IngestSettings(order_filter=OrderFilter(order_types=("LIMIT",), timezone=zone),
+                              layouts=LayoutChoice((LayoutRule(load_layout("lobster"), match="*_message_*.csv"),)))
+    store = OrderStore(tmp_path / "data")
+    manifests = [ingest_source(ChunkedSource(source, settings), store) for source in discover_sources(tmp_path / "landing")]
+    assert len(manifests) == 8
+    assert sum(m["rows_read"] for m in manifests) == 30_000
+    assert sum(m["rows_not_orders"] for m in manifests) == int((as_lobster["event"] != 1).sum())
+    assert sum(m["rows_rejected"] for m in manifests) == 0
+    assemble_partitions(store, pending_partitions(store))
+    partials = load_partials(store)
+    for name in schema.REPORT_NAMES:
+        write_report(build_report(name, partials), store.reports, name)
+        assert_report_equals(read_report(store.reports, name, "csv"), expected.reports[name], name)
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_layout_in_the_docs_is_valid_and_the_worked_example_is_the_shipped_file(tmp_path):
+    import re
+
+    text = (DOCS / "layouts.md").read_text()
+    layouts = [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if "\ncolumns:" in "\n" + block]
+    assert len(layouts) >= 2
+    for index, block in enumerate(layouts):
+        (tmp_path / f"doc{index}.yaml").write_text(block)
+        assert load_layout(str(tmp_path / f"doc{index}.yaml")).columns
+    worked = next(index for index, block in enumerate(layouts) if block.startswith("name: bitstamp_orders"))
+    assert len(layouts[worked].strip().splitlines()) < 20
+    shipped = load_layout(str(DOCS / "layouts" / "bitstamp_orders.yaml"))
+    assert load_layout(str(tmp_path / f"doc{worked}.yaml")).fingerprint == shipped.fingerprint
+    for path in (DOCS / "layouts").glob("*.yaml"):
+        assert load_layout(str(path)).name == path.stem
