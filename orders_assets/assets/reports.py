@@ -73,7 +73,8 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     return dg.MaterializeResult(
         metadata={
             **{key: value for key, value in scalars.items() if isinstance(value, int)},
-            "value": dg.MetadataValue.text(document["value"]),
+            **{key: dg.MetadataValue.text(document[key])
+               for key in ("quantity", "value") if isinstance(document[key], str)},
             "path": dg.MetadataValue.path(str(path)),
             ENGINE_SECONDS: round(time.perf_counter() - started, 3),
         }

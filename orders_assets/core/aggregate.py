@@ -9,6 +9,7 @@ rereading any order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,26 +19,57 @@ from orders_assets.core import schema
 GROUPING = "grouping"
 BY_PARTICIPANT, BY_HOUR, BY_SIZE = "participant", "hour", "size"
 GROUPING_COLUMN = {BY_PARTICIPANT: schema.PARTICIPANT_ID, BY_HOUR: schema.HOUR, BY_SIZE: schema.SIZE_BUCKET}
-PARTIAL_SCHEMA = pa.schema(
-    [
-        (schema.TRADE_DATE, pa.date32()),
-        (schema.SECURITY_CODE, pa.string()),
-        (GROUPING, pa.string()),
-        (schema.PARTICIPANT_ID, pa.string()),
-        (schema.HOUR, pa.int8()),
-        (schema.SIZE_BUCKET, pa.string()),
-        ("orders", pa.int64()),
-        ("quantity", pa.int64()),
-        ("value", schema.VALUE_TYPE),
-    ]
-)
 METRIC_AGGREGATIONS = [("orders", "sum"), ("quantity", "sum"), ("value", "sum")]
 
 
+def partial_schema(decimals: int = 0) -> pa.Schema:
+    """Columns of a partial aggregate whose quantities have `decimals` places (0: PARTIAL_SCHEMA)."""
+    return pa.schema(
+        [
+            (schema.TRADE_DATE, pa.date32()),
+            (schema.SECURITY_CODE, pa.string()),
+            (GROUPING, pa.string()),
+            (schema.PARTICIPANT_ID, pa.string()),
+            (schema.HOUR, pa.int8()),
+            (schema.SIZE_BUCKET, pa.string()),
+            ("orders", pa.int64()),
+            ("quantity", schema.quantity_sum_type(decimals)),
+            ("value", schema.value_type(decimals)),
+        ]
+    )
+
+
+PARTIAL_SCHEMA = partial_schema()
+"""Partial aggregates of whole-unit quantities."""
+
+
+def quantity_decimals(tables: Iterable[pa.Table]) -> int:
+    """The most decimal places among the quantity columns of the tables that have rows (0 if none).
+
+    Every table converts to that many places without loss, so data staged under different
+    quantity_decimals settings still combines exactly. An empty table does not count: when a
+    run with fewer places rebuilds every partition of a date, what is left of the date's old
+    aggregate is empty and must not keep the new rows at the old places.
+    """
+    types = (table.schema.field(schema.QUANTITY).type for table in tables if table.num_rows)
+    return max((schema.quantity_decimals_of(data_type) for data_type in types), default=0)
+
+
+def conform_partials(tables: Iterable[pa.Table]) -> list[pa.Table]:
+    """Partial aggregates cast to one partial_schema: the most quantity decimals among them."""
+    tables = list(tables)
+    target = partial_schema(quantity_decimals(tables))
+    return [table.cast(target) for table in tables]
+
+
 def order_values(rows: pa.Table) -> pa.ChunkedArray:
-    """Exact price x quantity per row (decimal128(38, 4))."""
-    quantity = pc.cast(rows[schema.QUANTITY], pa.decimal128(19, 0))
-    return pc.cast(pc.multiply(rows[schema.PRICE], quantity), schema.VALUE_TYPE)
+    """Exact price x quantity per row: schema.value_type(d) for quantities with d places.
+
+    decimal128(18, 4) x decimal128(19, d) is decimal128(38, 4 + d), so the product is never rounded.
+    """
+    decimals = schema.quantity_decimals_of(rows.schema.field(schema.QUANTITY).type)
+    quantity = pc.cast(rows[schema.QUANTITY], pa.decimal128(19, decimals))
+    return pc.cast(pc.multiply(rows[schema.PRICE], quantity), schema.value_type(decimals))
 
 
 def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedArray:
@@ -50,8 +82,10 @@ def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedA
 
 
 def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
-    """The three grouping sets of filtered rows (with trade_date and hour columns)."""
+    """The three grouping sets of filtered rows (with trade_date and hour columns), in the
+    partial_schema of the rows' quantity decimals."""
     values = order_values(rows)
+    target = partial_schema(schema.quantity_decimals_of(rows.schema.field(schema.QUANTITY).type))
     base = pa.table(
         {
             schema.TRADE_DATE: rows[schema.TRADE_DATE],
@@ -72,30 +106,30 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
         grouped = grouped.rename_columns(
             {"quantity_count": "orders", "quantity_sum": "quantity", "value_sum": "value"}
         )
-        parts.append(_conform(grouped, grouping))
+        parts.append(_conform(grouped, grouping, target))
     return pa.concat_tables(parts)
 
 
-def _conform(grouped: pa.Table, grouping: str) -> pa.Table:
+def _conform(grouped: pa.Table, grouping: str, target: pa.Schema) -> pa.Table:
     columns = {GROUPING: pa.repeat(pa.scalar(grouping, pa.string()), grouped.num_rows)}
-    for field in PARTIAL_SCHEMA:
+    for field in target:
         if field.name in grouped.column_names:
             columns[field.name] = pc.cast(grouped[field.name], field.type)
         elif field.name not in columns:
             columns[field.name] = pa.nulls(grouped.num_rows, field.type)
-    return pa.table({field.name: columns[field.name] for field in PARTIAL_SCHEMA}, schema=PARTIAL_SCHEMA)
+    return pa.table({field.name: columns[field.name] for field in target}, schema=target)
 
 
 def combine_partials(partials: Iterable[pa.Table]) -> pa.Table:
     """Union of partial aggregates, summed at their own grain (so duplicates of a key merge)."""
-    tables = [table for table in partials if table.num_rows]
+    tables = conform_partials(table for table in partials if table.num_rows)
     if not tables:
         return PARTIAL_SCHEMA.empty_table()
     union = pa.concat_tables(tables)
     keys = [schema.TRADE_DATE, schema.SECURITY_CODE, GROUPING, schema.PARTICIPANT_ID, schema.HOUR, schema.SIZE_BUCKET]
     summed = union.group_by(keys, use_threads=False).aggregate(METRIC_AGGREGATIONS)
     summed = summed.rename_columns({"orders_sum": "orders", "quantity_sum": "quantity", "value_sum": "value"})
-    return summed.select(PARTIAL_SCHEMA.names).cast(PARTIAL_SCHEMA)
+    return summed.select(union.schema.names).cast(union.schema)
 
 
 def build_report(name: str, partials: pa.Table, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
@@ -133,20 +167,20 @@ def _join_distinct(metrics: pa.Table, partials: pa.Table, keys: list[str], extra
 def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:
     labels = pa.table({schema.SIZE_BUCKET: pa.array(schema.size_bucket_labels(edges))})
     joined = labels.join(metrics, keys=[schema.SIZE_BUCKET], join_type="left outer")
-    filled = {
-        "orders": pc.fill_null(joined["orders"], 0),
-        "quantity": pc.fill_null(joined["quantity"], 0),
-        "value": pc.fill_null(joined["value"], pa.scalar(0, joined["value"].type)),
-    }
+    filled = {name: pc.fill_null(joined[name], pa.scalar(0, joined[name].type))
+              for name in ("orders", "quantity", "value")}
     for name, column in filled.items():
         joined = joined.set_column(joined.schema.get_field_index(name), name, column)
     return joined
 
 
 def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[int, ...]) -> pa.Table:
+    """The report's columns in the contract's order: quantity int64 and value decimal128(38, 4) for
+    whole units, decimal128(38, d) and decimal128(38, 4 + d) for quantities with d places."""
+    decimals = schema.quantity_decimals_of(metrics["quantity"].type)
     orders = pc.cast(metrics["orders"], pa.int64())
-    quantity = pc.cast(metrics["quantity"], pa.int64())
-    value = pc.cast(metrics["value"], schema.VALUE_TYPE)
+    quantity = pc.cast(metrics["quantity"], schema.quantity_sum_type(decimals))
+    value = pc.cast(metrics["value"], schema.value_type(decimals))
     nonzero = pc.if_else(pc.equal(orders, 0), pa.scalar(None, pa.int64()), orders)
     columns = {key: metrics[key] for key in keys}
     columns.update(
@@ -172,11 +206,29 @@ def sorted_by_keys(table: pa.Table, keys, edges: tuple[int, ...] = schema.DEFAUL
 
 
 def totals(partials: pa.Table) -> dict:
-    """Orders, quantity and exact value of the whole filtered order set."""
+    """Orders, quantity and exact value of the whole filtered order set.
+
+    JSON numbers are binary floats to most readers, so a fractional quantity is a decimal string
+    (as value always is); a whole-unit quantity stays an integer.
+    """
     rows = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
-    value = pc.sum(rows["value"]).as_py()
+    quantity = quantity_total(rows["quantity"])
     return {
         "orders": int(pc.sum(rows["orders"]).as_py() or 0),
-        "quantity": int(pc.sum(rows["quantity"]).as_py() or 0),
-        "value": str(value if value is not None else 0),
+        "quantity": quantity if isinstance(quantity, int) else decimal_text(quantity),
+        "value": decimal_text(pc.sum(rows["value"]).as_py()),
     }
+
+
+def quantity_total(quantities: pa.ChunkedArray) -> int | Decimal:
+    """Sum of a quantity column: an int for whole units, an exact Decimal for fractional ones."""
+    total = pc.sum(quantities).as_py()
+    if pa.types.is_integer(quantities.type):
+        return int(total or 0)
+    return total if total is not None else Decimal(0).scaleb(-quantities.type.scale)
+
+
+def decimal_text(amount: Decimal | None) -> str:
+    """An exact amount in plain notation, all its places kept ('0.00000001', where str() gives '1E-8');
+    '0' for the sum of nothing."""
+    return "0" if amount is None else format(amount, "f")

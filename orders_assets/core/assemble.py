@@ -13,6 +13,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +21,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
-from orders_assets.core.aggregate import PARTIAL_SCHEMA, order_values, partial_aggregates
+from orders_assets.core.aggregate import (
+    PARTIAL_SCHEMA,
+    conform_partials,
+    decimal_text,
+    order_values,
+    partial_aggregates,
+    quantity_decimals,
+    quantity_total,
+)
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import SOURCE_LINE
 from orders_assets.core.store import (
@@ -46,7 +55,8 @@ class Contribution:
 class AssembledPartition:
     key: PartitionKey
     rows: int
-    quantity: int
+    quantity: int | Decimal
+    """An int for whole units; an exact Decimal for quantities with decimal places."""
     value: str
     sources: int
     path: Path | None
@@ -174,13 +184,14 @@ def _assemble_group(store: OrderStore, keys: list[PartitionKey], found: dict[Par
             continue
         atomic_write(path, lambda temporary, rows=rows: pq.write_table(rows, temporary, **PARTITION_FILE_OPTIONS))
         written.append(rows)
-        value = pc.sum(order_values(rows)).as_py()
-        quantity = int(pc.sum(rows[schema.QUANTITY]).as_py())
+        value = decimal_text(pc.sum(order_values(rows)).as_py())
+        quantity = quantity_total(rows[schema.QUANTITY])
         sources = len({part.source_key for part in found[key]})
-        assembled.append(AssembledPartition(key, rows.num_rows, quantity, str(value), sources, path))
+        assembled.append(AssembledPartition(key, rows.num_rows, quantity, value, sources, path))
     if not written:
         return assembled, PARTIAL_SCHEMA.empty_table()
-    return assembled, partial_aggregates(pa.concat_tables(written, promote_options="permissive"), edges)
+    group_rows = pa.concat_tables(_with_common_quantity_type(written), promote_options="permissive")
+    return assembled, partial_aggregates(group_rows, edges)
 
 
 def read_slice(path: Path, batch: int) -> pa.RecordBatch:
@@ -197,9 +208,34 @@ def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
         tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(part.source_key, pa.string()), table.num_rows)))
     if not tables:
         return None
-    rows = pa.concat_tables(tables, promote_options="permissive")
+    rows = pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
     order = [(schema.TIMESTAMP, "ascending"), (SOURCE_FILE, "ascending"), (SOURCE_LINE, "ascending")]
     return rows.sort_by(order)
+
+
+def _with_common_quantity_type(tables: list[pa.Table]) -> list[pa.Table]:
+    """Staged rows given one quantity type: that of the most decimal places among them.
+
+    Slices staged under different quantity_decimals settings (int64 beside decimal128(19, d))
+    then meet in one exact type, instead of the decimal128(21, d) Arrow's permissive promotion
+    would make of them. Tables of that type already are returned as they are.
+    """
+    target = schema.quantity_type(quantity_decimals(tables))
+    return [table if table.schema.field(schema.QUANTITY).type == target else _cast_quantity(table, target)
+            for table in tables]
+
+
+def _cast_quantity(table: pa.Table, target: pa.DataType) -> pa.Table:
+    """The table with its quantity column cast to `target`; a value that does not fit raises.
+
+    An int64 goes through decimal128(38, 0): Arrow refuses int64 -> decimal128(19, d) outright
+    (int64 needs 19 integer digits), while the checked decimal cast refuses only the values too large.
+    """
+    quantity = table[schema.QUANTITY]
+    if pa.types.is_integer(quantity.type):
+        quantity = pc.cast(quantity, pa.decimal128(38, 0))
+    index = table.schema.get_field_index(schema.QUANTITY)
+    return table.set_column(index, schema.QUANTITY, pc.cast(quantity, target))
 
 
 def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa.Table) -> None:
@@ -219,7 +255,7 @@ def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa
             existing = pq.read_table(path)
             replaced = pa.array(securities, pa.string())
             kept.insert(0, existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
-        combined = pa.concat_tables(kept).cast(PARTIAL_SCHEMA)
+        combined = pa.concat_tables(conform_partials(kept))
         if combined.num_rows == 0:
             path.unlink(missing_ok=True)
             continue
@@ -227,8 +263,8 @@ def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa
 
 
 def load_partials(store: OrderStore) -> pa.Table:
-    """Every partition's partial aggregate (the input of every report)."""
+    """Every partition's partial aggregate (the input of every report), in one partial_schema."""
     files = sorted(store.aggregates.glob("trade_date=*.parquet")) if store.aggregates.is_dir() else []
     if not files:
         return PARTIAL_SCHEMA.empty_table()
-    return pa.concat_tables([pq.read_table(path).cast(PARTIAL_SCHEMA) for path in files])
+    return pa.concat_tables(conform_partials(pq.read_table(path) for path in files))

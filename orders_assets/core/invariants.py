@@ -5,6 +5,7 @@ invariant holds.
 """
 from __future__ import annotations
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
@@ -17,7 +18,7 @@ PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.TRADE_DATE, 
 
 
 def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[str]:
-    """Each report has the contract's columns in order, and its keys are unique and sorted."""
+    """Each report has the contract's columns in order, with the metric types, and unique sorted keys."""
     problems = []
     for name, keys in schema.REPORT_KEYS.items():
         path = store.reports / f"{name}.parquet"
@@ -29,12 +30,25 @@ def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_S
         if table.column_names != expected:
             problems.append(f"{path}: columns {table.column_names}, the contract says {expected}")
             continue
+        problems += [f"{path}: {problem}" for problem in metric_type_problems(table.schema)]
         key_rows = table.select(list(keys))
         if key_rows.group_by(list(keys)).aggregate([]).num_rows != table.num_rows:
             problems.append(f"{path}: a key ({', '.join(keys)}) appears more than once")
         if key_rows != sorted_by_keys(key_rows, keys, edges):
             problems.append(f"{path}: rows are not sorted by {', '.join(keys)}")
     return problems
+
+
+def metric_type_problems(report: pa.Schema) -> list[str]:
+    """The metric columns' types agree with the quantity's decimal places d: quantity int64 and value
+    decimal128(38, 4) for whole units, decimal128(38, d) and decimal128(38, 4 + d) otherwise (a value
+    of another scale would be rounded or mix two runs' settings); counts int64, averages float64."""
+    decimals = schema.quantity_decimals_of(report.field("quantity").type)
+    expected = {"orders": pa.int64(), "quantity": schema.quantity_sum_type(decimals),
+                "value": schema.value_type(decimals), "avg_quantity": pa.float64(), "avg_value": pa.float64()}
+    return [f"column {name} is {report.field(name).type}, expected {wanted} "
+            f"(quantities with {decimals} decimal places)"
+            for name, wanted in expected.items() if report.field(name).type != wanted]
 
 
 def partition_problems(store: OrderStore) -> list[str]:

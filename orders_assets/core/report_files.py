@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,9 +16,25 @@ def write_report(table: pa.Table, reports_dir: Path, name: str) -> dict[str, Pat
     """<reports>/<name>.csv and <name>.parquet; returns both paths."""
     csv_path, parquet_path = reports_dir / f"{name}.csv", reports_dir / f"{name}.parquet"
     options = pacsv.WriteOptions(quoting_style="needed")
-    atomic_write(csv_path, lambda temporary: pacsv.write_csv(table, str(temporary), write_options=options))
+    text = _plain_decimals(table)
+    atomic_write(csv_path, lambda temporary: pacsv.write_csv(text, str(temporary), write_options=options))
     atomic_write_parquet(parquet_path, table)
     return {"csv": csv_path, "parquet": parquet_path}
+
+
+ARROW_PLAIN_SCALE = 6
+"""Arrow writes a decimal with more places than this in scientific notation when it is small
+(0E-8, 5.2E-7); spreadsheets and people read plain notation."""
+
+
+def _plain_decimals(table: pa.Table) -> pa.Table:
+    """The table with its decimals of many places (fractional quantities) as plain-notation text."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale > ARROW_PLAIN_SCALE:
+            plain = pa.array([None if value is None else format(value, "f") for value in table[index].to_pylist()],
+                             pa.string())
+            table = table.set_column(index, field.name, plain)
+    return table
 
 
 def reports_complete(store: OrderStore) -> bool:
@@ -54,4 +71,6 @@ def markdown_preview(table: pa.Table, rows: int = 10) -> str:
 def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return format(value, "f")  # str() would show a small fractional quantity as 1E-8
     return "" if value is None else str(value)

@@ -56,6 +56,13 @@ def quantity_type(decimals: int = 0) -> pa.DataType:
     return QUANTITY_TYPE if decimals == 0 else pa.decimal128(19, decimals)
 
 
+def quantity_sum_type(decimals: int = 0) -> pa.DataType:
+    """Type of a sum of quantities: int64 for whole units (as the contract has always had it);
+    decimal128(38, d) for quantities with d places, whose decimal128(19, d) values would overflow
+    19 digits when summed."""
+    return QUANTITY_TYPE if decimals == 0 else pa.decimal128(38, decimals)
+
+
 def value_type(decimals: int = 0) -> pa.DataType:
     """Exact type of price x quantity: 4 decimal places of price plus the quantity's."""
     return pa.decimal128(38, PRICE_SCALE + decimals)

@@ -24,27 +24,42 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orders_assets.core import schema
 from orders_assets.core.sources import storage_id
 
 PartitionKey = tuple[str, str]
 """(trade_date as YYYY-MM-DD, security_code)."""
 
 TEMP_PREFIX = ".tmp-"
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("trade_date", pa.string()),
-        ("security_code", pa.string()),
-        ("signature", pa.string()),
-        ("rows", pa.int64()),
-        ("quantity", pa.int64()),
-        ("value", pa.string()),
-    ]
-)
+
+
+def catalog_schema(quantity_decimals: int = 0) -> pa.Schema:
+    """The catalog's columns: a partition's quantity is int64 for whole units, decimal128(38, d)
+    when quantities have d places (CATALOG_SCHEMA is the whole-unit one)."""
+    return pa.schema(
+        [
+            ("trade_date", pa.string()),
+            ("security_code", pa.string()),
+            ("signature", pa.string()),
+            ("rows", pa.int64()),
+            ("quantity", schema.quantity_sum_type(quantity_decimals)),
+            ("value", pa.string()),
+        ]
+    )
+
+
+CATALOG_SCHEMA = catalog_schema()
+
+
+def decimal_places(amount: int | Decimal) -> int:
+    """Places after the point of an exact amount (0 for an int)."""
+    return max(-amount.as_tuple().exponent, 0) if isinstance(amount, Decimal) else 0
 
 
 def partition_text(key: PartitionKey) -> str:
@@ -328,5 +343,8 @@ class OrderStore:
         return {(row["trade_date"], row["security_code"]): row for row in rows}
 
     def write_catalog(self, entries: dict[PartitionKey, dict]) -> None:
+        """Entries' quantities are ints or Decimals; the column takes the most places among them,
+        so every quantity is kept exactly (and whole units keep the int64 column)."""
         rows = [entries[key] for key in sorted(entries)]
-        atomic_write_parquet(self.catalog_file, pa.Table.from_pylist(rows, schema=CATALOG_SCHEMA))
+        decimals = max((decimal_places(row["quantity"]) for row in rows), default=0)
+        atomic_write_parquet(self.catalog_file, pa.Table.from_pylist(rows, schema=catalog_schema(decimals)))

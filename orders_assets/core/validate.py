@@ -224,8 +224,8 @@ def parse_timestamps(column: pa.ChunkedArray, timezone: str,
         return instants, pc.local_timestamp(instants), bad
     if pa.types.is_timestamp(column.type):
         if column.type.tz is None:
-            return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_UNIT)), timezone)
-        instants = pc.cast(column, timestamp_type(timezone))
+            return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_UNIT), safe=False), timezone)
+        instants = pc.cast(column, timestamp_type(timezone), safe=False)  # nanoseconds are truncated
         return instants, pc.local_timestamp(instants), _all_false(len(column))
     text = pc.cast(column, pa.string())
     try:

@@ -235,3 +235,11 @@ def test_every_layout_in_the_docs_is_valid_and_the_worked_example_is_the_shipped
     assert load_layout(str(tmp_path / f"doc{worked}.yaml")).fingerprint == shipped.fingerprint
     for path in (DOCS / "layouts").glob("*.yaml"):
         assert load_layout(str(path)).name == path.stem
+
+
+def test_parquet_timestamps_in_nanoseconds_are_held_to_the_microsecond():
+    stamps = pa.array([1736503200250000999], pa.timestamp("ns", "UTC"))
+    table = pa.table({"id": ["1"], "ts": stamps, "sym": ["X"], "side": ["B"], "px": [1.5], "qty": [3]})
+    parser = RowParser(table.column_names, "v.parquet", "UTC", layout_from_document(TRADES))
+    rows = parser.parse_table(table, 1).rows
+    assert rows[schema.TIMESTAMP].to_pylist()[0].isoformat() == "2025-01-10T10:00:00.250000+00:00"
