@@ -88,6 +88,8 @@ def _file_metadata(manifest: dict, store) -> dict:
         "rows_kept": manifest["rows_kept"],
         "rows_filtered_out": manifest["rows_filtered_out"],
         "rows_rejected": manifest["rows_rejected"],
+        "rows_not_orders": manifest.get("rows_not_orders", 0),
+        "layout": manifest.get("layout", "canonical"),
         "partitions": len(manifest["partitions"]),
         "bytes": manifest["bytes"],
         "seconds": manifest["seconds"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from orders_assets.core.aggregate import totals
+from orders_assets.core.layout import CANONICAL
 from orders_assets.core.store import OrderStore
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
@@ -22,10 +23,16 @@ def summary_document(store: OrderStore, partials: pa.Table) -> dict:
         "partitions": sum(1 for entry in catalog.values() if entry["rows"]),
         "inputs_signature": store.inputs_signature(),
         **totals(partials),
-        "files": [
-            {"source_file": manifest["source_key"], **{field: manifest[field] for field in COUNT_FIELDS},
-             "partitions": len(manifest["partitions"])}
-            for manifest in manifests
-        ],
+        "files": [_file_entry(manifest) for manifest in manifests],
     }
     return document
+
+
+def _file_entry(manifest: dict) -> dict:
+    """A file's accounting; a file read through a vendor layout also names it and counts the rows
+    it says are not orders (part of rows_filtered_out)."""
+    entry = {"source_file": manifest["source_key"], **{field: manifest[field] for field in COUNT_FIELDS},
+             "partitions": len(manifest["partitions"])}
+    if manifest.get("layout", CANONICAL) != CANONICAL:
+        entry.update(layout=manifest["layout"], rows_not_orders=manifest["rows_not_orders"])
+    return entry
