@@ -179,10 +179,12 @@ def _times(layout: Layout, table: pa.Table, column: pa.ChunkedArray,
 def _micros(column: pa.ChunkedArray, unit_ns: int) -> tuple[pa.Array, pa.Array]:
     """Microseconds of a count of units (fractions allowed, e.g. LOBSTER's 34200.004241176 s)."""
     if pa.types.is_integer(column.type):
-        values = pc.cast(column, pa.int64())
-        micros = pc.multiply(values, unit_ns // 1000) if unit_ns >= 1000 else pc.divide(values, 1000 // unit_ns)
-        return micros, pc.is_null(column)
+        return _whole_micros(pc.cast(column, pa.int64()), unit_ns)
     text = pc.cast(column, pa.string())
+    try:
+        return _whole_micros(pc.cast(text, pa.int64()), unit_ns)  # the norm: whole numbers only
+    except pa.ArrowInvalid:
+        pass
     well_formed = pc.fill_null(pc.match_substring_regex(text, TIME_NUMBER_PATTERN), False)
     parts = pc.split_pattern(pc.if_else(well_formed, text, "0"), ".", max_splits=1)
     whole = pc.cast(pc.list_element(parts, 0), pa.int64())
@@ -197,6 +199,17 @@ def _micros(column: pa.ChunkedArray, unit_ns: int) -> tuple[pa.Array, pa.Array]:
         micros = pc.divide(whole, 1000 // unit_ns)
     bad = pc.and_(pc.fill_null(pc.greater(pc.binary_length(text), 0), False), pc.invert(well_formed))
     return pc.if_else(well_formed, micros, pa.scalar(None, pa.int64())), bad
+
+
+def _whole_micros(values: pa.Array, unit_ns: int) -> tuple[pa.Array, pa.Array]:
+    """Microseconds of whole counts of a unit; a count too large for a timestamp is flagged."""
+    if unit_ns < 1000:
+        fits = pc.fill_null(pc.greater_equal(values, 0), True)
+        return pc.divide(pc.if_else(fits, values, pa.scalar(None, pa.int64())), 1000 // unit_ns), pc.invert(fits)
+    fits = pc.fill_null(pc.and_(pc.greater_equal(values, 0), pc.less_equal(values, MAX_MICROS // (unit_ns // 1000))),
+                        True)
+    micros = pc.multiply(pc.if_else(fits, values, pa.scalar(None, pa.int64())), unit_ns // 1000)
+    return micros, pc.invert(fits)
 
 
 def _fraction_parts(parts: pa.Array) -> pa.Array:

@@ -243,3 +243,15 @@ def test_parquet_timestamps_in_nanoseconds_are_held_to_the_microsecond():
     parser = RowParser(table.column_names, "v.parquet", "UTC", layout_from_document(TRADES))
     rows = parser.parse_table(table, 1).rows
     assert rows[schema.TIMESTAMP].to_pylist()[0].isoformat() == "2025-01-10T10:00:00.250000+00:00"
+
+
+def test_numeric_times_that_no_timestamp_can_hold_are_flagged_not_wrapped():
+    from orders_assets.core.layout_apply import _micros
+
+    for unit_ns, values in ((10 ** 9, ["1", "-5", "1703545200105900877", None]),
+                            (10 ** 9, ["1.5", "-5", "1703545200105900877", None]),
+                            (1, ["1000", "-5000", "99999999999999999999", None])):
+        micros, bad = _micros(pa.chunked_array([values]), unit_ns)
+        assert bad.to_pylist() == [False, True, True, False], values
+        assert micros.to_pylist()[0] == (1 if unit_ns == 1 else int(float(values[0]) * 1_000_000))
+        assert micros.to_pylist()[1:] == [None, None, None]
