@@ -12,9 +12,10 @@ from orders_assets.checks import (
     rows_accounted_for,
     totals_match_partitions,
 )
+from orders_assets.config_file import load_settings_overrides
 from orders_assets.io_managers import ChunkedSourceIOManager
 from orders_assets.machine import MachineTags
-from orders_assets.resources import DATA_ENV, LANDING_ENV, OrdersSettings
+from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV, OrdersSettings
 from orders_assets.sensors import INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS, landing_sensor
 
 INGEST_JOB = "ingest_order_files"
@@ -51,4 +52,15 @@ def build_definitions(settings: OrdersSettings) -> dg.Definitions:
     )
 
 
-defs = build_definitions(OrdersSettings(landing_dir=dg.EnvVar(LANDING_ENV), data_dir=dg.EnvVar(DATA_ENV)))
+def settings_from_environment(environment=os.environ) -> OrdersSettings:
+    """The code location's settings: folders from ORDERS_ASSETS_LANDING / ORDERS_ASSETS_DATA, and the
+    rest (filter, layouts, quantity decimals, machine) from the config file ORDERS_ASSETS_CONFIG
+    names, the same file `orders-assets run --config` takes, so the UI, the sensor and
+    `dagster asset materialize` read vendor files the way the command does."""
+    overrides = load_settings_overrides(environment.get(CONFIG_ENV) or None)
+    settings = OrdersSettings(landing_dir=dg.EnvVar(LANDING_ENV), data_dir=dg.EnvVar(DATA_ENV), **overrides)
+    settings.ingest_rules()  # a bad filter or layout stops the load with every problem listed
+    return settings
+
+
+defs = build_definitions(settings_from_environment())

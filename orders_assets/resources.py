@@ -17,6 +17,8 @@ from orders_assets.core.store import OrderStore
 
 LANDING_ENV = "ORDERS_ASSETS_LANDING"
 DATA_ENV = "ORDERS_ASSETS_DATA"
+CONFIG_ENV = "ORDERS_ASSETS_CONFIG"
+"""A config file (as for `orders-assets run --config`) for the code location's settings."""
 
 
 class OrdersSettings(dg.ConfigurableResource):

@@ -24,10 +24,10 @@ SENSOR_TIME_LIMIT_SECONDS = 60
 class LandingFolder:
     """A landing folder, its data folder, the sensor's cursor, and the runs it requested."""
 
-    def __init__(self, root, instance):
+    def __init__(self, root, instance, settings: OrdersSettings | None = None):
         self.landing, self.data = root / "landing", root / "data"
         self.landing.mkdir()
-        self.settings = OrdersSettings(landing_dir=str(self.landing), data_dir=str(self.data))
+        self.settings = settings or OrdersSettings(landing_dir=str(self.landing), data_dir=str(self.data))
         self.defs = build_definitions(self.settings)
         self.sensor = self.defs.get_sensor_def(SENSOR_NAME)
         self.instance = instance

@@ -12,12 +12,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 import yaml
 
+from orders_assets.core.layout import LayoutError
+from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, settings_from_environment
+from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
 from orders_assets_tests import real_data_oracles as oracles
 from orders_assets_tests.real_data_compare import assert_reports_match
+from orders_assets_tests.test_sensors import LandingFolder
 
 BIN = Path(sys.executable).parent
 DOCS_LAYOUTS = Path(__file__).resolve().parents[2] / "docs" / "layouts"
@@ -120,3 +125,36 @@ def test_a_layout_change_reingests_only_the_files_it_reads(tmp_path):
     by_participant = pd.read_csv(data / "reports" / "by_participant.csv")
     venues = pd.read_csv(landing / "xetra" / "DETR.csv")["executionVenueId"].value_counts()
     assert dict(zip(by_participant["participant_id"], by_participant["orders"])) == venues.to_dict()
+
+
+def test_the_sensor_reads_a_dropped_vendor_file_through_the_layout_of_the_code_locations_config(
+        tmp_path, monkeypatch):
+    """ORDERS_ASSETS_CONFIG gives the code location (UI, sensor, dagster asset materialize) the
+    settings `orders-assets run --config` takes: a vendor file dropped into its sub-folder is read
+    through its layout by the sensor's runs."""
+    dataset = DATASETS["xetra_trades"]
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(config_for(dataset)))
+    monkeypatch.setenv(LANDING_ENV, str(tmp_path / "landing"))
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "data"))
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    settings = settings_from_environment()
+    assert settings.layouts == dataset.layouts and settings.timezone == dataset.spec.timezone
+    with dg.instance_for_test() as instance:
+        folder = LandingFolder(tmp_path, instance, settings)
+        (folder.landing / "xetra").mkdir()
+        shutil.copyfile(oracles.REAL_DATA / dataset.spec.folder / "DETR-posttrade-2025-10-31T13_54.csv",
+                        folder.landing / "xetra" / "DETR.csv")
+        (folder.landing / "xetra" / "DETR.csv.done").touch()
+        assert folder.settle() == [INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB]
+    assert_reports_match(folder.data / "reports", dataset.expected(oracles.REAL_DATA), 0)
+
+
+def test_a_bad_layout_in_the_code_locations_config_stops_the_load_with_every_problem(tmp_path, monkeypatch):
+    (tmp_path / "bad.yaml").write_text("name: bad\ncolumns: {order_id: id}\ntime: {format: julian}\n")
+    (tmp_path / "config.yaml").write_text("layouts: [{layout: bad.yaml, folder: x}]\n")
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "config.yaml"))
+    with pytest.raises(LayoutError) as raised:
+        settings_from_environment()
+    assert "security_code: say where it comes from" in str(raised.value)
+    assert "time.format: 'julian'" in str(raised.value)
