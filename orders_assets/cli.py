@@ -145,6 +145,7 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     from orders_assets.instance import ensure_instance_folder, open_instance, use_batched_events
     from orders_assets.resources import OrdersSettings
     from orders_assets.runner import run_pipeline
+    from orders_assets.terminal import ProgressBar
 
     settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
     try:
@@ -158,7 +159,7 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     use_batched_events()
     save_settings(settings.store().root / "state" / "effective_config.yaml",
                   settings_document(settings.model_dump(), tuning.as_dict()))
-    with open_instance(home) as instance:
+    with open_instance(home) as instance, ProgressBar(settings.store().state):
         outcome = run_pipeline(settings, instance, log_level=args.log_level)
     _print_outcome(outcome, settings, time.perf_counter() - started, home)
     return 0 if outcome.success else 1

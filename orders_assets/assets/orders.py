@@ -1,13 +1,26 @@
 """The landing files, their one-pass ingest, and the (date, security) filtered order sets."""
 
+import os
 import time
+from decimal import Decimal
 
 import dagster as dg
 
 from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
+from orders_assets.core.progress import (
+    DEFAULT_INTERVAL_SECONDS,
+    STAGES,
+    MiB,
+    ProgressMonitor,
+    ProgressSnapshot,
+    PROGRESS_FOLDER,
+    bottleneck_hint,
+    peak_rss_bytes,
+    write_progress,
+)
 from orders_assets.core.reader import SourceFormatError
-from orders_assets.core.store import parse_partition_text
+from orders_assets.core.store import parse_partition_text, partition_text
 from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
     SOURCE_FILES,
@@ -20,6 +33,12 @@ from orders_assets.resources import OrdersSettings
 CHUNKED_SOURCE_IO_MANAGER = "chunked_source_io_manager"
 ENGINE_SECONDS = "engine_seconds"
 """Metadata: seconds the step spent in the core engine; the rest of a run is Dagster's."""
+PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
+"""Seconds between two progress lines in the run's logs (default 5)."""
+PER_PARTITION_METADATA_LIMIT = 100
+RUN_PREFIX = "run_"
+PROGRESS_FILE_SECONDS = 1.0
+"""How often <data>/state/progress/<run id>.json (the terminal's progress bar) is refreshed."""
 
 landing_orders = dg.AssetSpec(
     "landing_orders",
@@ -52,20 +71,29 @@ def order_files(
     tuning = settings.tuning(profile)
     touched: set[tuple[str, str]] = set()
     refused: dict[str, str] = {}
-    for key, chunked in landing_orders.items():
-        try:
-            manifest = ingest_source(chunked, store)
-        except SourceFormatError as error:
-            refused[key] = str(error)
-            context.log.error(f"{key}: file refused, the others go on: {error}")
-            continue
-        touched.update(parse_partition_text(text) for text in manifest["partitions"])
-        context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
-        context.log.info(
-            f"{key}: {manifest['rows_read']} rows read, {manifest['rows_kept']} kept, "
-            f"{manifest['rows_filtered_out']} filtered out, {manifest['rows_rejected']} rejected"
-        )
-    register_order_partitions(context.instance, touched)
+    watch = IngestWatch(context, store, [chunked.source.size for chunked in landing_orders.values()])
+    try:
+        for key, chunked in landing_orders.items():
+            try:
+                manifest = ingest_source(chunked, store, watch.on_block)
+            except SourceFormatError as error:
+                refused[key] = str(error)
+                context.log.error(f"{key}: file refused, the others go on: {error}")
+                watch.file_done(chunked.source.size, None)
+                continue
+            watch.file_done(chunked.source.size, manifest)
+            touched.update(parse_partition_text(text) for text in manifest["partitions"])
+            context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
+            context.log.info(
+                f"{key}: {manifest['rows_read']:,} rows read, {manifest['rows_kept']:,} kept, "
+                f"{manifest['rows_filtered_out']:,} filtered out, {manifest['rows_rejected']:,} rejected "
+                f"in {manifest['seconds']:.1f} s; {_hint(manifest)}"
+            )
+        register_order_partitions(context.instance, touched)
+        engine_seconds = time.perf_counter() - started
+        summary = watch.finish(engine_seconds)
+    finally:
+        watch.close()
     if refused:
         raise dg.Failure(
             description=f"{len(refused)} of {len(landing_orders)} file(s) refused, the others were ingested: "
@@ -76,13 +104,91 @@ def order_files(
         metadata={
             "files": len(landing_orders),
             "partitions_touched": len(touched),
-            ENGINE_SECONDS: round(time.perf_counter() - started, 3),
+            **summary,
+            "dagster_overhead_seconds": round(max(0.0, _run_seconds(context) - engine_seconds), 3),
+            ENGINE_SECONDS: round(engine_seconds, 3),
             **machine_metadata(profile, tuning),
         }
     )
 
 
+class IngestWatch:
+    """The step's progress: logged at a steady cadence, written to <data>/state/progress/<run>.json for
+    `orders-assets run`'s progress bar, and summed up (throughput, memory, time split) at the end.
+
+    Each file's partition shows its own figures (rows_read, throughput_mb_per_s, ...); the step's
+    totals over all its files are named run_rows_read, run_throughput_mb_per_s, ... so that the
+    file's figures do not hide them."""
+
+    def __init__(self, context: dg.AssetExecutionContext, store, file_sizes: list[int]):
+        self.context = context
+        self.log_every = float(os.environ.get(PROGRESS_ENV, DEFAULT_INTERVAL_SECONDS))
+        self.monitor = ProgressMonitor(file_sizes, interval_seconds=min(PROGRESS_FILE_SECONDS, self.log_every))
+        self.last_log = time.monotonic()
+        self.progress_file = store.state / PROGRESS_FOLDER / f"{context.run_id}.json"
+        self.stage_seconds = dict.fromkeys(STAGES, 0.0)
+        self.wall_seconds = 0.0
+        self.workers = 1
+        self.totals = dict.fromkeys(("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "bytes"), 0)
+
+    def on_block(self, bytes_done: int, counts) -> None:
+        snapshot = self.monitor.update(bytes_done, counts.rows_read, counts.rows_kept, counts.rows_rejected)
+        if snapshot is not None:
+            self._publish(snapshot)
+
+    def file_done(self, size: int, manifest: dict | None) -> None:
+        counts = (0, 0, 0) if manifest is None else (manifest["rows_read"], manifest["rows_kept"],
+                                                      manifest["rows_rejected"])
+        self.monitor.file_done(size, *counts)
+        if manifest is not None:
+            for stage, seconds in manifest.get("stage_seconds", {}).items():
+                self.stage_seconds[stage] += seconds
+            self.wall_seconds += manifest["seconds"]
+            self.workers = manifest.get("workers", self.workers)
+            for name in self.totals:
+                self.totals[name] += manifest[name]
+
+    def finish(self, engine_seconds: float) -> dict:
+        """The last snapshot (published) and the step's metadata."""
+        snapshot = self.monitor.snapshot()
+        self._publish(snapshot, force_log=True, done=True)
+        run_figures = {
+            **self.totals,
+            "throughput_mb_per_s": round(self.totals["bytes"] / 1e6 / engine_seconds, 1) if engine_seconds else 0.0,
+            "rows_per_s": round(self.totals["rows_read"] / engine_seconds) if engine_seconds else 0,
+            **{f"{stage}_seconds": round(seconds, 3) for stage, seconds in self.stage_seconds.items()},
+            "bottleneck": dg.MetadataValue.text(bottleneck_hint(self.stage_seconds, self.wall_seconds, self.workers)),
+        }
+        return {"peak_rss_mib": round(snapshot.peak_rss_bytes / MiB, 1),
+                **{f"{RUN_PREFIX}{name}": value for name, value in run_figures.items()}}
+
+    def close(self) -> None:
+        """Progress is a live view, not an output: its file goes when the step ends."""
+        self.progress_file.unlink(missing_ok=True)
+
+    def _publish(self, snapshot: ProgressSnapshot, force_log: bool = False, done: bool = False) -> None:
+        write_progress(self.progress_file, snapshot, self.context.run_id, done)
+        now = time.monotonic()
+        if force_log or now - self.last_log >= self.log_every:
+            self.last_log = now
+            self.context.log.info(snapshot.line())
+
+
+def _hint(manifest: dict) -> str:
+    stages = manifest.get("stage_seconds", {})
+    split = ", ".join(f"{stage} {stages[stage]:.1f} s" for stage in STAGES if stage in stages)
+    return f"time per stage (summed over threads): {split}; {bottleneck_hint(stages, manifest['seconds'], manifest.get('workers', 1))}"
+
+
+def _run_seconds(context: dg.AssetExecutionContext) -> float:
+    """Seconds since this run started (its record's start time), to tell Dagster's share of it."""
+    record = context.instance.get_run_record_by_id(context.run_id)
+    start = record.start_time if record is not None else None
+    return time.time() - start if start else 0.0
+
+
 def _file_metadata(manifest: dict, store) -> dict:
+    seconds = manifest["seconds"]
     return {
         "rows_read": manifest["rows_read"],
         "rows_kept": manifest["rows_kept"],
@@ -92,7 +198,10 @@ def _file_metadata(manifest: dict, store) -> dict:
         "layout": manifest.get("layout", "canonical"),
         "partitions": len(manifest["partitions"]),
         "bytes": manifest["bytes"],
-        "seconds": manifest["seconds"],
+        "seconds": seconds,
+        "throughput_mb_per_s": round(manifest["bytes"] / 1e6 / seconds, 1) if seconds else 0.0,
+        **{f"{stage}_seconds": value for stage, value in manifest.get("stage_seconds", {}).items()},
+        "bottleneck": dg.MetadataValue.text(_hint(manifest)),
         "quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"]))),
     }
 
@@ -119,18 +228,29 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     that touches it: never a rescan of a source. Written to
     orders/trade_date=D/security_code=S.parquet with the source file and line of each row.
 
-    Figures per partition are in the timeseries_daily report rather than in per-partition
-    metadata: in Dagster 1.13 each `add_asset_metadata(partition_key=...)` re-lists the dynamic
-    partitions from the instance, so per-partition metadata costs O(partitions) per call.
+    Each partition's orders and value are numeric metadata (Dagster plots them over its
+    materializations) when a run builds at most PER_PARTITION_METADATA_LIMIT partitions, as the
+    sensor's runs do; a large backfill leaves them to the timeseries_daily report: in Dagster 1.13
+    each `add_asset_metadata(partition_key=...)` re-lists the dynamic partitions from the instance,
+    so per-partition metadata costs O(partitions) per call.
     """
     started = time.perf_counter()
     keys = [parse_partition_text(key) for key in context.partition_keys]
     assembled = assemble_partitions(settings.store(), keys, settings.edges(), workers=settings.tuning().workers)
+    if len(assembled) <= PER_PARTITION_METADATA_LIMIT:
+        for part in assembled:
+            context.add_asset_metadata({"orders": part.rows, "value": float(part.value)},
+                                       partition_key=partition_text(part.key))
+    seconds = time.perf_counter() - started
+    orders = sum(part.rows for part in assembled)
     return dg.MaterializeResult(
         metadata={
             "partitions": len(assembled),
-            "orders": sum(part.rows for part in assembled),
+            "orders": orders,
+            "value": float(sum(Decimal(part.value) for part in assembled)),
             "empty_partitions": sum(1 for part in assembled if part.rows == 0),
-            ENGINE_SECONDS: round(time.perf_counter() - started, 3),
+            "orders_per_s": round(orders / seconds) if seconds else 0,
+            "peak_rss_mib": round(peak_rss_bytes() / MiB, 1),
+            ENGINE_SECONDS: round(seconds, 3),
         }
     )

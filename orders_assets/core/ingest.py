@@ -25,6 +25,7 @@ from orders_assets.core.identity import HashingStream, content_digest
 from orders_assets.core.layout import Layout, LayoutChoice, layout_choice_from
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
+from orders_assets.core.progress import StageClock
 from orders_assets.core.schema import MAX_QUANTITY_DECIMALS
 from orders_assets.core.reader import (
     DEFAULT_BLOCK_BYTES,
@@ -95,7 +96,7 @@ class FilteredBlock:
     """Valid rows outside the filtered order set, and rows the layout says are not orders."""
     rows_not_orders: int
     bytes_done: int
-    """Bytes of the source consumed so far (decompressed bytes for gzip / zstd)."""
+    """Bytes of the source file consumed so far (compressed bytes for gzip / zstd / xz)."""
 
 
 @dataclass
@@ -112,7 +113,7 @@ class RowCounts:
 
 
 Progress = Callable[[int, RowCounts], None]
-"""Called after each block with (bytes read so far, counts so far)."""
+"""Called after each block with (bytes of the file read so far, counts so far)."""
 
 
 @dataclass(frozen=True)
@@ -122,19 +123,40 @@ class ChunkedSource:
     source: SourceFile
     settings: IngestSettings
 
-    def blocks(self, digest_out: list[str] | None = None) -> Iterator[FilteredBlock]:
+    def blocks(self, digest_out: list[str] | None = None, clock: StageClock | None = None) -> Iterator[FilteredBlock]:
         """The file's blocks in order, each parsed, validated and filtered on a worker thread.
 
         Once the last block is out, `digest_out` (if given) receives the content digest of
-        what was read (CSV); for Parquet it stays empty.
+        what was read (CSV); for Parquet it stays empty. `clock` (if given) adds up the seconds
+        of reading, parsing and filtering.
         """
         settings = self.settings
+        clock = clock or StageClock()
 
         def task(parsed_later: Callable[[], ParsedBlock], bytes_done: int) -> Callable[[], FilteredBlock]:
-            return lambda: filter_block(parsed_later(), bytes_done, settings.order_filter)
+            def parse_and_filter() -> FilteredBlock:
+                with clock.timing("parse"):
+                    parsed = parsed_later()
+                with clock.timing("filter"):
+                    return filter_block(parsed, bytes_done, settings.order_filter)
+            return parse_and_filter
 
-        tasks = (task(parse, bytes_done) for parse, bytes_done in block_parsers(self.source, settings, digest_out))
+        parsers = _timed(block_parsers(self.source, settings, digest_out), clock, "read")
+        tasks = (task(parse, bytes_done) for parse, bytes_done in parsers)
         return in_order(tasks, settings.worker_count, settings.read_ahead)
+
+
+def _timed(items: Iterator, clock: StageClock, stage: str) -> Iterator:
+    """The items of an iterator, the seconds spent producing each added to `stage`."""
+    while True:
+        with clock.timing(stage):
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
 
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
@@ -164,16 +186,18 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
     attempt = store.begin_attempt(source.key)
     counts = RowCounts()
     digest: list[str] = []
-    with PartitionStager(attempt, settings.stage_bytes) as stager, \
+    clock = StageClock()
+    with PartitionStager(attempt, settings.stage_bytes, clock) as stager, \
             QuarantineWriter(attempt / "quarantine.csv") as quarantine:
-        for block in chunked.blocks(digest):
+        for block in chunked.blocks(digest, clock):
             counts.rows_read += block.rows_read
             counts.rows_rejected += block.rejects.num_rows
             counts.rows_kept += block.kept.num_rows
             counts.rows_filtered_out += block.rows_filtered_out
             counts.rows_not_orders += block.rows_not_orders
-            quarantine.write(block.rejects)
-            stager.add(block.kept)
+            with clock.timing("write"):
+                quarantine.write(block.rejects)
+            stager.add(block.kept)  # its flushes are timed on their own thread
             if progress:
                 progress(block.bytes_done, counts)
         partitions = stager.close()
@@ -189,6 +213,8 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         **counts.__dict__,
         "partitions": {partition_text(key): slices for key, slices in sorted(partitions.items())},
         "seconds": round(time.perf_counter() - started, 3),
+        "workers": settings.worker_count,
+        "stage_seconds": {stage: round(seconds, 3) for stage, seconds in clock.seconds.items()},
     }
     store.publish_attempt(source.key, attempt, manifest)
     return store.manifest(source.key)
@@ -219,7 +245,7 @@ def block_parsers(source: SourceFile, settings: IngestSettings,
         parser = parser_for(header)
         first_line = 2 if layout.header else 1
         for block in iter_blocks(stream, pending, settings.block_bytes, source.path, first_line):
-            yield (lambda block=block: parser.parse(block)), block.offset + len(block.data)
+            yield (lambda block=block: parser.parse(block)), raw.file_position()
         if digest_out is not None:
             digest_out.append(stream.hexdigest_to_end())
 

@@ -47,16 +47,49 @@ class RawBlock:
 
 PYTHON_CODECS = {".xz": lzma.open, ".bz2": bz2.open}
 """Compressions Arrow's wheels do not read; Python's own modules stream them (slower, still one pass)."""
+ARROW_CODECS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 
 
-def open_stream(path: Path) -> pa.NativeFile:
+class CountedStream:
+    """A (decompressing) stream over a file that knows how many of the file's own bytes it has
+    consumed, so progress and ETA are in the bytes on disk, compressed or not."""
+
+    def __init__(self, stream, file, owned: tuple = ()):
+        self.stream = stream
+        self.file = file
+        self.owned = owned
+
+    def read(self, size: int) -> bytes:
+        return self.stream.read(size)
+
+    def file_position(self) -> int:
+        return self.file.tell()
+
+    def close(self) -> None:
+        for resource in self.owned:
+            resource.close()
+
+    def __enter__(self) -> "CountedStream":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def open_stream(path: Path) -> CountedStream:
     """Open a file, decompressing gzip / zstd (Arrow) or xz / bz2 (Python) by suffix; a file that
     cannot be opened is refused."""
+    suffix = Path(path).suffix.lower()
     try:
-        opener = PYTHON_CODECS.get(Path(path).suffix.lower())
-        if opener is not None:
-            return pa.PythonFile(opener(path, "rb"), mode="r")
-        return pa.input_stream(str(path), compression="detect")
+        if suffix in PYTHON_CODECS:
+            file = open(path, "rb")
+            stream = PYTHON_CODECS[suffix](file, "rb")
+            return CountedStream(stream, file, (stream, file))
+        file = pa.OSFile(str(path))
+        if suffix in ARROW_CODECS:
+            stream = pa.CompressedInputStream(file, ARROW_CODECS[suffix])
+            return CountedStream(stream, file, (stream, file))
+        return CountedStream(file, file, (file,))
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{path}: cannot open the file: {error}") from error
 

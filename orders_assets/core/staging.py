@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.progress import StageClock
 from orders_assets.core.store import PartitionKey, output_write_error
 
 
@@ -27,8 +28,9 @@ class PartitionStager:
     lists them all. Sorted input (the usual case) gives about one slice per partition.
     """
 
-    def __init__(self, folder: Path, budget_bytes: int):
+    def __init__(self, folder: Path, budget_bytes: int, clock: StageClock | None = None):
         self.folder = folder
+        self.clock = clock or StageClock()
         self.budget_bytes = budget_bytes
         self.buffer: list[pa.Table] = []
         self.buffered_bytes = 0
@@ -57,7 +59,8 @@ class PartitionStager:
 
     def _write(self, rows: pa.Table, name: str) -> None:
         try:
-            self._write_slices(*grouped_by_partition(rows), name)
+            with self.clock.timing("write"):
+                self._write_slices(*grouped_by_partition(rows), name)
         except OSError as error:
             raise output_write_error(self.folder / name, error) from error
 

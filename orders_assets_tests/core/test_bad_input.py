@@ -185,14 +185,14 @@ def test_an_unreadable_file_is_refused_with_its_name(tmp_path, monkeypatch):
     landing.mkdir()
     (landing / "locked.csv").write_bytes(rows(KEPT))
     [source] = discover_sources(landing)
-    real_input_stream = pa.input_stream
+    real_open = pa.OSFile
 
     def denied(path, *args, **kwargs):
         if str(path).endswith("locked.csv"):
             raise PermissionError(13, "Permission denied", str(path))
-        return real_input_stream(path, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(pa, "input_stream", denied)  # root ignores file modes, so the OS is asked to refuse here
+    monkeypatch.setattr(pa, "OSFile", denied)  # root ignores file modes, so the OS is asked to refuse here
     with pytest.raises(SourceFormatError, match=r"locked\.csv: cannot open the file: .*Permission denied"):
         ingest_source(ChunkedSource(source, IngestSettings()), OrderStore(tmp_path / "data"))
     assert not OrderStore(tmp_path / "data").manifests()
