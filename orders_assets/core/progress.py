@@ -12,6 +12,7 @@ import json
 import resource
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -23,6 +24,7 @@ from orders_assets.core.store import atomic_write_json
 MiB = 1 << 20
 PROGRESS_FOLDER = "progress"
 """Under <data>/state: one live JSON file per ingest run in progress (removed when it ends)."""
+RATE_WINDOW_SECONDS = 20.0
 DEFAULT_INTERVAL_SECONDS = 5.0
 """How often progress is reported: often enough to follow a 200 GB run, rare enough not to flood logs."""
 STAGES = ("read", "parse", "filter", "write")
@@ -47,6 +49,8 @@ class ProgressSnapshot:
     peak_rss_bytes: int
     cpu_percent: float
     """Of one core: 200 means two cores busy."""
+    recent_bytes_per_second: float = 0.0
+    """Over the last RATE_WINDOW_SECONDS: what the ETA goes by (the start-up's slow first blocks fade out)."""
 
     @property
     def fraction(self) -> float:
@@ -58,10 +62,12 @@ class ProgressSnapshot:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Seconds left at the average rate so far (None until there is a rate to go by)."""
-        if self.bytes_done <= 0 or self.elapsed_seconds <= 0:
+        """Seconds left at the recent rate (the average so far until there is a recent one; None
+        until there is any)."""
+        rate = self.recent_bytes_per_second or self.bytes_per_second
+        if self.bytes_done <= 0 or rate <= 0:
             return None
-        return max(0.0, (self.bytes_total - self.bytes_done) / self.bytes_per_second)
+        return max(0.0, (self.bytes_total - self.bytes_done) / rate)
 
     def line(self) -> str:
         """One log line: 'ingest 45.2% (452 of 1,000 MB, file 1 of 3), 3,120,000 rows ...'."""
@@ -139,6 +145,8 @@ class ProgressMonitor:
         self.finished_rows = (0, 0, 0)
         self.process = psutil.Process()
         self.process.cpu_percent(None)  # the first reading starts the CPU interval
+        self.samples: deque[tuple[float, int]] = deque()
+        """(time, bytes done) of recent updates, for the recent rate."""
         self._lock = threading.Lock()
 
     def update(self, file_bytes_done: int, rows_read: int, rows_kept: int, rows_rejected: int) -> ProgressSnapshot | None:
@@ -146,10 +154,21 @@ class ProgressMonitor:
         with self._lock:
             self.current = (file_bytes_done, rows_read, rows_kept, rows_rejected)
             now = self.clock()
+            self.samples.append((now, self.finished_bytes + file_bytes_done))
+            while now - self.samples[0][0] > RATE_WINDOW_SECONDS:
+                self.samples.popleft()
             if now - self.last_report < self.interval:
                 return None
             self.last_report = now
         return self.snapshot()
+
+    def _recent_rate(self) -> float:
+        """Bytes per second over the samples of the window (0 until they span a second)."""
+        if len(self.samples) < 2:
+            return 0.0
+        (first_time, first_bytes), (last_time, last_bytes) = self.samples[0], self.samples[-1]
+        span = last_time - first_time
+        return (last_bytes - first_bytes) / span if span >= 1.0 else 0.0
 
     def file_done(self, file_bytes: int, rows_read: int, rows_kept: int, rows_rejected: int) -> None:
         with self._lock:
@@ -170,6 +189,7 @@ class ProgressMonitor:
                 rows_read=done_read + read, rows_kept=done_kept + kept, rows_rejected=done_rejected + rejected,
                 elapsed_seconds=self.clock() - self.started, rss_bytes=rss,
                 peak_rss_bytes=max(rss, peak_rss_bytes()), cpu_percent=self.process.cpu_percent(None),
+                recent_bytes_per_second=self._recent_rate(),
             )
 
 

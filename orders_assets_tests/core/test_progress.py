@@ -37,17 +37,31 @@ def test_progress_is_reported_at_the_cadence_with_rate_and_eta_over_all_files():
     snapshot = monitor.update(250, 25, 5, 1)
     assert (snapshot.bytes_done, snapshot.rows_read, snapshot.files_done) == (250, 25, 0)
     assert snapshot.bytes_per_second == pytest.approx(250 / 5)
-    assert snapshot.eta_seconds == pytest.approx((1000 - 250) / (250 / 5))
+    assert snapshot.eta_seconds == pytest.approx((1000 - 250) / ((250 - 100) / 3))  # the rate since the first update
     assert monitor.update(300, 30, 6, 1) is None  # the next one is 5 s later
     monitor.file_done(600, 60, 12, 2)
     clock.now += 5
     snapshot = monitor.update(100, 7, 1, 0)
     assert (snapshot.bytes_done, snapshot.rows_read, snapshot.rows_kept, snapshot.rows_rejected) == (700, 67, 13, 2)
     assert snapshot.fraction == pytest.approx(0.7)
-    assert snapshot.eta_seconds == pytest.approx(300 / (700 / 10))
+    assert snapshot.eta_seconds == pytest.approx(300 / ((700 - 100) / (110 - 102)))
     assert snapshot.rss_bytes > 0 and snapshot.peak_rss_bytes >= snapshot.rss_bytes
     line = snapshot.line()
     assert "70.0% (0 of 0 MB, file 2 of 2)" in line and "67 rows (13 kept, 2 rejected)" in line and "ETA 4 s" in line
+
+
+def test_the_eta_goes_by_the_recent_rate_so_a_slow_start_fades_out():
+    clock = FakeClock()
+    monitor = ProgressMonitor([10_000], interval_seconds=1.0, clock=clock)
+    clock.now += 10
+    monitor.update(100, 1, 0, 0)  # a slow start: 10 bytes/s
+    for _ in range(30):  # then 100 bytes/s
+        clock.now += 1
+        snapshot = monitor.update(monitor.current[0] + 100, 1, 0, 0)
+    assert snapshot.bytes_done == 3_100
+    assert snapshot.bytes_per_second == pytest.approx(3_100 / 40)
+    assert snapshot.recent_bytes_per_second == pytest.approx(100)
+    assert snapshot.eta_seconds == pytest.approx(6_900 / 100)
 
 
 def test_no_eta_before_any_byte_and_durations_read_as_people_say_them():
