@@ -5,6 +5,7 @@ never from the orders themselves; each is still its own asset in the graph and c
 materialized alone.
 """
 
+import base64
 import time
 
 import dagster as dg
@@ -13,7 +14,9 @@ from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
 from orders_assets.core import schema
 from orders_assets.core.aggregate import build_report
 from orders_assets.core.assemble import load_partials
+from orders_assets.core.plots import report_totals
 from orders_assets.core.report_files import markdown_preview, write_report, write_summary
+from orders_assets.core.report_page import read_summary, write_plot, write_report_page
 from orders_assets.core.summary import summary_document
 from orders_assets.resources import OrdersSettings
 
@@ -37,7 +40,8 @@ report_specs = [
 
 @dg.multi_asset(specs=report_specs, can_subset=True)
 def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
-    """Builds the selected reports from the combined partial aggregates."""
+    """Builds the selected reports from the combined partial aggregates, draws their plots and
+    rewrites reports/index.html (which links every report file and plot present)."""
     started = time.perf_counter()
     store = settings.store()
     with store.locked():  # one consistent state of the partitions, and no two writers of a report
@@ -46,19 +50,32 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
         for asset_key in sorted(context.selected_asset_keys):
             name = asset_key.to_user_string()
             table = build_report(name, partials, settings.edges())
-            built.append((asset_key, table, write_report(table, store.reports, name)))
-    for asset_key, table, paths in built:
+            paths = write_report(table, store.reports, name)
+            built.append((asset_key, table, paths, write_plot(store.reports, name, table)))
+        write_report_page(store.reports, read_summary(store.reports))
+    for asset_key, table, paths, plot in built:
+        orders, value = report_totals(table)
         yield dg.MaterializeResult(
             asset_key=asset_key,
             metadata={
                 "rows": table.num_rows,
+                "orders": orders,
+                "value": value,
                 "csv": dg.MetadataValue.path(str(paths["csv"])),
                 "parquet": dg.MetadataValue.path(str(paths["parquet"])),
                 "preview": dg.MetadataValue.md(markdown_preview(table)),
+                **(plot_metadata(asset_key.to_user_string(), *plot) if plot else {}),
                 ENGINE_SECONDS: round(time.perf_counter() - started, 3),
             },
         )
         started = time.perf_counter()
+
+
+def plot_metadata(name: str, path, png: bytes) -> dict:
+    """The plot inline as a markdown image (shown in the UI's metadata panel) and its file."""
+    encoded = base64.b64encode(png).decode("ascii")
+    return {"plot": dg.MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})"),
+            "plot_file": dg.MetadataValue.path(str(path))}
 
 
 @dg.asset(deps=report_specs, group_name=REPORTS_GROUP, kinds={"json"})
@@ -68,6 +85,7 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     store = settings.store()
     with store.locked():
         document = summary_document(store, load_partials(store))
+        page = write_report_page(store.reports, document)  # before summary.json, the commit point
         path = write_summary(document, store.reports)
     scalars = {key: value for key, value in document.items() if key != "files"}
     return dg.MaterializeResult(
@@ -76,6 +94,8 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
             **{key: dg.MetadataValue.text(document[key])
                for key in ("quantity", "value") if isinstance(document[key], str)},
             "path": dg.MetadataValue.path(str(path)),
+            "index_html": dg.MetadataValue.path(str(page)),
+            "index_url": dg.MetadataValue.url(page.resolve().as_uri()),
             ENGINE_SECONDS: round(time.perf_counter() - started, 3),
         }
     )

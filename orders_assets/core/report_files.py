@@ -8,6 +8,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from orders_assets.core.plots import PLOTTED_REPORTS
+from orders_assets.core.report_page import PAGE_NAME, PLOTS_FOLDER
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store import OrderStore, atomic_write, atomic_write_json, atomic_write_parquet
 
@@ -38,8 +40,10 @@ def _plain_decimals(table: pa.Table) -> pa.Table:
 
 
 def reports_complete(store: OrderStore) -> bool:
-    """True when every report file and summary.json exist."""
-    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")] + ["summary.json"]
+    """True when every report file, plot, the HTML page and summary.json exist (one deleted by hand
+    is rebuilt by the next run)."""
+    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")]
+    names += [f"{PLOTS_FOLDER}/{name}.png" for name in PLOTTED_REPORTS] + [PAGE_NAME, "summary.json"]
     return all((store.reports / name).exists() for name in names)
 
 
