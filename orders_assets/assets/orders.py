@@ -177,7 +177,8 @@ class IngestWatch:
 def _hint(manifest: dict) -> str:
     stages = manifest.get("stage_seconds", {})
     split = ", ".join(f"{stage} {stages[stage]:.1f} s" for stage in STAGES if stage in stages)
-    return f"time per stage (summed over threads): {split}; {bottleneck_hint(stages, manifest['seconds'], manifest.get('workers', 1))}"
+    hint = bottleneck_hint(stages, manifest["seconds"], manifest.get("workers", 1))
+    return f"time per stage (summed over threads): {split}; {hint}"
 
 
 def _run_seconds(context: dg.AssetExecutionContext) -> float:

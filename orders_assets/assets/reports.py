@@ -72,7 +72,7 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
 
 
 def plot_metadata(name: str, path, png: bytes) -> dict:
-    """The plot inline as a markdown image (shown in the UI's metadata panel) and its file."""
+    """The plot inline as a markdown image (the UI opens it from the metadata table) and its file."""
     encoded = base64.b64encode(png).decode("ascii")
     return {"plot": dg.MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})"),
             "plot_file": dg.MetadataValue.path(str(path))}

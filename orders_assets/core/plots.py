@@ -27,7 +27,7 @@ from orders_assets.core import schema
 TOP_PARTICIPANTS = 15
 FIGURE_INCHES = (10.0, 5.4)
 DPI = 100
-"""1000 x 540 pixels: readable in the Dagster UI's metadata panel and on the summary page."""
+"""1000 x 540 pixels: readable in the Dagster UI's markdown dialog and on the summary page."""
 
 MAX_DATE_LABELS = 14
 """More bars than this: only every n-th is labelled, so labels never overlap."""
