@@ -14,6 +14,7 @@ them for itself; for `dagster dev` and the daemon export them (see the README).
 """
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,14 +65,50 @@ def ensure_instance_folder(home: Path) -> None:
         config.write_text(INSTANCE_YAML.format(home=home.resolve()))
 
 
+READY_MARKER = ".orders-assets-ready"
+"""Written once the instance's storages have been created and checked: its creation is complete."""
+STORAGE_FOLDERS = ("history", "schedules")
+"""Where the default dagster.yaml keeps the SQLite storages."""
+
+
 @contextlib.contextmanager
 def open_instance(home: Path) -> Iterator[dg.DagsterInstance]:
     """The instance in `home`, with its storages created under a lock: two processes that create a
-    fresh SQLite instance at the same moment would otherwise race on its tables."""
+    fresh SQLite instance at the same moment would otherwise race on its tables.
+
+    A creation killed half-way (a SIGKILL while SQLite creates the tables) leaves storages with
+    tables missing, which Dagster does not repair. Such an instance never completed its first
+    open, so it holds no run: its storages are removed and created again. Once an instance has
+    opened whole (READY_MARKER), a failing check is raised, never repaired by deletion.
+    """
     with file_lock(home / ".orders-assets-init.lock"):
-        instance = dg.DagsterInstance.get()
+        try:
+            instance = _checked_instance()
+        except Exception:
+            if (home / READY_MARKER).exists() or not _is_default_instance(home):
+                raise
+            for folder in STORAGE_FOLDERS:
+                shutil.rmtree(home / folder, ignore_errors=True)
+            instance = _checked_instance()
+        (home / READY_MARKER).touch()
+    with instance:
+        yield instance
+
+
+def _checked_instance() -> dg.DagsterInstance:
+    """The instance of DAGSTER_HOME with every storage orders-assets uses touched once."""
+    instance = dg.DagsterInstance.get()
+    try:
         instance.get_runs_count()
         instance.get_dynamic_partitions(SOURCE_FILES)
         instance.event_log_storage.get_asset_records([])
-    with instance:
-        yield instance
+    except Exception:
+        instance.dispose()
+        raise
+    return instance
+
+
+def _is_default_instance(home: Path) -> bool:
+    """True when home's dagster.yaml is the one orders-assets writes (never a user's own)."""
+    config = home / "dagster.yaml"
+    return config.exists() and config.read_text() == INSTANCE_YAML.format(home=home.resolve())
