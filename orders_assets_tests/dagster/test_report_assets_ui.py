@@ -74,6 +74,7 @@ def test_every_report_has_orders_and_value_to_plot_over_time_and_keeps_its_metad
     assert Path(metadata["parquet"].value) == pipeline.reports / f"{name}.parquet"
     assert metadata["preview"].value.startswith("| ")
     assert ("plot" in metadata) == (name in EXPECTED_PLOTS)
+    assert metadata["engine_seconds"].value > 0 and metadata["peak_rss_mib"].value > 50  # its own cost, never 0
 
 
 def test_the_summary_points_to_the_page_as_a_path_and_a_file_url(pipeline):
