@@ -142,7 +142,7 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
 
     from orders_assets.config_file import save_settings, settings_document
     from orders_assets.core.tuning import TuningError
-    from orders_assets.instance import ensure_instance_folder, open_instance, use_batched_events
+    from orders_assets.instance import InstanceConfigError, ensure_instance_folder, open_instance, use_batched_events
     from orders_assets.resources import OrdersSettings
     from orders_assets.runner import run_pipeline
     from orders_assets.terminal import ProgressBar
@@ -155,7 +155,11 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
         return 2
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
-    ensure_instance_folder(home)
+    try:
+        ensure_instance_folder(home)
+    except InstanceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     use_batched_events()
     save_settings(settings.store().root / "state" / "effective_config.yaml",
                   settings_document(settings.model_dump(), tuning.as_dict()))

@@ -49,3 +49,17 @@ def test_impossible_settings_are_refused_before_anything_runs(tmp_path, capsys):
     assert main(["run", "--landing", str(landing), "--data", str(tmp_path / "data"), "--config", str(config)]) == 2
     assert "workers = 0" in capsys.readouterr().err
     assert not (tmp_path / "data" / "dagster_home").exists()
+
+
+def test_a_postgres_url_with_a_password_is_refused_with_the_fix_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("ORDERS_ASSETS_POSTGRES_URL", "postgresql://orders:secret@db.example/dagster")
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "orders.csv").write_text("order_id,timestamp,security_code,participant_id,side,order_type,price,"
+                                        "quantity\n1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.0,1\n")
+    assert main(["run", "--landing", str(landing), "--data", str(tmp_path / "data")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ORDERS_ASSETS_POSTGRES_URL") and "ORDERS_ASSETS_POSTGRES_PASSWORD" in error
+    assert "secret" not in error
+    assert not (tmp_path / "data" / "dagster_home" / "dagster.yaml").exists()
