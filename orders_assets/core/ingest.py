@@ -22,7 +22,8 @@ import pyarrow.parquet as pq
 
 from orders_assets.core.filters import OrderFilter, kept_mask, order_filter_from, with_local_fields
 from orders_assets.core.identity import HashingStream, content_digest
-from orders_assets.core.layout import Layout, LayoutChoice, layout_choice_from
+from orders_assets.core.layout import Layout, LayoutChoice
+from orders_assets.core.layout_load import layout_choice_from
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
 from orders_assets.core.progress import StageClock

@@ -116,7 +116,8 @@ def _order_mask(conditions: tuple[OrderCondition, ...], table: pa.Table) -> tupl
         passed = masked == condition.bits if condition.kind == "bits_set" else masked == 0
         mask &= passed | unreadable
         if unreadable.any():
-            checks.append((unreadable, f"{condition.column}: not a whole number (the layout's orders rule tests its bits)"))
+            message = f"{condition.column}: not a whole number (the layout's orders rule tests its bits)"
+            checks.append((unreadable, message))
     return mask, [(pa.array(failed), message) for failed, message in checks] if checks else []
 
 
@@ -124,7 +125,8 @@ def _integers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """(values with 0 where unreadable, unreadable flags) of an integer column given as text or numbers."""
     if pa.types.is_integer(column.type):
         values = pc.fill_null(pc.cast(column, pa.int64()), 0)
-        return np.asarray(values.to_numpy(zero_copy_only=False)), np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False))
+        missing = pc.is_null(column).to_numpy(zero_copy_only=False)
+        return np.asarray(values.to_numpy(zero_copy_only=False)), np.asarray(missing)
     text = pc.cast(column, pa.string())
     readable = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{1,18}$"), False)
     values = pc.cast(pc.if_else(readable, text, "0"), pa.int64())
@@ -172,7 +174,8 @@ def _times(layout: Layout, table: pa.Table, column: pa.ChunkedArray,
     naive = pc.cast(pc.add(days, micros), pa.timestamp("us"))
     checks = [(bad, f"timestamp: not a number of {layout.time_unit} after midnight")]
     if bad_dates is not None:
-        checks.append((bad_dates, f"{layout.date_column}: not a date in the layout's date_format {layout.date_format}"))
+        message = f"{layout.date_column}: not a date in the layout's date_format {layout.date_format}"
+        checks.append((bad_dates, message))
     return naive, checks
 
 

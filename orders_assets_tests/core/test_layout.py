@@ -15,17 +15,9 @@ from orders_assets.core.assemble import assemble_partitions, load_partials, pend
 from orders_assets.core.filters import OrderFilter
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
-from orders_assets.core.layout import (
-    CANONICAL,
-    LayoutChoice,
-    LayoutError,
-    LayoutRule,
-    built_in_names,
-    layout_choice_from,
-    layout_from_document,
-    load_layout,
-)
+from orders_assets.core.layout import CANONICAL, LayoutChoice, LayoutError, LayoutRule
 from orders_assets.core.layout_apply import to_canonical
+from orders_assets.core.layout_load import built_in_names, layout_choice_from, layout_from_document, load_layout
 from orders_assets.core.parse import RowParser
 from orders_assets.core.reader import RawBlock, SourceFormatError
 from orders_assets.core.report_files import write_report
