@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.layout import TIME_UNITS, Layout, OrderCondition
+from orders_assets.core.validate import as_array, present_but
 
 Check = tuple[pa.Array, str]
 RESERVED_NAMES = frozenset(schema.CANONICAL_COLUMNS + (schema.TRADE_DATE, schema.HOUR, "source_line", "source_file",
@@ -88,7 +89,7 @@ def _vendor_values(layout: Layout, canonical: str, column: pa.ChunkedArray) -> p
     """A text column as text with the layout's value map applied (unlisted values unchanged)."""
     if canonical in (schema.TIMESTAMP, schema.PRICE, schema.QUANTITY):
         return column
-    text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
+    text = _as_text(column)
     mapping = layout.values.get(canonical)
     if not mapping:
         return text
@@ -106,8 +107,7 @@ def _order_mask(conditions: tuple[OrderCondition, ...], table: pa.Table) -> tupl
     for condition in conditions:
         column = table[condition.column]
         if condition.kind in ("in", "not_in"):
-            text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-            found = pc.fill_null(pc.is_in(text, value_set=pa.array(condition.values)), False)
+            found = pc.fill_null(pc.is_in(_as_text(column), value_set=pa.array(condition.values)), False)
             passed = found if condition.kind == "in" else pc.invert(found)
             mask &= np.asarray(passed.to_numpy(zero_copy_only=False), dtype=bool)
             continue
@@ -127,7 +127,7 @@ def _integers(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
         values = pc.fill_null(pc.cast(column, pa.int64()), 0)
         missing = pc.is_null(column).to_numpy(zero_copy_only=False)
         return np.asarray(values.to_numpy(zero_copy_only=False)), np.asarray(missing)
-    text = pc.cast(column, pa.string())
+    text = _as_text(column)
     readable = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{1,18}$"), False)
     values = pc.cast(pc.if_else(readable, text, "0"), pa.int64())
     return np.asarray(values.to_numpy(zero_copy_only=False)), ~np.asarray(readable.to_numpy(zero_copy_only=False))
@@ -146,19 +146,17 @@ def scaled_numbers(column: pa.ChunkedArray, exponent: int, name: str) -> tuple[p
         return column, []
     if exponent == 0 and pa.types.is_string(column.type) and name == schema.PRICE:
         return column, []
-    text = pc.cast(column, pa.string())
+    text = _as_text(column)
     well_formed = pc.fill_null(pc.match_substring_regex(text, NUMBER_PATTERN), False)
-    present = pc.fill_null(pc.greater(pc.binary_length(text), 0), False)
     readable = pc.if_else(well_formed, pc.replace_substring(text, "+", ""), pa.scalar(None, pa.string()))
     numbers = pc.cast(readable, NUMBER_TYPE)
     if exponent:
-        numbers = _combined(numbers).view(pa.decimal128(38, NUMBER_TYPE.scale + exponent))
-    problem = pc.and_(present, pc.invert(well_formed))
-    return numbers, [(problem, f"{name}: not a number")]
+        numbers = as_array(numbers).view(pa.decimal128(38, NUMBER_TYPE.scale + exponent))
+    return numbers, [(present_but(text, well_formed), f"{name}: not a number")]
 
 
-def _combined(values) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
 
 
 def _times(layout: Layout, table: pa.Table, column: pa.ChunkedArray,
@@ -183,7 +181,7 @@ def _micros(column: pa.ChunkedArray, unit_ns: int) -> tuple[pa.Array, pa.Array]:
     """Microseconds of a count of units (fractions allowed, e.g. LOBSTER's 34200.004241176 s)."""
     if pa.types.is_integer(column.type):
         return _whole_micros(pc.cast(column, pa.int64()), unit_ns)
-    text = pc.cast(column, pa.string())
+    text = _as_text(column)
     try:
         return _whole_micros(pc.cast(text, pa.int64()), unit_ns)  # the norm: whole numbers only
     except pa.ArrowInvalid:
@@ -200,8 +198,7 @@ def _micros(column: pa.ChunkedArray, unit_ns: int) -> tuple[pa.Array, pa.Array]:
         micros = pc.add(pc.multiply(whole, unit_ns // 1000), pc.divide(pc.multiply(fraction_ns, unit_ns), 10 ** 12))
     else:
         micros = pc.divide(whole, 1000 // unit_ns)
-    bad = pc.and_(pc.fill_null(pc.greater(pc.binary_length(text), 0), False), pc.invert(well_formed))
-    return pc.if_else(well_formed, micros, pa.scalar(None, pa.int64())), bad
+    return pc.if_else(well_formed, micros, pa.scalar(None, pa.int64())), present_but(text, well_formed)
 
 
 def _whole_micros(values: pa.Array, unit_ns: int) -> tuple[pa.Array, pa.Array]:

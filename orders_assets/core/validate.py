@@ -29,7 +29,8 @@ LOCAL_TIME = "local_time"
 REQUIRED_TEXT = (schema.ORDER_ID, schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE)
 PRICE_PATTERN = r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"
 """decimal128(18, 4): at most 14 digits before the point and 4 after (a larger price is an error)."""
-PRICE_LIMIT = 10 ** 14
+PRICE_INTEGER_DIGITS = 14
+PRICE_LIMIT = 10 ** PRICE_INTEGER_DIGITS
 """Prices must be below this (14 digits before the point)."""
 QUANTITY_PATTERN = r"^\+?[0-9]{1,18}$"
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
@@ -121,8 +122,8 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
         negative = pc.fill_null(pc.less(column, 0), False)
         too_fine = _all_false(len(column))
         if pa.types.is_decimal(column.type):
-            too_fine = pc.fill_null(pc.greater_equal(pc.abs(column), pa.scalar(PRICE_LIMIT, column.type)), False) \
-                if column.type.precision - column.type.scale > 14 else too_fine
+            if column.type.precision - column.type.scale > PRICE_INTEGER_DIGITS:
+                too_fine = pc.fill_null(pc.greater_equal(pc.abs(column), pa.scalar(PRICE_LIMIT, column.type)), False)
             if column.type.scale > schema.PRICE_SCALE:
                 rounded = pc.cast(pc.round(column, schema.PRICE_SCALE), column.type)
                 too_fine = pc.or_(too_fine, pc.fill_null(pc.not_equal(rounded, column), False))
@@ -133,7 +134,7 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     negative = starts_negative
     if pc.any(starts_negative).as_py():
         negative = pc.and_(starts_negative, pc.invert(pc.fill_null(pc.match_substring_regex(text, NEGATIVE_ZERO_PATTERN), False)))
-    return _present_but(text, well_formed), pc.and_(negative, pc.fill_null(well_formed, False))
+    return present_but(text, well_formed), pc.and_(negative, pc.fill_null(well_formed, False))
 
 
 def decimal_prices(rows: pa.Table) -> pa.Table:
@@ -167,7 +168,7 @@ def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.Chu
             pass
     well_formed = pc.match_substring_regex(text, QUANTITY_PATTERN)
     usable = pc.if_else(well_formed, text, pa.scalar(None, pa.string()))
-    return pc.cast(usable, schema.QUANTITY_TYPE), _present_but(text, well_formed)
+    return pc.cast(usable, schema.QUANTITY_TYPE), present_but(text, well_formed)
 
 
 def quantity_problem(decimals: int) -> str:
@@ -180,7 +181,7 @@ def _decimal_quantities(text: pa.ChunkedArray, decimals: int) -> tuple[pa.Chunke
     pattern = rf"^\+?[0-9]{{1,{19 - decimals}}}(\.[0-9]{{1,{decimals}}})?$"
     well_formed = pc.match_substring_regex(text, pattern)
     usable = pc.if_else(well_formed, pc.replace_substring(text, "+", ""), pa.scalar(None, pa.string()))
-    return pc.cast(usable, schema.quantity_type(decimals)), _present_but(text, well_formed)
+    return pc.cast(usable, schema.quantity_type(decimals)), present_but(text, well_formed)
 
 
 def _typed_quantities(column: pa.ChunkedArray, decimals: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
@@ -204,7 +205,7 @@ def _typed_quantities(column: pa.ChunkedArray, decimals: int) -> tuple[pa.Chunke
     return pc.cast(usable, target), pc.and_(pc.is_valid(column), pc.invert(fits))
 
 
-def _present_but(text: pa.ChunkedArray, well_formed: pa.ChunkedArray) -> pa.ChunkedArray:
+def present_but(text: pa.ChunkedArray, well_formed: pa.ChunkedArray) -> pa.ChunkedArray:
     """True where a value is present (non-empty) but not well formed."""
     present = pc.fill_null(pc.greater(pc.binary_length(text), 0), False)
     return pc.and_(present, pc.invert(pc.fill_null(well_formed, False)))
@@ -249,10 +250,10 @@ def _parse_by_slices(text: pa.Array, timezone: str) -> tuple[pa.ChunkedArray, pa
         parts.append(_assume_local(naive, timezone))
     if not parts:
         return _parse_mixed_timestamps(text, timezone)
-    return tuple(pa.chunked_array([_as_array(part[index]) for part in parts]) for index in range(3))
+    return tuple(pa.chunked_array([as_array(part[index]) for part in parts]) for index in range(3))
 
 
-def _as_array(values) -> pa.Array:
+def as_array(values) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
