@@ -15,7 +15,9 @@ from orders_assets.core.progress import (
     ProgressMonitor,
     ProgressSnapshot,
     PROGRESS_FOLDER,
+    StageClock,
     bottleneck_hint,
+    mb_per_second,
     peak_rss_bytes,
     write_progress,
 )
@@ -126,7 +128,7 @@ class IngestWatch:
         self.monitor = ProgressMonitor(file_sizes, interval_seconds=min(PROGRESS_FILE_SECONDS, self.log_every))
         self.last_log = time.monotonic()
         self.progress_file = store.state / PROGRESS_FOLDER / f"{context.run_id}.json"
-        self.stage_seconds = dict.fromkeys(STAGES, 0.0)
+        self.stages = StageClock()
         self.wall_seconds = 0.0
         self.workers = 1
         self.totals = dict.fromkeys(("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "bytes"), 0)
@@ -142,7 +144,7 @@ class IngestWatch:
         self.monitor.file_done(size, *counts)
         if manifest is not None:
             for stage, seconds in manifest.get("stage_seconds", {}).items():
-                self.stage_seconds[stage] += seconds
+                self.stages.add(stage, seconds)
             self.wall_seconds += manifest["seconds"]
             self.workers = manifest.get("workers", self.workers)
             for name in self.totals:
@@ -154,10 +156,10 @@ class IngestWatch:
         self._publish(snapshot, force_log=True, done=True)
         run_figures = {
             **self.totals,
-            "throughput_mb_per_s": round(self.totals["bytes"] / 1e6 / engine_seconds, 1) if engine_seconds else 0.0,
+            "throughput_mb_per_s": mb_per_second(self.totals["bytes"], engine_seconds),
             "rows_per_s": round(self.totals["rows_read"] / engine_seconds) if engine_seconds else 0,
-            **{f"{stage}_seconds": round(seconds, 3) for stage, seconds in self.stage_seconds.items()},
-            "bottleneck": dg.MetadataValue.text(bottleneck_hint(self.stage_seconds, self.wall_seconds, self.workers)),
+            **{f"{stage}_seconds": round(seconds, 3) for stage, seconds in self.stages.seconds.items()},
+            "bottleneck": dg.MetadataValue.text(bottleneck_hint(self.stages.seconds, self.wall_seconds, self.workers)),
         }
         return {"peak_rss_mib": round(snapshot.peak_rss_bytes / MiB, 1),
                 **{f"{RUN_PREFIX}{name}": value for name, value in run_figures.items()}}
@@ -200,7 +202,7 @@ def _file_metadata(manifest: dict, store) -> dict:
         "partitions": len(manifest["partitions"]),
         "bytes": manifest["bytes"],
         "seconds": seconds,
-        "throughput_mb_per_s": round(manifest["bytes"] / 1e6 / seconds, 1) if seconds else 0.0,
+        "throughput_mb_per_s": mb_per_second(manifest["bytes"], seconds),
         **{f"{stage}_seconds": value for stage, value in manifest.get("stage_seconds", {}).items()},
         "bottleneck": dg.MetadataValue.text(_hint(manifest)),
         "quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"]))),

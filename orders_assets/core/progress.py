@@ -212,9 +212,10 @@ class StageClock:
         finally:
             self.add(stage, time.perf_counter() - started)
 
-    def merged(self, other: "StageClock") -> None:
-        for stage, seconds in other.seconds.items():
-            self.add(stage, seconds)
+
+def mb_per_second(bytes_done: int, seconds: float) -> float:
+    """Throughput in MB/s to one decimal (0 for no time)."""
+    return round(bytes_done / 1e6 / seconds, 1) if seconds else 0.0
 
 
 def bottleneck_hint(stage_seconds: dict[str, float], wall_seconds: float, workers: int) -> str:
