@@ -1,6 +1,5 @@
 """Asset checks for the invariants users rely on; they show on the summary asset in the UI."""
 
-import json
 from decimal import Decimal
 
 import dagster as dg
@@ -8,6 +7,7 @@ import pyarrow.csv as pacsv
 
 from orders_assets.assets.reports import summary
 from orders_assets.core.invariants import partition_problems, report_problems
+from orders_assets.core.report_page import read_summary
 from orders_assets.resources import OrdersSettings
 
 
@@ -30,7 +30,7 @@ def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
 @dg.asset_check(asset=summary, blocking=True, description="The summary's totals equal the sum over the assembled partitions.")
 def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
     store = settings.store()
-    document = json.loads((store.reports / "summary.json").read_text())
+    document = read_summary(store.reports)
     entries = store.catalog().values()
     partitions = {
         "orders": sum(entry["rows"] for entry in entries),

@@ -179,7 +179,7 @@ def _run_timing(run) -> str:
 
 
 def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
-    import json
+    from orders_assets.core.report_page import read_summary
 
     if outcome.did_nothing:
         print(f"nothing new in {settings.landing_dir}: no run launched ({seconds:.2f} s)")
@@ -187,15 +187,15 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
     for run in outcome.runs:
         print(f"{'ok    ' if run.success else 'FAILED'} {run.job} {run.partition_range}".rstrip())
         print(f"       {_run_timing(run)}")
-    summary_path = Path(settings.data_dir) / "reports" / "summary.json"
-    if summary_path.exists():
-        summary = json.loads(summary_path.read_text())
+    reports_dir = Path(settings.data_dir) / "reports"
+    summary = read_summary(reports_dir)
+    if summary is not None:
         print(
             f"{summary['source_files']} files: {summary['rows_read']:,} rows read = {summary['rows_kept']:,} kept "
             f"+ {summary['rows_filtered_out']:,} filtered out + {summary['rows_rejected']:,} rejected; "
             f"{summary['partitions']:,} partitions; value {summary['value']}"
         )
-    print(f"reports in {summary_path.parent}; Dagster instance {home}; {seconds:.1f} s")
+    print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Report files: each report as CSV and Parquet, and summary.json, all written atomically."""
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from orders_assets.core.plots import PLOTTED_REPORTS
-from orders_assets.core.report_page import PAGE_NAME, PLOTS_FOLDER
+from orders_assets.core.report_page import PAGE_NAME, PLOTS_FOLDER, SUMMARY_NAME, read_summary
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store import OrderStore, atomic_write, atomic_write_json, atomic_write_parquet
 
@@ -43,7 +42,7 @@ def reports_complete(store: OrderStore) -> bool:
     """True when every report file, plot, the HTML page and summary.json exist (one deleted by hand
     is rebuilt by the next run)."""
     names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")]
-    names += [f"{PLOTS_FOLDER}/{name}.png" for name in PLOTTED_REPORTS] + [PAGE_NAME, "summary.json"]
+    names += [f"{PLOTS_FOLDER}/{name}.png" for name in PLOTTED_REPORTS] + [PAGE_NAME, SUMMARY_NAME]
     return all((store.reports / name).exists() for name in names)
 
 
@@ -51,12 +50,11 @@ def reports_current(store: OrderStore) -> bool:
     """True when the reports exist and were built from the store's current ingests and partitions."""
     if not reports_complete(store):
         return False
-    summary = json.loads((store.reports / "summary.json").read_text())
-    return summary.get("inputs_signature") == store.inputs_signature()
+    return read_summary(store.reports).get("inputs_signature") == store.inputs_signature()
 
 
 def write_summary(document: dict, reports_dir: Path) -> Path:
-    path = reports_dir / "summary.json"
+    path = reports_dir / SUMMARY_NAME
     atomic_write_json(path, document)
     return path
 
