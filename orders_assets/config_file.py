@@ -11,6 +11,7 @@
       - {layout: databento_mbo, folder: cme}           # a built-in layout for a landing sub-folder
       - {layout: vendors/acme.yaml, match: "acme_*.csv"}  # a layout file (relative to this file)
     quantity_decimals: 0        # decimal places a quantity may have (0 to 8)
+    output_url: s3://bucket/orders  # where partitions and reports are published (default: the data folder)
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -28,14 +29,14 @@ from pathlib import Path
 
 import yaml
 
-from orders_assets.core.store import atomic_write_bytes
+from orders_assets.core.atomic import atomic_write_bytes
 
 SECTIONS = {
     "filter": ("order_types", "session_start", "session_end", "participants"),
     "reader": ("block_bytes", "stage_bytes"),
     "machine": ("preset", "workers", "block_bytes", "read_ahead", "stage_bytes", "memory_budget", "max_concurrent"),
 }
-TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals")
+TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url")
 
 
 class ConfigFileError(ValueError):
@@ -97,6 +98,8 @@ def settings_document(settings: dict, tuning: dict) -> dict:
         "quantity_decimals": settings.get("quantity_decimals", 0),
         "machine": {name: tuning[name] for name in SECTIONS["machine"]},
     }
+    if settings.get("output_url"):
+        document["output_url"] = settings["output_url"]
     document["filter"] = {name: list(value) if isinstance(value, tuple) else value
                           for name, value in document["filter"].items()}
     return document

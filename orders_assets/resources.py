@@ -28,7 +28,12 @@ class OrdersSettings(dg.ConfigurableResource):
     landing_dir: str
     """Folder watched for order files (CSV, CSV.gz, CSV.zst, Parquet)."""
     data_dir: str
-    """Folder of every output: staging, partitions, aggregates, quarantine, reports."""
+    """The work area (staging, aggregates, quarantine, state): a local or shared POSIX folder, since it
+    needs renames and locks; also the home of the partitions and reports when output_url is empty."""
+    output_url: str = ""
+    """Where partition files and reports are published: a folder, file://, s3://bucket/prefix,
+    gs://bucket/prefix (any fsspec URL). Empty: data_dir. Credentials come from fsspec's own
+    configuration (FSSPEC_S3_KEY, ..., see core/outputs.py)."""
     order_types: list[str] = list(schema.DEFAULT_ORDER_TYPES)
     session_start: str = schema.DEFAULT_SESSION_START
     session_end: str = schema.DEFAULT_SESSION_END
@@ -55,7 +60,7 @@ class OrdersSettings(dg.ConfigurableResource):
     """Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."""
 
     def store(self) -> OrderStore:
-        return OrderStore(Path(self.data_dir))
+        return OrderStore(Path(self.data_dir), self.output_url)
 
     def order_filter(self) -> OrderFilter:
         return order_filter_from(self.model_dump())

@@ -31,10 +31,12 @@ def assert_report_equals(product: pd.DataFrame, expected: pd.DataFrame, name: st
 
 
 def read_report(reports: Path, name: str, kind: str) -> pd.DataFrame:
-    if kind == "csv":
-        return pd.read_csv(reports / f"{name}.csv", dtype={"trade_date": str, "security_code": str,
-                                                          "participant_id": str, "size_bucket": str})
-    table = pq.read_table(reports / f"{name}.parquet").to_pandas()
+    """A report file of a local folder or of a UPath (memory://, s3://), opened through its own filesystem."""
+    with (reports / f"{name}.{kind}").open("rb") as handle:
+        if kind == "csv":
+            return pd.read_csv(handle, dtype={"trade_date": str, "security_code": str,
+                                              "participant_id": str, "size_bucket": str})
+        table = pq.read_table(handle).to_pandas()
     if "trade_date" in table:
         table["trade_date"] = table["trade_date"].astype(str)
     return table

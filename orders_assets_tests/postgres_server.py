@@ -10,13 +10,14 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from orders_assets_tests.loopback import free_port
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres", "createdb")
@@ -74,12 +75,6 @@ def install_postgres() -> float:
         raise PostgresUnavailable(f"apt-get installed {SERVER_PACKAGE} but {', '.join(SERVER_PROGRAMS)} are not all "
                                   f"under {POSTGRES_ROOT}/<version>/bin")
     return time.monotonic() - started
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

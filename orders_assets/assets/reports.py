@@ -11,7 +11,7 @@ import time
 import dagster as dg
 
 from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
-from orders_assets.core import schema
+from orders_assets.core import outputs, schema
 from orders_assets.core.aggregate import build_report
 from orders_assets.core.assemble import load_partials
 from orders_assets.core.plots import report_totals
@@ -66,8 +66,8 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
                 "rows": table.num_rows,
                 "orders": orders,
                 "value": value,
-                "csv": dg.MetadataValue.path(str(paths["csv"])),
-                "parquet": dg.MetadataValue.path(str(paths["parquet"])),
+                "csv": dg.MetadataValue.path(outputs.display(paths["csv"])),
+                "parquet": dg.MetadataValue.path(outputs.display(paths["parquet"])),
                 "preview": dg.MetadataValue.md(markdown_preview(table)),
                 **(plot_metadata(asset_key.to_user_string(), *plot) if plot else {}),
                 "peak_rss_mib": peak_mib,
@@ -80,7 +80,7 @@ def plot_metadata(name: str, path, png: bytes) -> dict:
     """The plot inline as a markdown image (the UI opens it from the metadata table) and its file."""
     encoded = base64.b64encode(png).decode("ascii")
     return {"plot": dg.MetadataValue.md(f"![{name}](data:image/png;base64,{encoded})"),
-            "plot_file": dg.MetadataValue.path(str(path))}
+            "plot_file": dg.MetadataValue.path(outputs.display(path))}
 
 
 @dg.asset(deps=report_specs, group_name=REPORTS_GROUP, kinds={"json"})
@@ -98,9 +98,9 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
             **{key: value for key, value in scalars.items() if isinstance(value, int)},
             **{key: dg.MetadataValue.text(document[key])
                for key in ("quantity", "value") if isinstance(document[key], str)},
-            "path": dg.MetadataValue.path(str(path)),
-            "index_html": dg.MetadataValue.path(str(page)),
-            "index_url": dg.MetadataValue.url(page.resolve().as_uri()),
+            "path": dg.MetadataValue.path(outputs.display(path)),
+            "index_html": dg.MetadataValue.path(outputs.display(page)),
+            "index_url": dg.MetadataValue.url(outputs.browser_url(page)),
             "peak_rss_mib": round(peak_rss_bytes() / MiB, 1),
             ENGINE_SECONDS: round(time.perf_counter() - started, 3),
         }

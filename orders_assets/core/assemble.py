@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from orders_assets.core import schema
+from orders_assets.core import outputs, schema
 from orders_assets.core.aggregate import (
     PARTIAL_SCHEMA,
     conform_partials,
@@ -30,15 +30,10 @@ from orders_assets.core.aggregate import (
     quantity_decimals,
     quantity_total,
 )
+from orders_assets.core.atomic import atomic_write_parquet
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import SOURCE_LINE
-from orders_assets.core.store import (
-    OrderStore,
-    PartitionKey,
-    atomic_write,
-    atomic_write_parquet,
-    parse_partition_text,
-)
+from orders_assets.core.store import OrderStore, PartitionKey, parse_partition_text
 
 SOURCE_FILE = "source_file"
 
@@ -59,7 +54,7 @@ class AssembledPartition:
     """An int for whole units; an exact Decimal for quantities with decimal places."""
     value: str
     sources: int
-    path: Path | None
+    path: outputs.OutputPath | None
 
 
 def contributions(store: OrderStore) -> dict[PartitionKey, list[Contribution]]:
@@ -159,10 +154,10 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
 def _key_groups(keys: list[PartitionKey], found: dict[PartitionKey, list[Contribution]]) -> list[list[PartitionKey]]:
     """Consecutive keys in groups of about GROUP_ROWS rows (a larger partition is a group of its own)."""
     groups: list[list[PartitionKey]] = []
-    rows_in_group = GROUP_ROWS
+    rows_in_group = 0
     for key in keys:
         rows = sum(part.rows for part in found.get(key, []))
-        if rows_in_group + rows > GROUP_ROWS and (not groups or groups[-1]):
+        if not groups or (rows_in_group + rows > GROUP_ROWS and groups[-1]):
             groups.append([])
             rows_in_group = 0
         groups[-1].append(key)
@@ -179,10 +174,10 @@ def _assemble_group(store: OrderStore, keys: list[PartitionKey], found: dict[Par
         rows = _partition_rows(found.get(key, []))
         path = store.partition_file(key)
         if rows is None or rows.num_rows == 0:
-            path.unlink(missing_ok=True)
+            outputs.remove(path)  # the partition lost every contributor: its stale file goes
             assembled.append(AssembledPartition(key, 0, 0, "0", 0, None))
             continue
-        atomic_write(path, lambda temporary, rows=rows: pq.write_table(rows, temporary, **PARTITION_FILE_OPTIONS))
+        outputs.write_parquet(path, rows, **PARTITION_FILE_OPTIONS)
         written.append(rows)
         value = decimal_text(pc.sum(order_values(rows)).as_py())
         quantity = quantity_total(rows[schema.QUANTITY])

@@ -6,9 +6,8 @@ invariant holds.
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from orders_assets.core import schema
+from orders_assets.core import outputs, schema
 from orders_assets.core.aggregate import sorted_by_keys
 from orders_assets.core.assemble import SOURCE_FILE
 from orders_assets.core.parse import SOURCE_LINE
@@ -22,10 +21,10 @@ def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_S
     problems = []
     for name, keys in schema.REPORT_KEYS.items():
         path = store.reports / f"{name}.parquet"
-        if not path.exists():
+        if not outputs.exists(path):
             problems.append(f"{path}: missing")
             continue
-        table = pq.read_table(path)
+        table = outputs.read_table(path)
         expected = [*keys, *schema.METRIC_COLUMNS, *schema.REPORT_DISTINCT_COUNTS.get(name, {})]
         if table.column_names != expected:
             problems.append(f"{path}: columns {table.column_names}, the contract says {expected}")
@@ -64,10 +63,10 @@ def partition_problems(store: OrderStore) -> list[str]:
         if not entry["rows"]:
             continue
         path = store.partition_file(key)
-        if not path.exists():
+        if not outputs.exists(path):
             problems.append(f"{path}: missing ({entry['rows']} rows expected)")
             continue
-        metadata = pq.read_metadata(path)
+        metadata = outputs.read_metadata(path)
         names = metadata.schema.to_arrow_schema().names
         missing = [column for column in PARTITION_COLUMNS if column not in names]
         if missing or metadata.num_rows != entry["rows"]:

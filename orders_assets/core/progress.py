@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import psutil
 
-from orders_assets.core.store import atomic_write_json
+from orders_assets.core.atomic import atomic_write_json
 
 MiB = 1 << 20
 PROGRESS_FOLDER = "progress"

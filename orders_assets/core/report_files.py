@@ -1,25 +1,26 @@
-"""Report files: each report as CSV and Parquet, and summary.json, all written atomically."""
+"""Report files: each report as CSV and Parquet, and summary.json, each written whole (core/outputs.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from orders_assets.core import outputs
+from orders_assets.core.outputs import OutputPath
 from orders_assets.core.plots import PLOTTED_REPORTS
 from orders_assets.core.report_page import PAGE_NAME, PLOTS_FOLDER, SUMMARY_NAME, read_summary
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.core.store import OrderStore, atomic_write, atomic_write_json, atomic_write_parquet
+from orders_assets.core.store import OrderStore
 
 
-def write_report(table: pa.Table, reports_dir: Path, name: str) -> dict[str, Path]:
+def write_report(table: pa.Table, reports_dir: OutputPath, name: str) -> dict[str, OutputPath]:
     """<reports>/<name>.csv and <name>.parquet; returns both paths."""
     csv_path, parquet_path = reports_dir / f"{name}.csv", reports_dir / f"{name}.parquet"
     options = pacsv.WriteOptions(quoting_style="needed")
     text = _plain_decimals(table)
-    atomic_write(csv_path, lambda temporary: pacsv.write_csv(text, str(temporary), write_options=options))
-    atomic_write_parquet(parquet_path, table)
+    outputs.write_output(csv_path, lambda target: pacsv.write_csv(text, target, write_options=options))
+    outputs.write_parquet(parquet_path, table)
     return {"csv": csv_path, "parquet": parquet_path}
 
 
@@ -43,7 +44,7 @@ def reports_complete(store: OrderStore) -> bool:
     is rebuilt by the next run)."""
     names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")]
     names += [f"{PLOTS_FOLDER}/{name}.png" for name in PLOTTED_REPORTS] + [PAGE_NAME, SUMMARY_NAME]
-    return all((store.reports / name).exists() for name in names)
+    return all(outputs.exists(store.reports / name) for name in names)
 
 
 def reports_current(store: OrderStore) -> bool:
@@ -53,9 +54,9 @@ def reports_current(store: OrderStore) -> bool:
     return read_summary(store.reports).get("inputs_signature") == store.inputs_signature()
 
 
-def write_summary(document: dict, reports_dir: Path) -> Path:
+def write_summary(document: dict, reports_dir: OutputPath) -> OutputPath:
     path = reports_dir / SUMMARY_NAME
-    atomic_write_json(path, document)
+    outputs.write_json(path, document)
     return path
 
 

@@ -1,7 +1,7 @@
 """The reports' pictures and one HTML page that shows them with the summary.
 
-    <data>/reports/plots/<report>.png   a plotted report (core/plots.py PLOTS)
-    <data>/reports/index.html           summary figures, source files, plots, links to every report file
+    <output>/reports/plots/<report>.png   a plotted report (core/plots.py PLOTS)
+    <output>/reports/index.html           summary figures, source files, plots, links to every report file
 
 The page is self-contained (inline CSS, no script, no external URL) and links only files that
 exist, relative to itself, so the reports folder can be copied or served as it is. It holds no
@@ -12,14 +12,13 @@ from __future__ import annotations
 import html
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from orders_assets.core import outputs
+from orders_assets.core.outputs import OutputPath
 from orders_assets.core.plots import PLOTS, PLOTTED_REPORTS, render_png
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.core.store import atomic_write_bytes
 
 PLOTS_FOLDER = "plots"
 PAGE_NAME = "index.html"
@@ -69,21 +68,21 @@ figcaption { color: #6b7280; font-size: 13px; padding: 6px 4px 0; }
 """
 
 
-def plot_path(reports_dir: Path, report: str) -> Path:
+def plot_path(reports_dir: OutputPath, report: str) -> OutputPath:
     return reports_dir / PLOTS_FOLDER / f"{report}.png"
 
 
-def write_plot(reports_dir: Path, report: str, table: pa.Table) -> tuple[Path, bytes] | None:
+def write_plot(reports_dir: OutputPath, report: str, table: pa.Table) -> tuple[OutputPath, bytes] | None:
     """Renders a report's plot to reports/plots/<report>.png; None for a report without a plot."""
     if report not in PLOTS:
         return None
     png = render_png(report, table)
     path = plot_path(reports_dir, report)
-    atomic_write_bytes(path, png)
+    outputs.write_bytes(path, png)
     return path, png
 
 
-def write_report_page(reports_dir: Path, summary: dict | None) -> Path:
+def write_report_page(reports_dir: OutputPath, summary: dict | None) -> OutputPath:
     """Writes reports/index.html from the summary document (None: not built yet) and the files
     present in the reports folder.
 
@@ -92,17 +91,17 @@ def write_report_page(reports_dir: Path, summary: dict | None) -> Path:
     page (a crash in between leaves the reports stale, and the next run rebuilds both).
     """
     path = reports_dir / PAGE_NAME
-    atomic_write_bytes(path, report_page(reports_dir, summary).encode())
+    outputs.write_bytes(path, report_page(reports_dir, summary).encode())
     return path
 
 
-def read_summary(reports_dir: Path) -> dict | None:
+def read_summary(reports_dir: OutputPath) -> dict | None:
     """summary.json's document, None when it is not built yet."""
     path = reports_dir / SUMMARY_NAME
-    return json.loads(path.read_text()) if path.exists() else None
+    return json.loads(outputs.read_text(path)) if outputs.exists(path) else None
 
 
-def report_page(reports_dir: Path, summary: dict | None) -> str:
+def report_page(reports_dir: OutputPath, summary: dict | None) -> str:
     sections = [
         "<h1>Orders reports</h1>",
         '<p class="note">Reports over the filtered order set. Value = price &times; quantity: exact in the '
@@ -165,10 +164,10 @@ def _file_cell(value, field: str) -> str:
     return f'<td data-field="{_text(field)}">{_text(value)}</td>'
 
 
-def _plots_section(reports_dir: Path) -> str:
+def _plots_section(reports_dir: OutputPath) -> str:
     figures = []
     for report in PLOTTED_REPORTS:
-        if plot_path(reports_dir, report).exists():
+        if outputs.exists(plot_path(reports_dir, report)):
             source = f"{PLOTS_FOLDER}/{report}.png"
             title = PLOTS[report].title
             figures.append(f'<figure><img src="{_text(source)}" alt="{_text(title)}" width="1000">'
@@ -178,16 +177,16 @@ def _plots_section(reports_dir: Path) -> str:
     return "<h2>Plots</h2>\n" + "\n".join(figures)
 
 
-def _reports_section(reports_dir: Path, link_summary: bool) -> str:
+def _reports_section(reports_dir: OutputPath, link_summary: bool) -> str:
     rows = []
     for report in REPORT_NAMES:
         links = [f'<a href="{_text(name)}">{_text(kind)}</a>'
                  for name, kind in ((f"{report}.csv", "CSV"), (f"{report}.parquet", "Parquet"))
-                 if (reports_dir / name).exists()]
+                 if outputs.exists(reports_dir / name)]
         if not links:
             continue
         parquet = reports_dir / f"{report}.parquet"
-        count = f"{pq.read_metadata(parquet).num_rows:,}" if parquet.exists() else ""
+        count = f"{outputs.read_metadata(parquet).num_rows:,}" if outputs.exists(parquet) else ""
         rows.append(f'<tr><td>{_text(report)}</td><td class="number">{_text(count)}</td>'
                     f"<td>{' &middot; '.join(links)}</td></tr>")
     parts = ["<h2>Report files</h2>"]

@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.atomic import output_write_error
 from orders_assets.core.progress import StageClock
-from orders_assets.core.store import PartitionKey, output_write_error
+from orders_assets.core.store import PartitionKey
 
 
 class PartitionStager:

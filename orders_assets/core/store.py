@@ -1,42 +1,46 @@
-"""The data folder: where every output lives, and how it is written so a reader never sees half a file.
+"""The work area and the outputs: where every file lives, and how it is written so a reader never
+sees half a file.
+
+The work area, a local or shared POSIX folder (renames and flock locks):
 
     <data>/staging/<source id>/manifest.json   accounting and slice index of the latest ingest of a source
     <data>/staging/<source id>/<attempt>/       that ingest's filtered rows, one Arrow IPC batch per partition
     <data>/quarantine/<source id>.csv            rejected rows: source_file, line, column, reason, raw
-    <data>/orders/trade_date=D/security_code=S.parquet   the filtered order set of one partition
     <data>/aggregates/trade_date=D.parquet       partial aggregates of that date's partitions
     <data>/state/partitions.parquet              catalog: per partition, the inputs it was built from
-    <data>/reports/                               the reports and summary.json
 
-Every file is written under a temporary name in its folder and renamed into place; the
+The published outputs, under the output root (`output_url`, by default the data folder; core/outputs.py):
+
+    <output>/orders/trade_date=D/security_code=S.parquet   the filtered order set of one partition
+    <output>/reports/                                      the reports, plots, index.html and summary.json
+
+Every work-area file is written under a temporary name in its folder and renamed into place; the
 manifest is switched last, so a crash leaves either the old state or the new one.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import threading
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from upath import UPath
 
 from orders_assets.core import schema
+from orders_assets.core.atomic import TEMP_PREFIX, atomic_write, atomic_write_json, atomic_write_parquet
+from orders_assets.core.outputs import output_root
 from orders_assets.core.sources import storage_id
 
 PartitionKey = tuple[str, str]
 """(trade_date as YYYY-MM-DD, security_code)."""
-
-TEMP_PREFIX = ".tmp-"
 
 
 def catalog_schema(quantity_decimals: int = 0) -> pa.Schema:
@@ -70,27 +74,6 @@ def partition_text(key: PartitionKey) -> str:
 def parse_partition_text(text: str) -> PartitionKey:
     trade_date, _, security = text.partition("|")
     return trade_date, security
-
-
-def temporary_file(folder: Path) -> Path:
-    """An empty file with a temporary name in `folder`, with the permissions of a normal new file.
-
-    mkstemp makes it private (0600); outputs are shared with their readers, so the process umask
-    decides, as it would for open(). The name carries the writer's process id, so a later run can
-    tell the leftovers of a killed process from the files of a live one.
-    """
-    handle, temporary = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder)
-    os.close(handle)
-    os.chmod(temporary, 0o666 & ~process_umask())
-    return Path(temporary)
-
-
-@functools.cache
-def process_umask() -> int:
-    """The umask, read once: reading it means setting it, which must not race with writer threads."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
 
 
 class _FileLock:
@@ -152,55 +135,13 @@ def _process_alive(pid_text: str) -> bool:
     return True
 
 
-class OutputWriteError(OSError):
-    """An output could not be written (a full disk, a read-only folder): the previous file is intact."""
-
-
-def output_write_error(path: Path, error: OSError) -> OutputWriteError:
-    """The OS error of a failed write, naming the output, with its errno (ENOSPC for a full disk) kept."""
-    if isinstance(error, OutputWriteError):
-        return error
-    return OutputWriteError(error.errno, f"cannot write {path}: {error.strerror or error}")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call write(temporary path) in the target folder, then rename over `path`.
-
-    On failure the temporary file is removed and the target is left as it was; an OS error is
-    raised again naming the output.
-    """
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = temporary_file(path.parent)
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException as error:
-        if temporary is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise output_write_error(path, error) from error
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda temporary: temporary.write_bytes(data))
-
-
-def atomic_write_json(path: Path, document: dict) -> None:
-    atomic_write_bytes(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode())
-
-
-def atomic_write_parquet(path: Path, table: pa.Table) -> None:
-    atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
-
-
 class OrderStore:
-    """Paths and atomic updates of one data folder."""
+    """Paths and atomic updates of one work area, and the roots of its published outputs."""
 
-    def __init__(self, data_dir: Path | str):
+    def __init__(self, data_dir: Path | str, output_url: str | None = None):
         self.root = Path(data_dir)
+        self.output_root = output_root(self.root, output_url)
+        """Where partition files and reports are published: a local folder or a URL (s3://, gs://)."""
 
     @property
     def staging(self) -> Path:
@@ -211,16 +152,16 @@ class OrderStore:
         return self.root / "quarantine"
 
     @property
-    def orders(self) -> Path:
-        return self.root / "orders"
+    def orders(self) -> UPath:
+        return self.output_root / "orders"
 
     @property
     def aggregates(self) -> Path:
         return self.root / "aggregates"
 
     @property
-    def reports(self) -> Path:
-        return self.root / "reports"
+    def reports(self) -> UPath:
+        return self.output_root / "reports"
 
     @property
     def state(self) -> Path:
@@ -229,7 +170,7 @@ class OrderStore:
     def quarantine_file(self, source_key: str) -> Path:
         return self.quarantine / f"{storage_id(source_key)}.csv"
 
-    def partition_file(self, key: PartitionKey) -> Path:
+    def partition_file(self, key: PartitionKey) -> UPath:
         return self.orders / f"trade_date={key[0]}" / f"security_code={key[1]}.parquet"
 
     def aggregate_file(self, trade_date: str) -> Path:

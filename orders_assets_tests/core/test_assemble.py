@@ -115,3 +115,16 @@ def test_parallel_assembly_in_many_groups_writes_what_one_thread_writes(tmp_path
                             if path.startswith(("orders", "aggregates"))}
     assert len(results[1]) > 40
     assert results[1] == results[3]
+
+
+def test_a_range_that_starts_with_partitions_without_rows_is_assembled(tmp_path):
+    """A rectangle of dates x securities holds pairs that never traded; the first keys may be such pairs."""
+    landing, store = tmp_path / "landing", OrderStore(tmp_path / "data")
+    landing.mkdir()
+    write(landing, "a.csv", [row(1, 3, "10:00:00", "CBA"), row(2, 4, "11:00:00", "BHP")])
+    ingest_all(landing, store)
+    rectangle = [("2025-03-03", "BHP"), ("2025-03-03", "CBA"), ("2025-03-04", "BHP"), ("2025-03-04", "CBA")]
+    assembled = assemble_partitions(store, rectangle)
+    assert {part.key: part.rows for part in assembled} == dict(zip(rectangle, [0, 1, 1, 0]))
+    assert pending_partitions(store) == []
+    assert partition_ids(store, ("2025-03-03", "CBA")) == ["1"]

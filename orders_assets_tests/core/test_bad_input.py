@@ -16,7 +16,8 @@ from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.reader import MAX_ROW_BYTES, SourceFormatError
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import TEMP_PREFIX, OrderStore, OutputWriteError
+from orders_assets.core.atomic import OutputWriteError
+from orders_assets.core.store import TEMP_PREFIX, OrderStore
 
 HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity"
 KEPT = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100"

@@ -1,0 +1,26 @@
+"""output_url in the config file: read into the settings, given to the store, kept by a saved config."""
+from upath import UPath
+
+from orders_assets.config_file import load_settings_overrides, settings_document
+from orders_assets.resources import OrdersSettings
+
+TUNING = {"preset": "laptop", "workers": 1, "block_bytes": 1 << 20, "read_ahead": 1, "stage_bytes": 1 << 22,
+          "memory_budget": 1 << 30, "max_concurrent": 1}
+
+
+def test_output_url_from_the_config_file_is_where_the_store_publishes(tmp_path):
+    (tmp_path / "config.yaml").write_text("output_url: s3://bucket/orders\nquantity_decimals: 2\n")
+    overrides = load_settings_overrides(tmp_path / "config.yaml")
+    settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"), **overrides)
+    store = settings.store()
+    assert store.reports == UPath("s3://bucket/orders/reports")
+    assert str(store.partition_file(("2025-03-03", "BHP"))) == (
+        "s3://bucket/orders/orders/trade_date=2025-03-03/security_code=BHP.parquet")
+    assert store.state == tmp_path / "data" / "state"  # the work area stays in the data folder
+    assert settings_document(settings.model_dump(), TUNING)["output_url"] == "s3://bucket/orders"
+
+
+def test_without_output_url_the_outputs_stay_in_the_data_folder_and_a_saved_config_does_not_name_it(tmp_path):
+    settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"))
+    assert settings.store().reports == tmp_path / "data" / "reports"
+    assert "output_url" not in settings_document(settings.model_dump(), TUNING)
