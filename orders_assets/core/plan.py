@@ -6,17 +6,10 @@ Pure functions over the landing folder listing and the store's manifests, so the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from orders_assets.core.sources import SourceFile, discover_sources
-
-DEFAULT_MAX_GAP = 64
-"""Keys between two wanted keys that a range may include rather than start a new run.
-
-Re-assembling an unchanged partition is idempotent and costs milliseconds; a run costs
-about a second of Dagster start-up, so small gaps are cheaper to cover than to split."""
-
 
 @dataclass(frozen=True)
 class IngestPlan:
@@ -112,24 +105,13 @@ def apply_identity(store, plan: IngestPlan, present_keys: Iterable[str]) -> None
         store.write_duplicates(registry)
 
 
-def key_ranges(ordered_keys: Sequence[str], wanted: Iterable[str], max_gap: int = 0) -> list[tuple[str, str]]:
-    """Cover the wanted keys with (first, last) ranges of `ordered_keys`.
-
-    Consecutive wanted keys at most `max_gap` positions apart share a range; so a run
-    materializes the whole range, including up to `max_gap` keys between wanted ones.
-    """
-    position = {key: index for index, key in enumerate(ordered_keys)}
-    unknown = [key for key in wanted if key not in position]
-    if unknown:
-        raise KeyError(f"partition keys not defined: {', '.join(sorted(unknown)[:5])}")
-    indexes = sorted(position[key] for key in set(wanted))
-    ranges: list[tuple[int, int]] = []
-    for index in indexes:
-        if ranges and index - ranges[-1][1] <= max_gap + 1:
-            ranges[-1] = (ranges[-1][0], index)
-        else:
-            ranges.append((index, index))
-    return [(ordered_keys[first], ordered_keys[last]) for first, last in ranges]
+def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
+    """Kept rows per partition (its text key) over the given manifests: the work of assembling it."""
+    rows: dict[str, int] = {}
+    for manifest in manifests:
+        for text, slices in manifest["partitions"].items():
+            rows[text] = rows.get(text, 0) + sum(length for _file, _batch, length in slices)
+    return rows
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,7 @@
-"""Planning: which sources to ingest or retire, and how keys are batched into ranges."""
+"""Planning: which sources to ingest or retire, and how much work each partition holds."""
 from pathlib import Path
 
-import pytest
-
-from orders_assets.core.plan import key_ranges, plan_ingest
+from orders_assets.core.plan import plan_ingest, staged_rows
 from orders_assets.core.sources import SourceFile
 
 
@@ -27,11 +25,7 @@ def test_nothing_new_when_every_source_matches_its_manifest():
     assert plan_ingest([source("a.csv")], [manifest("a.csv")], "f").nothing_new
 
 
-def test_key_ranges_merge_keys_within_the_gap():
-    ordered = [f"k{i:02d}" for i in range(20)]
-    assert key_ranges(ordered, ["k01", "k02", "k03", "k10"]) == [("k01", "k03"), ("k10", "k10")]
-    assert key_ranges(ordered, ["k01", "k03", "k10"], max_gap=1) == [("k01", "k03"), ("k10", "k10")]
-    assert key_ranges(ordered, ["k01", "k10"], max_gap=8) == [("k01", "k10")]
-    assert key_ranges(ordered, []) == []
-    with pytest.raises(KeyError, match="nope"):
-        key_ranges(ordered, ["nope"])
+def test_staged_rows_sum_every_slice_of_a_partition_over_the_manifests():
+    manifests = [{"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 7], ["s0.arrow", 1, 3]], "2025-03-04|BHP": [["s1.arrow", 0, 5]]}},
+                 {"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 2]]}}]
+    assert staged_rows(manifests) == {"2025-03-03|BHP": 12, "2025-03-04|BHP": 5}
