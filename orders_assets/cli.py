@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--landing", type=Path, required=True)
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("--config", type=Path, default=None, help="YAML settings (filter, timezone, size_edges, reader)")
+    run.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("ORDERS_ASSETS_DASK_SCHEDULER") or None,
+                     help="run the steps on the Dask cluster of this scheduler (tcp://host:8786), one piece of "
+                          "each stage per worker (default: $ORDERS_ASSETS_DASK_SCHEDULER; unset: this machine)")
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                      help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
 
@@ -127,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)
-    if plan_work(args.landing, OrderStore(args.data), rules.fingerprint_for).nothing_to_do:
+    if plan_work(args.landing, OrderStore(args.data, overrides.get("output_url", "")), rules.fingerprint_for).nothing_to_do:
         print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
         return 0
     return _run_through_dagster(args, overrides, started)
@@ -143,6 +146,7 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     from orders_assets.config_file import save_settings, settings_document
     from orders_assets.core.tuning import TuningError
     from orders_assets.instance import InstanceConfigError, ensure_instance_folder, open_instance, use_batched_events
+    from orders_assets.launch import ClusterUnreachable
     from orders_assets.resources import OrdersSettings
     from orders_assets.runner import run_pipeline
     from orders_assets.terminal import ProgressBar
@@ -163,8 +167,12 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     use_batched_events()
     save_settings(settings.store().root / "state" / "effective_config.yaml",
                   settings_document(settings.model_dump(), tuning.as_dict()))
-    with open_instance(home) as instance, ProgressBar(settings.store().state):
-        outcome = run_pipeline(settings, instance, log_level=args.log_level)
+    try:
+        with open_instance(home) as instance, ProgressBar(settings.store().state):
+            outcome = run_pipeline(settings, instance, log_level=args.log_level, dask_scheduler=args.dask)
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     _print_outcome(outcome, settings, time.perf_counter() - started, home)
     return 0 if outcome.success else 1
 
@@ -187,7 +195,7 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
     for run in outcome.runs:
         print(f"{'ok    ' if run.success else 'FAILED'} {run.job} {run.partition_range}".rstrip())
         print(f"       {_run_timing(run)}")
-    reports_dir = Path(settings.data_dir) / "reports"
+    reports_dir = settings.store().reports
     summary = read_summary(reports_dir)
     if summary is not None:
         print(

@@ -13,7 +13,8 @@ from orders_assets.checks import (
     totals_match_partitions,
 )
 from orders_assets.config_file import load_settings_overrides
-from orders_assets.io_managers import ChunkedSourceIOManager
+from orders_assets.executors import dask_scheduler_from, executor_for
+from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, chunked_source_io_manager, filtered_orders_input
 from orders_assets.machine import MachineTags
 from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV, OrdersSettings
 from orders_assets.sensors import INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS, landing_sensor
@@ -29,12 +30,14 @@ JOB_SELECTIONS = {
 }
 
 
-def build_definitions(settings: OrdersSettings) -> dg.Definitions:
+def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = None) -> dg.Definitions:
     """The Definitions for given settings (the CLI passes those of its --config file).
 
     The machine is profiled when the code location loads: the executor's concurrency comes from
     the tuning, and every run of the jobs carries the machine and the tuning as tags (shown in
-    the UI). Settings that cannot work on this machine stop the load with the reason.
+    the UI). Settings that cannot work on this machine stop the load with the reason. With a Dask
+    scheduler's address the runs' steps execute on that cluster's workers by default (a run's
+    config may still choose either executor).
     """
     machine = MachineTags.of(settings)
     jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
@@ -46,9 +49,10 @@ def build_definitions(settings: OrdersSettings) -> dg.Definitions:
                                 int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)))],
         resources={
             "settings": settings,
-            CHUNKED_SOURCE_IO_MANAGER: ChunkedSourceIOManager(settings=settings),
+            CHUNKED_SOURCE_IO_MANAGER: chunked_source_io_manager,
+            FILTERED_ORDERS_IO_MANAGER: filtered_orders_input,  # for assets users add downstream of filtered_orders
         },
-        executor=dg.multiprocess_executor.configured({"max_concurrent": machine.tuning.max_concurrent}),
+        executor=executor_for(machine.tuning.max_concurrent, dask_scheduler),
     )
 
 
@@ -63,4 +67,4 @@ def settings_from_environment(environment=os.environ) -> OrdersSettings:
     return settings
 
 
-defs = build_definitions(settings_from_environment())
+defs = build_definitions(settings_from_environment(), dask_scheduler_from(os.environ))

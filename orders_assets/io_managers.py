@@ -1,4 +1,5 @@
-"""The chunked-source IO manager: landing files reach assets as streams of parsed chunks.
+"""IO managers: landing files reach assets as streams of parsed chunks, and filtered_orders partitions
+reach downstream assets as tables.
 
 Loading a landing file never reads it: the manager hands the asset a `ChunkedSource` per
 requested file partition, whose blocks are parsed one at a time as the asset iterates, so a
@@ -6,16 +7,21 @@ requested file partition, whose blocks are parsed one at a time as the asset ite
 """
 
 import dagster as dg
+import pyarrow as pa
+from upath import UPath
 
+from orders_assets.core import outputs
 from orders_assets.core.ingest import ChunkedSource
 from orders_assets.core.sources import discover_sources
+from orders_assets.core.store import OrderStore
 from orders_assets.resources import OrdersSettings
 
 
-class ChunkedSourceIOManager(dg.ConfigurableIOManager):
+class ChunkedSourceIOManager(dg.IOManager):
     """Loads `landing_orders` partitions (one per source file) as lazy chunked sources."""
 
-    settings: dg.ResourceDependency[OrdersSettings]
+    def __init__(self, settings: OrdersSettings):
+        self.settings = settings
 
     def load_input(self, context: dg.InputContext) -> dict[str, ChunkedSource]:
         wanted = set(context.asset_partition_keys)
@@ -31,3 +37,45 @@ class ChunkedSourceIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         raise NotImplementedError("landing files are written by the exchange's export, never by the pipeline")
+
+
+@dg.io_manager(required_resource_keys={"settings"})
+def chunked_source_io_manager(init_context: dg.InitResourceContext) -> ChunkedSourceIOManager:
+    """The manager over the `settings` resource by its key, so that settings given in a run's config
+    (as `orders-assets run` does for the runs it sends to a Dask cluster) reach it too: a settings
+    object nested in a Pythonic IO manager would keep the values it was built with."""
+    return ChunkedSourceIOManager(init_context.resources.settings)
+
+
+FILTERED_ORDERS_IO_MANAGER = "filtered_orders_io_manager"
+
+
+class FilteredOrdersIOManager(dg.UPathIOManager):
+    """Loads `filtered_orders` partitions where the asset published them (the output root: a folder or
+    an s3:// or gs:// URL), as Dagster's UPathIOManager loads any partitioned input: one partition as a
+    pyarrow Table, several (a downstream asset over a range, or unpartitioned) as a dict by partition key.
+
+    It only loads: filtered_orders writes its own files and returns a MaterializeResult, so Dagster
+    never hands this manager an object to store."""
+
+    def __init__(self, store: OrderStore):
+        super().__init__(base_path=store.orders)
+        self.store = store
+
+    def get_path_for_partition(self, context, path, partition: str) -> UPath:
+        """Dagster names a multi-partition "date/security" (dimensions in name order): the store's file."""
+        trade_date, security = partition.split("/", 1)
+        return self.store.partition_file((trade_date, security))
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> pa.Table:
+        return outputs.read_table(path)
+
+    def dump_to_path(self, context: dg.OutputContext, obj, path: UPath) -> None:
+        raise NotImplementedError("filtered_orders writes its partition files itself (core/assemble.py)")
+
+
+@dg.io_manager(required_resource_keys={"settings"})
+def filtered_orders_input(init_context: dg.InitResourceContext) -> FilteredOrdersIOManager:
+    """The resource a downstream asset names in `AssetIn(input_manager_key=FILTERED_ORDERS_IO_MANAGER)`;
+    over the `settings` resource by its key, like chunked_source_io_manager, so run config reaches it."""
+    return FilteredOrdersIOManager(init_context.resources.settings.store())

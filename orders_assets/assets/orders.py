@@ -127,7 +127,7 @@ class IngestWatch:
         self.log_every = float(os.environ.get(PROGRESS_ENV, DEFAULT_INTERVAL_SECONDS))
         self.monitor = ProgressMonitor(file_sizes, interval_seconds=min(PROGRESS_FILE_SECONDS, self.log_every))
         self.last_log = time.monotonic()
-        self.progress_file = store.state / PROGRESS_FOLDER / f"{context.run_id}.json"
+        self.progress_file = store.state / PROGRESS_FOLDER / f"{context.run.run_id}.json"
         self.stages = StageClock()
         self.wall_seconds = 0.0
         self.workers = 1
@@ -169,7 +169,7 @@ class IngestWatch:
         self.progress_file.unlink(missing_ok=True)
 
     def _publish(self, snapshot: ProgressSnapshot, force_log: bool = False, done: bool = False) -> None:
-        write_progress(self.progress_file, snapshot, self.context.run_id, done)
+        write_progress(self.progress_file, snapshot, self.context.run.run_id, done)
         now = time.monotonic()
         if force_log or now - self.last_log >= self.log_every:
             self.last_log = now
@@ -185,7 +185,7 @@ def _hint(manifest: dict) -> str:
 
 def _run_seconds(context: dg.AssetExecutionContext) -> float:
     """Seconds since this run started (its record's start time), to tell Dagster's share of it."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     start = record.start_time if record is not None else None
     return time.time() - start if start else 0.0
 

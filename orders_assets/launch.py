@@ -1,0 +1,165 @@
+"""How `orders-assets run` executes the runs it plans: one after another in this process (a laptop),
+or several at once on a Dask cluster, each run's step a task on a worker.
+
+Either way a run is an ordinary Dagster run of one of the code location's jobs, recorded on the
+instance with its partition range; only the executor differs. On a cluster the job is
+reconstructed by the workers from the `orders_assets.definitions` module, and the settings of
+this command travel in the run's config, so a worker needs the package and access to the
+folders (and output URL), not this command's environment.
+"""
+from __future__ import annotations
+
+import os
+import time
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import dagster as dg
+
+from orders_assets.assets.orders import ENGINE_SECONDS
+from orders_assets.definitions import build_definitions
+from orders_assets.executors import dask_execution
+from orders_assets.partitions import range_tags
+from orders_assets.resources import OrdersSettings
+
+DEFINITIONS_MODULE = "orders_assets.definitions"
+Range = tuple[str, str] | None
+"""(first, last) partition keys of a single-run backfill, or None for an unpartitioned run."""
+
+
+@dataclass(frozen=True)
+class LaunchedRun:
+    job: str
+    partition_range: str
+    """'first...last' for a backfill, '' for an unpartitioned run."""
+    success: bool
+    seconds: float
+    """Wall time of the run, creation included."""
+    engine_seconds: float
+    """Part of it spent in the core engine (the steps' own work); the rest is Dagster's."""
+    partitions: int
+    run_id: str = ""
+
+    @property
+    def dagster_seconds(self) -> float:
+        return max(0.0, self.seconds - self.engine_seconds)
+
+
+class InProcessLauncher:
+    """Runs execute in this process, one after another; each step uses every core of the machine."""
+
+    parts = 1
+    """How many pieces a stage's work is cut into: one, since one step already uses all cores."""
+
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str):
+        self.defs = build_definitions(settings)
+        self.instance = instance
+        self.run_config = _logger_config(log_level)
+
+    def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
+        return [self._execute(job_name, partition_range) for partition_range in ranges]
+
+    def _execute(self, job_name: str, partition_range: Range) -> LaunchedRun:
+        started = time.perf_counter()
+        result = self.defs.resolve_job_def(job_name).execute_in_process(
+            run_config=self.run_config, instance=self.instance, tags=_tags(partition_range), raise_on_error=False)
+        return launched_run(job_name, partition_range, result, time.perf_counter() - started)
+
+
+class DaskLauncher:
+    """Runs execute at once, one per piece of a stage's work, their steps as tasks on a Dask cluster.
+
+    A stage is cut into as many pieces as the cluster has workers (`parts`), each a single-run
+    backfill of a contiguous key range: Dask's scheduler gives each waiting step to a free worker.
+    Each run is orchestrated by its own process here, as Dagster's default run launcher does (the
+    orchestration only waits for Dask and relays events; the work is done in the workers'
+    processes). Not threads: Dagster re-applies the logging configuration when a run starts,
+    which deadlocks against another run's thread logging at that moment.
+    """
+
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, scheduler: str):
+        if not instance.is_persistent:
+            raise ValueError("a Dask run needs a persistent Dagster instance (DAGSTER_HOME) that the workers can open")
+        self.instance_ref = instance.get_ref()
+        self.scheduler = scheduler
+        self.run_config = {**_logger_config(log_level), "execution": dask_execution(scheduler),
+                           "resources": {"settings": {"config": settings_config(settings)}}}
+        self.parts = cluster_workers(scheduler)
+
+    def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(1, len(ranges)), mp_context=spawn) as pool:
+            return list(pool.map(execute_reconstructed, [self.instance_ref] * len(ranges), [job_name] * len(ranges),
+                                 ranges, [self.run_config] * len(ranges), [os.getcwd()] * len(ranges)))
+
+
+def execute_reconstructed(instance_ref, job_name: str, partition_range: Range, run_config: dict,
+                          working_directory: str) -> LaunchedRun:
+    """One run of the code location's job, its steps on the executor its run config names (in a process of its own)."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", working_directory)
+    started = time.perf_counter()
+    with dg.DagsterInstance.from_ref(instance_ref) as instance, dg.execute_job(
+            repository.get_reconstructable_job(job_name), instance, run_config=run_config,
+            tags=_tags(partition_range), raise_on_error=False) as result:
+        return launched_run(job_name, partition_range, result, time.perf_counter() - started)
+
+
+class ClusterUnreachable(RuntimeError):
+    """No Dask scheduler (or no worker) answered at the given address."""
+
+
+CONNECT_SECONDS = 10
+"""A scheduler that has not answered in this time is down or unreachable (Dask retries meanwhile)."""
+FIRST_WORKER_SECONDS = 30
+"""How long a reachable scheduler may take to have its first worker connected (workers starting up)."""
+
+
+def cluster_workers(scheduler: str) -> int:
+    """Workers connected to the scheduler, once at least one is."""
+    from dask.distributed import Client
+
+    try:
+        with Client(scheduler, timeout=CONNECT_SECONDS) as client:
+            client.wait_for_workers(1, timeout=FIRST_WORKER_SECONDS)
+            return len(client.scheduler_info()["workers"])
+    except (OSError, TimeoutError) as error:
+        raise ClusterUnreachable(f"Dask scheduler {scheduler}: no answer within {CONNECT_SECONDS} s, or no worker "
+                                 f"connected within {FIRST_WORKER_SECONDS} s ({type(error).__name__}: {error})") from error
+
+
+def settings_config(settings: OrdersSettings) -> dict:
+    """The settings as the `settings` resource's run config (unset sizing left to each worker's machine)."""
+    return {name: value for name, value in settings.model_dump().items() if value is not None}
+
+
+def launched_run(job_name: str, partition_range: Range, result, seconds: float) -> LaunchedRun:
+    failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
+    label = "" if partition_range is None else (
+        partition_range[0] if partition_range[0] == partition_range[1] else "...".join(partition_range))
+    materializations = result.get_asset_materialization_events()
+    return LaunchedRun(
+        job=job_name, partition_range=label, success=result.success and not failed_checks, seconds=seconds,
+        engine_seconds=_engine_seconds(materializations),
+        partitions=sum(1 for event in materializations if event.partition is not None), run_id=result.run_id,
+    )
+
+
+def _engine_seconds(materializations: list[dg.DagsterEvent]) -> float:
+    """Engine time of a run: each asset's step reports it once (every partition carries the same figure)."""
+    per_asset: dict[dg.AssetKey, float] = {}
+    for event in materializations:
+        entry = event.step_materialization_data.materialization.metadata.get(ENGINE_SECONDS)
+        if entry is not None:
+            per_asset.setdefault(event.asset_key, float(entry.value))
+    return sum(per_asset.values())
+
+
+def _tags(partition_range: Range) -> dict[str, str]:
+    return {} if partition_range is None else range_tags(*partition_range)
+
+
+def _logger_config(log_level: str) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}}
