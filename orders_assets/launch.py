@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import time
+import importlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from orders_assets.assets.orders import ENGINE_SECONDS
 from orders_assets.definitions import build_definitions
@@ -60,6 +62,9 @@ class InProcessLauncher:
     def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
         return [self._execute(job_name, partition_range) for partition_range in ranges]
 
+    def close(self) -> None:
+        pass
+
     def _execute(self, job_name: str, partition_range: Range) -> LaunchedRun:
         started = time.perf_counter()
         result = self.defs.resolve_job_def(job_name).execute_in_process(
@@ -86,19 +91,31 @@ class DaskLauncher:
         self.run_config = {**_logger_config(log_level), "execution": dask_execution(scheduler),
                            "resources": {"settings": {"config": settings_config(settings)}}}
         self.parts = cluster_workers(scheduler)
+        # One orchestrating process per worker, started now and kept for every stage: each imports
+        # Dagster and the definitions once (seconds), not once per run.
+        self.pool = ProcessPoolExecutor(max_workers=self.parts, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_load_definitions, initargs=(os.getcwd(),))
 
     def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
-        spawn = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=max(1, len(ranges)), mp_context=spawn) as pool:
-            return list(pool.map(execute_reconstructed, [self.instance_ref] * len(ranges), [job_name] * len(ranges),
-                                 ranges, [self.run_config] * len(ranges), [os.getcwd()] * len(ranges)))
+        count = len(ranges)
+        return list(self.pool.map(execute_reconstructed, [self.instance_ref] * count, [job_name] * count, ranges,
+                                  [self.run_config] * count, [os.getcwd()] * count))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def _import_definitions() -> None:
+    importlib.import_module(DEFINITIONS_MODULE)
+
+
+def _load_definitions(working_directory: str) -> None:
+    ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", working_directory).get_definition()
 
 
 def execute_reconstructed(instance_ref, job_name: str, partition_range: Range, run_config: dict,
                           working_directory: str) -> LaunchedRun:
     """One run of the code location's job, its steps on the executor its run config names (in a process of its own)."""
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
-
     repository = ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", working_directory)
     started = time.perf_counter()
     with dg.DagsterInstance.from_ref(instance_ref) as instance, dg.execute_job(
@@ -118,12 +135,13 @@ FIRST_WORKER_SECONDS = 30
 
 
 def cluster_workers(scheduler: str) -> int:
-    """Workers connected to the scheduler, once at least one is."""
+    """Workers connected to the scheduler, once at least one is; each has imported the definitions."""
     from dask.distributed import Client
 
     try:
         with Client(scheduler, timeout=CONNECT_SECONDS) as client:
             client.wait_for_workers(1, timeout=FIRST_WORKER_SECONDS)
+            client.run(_import_definitions)  # each worker builds the definitions now, not in its first step
             return len(client.scheduler_info()["workers"])
     except (OSError, TimeoutError) as error:
         raise ClusterUnreachable(f"Dask scheduler {scheduler}: no answer within {CONNECT_SECONDS} s, or no worker "

@@ -46,6 +46,13 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
     piece per worker (source files by bytes, partitions by staged rows) and its runs go at once."""
     launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
                 else InProcessLauncher(settings, instance, log_level))
+    try:
+        return _run_stages(settings, instance, launcher)
+    finally:
+        launcher.close()
+
+
+def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher) -> RunOutcome:
     store = settings.store()
     sources = discover_sources(settings.landing_dir)
     plan = plan_ingest(sources, store.manifests(), settings.ingest_rules().fingerprint_for, content_digest,
