@@ -24,6 +24,7 @@ from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import expected_signatures, pending_partitions
 from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
 from orders_assets.core.plan import apply_identity, plan_ingest
+from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_complete, reports_current
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text, remove_orphan_temporaries
@@ -94,7 +95,7 @@ def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store) 
     expected = expected_signatures(store)
     identity = _digest([f"{partition_text(key)}\x1f{expected.get(key)}" for key in pending])
     return [dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in order_partition_ranges(instance, pending)]
+            for first, last in order_partition_ranges(instance, pending, DEFAULT_MAX_GAP)]
 
 
 def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:
