@@ -119,9 +119,13 @@ def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
     Partitions are assembled in groups of consecutive keys on `workers` threads (Arrow's
     sort, Parquet writer and group-by release the GIL), at most `workers` groups at a time,
     so memory holds a few groups' rows whatever the number of partitions. Holds the store's lock
-    throughout: the manifests, slices and catalog it reads cannot change under it.
+    shared throughout: the manifests and slices it reads cannot change under it (publishing,
+    retiring and the reports hold it exclusively), and assemblies of other keys, on a cluster's
+    other workers, run at the same time. They share only the dates' aggregate files and the catalog,
+    each rewritten under its own lock with only this assembly's keys replaced; an assembly of the
+    same keys at once writes the same bytes, from the same manifests.
     """
-    with store.locked():
+    with store.assembly_locked():
         return _assemble_locked(store, sorted(set(keys)), edges, workers)
 
 
@@ -137,17 +141,18 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
         assembled.extend(group_assembled)
         partials.append(group_partials)
     _update_aggregates(store, keys, pa.concat_tables(partials) if partials else PARTIAL_SCHEMA.empty_table())
-    catalog = store.catalog()
-    for part in assembled:
-        catalog[part.key] = {
-            "trade_date": part.key[0],
-            "security_code": part.key[1],
-            "signature": expected.get(part.key, EMPTY_SIGNATURE),
-            "rows": part.rows,
-            "quantity": part.quantity,
-            "value": part.value,
-        }
-    store.write_catalog(catalog)
+    with store.catalog_locked():
+        catalog = store.catalog()
+        for part in assembled:
+            catalog[part.key] = {
+                "trade_date": part.key[0],
+                "security_code": part.key[1],
+                "signature": expected.get(part.key, EMPTY_SIGNATURE),
+                "rows": part.rows,
+                "quantity": part.quantity,
+                "value": part.value,
+            }
+        store.write_catalog(catalog)
     return assembled
 
 
@@ -234,7 +239,7 @@ def _cast_quantity(table: pa.Table, target: pa.DataType) -> pa.Table:
 
 
 def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa.Table) -> None:
-    """Replace the assembled partitions' rows in their dates' aggregate files (under the store's lock).
+    """Replace the assembled partitions' rows in their dates' aggregate files, each under its own lock.
 
     `partials` holds the new rows of every assembled partition (none for an empty one), so a
     partition that lost its rows also leaves the aggregates.
@@ -244,17 +249,23 @@ def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa
         securities_by_date[trade_date].append(security)
     partial_dates = pc.cast(partials[schema.TRADE_DATE], pa.string())
     for trade_date, securities in securities_by_date.items():
-        path = store.aggregate_file(trade_date)
-        kept = [partials.filter(pc.equal(partial_dates, trade_date))]
-        if path.exists():
-            existing = pq.read_table(path)
-            replaced = pa.array(securities, pa.string())
-            kept.insert(0, existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
-        combined = pa.concat_tables(conform_partials(kept))
-        if combined.num_rows == 0:
-            path.unlink(missing_ok=True)
-            continue
-        atomic_write_parquet(path, combined.sort_by([(schema.SECURITY_CODE, "ascending")]))
+        with store.aggregate_locked(trade_date):
+            _replace_aggregate_rows(store.aggregate_file(trade_date), securities,
+                                    partials.filter(pc.equal(partial_dates, trade_date)))
+
+
+def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Table) -> None:
+    """One date's aggregate file with the given securities' rows replaced by `new_rows`."""
+    kept = [new_rows]
+    if path.exists():
+        existing = pq.read_table(path)
+        replaced = pa.array(securities, pa.string())
+        kept.insert(0, existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
+    combined = pa.concat_tables(conform_partials(kept))
+    if combined.num_rows == 0:
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_parquet(path, combined.sort_by([(schema.SECURITY_CODE, "ascending")]))
 
 
 def load_partials(store: OrderStore) -> pa.Table:

@@ -77,23 +77,44 @@ def parse_partition_text(text: str) -> PartitionKey:
 
 
 class _FileLock:
-    """An exclusive flock shared by the threads of this process: the first entry takes it, the
-    last exit releases it (flock on a second descriptor would deadlock the process with itself)."""
+    """A flock shared by the threads of this process: the first entry takes it, the last exit releases
+    it (flock on a second descriptor would deadlock the process with itself). Entered with `with`, it is
+    exclusive; `shared()` takes it shared, with other processes' shared holders, excluding exclusive ones."""
 
     def __init__(self, path: Path):
         self.path = path
         self.guard = threading.RLock()
         self.depth = 0
         self.handle = None
+        self.held_shared = False
 
     def __enter__(self) -> None:
+        self._acquire(fcntl.LOCK_EX)
+
+    def __exit__(self, *exc_info) -> None:
+        self._release()
+
+    @contextlib.contextmanager
+    def shared(self):
+        self._acquire(fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _acquire(self, operation: int) -> None:
         self.guard.acquire()
         if self.depth == 0:
             self.handle = open(self.path, "w")
-            fcntl.flock(self.handle, fcntl.LOCK_EX)
+            fcntl.flock(self.handle, operation)
+            self.held_shared = operation == fcntl.LOCK_SH
+        elif operation == fcntl.LOCK_EX and self.held_shared:
+            self.guard.release()
+            raise RuntimeError(f"{self.path}: an exclusive lock asked for under a shared one (two processes "
+                               "doing so would deadlock)")
         self.depth += 1
 
-    def __exit__(self, *exc_info) -> None:
+    def _release(self) -> None:
         self.depth -= 1
         if self.depth == 0:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
@@ -177,11 +198,28 @@ class OrderStore:
         return self.aggregates / f"trade_date={trade_date}.parquet"
 
     def locked(self) -> contextlib.AbstractContextManager:
-        """The store's lock: held to switch a manifest, retire a source, assemble partitions (catalog,
-        aggregates, partition files) and build the reports, so that concurrent runs (the sensor's and
-        a manual backfill) never interleave those steps. Reentrant within a process."""
+        """The store's lock, exclusive: held to switch a manifest, retire a source and build the reports,
+        so that concurrent runs (the sensor's and a manual backfill) never interleave those steps.
+        Reentrant within a process."""
         self.state.mkdir(parents=True, exist_ok=True)
         return file_lock(self.state / ".lock")
+
+    def assembly_locked(self) -> contextlib.AbstractContextManager:
+        """The store's lock, shared: held by each assembly of partitions, so that the manifests and slices
+        it reads cannot change under it, while other assemblies (of a cluster's other workers) run at once.
+        What those share, the dates' aggregate files and the catalog, has a lock of its own."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        return file_lock(self.state / ".lock").shared()
+
+    def aggregate_locked(self, trade_date: str) -> contextlib.AbstractContextManager:
+        """Held to rewrite one date's aggregate file (read, replace some securities' rows, write)."""
+        self.aggregates.mkdir(parents=True, exist_ok=True)
+        return file_lock(self.aggregates / f".trade_date={trade_date}.lock")
+
+    def catalog_locked(self) -> contextlib.AbstractContextManager:
+        """Held to rewrite the catalog (read, replace some partitions' entries, write)."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        return file_lock(self.state / ".catalog.lock")
 
     def source_locked(self, source_key: str) -> contextlib.AbstractContextManager:
         """Held for the whole ingest of one source: two ingests of the same file run one after the other."""

@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
 from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
@@ -128,3 +129,102 @@ def test_a_range_that_starts_with_partitions_without_rows_is_assembled(tmp_path)
     assert {part.key: part.rows for part in assembled} == dict(zip(rectangle, [0, 1, 1, 0]))
     assert pending_partitions(store) == []
     assert partition_ids(store, ("2025-03-03", "CBA")) == ["1"]
+
+
+def _hold_store_lock(lock_file: str, operation: int, held, release) -> None:
+    """In a child process: take the store's flock as another process's step would, until told to release."""
+    import fcntl
+
+    with open(lock_file, "w") as handle:
+        fcntl.flock(handle, operation)
+        held.set()
+        release.wait(60)
+
+
+def _assembly_seconds_while_another_process_holds_the_lock(tmp_path, operation: int,
+                                                          lock_file: str = "state/.lock") -> float:
+    import multiprocessing
+    import time
+
+    landing, store = tmp_path / "landing", OrderStore(tmp_path / "data")
+    landing.mkdir()
+    write(landing, "a.csv", [row(1, 3, "10:00:00", "BHP"), row(2, 3, "11:00:00", "CBA")])
+    ingest_all(landing, store)
+    context = multiprocessing.get_context("fork")
+    held, release = context.Event(), context.Event()
+    (store.root / lock_file).parent.mkdir(parents=True, exist_ok=True)
+    holder = context.Process(target=_hold_store_lock, args=(str(store.root / lock_file), operation, held, release))
+    holder.start()
+    try:
+        assert held.wait(30)
+        context.Process(target=lambda: (time.sleep(1.5), release.set())).start()
+        started = time.monotonic()
+        assemble_partitions(store, pending_partitions(store))
+        return time.monotonic() - started
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_an_assembly_runs_while_another_process_assembles(tmp_path):
+    """Another worker's assembly holds the store's lock shared: this one does not wait for it."""
+    import fcntl
+
+    assert _assembly_seconds_while_another_process_holds_the_lock(tmp_path, fcntl.LOCK_SH) < 1.0
+
+
+@pytest.mark.parametrize("lock_file", ["state/.lock", "state/.catalog.lock", "aggregates/.trade_date=2025-03-03.lock"])
+def test_an_assembly_waits_for_the_holder_of_a_lock_it_needs(tmp_path, lock_file):
+    """The store's lock held exclusively (a manifest being switched), or another assembly rewriting the
+    catalog or the date's aggregate file: this assembly waits until it is released."""
+    import fcntl
+
+    assert _assembly_seconds_while_another_process_holds_the_lock(tmp_path, fcntl.LOCK_EX, lock_file) >= 1.4
+
+
+def _assemble_in_child(data: str, keys: list, start) -> None:
+    start.wait(30)
+    assemble_partitions(OrderStore(data), [tuple(key) for key in keys])
+
+
+def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_writes(tmp_path):
+    """Two workers assembling the securities of the same dates at once share the dates' aggregate files
+    and the catalog: each rewrites them under its own lock, and nothing of the other's is lost."""
+    import multiprocessing
+
+    from orders_assets.core.generate import generate_orders
+    from orders_assets_tests.conftest import tree_hashes
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    generate_orders(landing / "orders.csv", rows=40_000, days=2, securities=30, participants=20, seed=5)
+    results = {}
+    for how in ("one", "halves"):
+        store = OrderStore(tmp_path / f"data-{how}")
+        ingest_all(landing, store)
+        pending = pending_partitions(store)
+        if how == "one":
+            assemble_partitions(store, pending)
+        else:
+            context = multiprocessing.get_context("fork")
+            start = context.Event()
+            halves = [pending[0::2], pending[1::2]]  # every date in both halves
+            children = [context.Process(target=_assemble_in_child, args=(str(store.root), half, start))
+                        for half in halves]
+            for child in children:
+                child.start()
+            start.set()
+            for child in children:
+                child.join(120)
+                assert child.exitcode == 0
+        assert pending_partitions(store) == []
+        partition_files = {path: digest for path, digest in tree_hashes(store.root).items() if path.startswith("orders")}
+        aggregates = load_partials(store)
+        catalog = {key: {name: value for name, value in entry.items() if name != "signature"}  # names the attempt
+                   for key, entry in store.catalog().items()}
+        results[how] = (partition_files, aggregates.sort_by([(name, "ascending") for name in aggregates.column_names]),
+                        catalog)
+    assert len(results["one"][0]) == len(results["one"][2]) == 60
+    assert results["halves"][0] == results["one"][0]
+    assert results["halves"][1].equals(results["one"][1])
+    assert results["halves"][2] == results["one"][2]
