@@ -46,7 +46,7 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
         asset_checks=[rows_accounted_for, totals_match_partitions, outputs_match_contract, kept_rows_in_partitions],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
-                                int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)))],
+                                int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler)],
         resources={
             "settings": settings,
             CHUNKED_SOURCE_IO_MANAGER: chunked_source_io_manager,

@@ -134,5 +134,16 @@ def _create_executor(init_context):
     return _run_scoped_dask_executor_class()(cluster_type, cluster_configuration)
 
 
+def connected_workers(scheduler: str, timeout_seconds: float = 5) -> int | None:
+    """Workers connected to the scheduler now, or None when it does not answer in time."""
+    from dask.distributed import Client
+
+    try:
+        with Client(scheduler, timeout=timeout_seconds) as client:
+            return len(client.scheduler_info()["workers"])
+    except (OSError, TimeoutError):
+        return None
+
+
 def dask_scheduler_from(environment=os.environ) -> str | None:
     return environment.get(DASK_SCHEDULER_ENV) or None

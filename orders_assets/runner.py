@@ -13,11 +13,10 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.identity import content_digest
-from orders_assets.core.plan import apply_identity, plan_ingest, staged_rows
+from orders_assets.core.plan import apply_identity, assembly_weights, plan_ingest
 from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_current
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import partition_text
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.launch import DaskLauncher, InProcessLauncher, LaunchedRun
 from orders_assets.partitions import order_partition_ranges, source_file_ranges
@@ -65,8 +64,7 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     outcome.runs += launcher.launch(INGEST_JOB, source_file_ranges(instance, sizes, launcher.parts))
     pending = pending_partitions(store)
     outcome.partitions = len(pending)
-    rows = staged_rows(store.manifests())
-    weights = {key: max(1, rows.get(partition_text(key), 0)) for key in pending}
+    weights = assembly_weights(store.manifests(), pending)
     outcome.runs += launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
                                                                            launcher.parts))
     if outcome.runs or not reports_current(store):

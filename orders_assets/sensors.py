@@ -23,11 +23,12 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import expected_signatures, pending_partitions
 from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.plan import apply_identity, plan_ingest
+from orders_assets.core.plan import apply_identity, assembly_weights, plan_ingest
 from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_complete, reports_current
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import partition_text, remove_orphan_temporaries
+from orders_assets.executors import connected_workers
 from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
 
@@ -40,8 +41,12 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dag
 
 
 def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs: list,
-                   interval_seconds: int = MINIMUM_INTERVAL_SECONDS) -> dg.SensorDefinition:
-    """The sensor over the given jobs (the Definitions build them with the machine's tags)."""
+                   interval_seconds: int = MINIMUM_INTERVAL_SECONDS,
+                   dask_scheduler: str | None = None) -> dg.SensorDefinition:
+    """The sensor over the given jobs (the Definitions build them with the machine's tags).
+
+    With the code location's runs on a Dask cluster, a tick that has work cuts it into one run per
+    connected worker, as `orders-assets run --dask` does: files by bytes, partitions by staged rows."""
 
     @dg.sensor(name=SENSOR_NAME, jobs=jobs, minimum_interval_seconds=interval_seconds,
                default_status=dg.DefaultSensorStatus.RUNNING,
@@ -57,7 +62,8 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
                            content_digest, store.duplicates())
         apply_identity(store, plan, [source.key for source in sources])
         if plan.to_ingest:
-            return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources),
+            parts = _pieces(context, dask_scheduler)
+            return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources, parts),
                                    cursor=cursor)
         waiting = len(sources) - len(stable_sources(sources, seen))
         if _in_flight(instance, ingest_job):
@@ -70,7 +76,8 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         if pending:
             if _in_flight(instance, partitions_job):
                 return dg.SensorResult(skip_reason="partition run(s) in flight", cursor=cursor)
-            return dg.SensorResult(run_requests=_partition_requests(instance, partitions_job, pending, store),
+            parts = _pieces(context, dask_scheduler)
+            return dg.SensorResult(run_requests=_partition_requests(instance, partitions_job, pending, store, parts),
                                    cursor=cursor)
         if _in_flight(instance, partitions_job) or _in_flight(instance, reports_job):
             return dg.SensorResult(skip_reason="partition or report run in flight", cursor=cursor)
@@ -84,18 +91,31 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
     return landing_folder_sensor
 
 
-def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources) -> list[dg.RunRequest]:
+def _pieces(context: dg.SensorEvaluationContext, dask_scheduler: str | None) -> int:
+    """One piece of a stage's work per Dask worker; one piece without a cluster or when it does not answer."""
+    if not dask_scheduler:
+        return 1
+    workers = connected_workers(dask_scheduler)
+    if workers is None:
+        context.log.warning(f"Dask scheduler {dask_scheduler} did not answer: the work goes in one run per range")
+    return workers or 1
+
+
+def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources,
+                     parts: int = 1) -> list[dg.RunRequest]:
     fingerprints = {source.key: source.fingerprint for source in sources}
+    sizes = {source.key: source.size for source in sources if source.key in set(keys)}
     identity = _digest([f"{key}\x1f{fingerprints.get(key)}" for key in keys])
     return [dg.RunRequest(job_name=job, run_key=f"ingest:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in source_file_ranges(instance, keys)]
+            for first, last in source_file_ranges(instance, sizes, parts)]
 
 
-def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store) -> list[dg.RunRequest]:
+def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store, parts: int = 1) -> list[dg.RunRequest]:
     expected = expected_signatures(store)
     identity = _digest([f"{partition_text(key)}\x1f{expected.get(key)}" for key in pending])
+    weights = assembly_weights(store.manifests(), pending)
     return [dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in order_partition_ranges(instance, pending, DEFAULT_MAX_GAP)]
+            for first, last in order_partition_ranges(instance, weights, DEFAULT_MAX_GAP, parts)]
 
 
 def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from orders_assets.core.sources import SourceFile, discover_sources
+from orders_assets.core.store import partition_text
 
 @dataclass(frozen=True)
 class IngestPlan:
@@ -112,6 +113,12 @@ def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
         for text, slices in manifest["partitions"].items():
             rows[text] = rows.get(text, 0) + sum(length for _file, _batch, length in slices)
     return rows
+
+
+def assembly_weights(manifests: Iterable[dict], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Each (date, security) key's staged rows, at least 1 (a partition that lost its rows still has a file to remove)."""
+    rows = staged_rows(manifests)
+    return {key: max(1, rows.get(partition_text(key), 0)) for key in keys}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Planning: which sources to ingest or retire, and how much work each partition holds."""
 from pathlib import Path
 
-from orders_assets.core.plan import plan_ingest, staged_rows
+from orders_assets.core.plan import assembly_weights, plan_ingest, staged_rows
 from orders_assets.core.sources import SourceFile
 
 
@@ -29,3 +29,9 @@ def test_staged_rows_sum_every_slice_of_a_partition_over_the_manifests():
     manifests = [{"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 7], ["s0.arrow", 1, 3]], "2025-03-04|BHP": [["s1.arrow", 0, 5]]}},
                  {"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 2]]}}]
     assert staged_rows(manifests) == {"2025-03-03|BHP": 12, "2025-03-04|BHP": 5}
+
+
+def test_assembly_weights_are_staged_rows_and_at_least_one_for_an_emptied_partition():
+    manifests = [{"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 7]]}}]
+    assert assembly_weights(manifests, [("2025-03-03", "BHP"), ("2025-03-04", "CBA")]) == {
+        ("2025-03-03", "BHP"): 7, ("2025-03-04", "CBA"): 1}

@@ -118,3 +118,35 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
                            cwd=tmp_path)
     assert result.returncode == 2
     assert "Dask scheduler tcp://127.0.0.1:9" in result.stderr
+
+
+def test_the_sensor_cuts_new_work_into_one_run_per_connected_worker(tmp_path):
+    """With the code location's runs on a cluster, a sensor tick requests one run per worker, as the command
+    does: the three files in two ingest runs, then the partitions in two backfills."""
+    from orders_assets.definitions import build_definitions
+    from orders_assets.resources import OrdersSettings
+    from orders_assets.sensors import SENSOR_NAME
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    landing.mkdir()
+    for seed, (name, day) in enumerate(DAILY_FILES):
+        generate_orders(landing / name, rows=3_000, days=1, securities=4, seed=seed, start_date=day)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    instance = dg.DagsterInstance.ephemeral()
+    with running_dask_cluster(tmp_path / "cluster") as cluster:
+        defs = build_definitions(settings, dask_scheduler=cluster.address)
+        sensor, cursor = defs.get_sensor_def(SENSOR_NAME), None
+        requested: dict[str, list[dg.RunRequest]] = {}
+        for _ in range(4):  # a file is complete once two ticks saw it unchanged
+            result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources={"settings": settings}))
+            cursor = result.cursor
+            for request in result.run_requests:
+                requested.setdefault(request.job_name, []).append(request)
+                # the daemon would launch it on the cluster; its steps' placement is tested above
+                assert defs.resolve_job_def(request.job_name).execute_in_process(instance=instance, tags=request.tags).success
+    ranges = {job: [(r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
+                    for r in found] for job, found in requested.items() if job != "build_reports"}
+    assert ranges["ingest_order_files"] == [(DAILY_FILES[0][0], DAILY_FILES[1][0]), (DAILY_FILES[2][0], DAILY_FILES[2][0])]
+    assert len(ranges["assemble_order_partitions"]) == 2
+    assert len(requested["build_reports"]) == 1
+    assert json.loads((data / "reports" / "summary.json").read_text())["source_files"] == 3
