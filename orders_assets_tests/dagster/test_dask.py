@@ -110,14 +110,20 @@ def test_concurrent_runs_of_one_job_get_their_own_dask_task_names():
     assert len(keys) == 2
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    from orders_assets import cli, launch
+    from orders_assets.instance import BATCHING_ENVIRONMENT
+
+    monkeypatch.setattr(launch, "CONNECT_SECONDS", 1)  # 10 s in use; nothing listens on the discard port anyway
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    for name, value in BATCHING_ENVIRONMENT.items():  # the command sets them for its process: undone after
+        monkeypatch.setenv(name, value)
     landing = tmp_path / "landing"
     landing.mkdir()
     generate_orders(landing / "orders.csv", rows=1_000, days=1, securities=2)
-    result = orders_assets("run", "--landing", landing, "--data", tmp_path / "data", "--dask", "tcp://127.0.0.1:9",
-                           cwd=tmp_path)
-    assert result.returncode == 2
-    assert "Dask scheduler tcp://127.0.0.1:9" in result.stderr
+    code = cli.main(["run", "--landing", str(landing), "--data", str(tmp_path / "data"), "--dask", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "error: Dask scheduler tcp://127.0.0.1:9: no answer within 1 s" in capsys.readouterr().err
 
 
 def test_the_sensor_cuts_new_work_into_one_run_per_connected_worker(tmp_path):
