@@ -30,13 +30,13 @@ def bar_line(progress: dict) -> str:
 class ProgressBar:
     """Draws the latest progress of the data folder's ingest runs until stopped (a context manager)."""
 
-    def __init__(self, state_folder: Path, stream: TextIO = sys.stderr, refresh_seconds: float = 0.25,
+    def __init__(self, state_folder: Path, stream: TextIO | None = None, refresh_seconds: float = 0.25,
                  line_seconds: float = 5.0):
         self.state_folder = state_folder
-        self.stream = stream
+        self.stream = stream or sys.stderr  # the stderr of now, not the one at import (tests replace it)
         self.refresh = refresh_seconds
         self.line_every = line_seconds
-        self.in_place = stream.isatty()
+        self.in_place = self.stream.isatty()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="progress-bar", daemon=True)
         self._drawn = False
