@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--landing", type=Path, required=True)
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("--config", type=Path, default=None, help="YAML settings (filter, timezone, size_edges, reader)")
-    run.add_argument("--dask", metavar="ADDRESS", default=os.environ.get("ORDERS_ASSETS_DASK_SCHEDULER") or None,
+    run.add_argument("--dask", metavar="ADDRESS", default=None,
                      help="run the steps on the Dask cluster of this scheduler (tcp://host:8786), one piece of "
                           "each stage per worker (default: $ORDERS_ASSETS_DASK_SCHEDULER; unset: this machine)")
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -145,6 +145,7 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
 
     from orders_assets.config_file import save_settings, settings_document
     from orders_assets.core.tuning import TuningError
+    from orders_assets.executors import dask_scheduler_from
     from orders_assets.instance import InstanceConfigError, ensure_instance_folder, open_instance, use_batched_events
     from orders_assets.launch import ClusterUnreachable
     from orders_assets.resources import OrdersSettings
@@ -169,7 +170,8 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
                   settings_document(settings.model_dump(), tuning.as_dict()))
     try:
         with open_instance(home) as instance, ProgressBar(settings.store().state):
-            outcome = run_pipeline(settings, instance, log_level=args.log_level, dask_scheduler=args.dask)
+            outcome = run_pipeline(settings, instance, log_level=args.log_level,
+                                   dask_scheduler=args.dask or dask_scheduler_from(os.environ))
     except ClusterUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

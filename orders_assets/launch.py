@@ -9,10 +9,10 @@ folders (and output URL), not this command's environment.
 """
 from __future__ import annotations
 
-import os
-import time
 import importlib
 import multiprocessing
+import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -76,30 +76,31 @@ class DaskLauncher:
     """Runs execute at once, one per piece of a stage's work, their steps as tasks on a Dask cluster.
 
     A stage is cut into as many pieces as the cluster has workers (`parts`), each a single-run
-    backfill of a contiguous key range: Dask's scheduler gives each waiting step to a free worker.
-    Each run is orchestrated by its own process here, as Dagster's default run launcher does (the
-    orchestration only waits for Dask and relays events; the work is done in the workers'
-    processes). Not threads: Dagster re-applies the logging configuration when a run starts,
-    which deadlocks against another run's thread logging at that moment.
+    backfill of a range of keys: Dask's scheduler gives each waiting step to a free worker. The
+    runs are orchestrated by a pool of processes here, one per worker, as Dagster's default run
+    launcher runs each run in a process of its own (the orchestration only waits for Dask and
+    relays events; the work is done in the workers' processes). Not threads: Dagster re-applies
+    the logging configuration when a run starts, which deadlocks against another run's thread
+    logging at that moment.
     """
 
     def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, scheduler: str):
         if not instance.is_persistent:
             raise ValueError("a Dask run needs a persistent Dagster instance (DAGSTER_HOME) that the workers can open")
         self.instance_ref = instance.get_ref()
-        self.scheduler = scheduler
+        self.working_directory = os.getcwd()
         self.run_config = {**_logger_config(log_level), "execution": dask_execution(scheduler),
                            "resources": {"settings": {"config": settings_config(settings)}}}
         self.parts = cluster_workers(scheduler)
         # One orchestrating process per worker, started now and kept for every stage: each imports
         # Dagster and the definitions once (seconds), not once per run.
         self.pool = ProcessPoolExecutor(max_workers=self.parts, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_load_definitions, initargs=(os.getcwd(),))
+                                        initializer=_load_definitions, initargs=(self.working_directory,))
 
     def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
         count = len(ranges)
         return list(self.pool.map(execute_reconstructed, [self.instance_ref] * count, [job_name] * count, ranges,
-                                  [self.run_config] * count, [os.getcwd()] * count))
+                                  [self.run_config] * count, [self.working_directory] * count))
 
     def close(self) -> None:
         self.pool.shutdown()

@@ -7,11 +7,13 @@ its security range (each in its dimension's order: securities in the order they 
 seen), so the ranges handed to runs are rectangles (core/ranges.py): a new day across all
 securities, the common backfill, is one rectangle and so one single-run step.
 """
+from collections.abc import Mapping
+
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orders_assets.core.ranges import balanced_ranges, partition_rectangles
-from orders_assets.core.store import partition_text
+from orders_assets.core.store import PartitionKey, partition_text
 
 SOURCE_FILES = "source_files"
 TRADE_DATES = "trade_dates"
@@ -56,35 +58,30 @@ def register_order_partitions(instance: dg.DagsterInstance, keys) -> None:
     add_partition_keys(instance, SECURITIES, sorted({key[1] for key in keys}))
 
 
-def source_file_ranges(instance: dg.DagsterInstance, keys, parts: int = 1) -> list[tuple[str, str]]:
+def source_file_ranges(instance: dg.DagsterInstance, weights: Mapping[str, int],
+                       parts: int = 1) -> list[tuple[str, str]]:
     """Register the source files and cover them with (first, last) ranges: one single-run backfill each.
 
-    `keys` may map each file to its size: with `parts` > 1 the ranges are cut into about `parts`
+    `weights` maps each file to its size: with `parts` > 1 the ranges are cut into about `parts`
     pieces of equal bytes, for as many workers."""
-    weights = _weights(keys)
     add_partition_keys(instance, SOURCE_FILES, weights)
     ordered = source_file_partitions.get_partition_keys(dynamic_partitions_store=instance)
     return balanced_ranges(ordered, weights, parts)
 
 
-def order_partition_ranges(instance: dg.DagsterInstance, keys, max_gap: int = 0,
+def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[PartitionKey, int], max_gap: int = 0,
                            parts: int = 1) -> list[tuple[str, str]]:
     """Register the (date, security) keys and cover them with ranges: rectangles of dates x
     securities (how Dagster resolves a multi-partition range), each holding at most `max_gap`
     unwanted keys per date.
 
-    `keys` may map each key to its rows: with `parts` > 1 the rectangles are cut into about
+    `weights` maps each key to its rows: with `parts` > 1 the rectangles are cut into about
     `parts` pieces of equal rows."""
-    weights = _weights(keys)
     register_order_partitions(instance, weights)
     dates = trade_date_partitions.get_partition_keys(dynamic_partitions_store=instance)
     securities = security_partitions.get_partition_keys(dynamic_partitions_store=instance)
     return [(partition_text(first), partition_text(last))
             for first, last in partition_rectangles(dates, securities, weights, parts, max_gap)]
-
-
-def _weights(keys) -> dict:
-    return dict(keys) if isinstance(keys, dict) else dict.fromkeys(keys, 1)
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 It plans first (pure, from the landing folder and the store) and launches nothing when
 nothing is new. Otherwise it launches at most: one ingest run per contiguous range of new
-source files, one single-run backfill per contiguous range of pending (date, security)
-partitions, and one run of the reports, all recorded on the given Dagster instance. On a Dask
+source files, one single-run backfill per rectangle of pending (date, security) partitions
+(core/ranges.py), and one run of the reports, all recorded on the given Dagster instance. On a Dask
 cluster (orders_assets.launch) the ranges are cut into one piece per worker and run at once.
 """
 from dataclasses import dataclass, field
@@ -13,7 +13,7 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.identity import content_digest
-from orders_assets.core.plan import apply_identity, assembly_weights, plan_ingest
+from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest
 from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_current
 from orders_assets.core.sources import discover_sources
@@ -59,8 +59,7 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     apply_identity(store, plan, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)
-    size_of = {source.key: source.size for source in sources}
-    sizes = {key: size_of[key] for key in plan.to_ingest}
+    sizes = ingest_weights(sources, plan.to_ingest)
     outcome.runs += launcher.launch(INGEST_JOB, source_file_ranges(instance, sizes, launcher.parts))
     pending = pending_partitions(store)
     outcome.partitions = len(pending)

@@ -23,7 +23,7 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import expected_signatures, pending_partitions
 from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.plan import apply_identity, assembly_weights, plan_ingest
+from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest
 from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_complete, reports_current
 from orders_assets.core.sources import discover_sources
@@ -104,10 +104,9 @@ def _pieces(context: dg.SensorEvaluationContext, dask_scheduler: str | None) -> 
 def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources,
                      parts: int = 1) -> list[dg.RunRequest]:
     fingerprints = {source.key: source.fingerprint for source in sources}
-    sizes = {source.key: source.size for source in sources if source.key in set(keys)}
     identity = _digest([f"{key}\x1f{fingerprints.get(key)}" for key in keys])
     return [dg.RunRequest(job_name=job, run_key=f"ingest:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in source_file_ranges(instance, sizes, parts)]
+            for first, last in source_file_ranges(instance, ingest_weights(sources, keys), parts)]
 
 
 def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store, parts: int = 1) -> list[dg.RunRequest]:

@@ -38,7 +38,6 @@ def process_umask() -> int:
     return umask
 
 
-
 class OutputWriteError(OSError):
     """An output could not be written (a full disk, a read-only folder): the previous file is intact."""
 

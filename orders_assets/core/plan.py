@@ -115,6 +115,12 @@ def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
     return rows
 
 
+def ingest_weights(sources: Iterable[SourceFile], keys: Iterable[str]) -> dict[str, int]:
+    """Each source file to ingest with its size in bytes: the work of ingesting it."""
+    size_of = {source.key: source.size for source in sources}
+    return {key: size_of[key] for key in keys}
+
+
 def assembly_weights(manifests: Iterable[dict], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Each (date, security) key's staged rows, at least 1 (a partition that lost its rows still has a file to remove)."""
     rows = staged_rows(manifests)

@@ -201,15 +201,17 @@ class OrderStore:
         """The store's lock, exclusive: held to switch a manifest, retire a source and build the reports,
         so that concurrent runs (the sensor's and a manual backfill) never interleave those steps.
         Reentrant within a process."""
-        self.state.mkdir(parents=True, exist_ok=True)
-        return file_lock(self.state / ".lock")
+        return self._store_lock()
 
     def assembly_locked(self) -> contextlib.AbstractContextManager:
         """The store's lock, shared: held by each assembly of partitions, so that the manifests and slices
         it reads cannot change under it, while other assemblies (of a cluster's other workers) run at once.
         What those share, the dates' aggregate files and the catalog, has a lock of its own."""
+        return self._store_lock().shared()
+
+    def _store_lock(self) -> _FileLock:
         self.state.mkdir(parents=True, exist_ok=True)
-        return file_lock(self.state / ".lock").shared()
+        return file_lock(self.state / ".lock")
 
     def aggregate_locked(self, trade_date: str) -> contextlib.AbstractContextManager:
         """Held to rewrite one date's aggregate file (read, replace some securities' rows, write)."""

@@ -1,7 +1,7 @@
 """Planning: which sources to ingest or retire, and how much work each partition holds."""
 from pathlib import Path
 
-from orders_assets.core.plan import assembly_weights, plan_ingest, staged_rows
+from orders_assets.core.plan import assembly_weights, ingest_weights, plan_ingest, staged_rows
 from orders_assets.core.sources import SourceFile
 
 
@@ -35,3 +35,8 @@ def test_assembly_weights_are_staged_rows_and_at_least_one_for_an_emptied_partit
     manifests = [{"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 7]]}}]
     assert assembly_weights(manifests, [("2025-03-03", "BHP"), ("2025-03-04", "CBA")]) == {
         ("2025-03-03", "BHP"): 7, ("2025-03-04", "CBA"): 1}
+
+
+def test_ingest_weights_are_the_sizes_of_the_files_to_ingest_only():
+    sources = [source("a.csv", size=500), source("b.csv", size=40), source("c.csv", size=7)]
+    assert ingest_weights(sources, ("c.csv", "a.csv")) == {"c.csv": 7, "a.csv": 500}
