@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import dagster as dg
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orders_assets.assets.reports import summary
@@ -31,11 +32,11 @@ def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
 def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
     store = settings.store()
     document = read_summary(store.reports)
-    entries = store.catalog().values()
+    catalog = store.catalog_table()
     partitions = {
-        "orders": sum(entry["rows"] for entry in entries),
-        "quantity": sum(entry["quantity"] for entry in entries),
-        "value": sum((Decimal(entry["value"]) for entry in entries), Decimal(0)),
+        "orders": pc.sum(catalog["rows"]).as_py() or 0,
+        "quantity": pc.sum(catalog["quantity"]).as_py() or 0,
+        "value": sum((Decimal(value) for value in catalog["value"].to_pylist()), Decimal(0)),
     }
     reported = {"orders": document["orders"], "quantity": _exact(document["quantity"]),
                 "value": Decimal(document["value"])}

@@ -10,10 +10,11 @@ import dagster as dg
 import pyarrow as pa
 from upath import UPath
 
-from orders_assets.core import outputs
+from orders_assets.core.date_files import read_partitions
 from orders_assets.core.ingest import ChunkedSource
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import OrderStore
+from orders_assets.core.store import OrderStore, parse_partition_text
+from orders_assets.partitions import DATE_DIMENSION, SECURITY_DIMENSION
 from orders_assets.resources import OrdersSettings
 
 
@@ -63,15 +64,43 @@ class FilteredOrdersIOManager(dg.UPathIOManager):
         self.store = store
 
     def get_path_for_partition(self, context, path, partition: str) -> UPath:
-        """Dagster names a multi-partition "date/security" (dimensions in name order): the store's file."""
-        trade_date, security = partition.split("/", 1)
-        return self.store.partition_file((trade_date, security))
+        """Dagster names a multi-partition "date/security" (dimensions in name order): its date's file."""
+        trade_date, _security = partition.split("/", 1)
+        return self.store.date_file(trade_date)
+
+    def load_partitions(self, context: dg.InputContext):
+        """Each partition's own rows: its row groups of its date's file, each file opened once however
+        many of its securities are asked for (UPathIOManager's documented override for a format that
+        holds several partitions in one file). One partition gives a Table, several a dict by key."""
+        wanted = [(key, *_date_and_security(key)) for key in context.asset_partition_keys]
+        allow_missing = (context.definition_metadata or {}).get("allow_missing_partitions", False)
+        loaded: dict[str, pa.Table] = {}
+        for trade_date in dict.fromkeys(trade_date for _key, trade_date, _security in wanted):
+            securities = {key: security for key, day, security in wanted if day == trade_date}
+            found = read_partitions(self.store.date_file(trade_date), trade_date, securities.values())
+            for key, security in securities.items():
+                if security in found:
+                    loaded[key] = found[security]
+                elif not allow_missing:
+                    raise FileNotFoundError(f"partition {key} of filtered_orders has no rows in "
+                                            f"{self.store.date_file(trade_date)}: materialize it first")
+        if len(wanted) == 1:
+            return loaded[wanted[0][0]]
+        return loaded
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pa.Table:
-        return outputs.read_table(path)
+        raise NotImplementedError("partitions are read by load_partitions, a date file at a time")
 
     def dump_to_path(self, context: dg.OutputContext, obj, path: UPath) -> None:
         raise NotImplementedError("filtered_orders writes its partition files itself (core/assemble.py)")
+
+
+def _date_and_security(partition_key) -> tuple[str, str]:
+    """(trade_date, security) of a (date, security) multi-partition key."""
+    dimensions = getattr(partition_key, "keys_by_dimension", None)
+    if dimensions is None:
+        return parse_partition_text(partition_key)
+    return dimensions[DATE_DIMENSION], dimensions[SECURITY_DIMENSION]
 
 
 @dg.io_manager(required_resource_keys={"settings"})

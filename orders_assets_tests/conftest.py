@@ -16,6 +16,22 @@ def tree_hashes(root: Path, skip: tuple[str, ...] = ("dagster_home",)) -> dict[s
     return hashes
 
 
+def race_in_children(target, arguments: list[tuple], timeout: float = 120) -> None:
+    """Run target(*args, start) in one forked process per args, all released at once by the `start`
+    event (as two runs of a cluster's workers would start together); each must exit 0."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+    children = [context.Process(target=target, args=(*args, start)) for args in arguments]
+    for child in children:
+        child.start()
+    start.set()
+    for child in children:
+        child.join(timeout)
+        assert child.exitcode == 0, f"{child.name} exited {child.exitcode}"
+
+
 def assert_report_equals(product: pd.DataFrame, expected: pd.DataFrame, name: str) -> None:
     """Every column, every row: keys and counts exactly, money and averages to 1e-6 relative."""
     assert list(product.columns) == list(expected.columns), name

@@ -124,6 +124,8 @@ class Reference:
     # extras, not part of the brief's API but handy for debugging a mismatch
     per_file: dict[str, FileCounts] = field(default_factory=dict)
     rejected_reasons: dict[str, dict[int, str]] = field(default_factory=dict)
+    # every kept row, to compare a partition's rows with
+    kept: list[OrderRow] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------
@@ -468,4 +470,5 @@ def _reference_reports(
         totals=totals,
         per_file=per_file,
         rejected_reasons=reasons,
+        kept=kept,
     )

@@ -14,8 +14,7 @@ def test_output_url_from_the_config_file_is_where_the_store_publishes(tmp_path):
     settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"), **overrides)
     store = settings.store()
     assert store.reports == UPath("s3://bucket/orders/reports")
-    assert str(store.partition_file(("2025-03-03", "BHP"))) == (
-        "s3://bucket/orders/orders/trade_date=2025-03-03/security_code=BHP.parquet")
+    assert str(store.date_file("2025-03-03")) == "s3://bucket/orders/orders/trade_date=2025-03-03/orders.parquet"
     assert store.state == tmp_path / "data" / "state"  # the work area stays in the data folder
     assert settings_document(settings.model_dump(), TUNING)["output_url"] == "s3://bucket/orders"
 

@@ -8,6 +8,7 @@ partition is pending exactly when its expected signature differs from the catalo
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections import defaultdict
@@ -20,15 +21,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from orders_assets.core import outputs, schema
+from orders_assets.core import date_files, outputs, schema
 from orders_assets.core.aggregate import (
+    BY_PARTICIPANT,
+    GROUPING,
     PARTIAL_SCHEMA,
     conform_partials,
     decimal_text,
-    order_values,
     partial_aggregates,
     quantity_decimals,
-    quantity_total,
 )
 from orders_assets.core.atomic import atomic_write_parquet
 from orders_assets.core.parallel import in_order
@@ -43,6 +44,8 @@ class Contribution:
     source_key: str
     slice_path: Path
     batch: int
+    offset: int
+    """Where the partition's run starts in the batch (a batch holds one date's partitions)."""
     rows: int
 
 
@@ -55,17 +58,22 @@ class AssembledPartition:
     value: str
     sources: int
     path: outputs.OutputPath | None
+    """Its date's file (core/date_files.py), or None when the partition has no rows."""
 
 
 def contributions(store: OrderStore) -> dict[PartitionKey, list[Contribution]]:
     """Every partition touched by a current manifest, with the slices that make it up."""
     found: dict[PartitionKey, list[Contribution]] = defaultdict(list)
     for manifest in store.manifests():
+        source_key = manifest["source_key"]
+        attempt = store.source_folder(source_key) / manifest["attempt"]
+        paths: dict[str, Path] = {}  # a few slice files serve a year's partitions: one Path each
         for text, slices in manifest["partitions"].items():
-            for slice_file, batch, rows in slices:
-                found[parse_partition_text(text)].append(
-                    Contribution(manifest["source_key"], store.slice_path(manifest, slice_file), batch, rows)
-                )
+            key = parse_partition_text(text)
+            for entry in slices:
+                slice_file, batch, offset, rows = entry if len(entry) == 4 else (entry[0], entry[1], 0, entry[2])
+                path = paths.get(slice_file) or paths.setdefault(slice_file, attempt / slice_file)
+                found[key].append(Contribution(source_key, path, batch, offset, rows))
     return dict(found)
 
 
@@ -98,32 +106,25 @@ def pending_partitions(store: OrderStore) -> list[PartitionKey]:
     return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != (catalog.get(key) or {}).get("signature"))
 
 
-PARTITION_FILE_OPTIONS = {
-    "compression": "zstd",
-    "use_dictionary": [schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.SIDE, schema.ORDER_TYPE, "event",
-                       SOURCE_FILE],
-    "write_statistics": [schema.TIMESTAMP],
-}
-"""Partition files are small (thousands of rows) and many: dictionaries only where values repeat and
-statistics only on the timestamp (time-range queries over the dataset) cost 1.2 ms a file instead of
-1.7 ms, and the files are 25% smaller (measured on the 2 GB benchmark's partitions)."""
-GROUP_ROWS = 1 << 16
-"""Rows assembled together (one worker task): their partial aggregates are computed in one pass."""
+CHUNK_ROWS = 1 << 20
+"""Rows of one date sorted and written together: a date of more is written in several pieces of
+consecutive securities, so memory holds a few pieces whatever a date's size."""
 
 
 def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
                         edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES,
                         workers: int | None = None) -> list[AssembledPartition]:
-    """Build each partition's order file and partial aggregate; update aggregates and catalog.
+    """Rewrite the date file and partial aggregates of each date the keys touch; update the catalog.
 
-    Partitions are assembled in groups of consecutive keys on `workers` threads (Arrow's
-    sort, Parquet writer and group-by release the GIL), at most `workers` groups at a time,
-    so memory holds a few groups' rows whatever the number of partitions. Holds the store's lock
-    shared throughout: the manifests and slices it reads cannot change under it (publishing,
-    retiring and the reports hold it exclusively), and assemblies of other keys, on a cluster's
-    other workers, run at the same time. They share only the dates' aggregate files and the catalog,
-    each rewritten under its own lock with only this assembly's keys replaced; an assembly of the
-    same keys at once writes the same bytes, from the same manifests.
+    Dates are assembled on `workers` threads (Arrow's sort, Parquet writer and group-by release the
+    GIL), at most a few at a time, so memory holds a few dates' pieces whatever the number of
+    partitions; the cost per date is one file, one sort and one group-by, whatever its securities.
+    Holds the store's lock shared throughout: the manifests and slices it reads cannot change under
+    it (publishing, retiring and the reports hold it exclusively), and assemblies of other keys, on
+    a cluster's other workers, run at the same time. They share the dates' files and the catalog:
+    each date is rewritten under its own lock, with the securities this assembly does not build
+    copied from the file as it is then, and the catalog under its lock with only these keys
+    replaced; so two assemblies of keys of one date both land.
     """
     with store.assembly_locked():
         return _assemble_locked(store, sorted(set(keys)), edges, workers)
@@ -133,84 +134,176 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
                      workers: int | None) -> list[AssembledPartition]:
     found = contributions(store)
     expected = expected_signatures(store)
+    legacy = store.legacy_keys()
+    legacy_dates = {trade_date for trade_date, _security in legacy}
+    # A date of the earlier layout is rebuilt whole: its per-partition files go, so none of its rows may stay in them.
+    keys = sorted(set(keys) | {key for key in legacy if key[0] in {trade_date for trade_date, _ in keys}})
+    securities_by_date: dict[str, list[str]] = defaultdict(list)
+    for trade_date, security in keys:
+        securities_by_date[trade_date].append(security)
+    tasks = (lambda trade_date=trade_date, securities=securities:
+             _assemble_date(store, trade_date, securities, found, edges, trade_date in legacy_dates)
+             for trade_date, securities in securities_by_date.items())
     assembled: list[AssembledPartition] = []
-    partials: list[pa.Table] = []
-    groups = _key_groups(keys, found)
-    tasks = (lambda group=group: _assemble_group(store, group, found, edges) for group in groups)
-    for group_assembled, group_partials in in_order(tasks, workers or os.cpu_count() or 1):
-        assembled.extend(group_assembled)
-        partials.append(group_partials)
-    _update_aggregates(store, keys, pa.concat_tables(partials) if partials else PARTIAL_SCHEMA.empty_table())
-    with store.catalog_locked():
-        catalog = store.catalog()
-        for part in assembled:
-            catalog[part.key] = {
-                "trade_date": part.key[0],
-                "security_code": part.key[1],
-                "signature": expected.get(part.key, EMPTY_SIGNATURE),
-                "rows": part.rows,
-                "quantity": part.quantity,
-                "value": part.value,
-            }
-        store.write_catalog(catalog)
+    for date_assembled in in_order(tasks, workers or os.cpu_count() or 1):
+        assembled.extend(date_assembled)
+    if assembled:
+        with store.catalog_locked():
+            store.replace_catalog_entries([
+                {"trade_date": part.key[0], "security_code": part.key[1],
+                 "signature": expected.get(part.key, EMPTY_SIGNATURE), "rows": part.rows,
+                 "quantity": part.quantity, "value": part.value}
+                for part in assembled])
     return assembled
 
 
-def _key_groups(keys: list[PartitionKey], found: dict[PartitionKey, list[Contribution]]) -> list[list[PartitionKey]]:
-    """Consecutive keys in groups of about GROUP_ROWS rows (a larger partition is a group of its own)."""
-    groups: list[list[PartitionKey]] = []
-    rows_in_group = 0
-    for key in keys:
-        rows = sum(part.rows for part in found.get(key, []))
-        if not groups or (rows_in_group + rows > GROUP_ROWS and groups[-1]):
-            groups.append([])
-            rows_in_group = 0
-        groups[-1].append(key)
-        rows_in_group += rows
-    return groups
-
-
-def _assemble_group(store: OrderStore, keys: list[PartitionKey], found: dict[PartitionKey, list[Contribution]],
-                    edges: tuple[int, ...]) -> tuple[list[AssembledPartition], pa.Table]:
-    """Write the order file of each partition of the group; return them and the group's partial aggregates."""
-    assembled: list[AssembledPartition] = []
-    written: list[pa.Table] = []
-    for key in keys:
-        rows = _partition_rows(found.get(key, []))
-        path = store.partition_file(key)
-        if rows is None or rows.num_rows == 0:
-            outputs.remove(path)  # the partition lost every contributor: its stale file goes
-            assembled.append(AssembledPartition(key, 0, 0, "0", 0, None))
+def _assemble_date(store: OrderStore, trade_date: str, securities: list[str],
+                   found: dict[PartitionKey, list[Contribution]], edges: tuple[int, ...],
+                   legacy: bool) -> list[AssembledPartition]:
+    """Rewrite one date's file with the given securities rebuilt from their slices (the others'
+    rows copied from the current file), and replace their rows in the date's aggregate file."""
+    path = store.date_file(trade_date)
+    rebuilt = set(securities)
+    parts = {security: found.get((trade_date, security), []) for security in securities}
+    with store.date_locked(trade_date):
+        previous = _previous_index(path)
+        kept = {security: entry.rows for security, entry in previous.items() if security not in rebuilt}
+        new_rows = {security: sum(part.rows for part in parts[security]) for security in securities}
+        index, units = date_files.plan_row_groups([*kept.items(), *new_rows.items()])
+        partials: list[pa.Table] = []
+        if index:
+            columns = _date_columns(path if kept else None, parts)
+            outputs.write_output(path, lambda target: _write_date(
+                target, trade_date, columns, (index, units), kept, parts, path, edges, partials))
+        else:
+            outputs.remove(path)
+        if legacy:
+            for stale in store.legacy_partition_files(trade_date):
+                outputs.remove(stale)
+        date_partials = (pa.concat_tables(conform_partials(partials)) if partials
+                         else PARTIAL_SCHEMA.empty_table())
+        _replace_aggregate_rows(store.aggregate_file(trade_date), securities, date_partials)
+    totals = _totals_by_security(date_partials)
+    assembled = []
+    for security in securities:
+        if security not in totals:
+            assembled.append(AssembledPartition((trade_date, security), 0, 0, "0", 0, None))
             continue
-        outputs.write_parquet(path, rows, **PARTITION_FILE_OPTIONS)
-        written.append(rows)
-        value = decimal_text(pc.sum(order_values(rows)).as_py())
-        quantity = quantity_total(rows[schema.QUANTITY])
-        sources = len({part.source_key for part in found[key]})
-        assembled.append(AssembledPartition(key, rows.num_rows, quantity, value, sources, path))
-    if not written:
-        return assembled, PARTIAL_SCHEMA.empty_table()
-    group_rows = pa.concat_tables(_with_common_quantity_type(written), promote_options="permissive")
-    return assembled, partial_aggregates(group_rows, edges)
+        rows, quantity, value = totals[security]
+        sources = len({part.source_key for part in parts[security]})
+        assembled.append(AssembledPartition((trade_date, security), rows, quantity, value, sources, path))
+    return assembled
+
+
+def _previous_index(path: outputs.OutputPath) -> date_files.SecurityIndex:
+    """The index of a date's current file (empty if it has none)."""
+    if not outputs.exists(path):
+        return {}
+    return date_files.index_of(outputs.read_metadata(path))
+
+
+def _date_columns(previous: outputs.OutputPath | None, parts: dict[str, list[Contribution]]) -> pa.Schema:
+    """The date file's columns: the staged order columns (no trade_date: the folder says it) and the
+    source file, with one quantity type for the date: that of the most decimal places among the
+    staged slices and the rows kept from the previous file, so every piece converts without loss."""
+    schemas = [_slice_schema(path) for path in {part.slice_path for group in parts.values() for part in group}]
+    if previous is not None:
+        with outputs.open_input(previous) as source:
+            schemas.append(pq.read_schema(source))
+    decimals = max((schema.quantity_decimals_of(found.field(schema.QUANTITY).type) for found in schemas), default=0)
+    base = next((found for found in schemas), None)
+    fields = [field for field in base if field.name not in (schema.TRADE_DATE, SOURCE_FILE)]
+    fields = [pa.field(schema.QUANTITY, schema.quantity_type(decimals)) if field.name == schema.QUANTITY else field
+              for field in fields]
+    return pa.schema([*fields, pa.field(SOURCE_FILE, pa.string())])
+
+
+def _slice_schema(path: Path) -> pa.Schema:
+    with pa.OSFile(str(path)) as file:
+        return pa.ipc.open_file(file).schema
+
+
+def _write_date(target, trade_date: str, columns: pa.Schema,
+                plan: tuple[date_files.SecurityIndex, list[date_files.WriteUnit]], kept: dict[str, int],
+                parts: dict[str, list[Contribution]], previous: outputs.OutputPath, edges: tuple[int, ...],
+                partials: list[pa.Table]) -> None:
+    """Stream the date's rows into one Parquet file, a piece of consecutive write units at a time;
+    the partial aggregates of the rebuilt securities' rows go to `partials`."""
+    index, units = plan
+    writer_schema = date_files.file_schema(columns, index)
+    with contextlib.ExitStack() as stack:
+        previous_file = None
+        if kept:
+            previous_file = stack.enter_context(pq.ParquetFile(stack.enter_context(outputs.open_input(previous))))
+            previous_index = date_files.index_of(previous_file.metadata)
+        writer = stack.enter_context(pq.ParquetWriter(target, writer_schema, **date_files.WRITE_OPTIONS))
+        for piece_units in _pieces(units):
+            piece = [security for unit in piece_units for security in unit.securities]
+            new = _staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])])
+            pieces = []
+            if new is not None:
+                partials.append(partial_aggregates(new, edges))
+                pieces.append(new.drop_columns([schema.TRADE_DATE]))
+            copied = [security for security in piece if security in kept]
+            if copied:
+                pieces.append(date_files.read_securities(previous_file, previous_index, copied))
+            rows = pa.concat_tables([_conform(table, columns) for table in pieces])
+            order = pc.sort_indices(rows, [(column, "ascending") for column in date_files.SORT_COLUMNS])
+            date_files.write_units(writer, rows.take(order), piece_units)
+
+
+def _pieces(units: list[date_files.WriteUnit]) -> list[list[date_files.WriteUnit]]:
+    """The date's write units, in order, cut into pieces of about CHUNK_ROWS rows."""
+    pieces: list[list[date_files.WriteUnit]] = []
+    rows_in_piece = 0
+    for unit in units:
+        if not pieces or (rows_in_piece + unit.rows > CHUNK_ROWS and pieces[-1]):
+            pieces.append([])
+            rows_in_piece = 0
+        pieces[-1].append(unit)
+        rows_in_piece += unit.rows
+    return pieces
+
+
+def _staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
+    """The staged runs of some partitions of one date, with their source file: each batch read once."""
+    by_batch: dict[tuple[Path, int], list[Contribution]] = defaultdict(list)
+    for part in parts:
+        by_batch[(part.slice_path, part.batch)].append(part)
+    tables = []
+    for (slice_path, batch_number), runs in sorted(by_batch.items()):
+        batch = read_slice(slice_path, batch_number)
+        for run in runs:
+            table = pa.Table.from_batches([batch.slice(run.offset, run.rows)])
+            tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
+    if not tables:
+        return None
+    return pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
+
+
+def _conform(rows: pa.Table, columns: pa.Schema) -> pa.Table:
+    """Rows in the date file's columns and types (the quantity cast to the date's type, exactly)."""
+    rows = rows.replace_schema_metadata(None).select(columns.names)
+    if rows.schema.field(schema.QUANTITY).type != columns.field(schema.QUANTITY).type:
+        rows = _cast_quantity(rows, columns.field(schema.QUANTITY).type)
+    return rows.cast(columns)
+
+
+def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decimal, str]]:
+    """Per rebuilt security: its orders, quantity and value, from its by-participant partials
+    (each row of a partition is in exactly one participant's group)."""
+    grouping = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
+    summed = grouping.group_by([schema.SECURITY_CODE], use_threads=False).aggregate(
+        [("orders", "sum"), ("quantity", "sum"), ("value", "sum")])
+    return {security: (orders, quantity, decimal_text(value))
+            for security, orders, quantity, value in zip(*(summed[name].to_pylist() for name in (
+                schema.SECURITY_CODE, "orders_sum", "quantity_sum", "value_sum")))}
 
 
 def read_slice(path: Path, batch: int) -> pa.RecordBatch:
     """One staged batch, read (not memory-mapped: mapped pages would count in the process's RSS)."""
     with pa.OSFile(str(path)) as file:
         return pa.ipc.open_file(file).get_batch(batch)
-
-
-def _partition_rows(parts: list[Contribution]) -> pa.Table | None:
-    """The union of a partition's slices, with their source file, in a deterministic order."""
-    tables = []
-    for part in parts:
-        table = pa.Table.from_batches([read_slice(part.slice_path, part.batch)])
-        tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(part.source_key, pa.string()), table.num_rows)))
-    if not tables:
-        return None
-    rows = pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
-    order = [(schema.TIMESTAMP, "ascending"), (SOURCE_FILE, "ascending"), (SOURCE_LINE, "ascending")]
-    return rows.sort_by(order)
 
 
 def _with_common_quantity_type(tables: list[pa.Table]) -> list[pa.Table]:
@@ -238,22 +331,6 @@ def _cast_quantity(table: pa.Table, target: pa.DataType) -> pa.Table:
     return table.set_column(index, schema.QUANTITY, pc.cast(quantity, target))
 
 
-def _update_aggregates(store: OrderStore, keys: list[PartitionKey], partials: pa.Table) -> None:
-    """Replace the assembled partitions' rows in their dates' aggregate files, each under its own lock.
-
-    `partials` holds the new rows of every assembled partition (none for an empty one), so a
-    partition that lost its rows also leaves the aggregates.
-    """
-    securities_by_date: dict[str, list[str]] = defaultdict(list)
-    for trade_date, security in keys:
-        securities_by_date[trade_date].append(security)
-    partial_dates = pc.cast(partials[schema.TRADE_DATE], pa.string())
-    for trade_date, securities in securities_by_date.items():
-        with store.aggregate_locked(trade_date):
-            _replace_aggregate_rows(store.aggregate_file(trade_date), securities,
-                                    partials.filter(pc.equal(partial_dates, trade_date)))
-
-
 def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Table) -> None:
     """One date's aggregate file with the given securities' rows replaced by `new_rows`."""
     kept = [new_rows]
@@ -265,7 +342,9 @@ def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Tabl
     if combined.num_rows == 0:
         path.unlink(missing_ok=True)
         return
-    atomic_write_parquet(path, combined.sort_by([(schema.SECURITY_CODE, "ascending")]))
+    order = [(column, "ascending") for column in (schema.SECURITY_CODE, GROUPING, schema.PARTICIPANT_ID, schema.HOUR,
+                                                   schema.SIZE_BUCKET)]
+    atomic_write_parquet(path, combined.sort_by(order))  # one order whatever pieces the rows were grouped in
 
 
 def load_partials(store: OrderStore) -> pa.Table:

@@ -5,15 +5,19 @@ invariant holds.
 """
 from __future__ import annotations
 
-import pyarrow as pa
+from collections import defaultdict
 
-from orders_assets.core import outputs, schema
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from orders_assets.core import date_files, outputs, schema
 from orders_assets.core.aggregate import sorted_by_keys
 from orders_assets.core.assemble import SOURCE_FILE
 from orders_assets.core.parse import SOURCE_LINE
 from orders_assets.core.store import OrderStore
 
-PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.TRADE_DATE, schema.HOUR, SOURCE_FILE)
+PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.HOUR, SOURCE_FILE)
+"""A date file's columns; trade_date is its hive folder's value, added by every reader."""
 
 
 def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[str]:
@@ -51,24 +55,39 @@ def metric_type_problems(report: pa.Schema) -> list[str]:
 
 
 def partition_problems(store: OrderStore) -> list[str]:
-    """Nothing lost or counted twice between the ingests and the partitions, and every partition
-    file has the filtered order set's columns."""
+    """Nothing lost or counted twice between the ingests and the partitions; every date file has the
+    filtered order set's columns, and its index agrees with the catalog, security by security.
+    One footer read a date, whatever its number of securities."""
     problems = []
     kept = sum(manifest["rows_kept"] for manifest in store.manifests())
-    catalog = store.catalog()
-    assembled = sum(entry["rows"] for entry in catalog.values())
+    catalog = store.catalog_table()
+    built = catalog.filter(pc.greater(catalog["rows"], 0))
+    assembled = pc.sum(built["rows"]).as_py() or 0
     if kept != assembled:
         problems.append(f"the ingests kept {kept:,} rows but the partitions hold {assembled:,}")
-    for key, entry in sorted(catalog.items()):
-        if not entry["rows"]:
-            continue
-        path = store.partition_file(key)
-        if not outputs.exists(path):
-            problems.append(f"{path}: missing ({entry['rows']} rows expected)")
-            continue
-        metadata = outputs.read_metadata(path)
-        names = metadata.schema.to_arrow_schema().names
-        missing = [column for column in PARTITION_COLUMNS if column not in names]
-        if missing or metadata.num_rows != entry["rows"]:
-            problems.append(f"{path}: {metadata.num_rows} rows (catalog: {entry['rows']}), missing {missing}")
+    rows_by_date: dict[str, dict[str, int]] = defaultdict(dict)
+    for trade_date, security, rows in zip(*(built[name].to_pylist() for name in ("trade_date", "security_code", "rows"))):
+        rows_by_date[trade_date][security] = rows
+    for trade_date, expected in sorted(rows_by_date.items()):
+        problems += date_file_problems(store.date_file(trade_date), expected)
+    return problems
+
+
+def date_file_problems(path: outputs.OutputPath, expected: dict[str, int]) -> list[str]:
+    """A date file against the catalog's rows per security: present, the columns, the index, the footer."""
+    if not outputs.exists(path):
+        return [f"{path}: missing ({sum(expected.values())} rows of {len(expected)} securities expected)"]
+    metadata = outputs.read_metadata(path)
+    problems = []
+    names = metadata.schema.to_arrow_schema().names
+    missing = [column for column in PARTITION_COLUMNS if column not in names]
+    if missing:
+        problems.append(f"{path}: missing columns {missing}")
+    index = date_files.index_of(metadata)
+    indexed = {security: entry.rows for security, entry in index.items()}
+    if indexed != expected:
+        differ = sorted(set(indexed.items()) ^ set(expected.items()))[:5]
+        problems.append(f"{path}: its index and the catalog differ, e.g. {differ} (security, rows)")
+    if metadata.num_rows != sum(expected.values()):
+        problems.append(f"{path}: {metadata.num_rows} rows, the catalog says {sum(expected.values())}")
     return problems

@@ -1,6 +1,6 @@
 """The published outputs (partition files, reports) at a URL: a local folder or any fsspec filesystem.
 
-    <output>/orders/trade_date=D/security_code=S.parquet   written by assemble, read by invariants
+    <output>/orders/trade_date=D/orders.parquet           one file per date (core/date_files.py)
     <output>/reports/...                                  report files, plots, index.html, summary.json
 
 The output root is `output_url` as a `upath.UPath`, or the data folder when none is given. Every
@@ -26,7 +26,9 @@ AWS_ENDPOINT_URL, ~/.aws, instance roles) and gcsfs to Google's default credenti
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 from pathlib import Path
 
 import pyarrow as pa
@@ -115,6 +117,16 @@ def read_table(path: OutputPath) -> pa.Table:
         return pq.read_table(handle)
 
 
+@contextlib.contextmanager
+def open_input(path: OutputPath) -> Iterator[str | BinaryIO]:
+    """What pyarrow's readers open: a local file's path, or a remote object's file handle (ranged reads)."""
+    if is_local(path):
+        yield str(local_path(path))
+        return
+    with path.fs.open(path.path, "rb") as handle:
+        yield handle
+
+
 def read_metadata(path: OutputPath) -> pq.FileMetaData:
     """The Parquet footer only: remotely a few ranged reads, not the whole object."""
     if is_local(path):
@@ -132,6 +144,11 @@ def remove(path: OutputPath) -> None:
         path.fs.rm_file(path.path)
     except FileNotFoundError:
         pass
+
+
+def matching(folder: OutputPath, pattern: str) -> list[OutputPath]:
+    """The outputs in `folder` whose names match `pattern` (a glob), sorted; none if it is absent."""
+    return sorted(folder.glob(pattern)) if exists(folder) else []
 
 
 def display(path: OutputPath) -> str:

@@ -111,7 +111,7 @@ def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
     rows: dict[str, int] = {}
     for manifest in manifests:
         for text, slices in manifest["partitions"].items():
-            rows[text] = rows.get(text, 0) + sum(length for _file, _batch, length in slices)
+            rows[text] = rows.get(text, 0) + sum(entry[-1] for entry in slices)  # [file, batch, (offset,) rows]
     return rows
 
 

@@ -1,8 +1,10 @@
 """Staging of kept rows per (trade_date, security_code): the output of the one pass over a file.
 
 Kept rows are buffered up to a memory budget, then grouped by partition and flushed as an Arrow
-IPC file with one record batch per partition. The index says, per partition, which batches of
-which files hold its rows, so assembling a partition reads just those batches.
+IPC file with one record batch per trade date, each partition's rows one contiguous run in it.
+The index says, per partition, which (file, batch, offset, rows) runs hold its rows, so assembling
+a date reads each of its batches once, whatever its number of securities (one batch per partition
+made a year's staging 75,000 tiny batches, and their reads cost more than the rows).
 
 A flush (grouping and writing tens of megabytes) runs on a background thread while the ingest
 goes on parsing; at most one flush is in flight, so memory holds at most two budgets of rows.
@@ -23,7 +25,7 @@ from orders_assets.core.store import PartitionKey
 
 
 class PartitionStager:
-    """Buffers kept rows and flushes them as IPC files with one record batch per partition.
+    """Buffers kept rows and flushes them as IPC files with one record batch per trade date.
 
     Input order is not assumed: a partition may get slices from several flushes; the index
     lists them all. Sorted input (the usual case) gives about one slice per partition.
@@ -37,6 +39,7 @@ class PartitionStager:
         self.buffered_bytes = 0
         self.flushes = 0
         self.index: dict[PartitionKey, list[list]] = {}
+        """Per partition, its runs: [file name, batch, offset in the batch, rows]."""
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staging")
         self._in_flight: Future | None = None
 
@@ -67,9 +70,11 @@ class PartitionStager:
 
     def _write_slices(self, rows: pa.Table, runs: list[tuple[PartitionKey, int, int]], name: str) -> None:
         with pa.ipc.new_file(str(self.folder / name), rows.schema) as writer:
-            for batch_number, (key, start, length) in enumerate(runs):
-                writer.write_batch(rows.slice(start, length).to_batches(max_chunksize=length)[0])
-                self.index.setdefault(key, []).append([name, batch_number, length])
+            for batch_number, (date_start, date_runs) in enumerate(_runs_by_date(runs)):
+                date_rows = sum(length for _key, _start, length in date_runs)
+                writer.write_batch(rows.slice(date_start, date_rows).to_batches(max_chunksize=date_rows)[0])
+                for key, start, length in date_runs:
+                    self.index.setdefault(key, []).append([name, batch_number, start - date_start, length])
 
     def _wait(self) -> None:
         """Let the flush in flight finish (and raise its error, if any)."""
@@ -113,3 +118,13 @@ def grouped_by_partition(rows: pa.Table) -> tuple[pa.Table, list[tuple[Partition
     runs = [((str(np.datetime64(int(value // width), "D")), labels[int(value % width)]), int(start), int(stop - start))
             for value, start, stop in zip(grouped[starts], starts, stops)]
     return rows.take(order).combine_chunks(), runs
+
+
+def _runs_by_date(runs: list[tuple[PartitionKey, int, int]]) -> list[tuple[int, list[tuple[PartitionKey, int, int]]]]:
+    """The partition runs (in row order, one date's contiguous) cut into dates: (first row, runs) each."""
+    dates: list[tuple[int, list[tuple[PartitionKey, int, int]]]] = []
+    for run in runs:
+        if not dates or dates[-1][1][0][0][0] != run[0][0]:
+            dates.append((run[1], []))
+        dates[-1][1].append(run)
+    return dates

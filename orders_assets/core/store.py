@@ -4,14 +4,14 @@ sees half a file.
 The work area, a local or shared POSIX folder (renames and flock locks):
 
     <data>/staging/<source id>/manifest.json   accounting and slice index of the latest ingest of a source
-    <data>/staging/<source id>/<attempt>/       that ingest's filtered rows, one Arrow IPC batch per partition
+    <data>/staging/<source id>/<attempt>/       that ingest's filtered rows, one Arrow IPC batch per date a flush
     <data>/quarantine/<source id>.csv            rejected rows: source_file, line, column, reason, raw
     <data>/aggregates/trade_date=D.parquet       partial aggregates of that date's partitions
     <data>/state/partitions.parquet              catalog: per partition, the inputs it was built from
 
 The published outputs, under the output root (`output_url`, by default the data folder; core/outputs.py):
 
-    <output>/orders/trade_date=D/security_code=S.parquet   the filtered order set of one partition
+    <output>/orders/trade_date=D/orders.parquet   the filtered order sets of one date (core/date_files.py)
     <output>/reports/                                      the reports, plots, index.html and summary.json
 
 Every work-area file is written under a temporary name in its folder and renamed into place; the
@@ -31,16 +31,26 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from upath import UPath
 
-from orders_assets.core import schema
+from orders_assets.core import date_files, outputs, schema
 from orders_assets.core.atomic import TEMP_PREFIX, atomic_write, atomic_write_json, atomic_write_parquet
 from orders_assets.core.outputs import output_root
 from orders_assets.core.sources import storage_id
 
 PartitionKey = tuple[str, str]
 """(trade_date as YYYY-MM-DD, security_code)."""
+
+
+CATALOG_LAYOUT_KEY = b"orders_assets.layout"
+CATALOG_LAYOUT = b"date-files"
+"""The catalog of a store whose order sets are one file per date. A catalog without it was written
+when each partition had a file of its own: its entries take LEGACY_SIGNATURE, so they are pending
+and the next assembly rebuilds them into date files from the staged slices (no source is read
+again), removing each rebuilt date's per-partition files."""
+LEGACY_SIGNATURE = "per-partition-file"
 
 
 def catalog_schema(quantity_decimals: int = 0) -> pa.Schema:
@@ -54,7 +64,8 @@ def catalog_schema(quantity_decimals: int = 0) -> pa.Schema:
             ("rows", pa.int64()),
             ("quantity", schema.quantity_sum_type(quantity_decimals)),
             ("value", pa.string()),
-        ]
+        ],
+        metadata={CATALOG_LAYOUT_KEY: CATALOG_LAYOUT},
     )
 
 
@@ -191,8 +202,17 @@ class OrderStore:
     def quarantine_file(self, source_key: str) -> Path:
         return self.quarantine / f"{storage_id(source_key)}.csv"
 
-    def partition_file(self, key: PartitionKey) -> UPath:
-        return self.orders / f"trade_date={key[0]}" / f"security_code={key[1]}.parquet"
+    def date_file(self, trade_date: str) -> UPath:
+        """The published filtered order sets of one trade date: every security's rows."""
+        return self.orders / f"trade_date={trade_date}" / date_files.FILE_NAME
+
+    def read_partition(self, key: PartitionKey) -> pa.Table:
+        """One (date, security) partition's published rows, with its trade_date (reads only its row groups)."""
+        return date_files.read_partition(self.date_file(key[0]), *key)
+
+    def legacy_partition_files(self, trade_date: str) -> list[outputs.OutputPath]:
+        """Files of the earlier layout, one per (date, security), left in a date's folder."""
+        return outputs.matching(self.orders / f"trade_date={trade_date}", "security_code=*.parquet")
 
     def aggregate_file(self, trade_date: str) -> Path:
         return self.aggregates / f"trade_date={trade_date}.parquet"
@@ -213,8 +233,9 @@ class OrderStore:
         self.state.mkdir(parents=True, exist_ok=True)
         return file_lock(self.state / ".lock")
 
-    def aggregate_locked(self, trade_date: str) -> contextlib.AbstractContextManager:
-        """Held to rewrite one date's aggregate file (read, replace some securities' rows, write)."""
+    def date_locked(self, trade_date: str) -> contextlib.AbstractContextManager:
+        """Held to rewrite one date's order file and aggregate file (read, replace some securities'
+        rows, write), so that two assemblies of keys of one date both land."""
         self.aggregates.mkdir(parents=True, exist_ok=True)
         return file_lock(self.aggregates / f".trade_date={trade_date}.lock")
 
@@ -318,10 +339,26 @@ class OrderStore:
 
     def catalog(self) -> dict[PartitionKey, dict]:
         """Per assembled partition: the signature of its inputs and its totals."""
-        if not self.catalog_file.exists():
-            return {}
-        rows = pq.read_table(self.catalog_file).to_pylist()
+        rows = self.catalog_table().to_pylist()
         return {(row["trade_date"], row["security_code"]): row for row in rows}
+
+    def catalog_table(self) -> pa.Table:
+        """The catalog as a table, for the passes over every partition (totals, checks) without a
+        dict per partition. A catalog of the per-partition layout has LEGACY_SIGNATURE for every
+        entry (see CATALOG_LAYOUT), so every partition it lists is pending."""
+        if not self.catalog_file.exists():
+            return CATALOG_SCHEMA.empty_table()
+        table = pq.read_table(self.catalog_file)
+        if (table.schema.metadata or {}).get(CATALOG_LAYOUT_KEY) != CATALOG_LAYOUT:
+            signatures = pa.repeat(pa.scalar(LEGACY_SIGNATURE, pa.string()), table.num_rows)
+            table = table.set_column(table.schema.get_field_index("signature"), "signature", signatures)
+        return table
+
+    def legacy_keys(self) -> set[PartitionKey]:
+        """Partitions still in a per-partition file of the earlier layout (see CATALOG_LAYOUT)."""
+        table = self.catalog_table()
+        legacy = table.filter(pc.equal(table["signature"], LEGACY_SIGNATURE))
+        return set(zip(legacy["trade_date"].to_pylist(), legacy["security_code"].to_pylist()))
 
     def write_catalog(self, entries: dict[PartitionKey, dict]) -> None:
         """Entries' quantities are ints or Decimals; the column takes the most places among them,
@@ -329,3 +366,23 @@ class OrderStore:
         rows = [entries[key] for key in sorted(entries)]
         decimals = max((decimal_places(row["quantity"]) for row in rows), default=0)
         atomic_write_parquet(self.catalog_file, pa.Table.from_pylist(rows, schema=catalog_schema(decimals)))
+
+    def replace_catalog_entries(self, entries: list[dict]) -> None:
+        """The catalog with these partitions' entries replaced (others kept), columnar: a year's
+        75,000 entries are filtered and concatenated, not turned into dicts. Hold catalog_locked."""
+        new = pa.Table.from_pylist(entries, schema=catalog_schema(
+            max((decimal_places(entry["quantity"]) for entry in entries), default=0)))
+        current = self.catalog_table()
+        replaced = pc.is_in(_key_texts(current), value_set=_key_texts(new).combine_chunks())
+        kept = current.filter(pc.invert(replaced))
+        decimals = max((schema.quantity_decimals_of(table.schema.field("quantity").type)
+                        for table in (kept, new) if table.num_rows), default=0)
+        target = catalog_schema(decimals)
+        combined = pa.concat_tables([kept.cast(target), new.cast(target)])
+        order = pc.sort_indices(combined, [("trade_date", "ascending"), ("security_code", "ascending")])
+        atomic_write_parquet(self.catalog_file, combined.take(order).replace_schema_metadata(target.metadata))
+
+
+def _key_texts(catalog: pa.Table) -> pa.ChunkedArray:
+    """'date|security' of each catalog entry."""
+    return pc.binary_join_element_wise(catalog["trade_date"], catalog["security_code"], "|")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from orders_assets.core.aggregate import totals
 from orders_assets.core.layout import CANONICAL
@@ -16,11 +17,11 @@ def summary_document(store: OrderStore, partials: pa.Table) -> dict:
     Holds no clock time, so a rerun with nothing new writes the same bytes.
     """
     manifests = store.manifests()
-    catalog = store.catalog()
+    catalog = store.catalog_table()
     document = {
         "source_files": len(manifests),
         **{field: sum(manifest[field] for manifest in manifests) for field in COUNT_FIELDS},
-        "partitions": sum(1 for entry in catalog.values() if entry["rows"]),
+        "partitions": pc.sum(pc.greater(catalog["rows"], 0)).as_py() or 0,
         "inputs_signature": store.inputs_signature(),
         **totals(partials),
         "files": [_file_entry(manifest) for manifest in manifests],

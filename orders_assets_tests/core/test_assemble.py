@@ -27,7 +27,7 @@ def ingest_all(landing: Path, store: OrderStore, settings=IngestSettings()) -> N
 
 
 def partition_ids(store, key):
-    return pq.read_table(store.partition_file(key))["order_id"].to_pylist()
+    return store.read_partition(key)["order_id"].to_pylist()
 
 
 def test_two_files_for_one_partition_are_both_counted(tmp_path):
@@ -58,7 +58,8 @@ def test_a_corrected_file_replaces_its_rows_and_a_removed_file_leaves(tmp_path):
     assert pending_partitions(store) == [("2025-03-03", "BHP"), ("2025-03-04", "BHP")]
     assemble_partitions(store, pending_partitions(store))
     assert partition_ids(store, ("2025-03-03", "BHP")) == ["11", "3"]
-    assert not store.partition_file(("2025-03-04", "BHP")).exists()
+    assert not store.date_file("2025-03-04").exists()  # its only partition lost its rows: the date's file goes
+    assert store.read_partition(("2025-03-04", "BHP")).num_rows == 0
 
     (landing / "b.csv").unlink()
     store.retire("b.csv")
@@ -81,8 +82,7 @@ def test_unsorted_input_across_several_flushes_gives_the_same_partitions(tmp_pat
         assemble_partitions(store, pending_partitions(store))
     assert len(sorted_store.catalog()) == 6
     for key in sorted_store.catalog():
-        assert pq.read_table(sorted_store.partition_file(key)) == pq.read_table(
-            unsorted_store.partition_file(key))
+        assert sorted_store.read_partition(key) == unsorted_store.read_partition(key)
 
 
 def test_no_temporary_file_is_left_after_an_ingest(tmp_path):
@@ -95,17 +95,19 @@ def test_no_temporary_file_is_left_after_an_ingest(tmp_path):
     assert leftovers == []
 
 
-def test_parallel_assembly_in_many_groups_writes_what_one_thread_writes(tmp_path, monkeypatch):
-    from orders_assets.core import assemble
+def test_parallel_assembly_in_many_pieces_writes_what_one_thread_writes(tmp_path, monkeypatch):
+    from orders_assets.core import assemble, date_files
     from orders_assets.core.generate import generate_orders
     from orders_assets_tests.conftest import tree_hashes
 
     landing = tmp_path / "landing"
     landing.mkdir()
     generate_orders(landing / "orders.csv", rows=20_000, days=3, securities=15, participants=20, seed=3)
-    monkeypatch.setattr(assemble, "GROUP_ROWS", 50)  # dozens of groups, some partitions alone in theirs
+    monkeypatch.setattr(date_files, "ROW_GROUP_ROWS", 40)  # the larger securities take several row groups
     results = {}
     for workers in (1, 3):
+        # one piece a date on one thread; pieces of a security or two on three threads
+        monkeypatch.setattr(assemble, "CHUNK_ROWS", assemble.CHUNK_ROWS if workers == 1 else 50)
         store = OrderStore(tmp_path / f"data-{workers}")
         ingest_all(landing, store)
         pending = pending_partitions(store)
@@ -114,8 +116,12 @@ def test_parallel_assembly_in_many_groups_writes_what_one_thread_writes(tmp_path
         assert pending_partitions(store) == []
         results[workers] = {path: digest for path, digest in tree_hashes(store.root).items()
                             if path.startswith(("orders", "aggregates"))}
-    assert len(results[1]) > 40
+    assert len([path for path in results[1] if path.endswith(".parquet")]) == 6  # a date file, an aggregate file a date
     assert results[1] == results[3]
+    metadata = pq.read_metadata(store.date_file("2025-03-03"))
+    index = date_files.index_of(metadata)
+    assert metadata.num_row_groups == max(first + groups for first, groups, _offset, _rows in index.values())
+    assert any(groups > 1 for _first, groups, _offset, _rows in index.values())
 
 
 def test_a_range_that_starts_with_partitions_without_rows_is_assembled(tmp_path):
@@ -190,10 +196,9 @@ def _assemble_in_child(data: str, keys: list, start) -> None:
 def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_writes(tmp_path):
     """Two workers assembling the securities of the same dates at once share the dates' aggregate files
     and the catalog: each rewrites them under its own lock, and nothing of the other's is lost."""
-    import multiprocessing
 
     from orders_assets.core.generate import generate_orders
-    from orders_assets_tests.conftest import tree_hashes
+    from orders_assets_tests.conftest import race_in_children, tree_hashes
 
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -206,17 +211,8 @@ def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_wri
         if how == "one":
             assemble_partitions(store, pending)
         else:
-            context = multiprocessing.get_context("fork")
-            start = context.Event()
             halves = [pending[0::2], pending[1::2]]  # every date in both halves
-            children = [context.Process(target=_assemble_in_child, args=(str(store.root), half, start))
-                        for half in halves]
-            for child in children:
-                child.start()
-            start.set()
-            for child in children:
-                child.join(120)
-                assert child.exitcode == 0
+            race_in_children(_assemble_in_child, [(str(store.root), half) for half in halves])
         assert pending_partitions(store) == []
         partition_files = {path: digest for path, digest in tree_hashes(store.root).items() if path.startswith("orders")}
         aggregates = load_partials(store)
@@ -224,7 +220,7 @@ def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_wri
                    for key, entry in store.catalog().items()}
         results[how] = (partition_files, aggregates.sort_by([(name, "ascending") for name in aggregates.column_names]),
                         catalog)
-    assert len(results["one"][0]) == len(results["one"][2]) == 60
+    assert len(results["one"][0]) == 2 and len(results["one"][2]) == 60  # a file a date, an entry a partition
     assert results["halves"][0] == results["one"][0]
     assert results["halves"][1].equals(results["one"][1])
     assert results["halves"][2] == results["one"][2]

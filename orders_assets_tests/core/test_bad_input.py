@@ -235,17 +235,17 @@ def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_
     full = stores["full"]
     pending = assemble.pending_partitions(full)
     writes = []
-    real_write = assemble.pq.write_table
+    real_write = assemble.date_files.write_units
 
-    def fills_up(table, where, **options):
-        writes.append(where)
-        if len(writes) == 5:
+    def fills_up(writer, rows, units):
+        writes.append(rows.num_rows)
+        if len(writes) == 2:  # the second date's file, once the first is published
             no_space()
-        real_write(table, where, **options)
+        real_write(writer, rows, units)
 
     with monkeypatch.context() as patched:
-        patched.setattr(assemble.pq, "write_table", fills_up)
-        with pytest.raises(OutputWriteError, match=r"cannot write .*security_code=.*\.parquet: No space left"):
+        patched.setattr(assemble.date_files, "write_units", fills_up)
+        with pytest.raises(OutputWriteError, match=r"cannot write .*trade_date=.*orders\.parquet: No space left"):
             assemble.assemble_partitions(full, pending, workers=1)
     assert assemble.pending_partitions(full) == pending  # the catalog did not move
     assert not list(full.root.rglob(f"{TEMP_PREFIX}*"))

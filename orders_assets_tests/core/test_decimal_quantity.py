@@ -239,7 +239,7 @@ def fractional_store(tmp_path) -> OrderStore:
 
 
 def test_partition_files_keep_each_fractional_quantity_exactly(fractional_store):
-    table = pq.read_table(fractional_store.partition_file(("2025-03-03", "BTC")))
+    table = fractional_store.read_partition(("2025-03-03", "BTC"))
     assert table.schema.field("quantity").type == pa.decimal128(19, 8)
     assert table["quantity"].to_pylist() == [Decimal("0.132"), Decimal("12345678901.12345678")]
 
@@ -288,11 +288,11 @@ def test_a_partition_staged_under_two_settings_is_assembled_in_the_finer_type(tm
     whole = [(11, 3, "10:15:00", "BTC", "9682.12", "3"), (12, 4, "10:15:00", "SOL", "1.5", "7")]
     write_orders(landing / "a.csv", whole)
     ingest_and_assemble(landing, store, 0)
-    assert pq.read_schema(store.partition_file(("2025-03-03", "BTC"))).field("quantity").type == pa.int64()
+    assert store.read_partition(("2025-03-03", "BTC")).schema.field("quantity").type == pa.int64()
     write_orders(landing / "b.csv", FRACTIONAL_ORDERS[:1])
     ingest_source(ChunkedSource(discover_sources(landing)[1], IngestSettings(quantity_decimals=8)), store)
     assemble_partitions(store, pending_partitions(store))
-    table = pq.read_table(store.partition_file(("2025-03-03", "BTC")))
+    table = store.read_partition(("2025-03-03", "BTC"))
     assert table.schema.field("quantity").type == pa.decimal128(19, 8)
     assert table["quantity"].to_pylist() == [Decimal("0.132"), Decimal(3)]
     expected = reference_report("by_security", order_records(whole + FRACTIONAL_ORDERS[:1]))

@@ -53,6 +53,8 @@ def test_lost_or_doubled_rows_and_a_missing_partition_file_are_caught(store):
     manifest_path.write_text(json.dumps({**manifest, "rows_kept": manifest["rows_kept"] + 1}))
     assert "the ingests kept" in partition_problems(store)[0]
     manifest_path.write_text(json.dumps(manifest))
-    store.partition_file(first_key).unlink()
-    assert partition_problems(store) == [f"{store.partition_file(first_key)}: missing "
-                                         f"({store.catalog()[first_key]['rows']} rows expected)"]
+    date_file = store.date_file(first_key[0])
+    expected = {key[1]: entry["rows"] for key, entry in store.catalog().items() if key[0] == first_key[0] and entry["rows"]}
+    date_file.unlink()
+    assert partition_problems(store) == [f"{date_file}: missing ({sum(expected.values())} rows of "
+                                         f"{len(expected)} securities expected)"]

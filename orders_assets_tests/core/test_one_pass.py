@@ -57,7 +57,7 @@ def test_a_source_is_read_once_for_all_its_partitions_and_never_for_reassembly(t
     pending = pending_partitions(store)
     assemble_partitions(store, pending)
     first = pending[0]
-    before = pq.read_table(store.partition_file(first))
+    before = store.read_partition(first)
     assemble_partitions(store, [first])
-    assert pq.read_table(store.partition_file(first)) == before
+    assert store.read_partition(first) == before
     assert len(counted_opens) == 1

@@ -9,10 +9,11 @@ from pathlib import Path
 import fsspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 from upath import UPath
 
-from orders_assets.core import outputs, schema
+from orders_assets.core import date_files, outputs, schema
 from orders_assets.core.aggregate import build_report
 from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
 from orders_assets.core.atomic import TEMP_PREFIX, OutputWriteError, atomic_write_parquet
@@ -126,6 +127,19 @@ def published_files(root: UPath) -> dict[str, bytes]:
     return {name[len(base) + 1:]: root.fs.cat_file(name) for name in root.fs.find(base)}
 
 
+def published_partitions(objects: dict[str, bytes]) -> set[tuple[str, str]]:
+    """(date, security) of every partition in the published date files (orders/trade_date=D/orders.parquet),
+    read from each file's index; any other name under orders/ is a failure."""
+    found = set()
+    for name, data in objects.items():
+        if name.startswith("orders/"):
+            folder, file_name = name.removeprefix("orders/").split("/")
+            assert folder.startswith("trade_date=") and file_name == "orders.parquet", name
+            index = date_files.index_of(pq.read_metadata(io.BytesIO(data)))
+            found |= {(folder.removeprefix("trade_date="), security) for security in index}
+    return found
+
+
 def test_a_store_publishes_to_memory_what_it_publishes_locally_and_removes_stale_partitions(tmp_path, memory_url):
     landing = tmp_path / "landing"
     generate_orders(landing / "orders.csv", rows=12_000, days=2, securities=5, seed=31, bad_rows=0.005)
@@ -135,10 +149,9 @@ def test_a_store_publishes_to_memory_what_it_publishes_locally_and_removes_stale
 
     reference = reference_reports([landing / "orders.csv"])
     daily = reference.reports["timeseries_daily"]
-    expected = {f"orders/trade_date={row.trade_date}/security_code={row.security_code}.parquet"
-                for row in daily.itertuples()}
+    expected = {(str(row.trade_date), row.security_code) for row in daily.itertuples()}
     objects = published_files(remote.output_root)
-    assert {name for name in objects if name.startswith("orders/")} == expected
+    assert published_partitions(objects) == expected
     assert sorted(os.listdir(tmp_path / "work")) == ["aggregates", "quarantine", "staging", "state"]
     local_files = published_files(UPath(tmp_path / "local" / "orders").parent)
     for name, data in objects.items():
@@ -154,9 +167,8 @@ def test_a_store_publishes_to_memory_what_it_publishes_locally_and_removes_stale
     os.utime(landing / "orders.csv", ns=(1, 1))
     publish(landing, remote)
     daily = reference_reports([landing / "orders.csv"]).reports["timeseries_daily"]
-    kept = {f"orders/trade_date={row.trade_date}/security_code={row.security_code}.parquet"
-            for row in daily.itertuples()}
+    kept = {(str(row.trade_date), row.security_code) for row in daily.itertuples()}
     assert kept < expected
-    assert {name for name in published_files(remote.output_root) if name.startswith("orders/")} == kept
+    assert published_partitions(published_files(remote.output_root)) == kept
     assert partition_problems(remote) == []
     assert json.loads(outputs.read_text(remote.reports / "summary.json"))["partitions"] == len(kept)

@@ -68,8 +68,8 @@ def test_partitions_are_materialized_in_dagster_and_hold_the_right_rows(pipeline
     assert set(expected) <= materialized
     for key, orders in expected.items():
         trade_date, security = key.split("|")
-        path = pipeline.data / "orders" / f"trade_date={trade_date}" / f"security_code={security}.parquet"
-        table = pq.read_table(path)
+        table = pq.read_table(pipeline.data / "orders" / f"trade_date={trade_date}" / "orders.parquet",
+                              filters=[("security_code", "=", security)])
         assert table.num_rows == orders, key
         assert set(table["security_code"].to_pylist()) == {security}
 

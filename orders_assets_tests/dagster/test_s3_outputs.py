@@ -6,6 +6,7 @@ local data folder; then a run with nothing new; then a run after the second day'
 securities, so two of that day's partitions must go). What was published is read back with s3fs, and
 what each run put or deleted is read from the server's own request log.
 """
+import io
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from upath import UPath
 
+from orders_assets.core import date_files
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.plots import PLOTTED_REPORTS
 from orders_assets.core.schema import REPORT_NAMES
@@ -46,10 +48,21 @@ def orders_assets_run(landing: Path, data: Path, env: dict, config: Path | None 
     return SimpleNamespace(stdout=result.stdout, seconds=time.monotonic() - started)
 
 
-def partition_objects(reference) -> set[str]:
-    """orders/trade_date=D/security_code=S.parquet of every (date, security) the reference found."""
-    return {f"orders/trade_date={row.trade_date}/security_code={row.security_code}.parquet"
-            for row in reference.reports["timeseries_daily"].itertuples()}
+def partition_keys(reference) -> set[tuple[str, str]]:
+    """(date, security) of every partition the reference found."""
+    return {(str(row.trade_date), row.security_code) for row in reference.reports["timeseries_daily"].itertuples()}
+
+
+def date_objects(keys) -> set[str]:
+    """orders/trade_date=D/orders.parquet of every date of the keys."""
+    return {f"orders/trade_date={trade_date}/orders.parquet" for trade_date, _security in keys}
+
+
+def published_keys(objects: dict[str, bytes]) -> set[tuple[str, str]]:
+    """(date, security) of every partition in the published date files, from each file's own index."""
+    return {(name.split("/")[1].removeprefix("trade_date="), security)
+            for name, data in objects.items() if name.startswith("orders/")
+            for security in date_files.index_of(pq.read_metadata(io.BytesIO(data)))}
 
 
 def published_objects(fs) -> dict[str, bytes]:
@@ -90,11 +103,12 @@ def published(tmp_path_factory):
                               reports=UPath(f"s3://{ROOT}/reports", **server.storage_options()))
 
 
-def test_the_first_run_puts_one_object_per_partition_and_every_report_plot_page_and_summary(published):
+def test_the_first_run_puts_one_object_per_date_and_every_report_plot_page_and_summary(published):
     first = published.snapshots[0]
-    partitions = partition_objects(published.first_reference)
+    partitions = partition_keys(published.first_reference)
     assert len(partitions) == 10
-    assert set(first) == partitions | REPORT_OBJECTS
+    assert set(first) == date_objects(partitions) | REPORT_OBJECTS
+    assert published_keys(first) == partitions
     run = published.writes[0]
     assert {method for method, _ in run} == {"PUT"}  # whole objects, no multipart upload, nothing deleted
     assert {name for _, name in run} == set(first)
@@ -123,25 +137,26 @@ def test_a_second_run_with_nothing_new_launches_nothing_and_writes_no_object(pub
     assert published.snapshots[1] == published.snapshots[0]
 
 
-def test_a_changed_file_republishes_only_its_day_and_deletes_its_stale_partitions(published):
+def test_a_changed_file_republishes_only_its_day_and_drops_its_stale_partitions(published):
     reference = reference_reports([published.landing / "day1.csv", published.landing / "day2.csv"])
-    expected = partition_objects(reference)
-    before = partition_objects(published.first_reference)
-    second_day = {name for name in expected if f"trade_date={SECOND_DAY}/" in name}
+    expected = partition_keys(reference)
+    before = partition_keys(published.first_reference)
     run = published.writes[2]
-    assert {name for method, name in run if method == "PUT" and name.startswith("orders/")} == second_day
-    assert {name for method, name in run if method == "DELETE"} == before - expected
+    assert {name for method, name in run if method == "PUT" and name.startswith("orders/")} == {
+        f"orders/trade_date={SECOND_DAY}/orders.parquet"}
+    assert {name for method, name in run if method == "DELETE"} == set()  # the day still has rows: rewritten
     assert len(before - expected) == 2
+    assert published_keys(published.snapshots[2]) == expected
     assert REPORT_OBJECTS <= {name for method, name in run if method == "PUT"}
-    assert set(published.snapshots[2]) == expected | REPORT_OBJECTS
+    assert set(published.snapshots[2]) == date_objects(expected) | REPORT_OBJECTS
 
 
 def test_the_published_partitions_and_reports_equal_the_reference(published):
     reference = reference_reports([published.landing / "day1.csv", published.landing / "day2.csv"])
     for row in reference.reports["timeseries_daily"].itertuples():
-        name = f"{ROOT}/orders/trade_date={row.trade_date}/security_code={row.security_code}.parquet"
+        name = f"{ROOT}/orders/trade_date={row.trade_date}/orders.parquet"
         with published.fs.open(name, "rb") as handle:
-            table = pq.read_table(handle)
+            table = pq.read_table(handle, filters=[("security_code", "=", row.security_code)])
         assert table.num_rows == row.orders and set(table["security_code"].to_pylist()) == {row.security_code}
     for name in REPORT_NAMES:
         for kind in ("csv", "parquet"):
