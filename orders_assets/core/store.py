@@ -320,7 +320,10 @@ class OrderStore:
     def inputs_signature(self) -> str:
         """Names what the reports are built from: every current ingest and every assembled partition."""
         parts = [f"{m['source_key']}\x1f{m['attempt']}" for m in self.manifests()]
-        parts += [f"{key[0]}|{key[1]}\x1f{entry['signature']}" for key, entry in sorted(self.catalog().items())]
+        catalog = self.catalog_table()
+        order = pc.sort_indices(catalog, [("trade_date", "ascending"), ("security_code", "ascending")])
+        catalog = catalog.take(order)  # bytewise order of UTF-8 text: the order of Python's sorted keys
+        parts += pc.binary_join_element_wise(_key_texts(catalog), catalog["signature"], "\x1f").to_pylist()
         return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()[:20]
 
     def retire(self, source_key: str) -> None:
