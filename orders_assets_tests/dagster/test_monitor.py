@@ -9,6 +9,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from orders_assets.core import date_files
 from orders_assets.core.generate import generate_orders
 
 BIN = Path(sys.executable).parent
@@ -66,6 +67,7 @@ def test_each_materialization_carries_the_figures_the_ui_shows(monitored):
     partitions = instance.fetch_materializations(dg.AssetKey("filtered_orders"), limit=100).records
     per_partition = {record.partition_key: record.asset_materialization.metadata["orders"].value
                      for record in partitions}
-    on_disk = {f"{path.parent.name.split('=')[1]}|{path.stem.split('=')[1]}": pq.read_metadata(path).num_rows
-               for path in (data / "orders").rglob("*.parquet")}
+    on_disk = {f"{path.parent.name.split('=')[1]}|{security}": entry.rows
+               for path in (data / "orders").rglob("*.parquet")
+               for security, entry in date_files.index_of(pq.read_metadata(path)).items()}
     assert per_partition == on_disk
