@@ -12,12 +12,10 @@ the daemon) reads the instance exactly as if the stock SQLite storage had writte
 from collections.abc import Sequence
 
 from dagster import DagsterEventType, EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import AssetEventTagsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 BATCHED_EVENT_TYPES = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION})
-ROWS_PER_INSERT = 500
-"""SQLite binds at most 32,766 parameters per statement; an event row takes 7."""
 
 
 class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
@@ -34,18 +32,47 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             return
         rows = [self._event_to_row(event) for event in events]
         with self.run_connection(events[0].run_id) as conn:
-            for chunk in _chunks(rows):
-                conn.execute(SqlEventLogStorageTable.insert().values(chunk))
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
         with self.index_transaction() as conn:
-            event_ids = []  # RETURNING order is unspecified; ids grow in insertion order
-            for chunk in _chunks(rows):
-                result = conn.execute(
-                    SqlEventLogStorageTable.insert().values(chunk).returning(SqlEventLogStorageTable.c.id)
-                )
-                event_ids.extend(sorted(int(row[0]) for row in result.fetchall()))
+            result = conn.execute(
+                SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id, sort_by_parameter_order=True),
+                rows,
+            )
+            event_ids = [int(row[0]) for row in result.fetchall()]
             self._store_asset_event_tags(conn, events, event_ids)
             self._store_asset_event(conn, events[-1], event_ids[-1])
 
+    def _store_asset_event_tags(self, conn, events: Sequence[EventLogEntry], event_ids: Sequence[int]) -> None:
+        """The base method's rows (the indexed tags of each event), with each asset key's text and
+        the tags to index worked out once per batch rather than once per tag: at thousands of
+        partitions a step's events share one asset key and one set of tag names."""
+        key_text: dict = {}
+        indexed: dict = {}
+        rows = []
+        for event_id, event in zip(event_ids, events):
+            asset_key, tags = _asset_key_and_tags(event.get_dagster_event())
+            if not tags:
+                continue
+            names = frozenset(tags)
+            if names not in indexed:
+                indexed[names] = self.get_asset_tags_to_index(set(names))
+            if asset_key not in key_text:
+                key_text[asset_key] = asset_key.to_string()
+            common = {"event_id": event_id, "asset_key": key_text[asset_key],
+                      "event_timestamp": self._event_insert_timestamp(event)}
+            rows.extend({**common, "key": key, "value": value} for key, value in tags.items() if key in indexed[names])
+        if rows and self.has_table(AssetEventTagsTable.name):
+            conn.execute(AssetEventTagsTable.insert(), rows)
 
-def _chunks(rows: list[dict]) -> list[list[dict]]:
-    return [rows[start:start + ROWS_PER_INSERT] for start in range(0, len(rows), ROWS_PER_INSERT)]
+
+def _asset_key_and_tags(dagster_event) -> tuple:
+    """The asset key and tags of a materialization or observation (the events whose tags Dagster
+    indexes), read once from the event's data: each `DagsterEvent.asset_key` re-checks its type."""
+    data = dagster_event.event_specific_data
+    if dagster_event.is_step_materialization:
+        recorded = data.materialization
+    elif dagster_event.is_asset_observation:
+        recorded = data.asset_observation
+    else:
+        return None, {}
+    return recorded.asset_key, recorded.tags or {}
