@@ -161,16 +161,20 @@ def launched_run(job_name: str, partition_range: Range, result, seconds: float) 
     materializations = result.get_asset_materialization_events()
     return LaunchedRun(
         job=job_name, partition_range=label, success=result.success and not failed_checks, seconds=seconds,
-        engine_seconds=_engine_seconds(materializations),
+        engine_seconds=_engine_seconds(result.get_asset_observation_events() + materializations),
         partitions=sum(1 for event in materializations if event.partition is not None), run_id=result.run_id,
     )
 
 
-def _engine_seconds(materializations: list[dg.DagsterEvent]) -> float:
-    """Engine time of a run: each asset's step reports it once (every partition carries the same figure)."""
+def _engine_seconds(asset_events: list[dg.DagsterEvent]) -> float:
+    """Engine time of a run: each asset's step reports it once, on an observation of the asset (a
+    multi-partition step's own figures, filtered_orders) or on its materializations (where every
+    partition of a step carries the same figure)."""
     per_asset: dict[dg.AssetKey, float] = {}
-    for event in materializations:
-        entry = event.step_materialization_data.materialization.metadata.get(ENGINE_SECONDS)
+    for event in asset_events:
+        data = event.event_specific_data
+        recorded = data.asset_observation if event.is_asset_observation else data.materialization
+        entry = recorded.metadata.get(ENGINE_SECONDS)
         if entry is not None:
             per_asset.setdefault(event.asset_key, float(entry.value))
     return sum(per_asset.values())

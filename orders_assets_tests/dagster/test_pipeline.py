@@ -7,6 +7,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from orders_assets.assets.orders import PER_PARTITION_METADATA_LIMIT
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import OrdersSettings
@@ -72,6 +73,26 @@ def test_partitions_are_materialized_in_dagster_and_hold_the_right_rows(pipeline
                               filters=[("security_code", "=", security)])
         assert table.num_rows == orders, key
         assert set(table["security_code"].to_pylist()) == {security}
+
+
+def test_the_backfill_records_its_figures_once_and_each_key_only_its_own(pipeline):
+    key = dg.AssetKey("filtered_orders")
+    observations = pipeline.instance.fetch_observations(dg.AssetRecordsFilter(asset_key=key), limit=10).records
+    assert len(observations) == 1  # one backfill run: one observation, not one per key
+    figures = observations[0].asset_observation.metadata
+    reference = pipeline.reference
+    assert figures["partitions"].value == reference.partitions
+    assert figures["orders"].value == reference.totals["orders"] == reference.rows_kept
+    assert figures["engine_seconds"].value > 0 and figures["peak_rss_mib"].value > 50
+    materializations = pipeline.instance.fetch_materializations(key, limit=10_000).records
+    assert len(materializations) == reference.partitions
+    per_key = {record.partition_key: record.asset_materialization.metadata for record in materializations}
+    assert all("engine_seconds" not in metadata and "partitions" not in metadata for metadata in per_key.values())
+    if reference.partitions <= PER_PARTITION_METADATA_LIMIT:  # a small run: each key's own orders, plotted
+        daily = reference.reports["timeseries_daily"]
+        assert {f"{row.trade_date}|{row.security_code}": row.orders for row in daily.itertuples()} == {
+            partition: metadata["orders"].value for partition, metadata in per_key.items()
+            if metadata["orders"].value}
 
 
 def test_asset_checks_ran_and_passed(pipeline):
