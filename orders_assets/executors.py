@@ -1,4 +1,13 @@
-"""Where a run's steps execute: this machine's processes (the default) or a Dask cluster.
+"""Where a run's steps execute: this process (the default), this machine's processes, or a Dask cluster.
+
+In process is the default because every step here already uses all the cores it is given:
+its work runs on `workers` threads over Arrow kernels that release the GIL. A step process of
+its own buys no speed on the machine the tuning sized, and it costs a Python start with
+Dagster, pyarrow and the code location imported again: about 3 s a step on 2 cores. At a year's
+scale that was most of `dagster asset materialize` (one key 10.6 s, group:reports 28.8 s with
+six step processes; docs/performance.md). The multiprocess executor, sized by the tuning's
+max_concurrent, stays one run-config choice away (`execution: {config: {multiprocess: {}}}`),
+for steps that must not share a process.
 
 The Dask executor is dagster-dask's, with one change: its tasks are named per run. dagster-dask
 0.29 names a step's Dask task `<job>.<step>`, the same for every run of a job, and Dask treats
@@ -15,7 +24,9 @@ import os
 
 import dagster as dg
 from dagster._core.definitions.executor_definition import (
+    IN_PROC_CONFIG,
     MULTI_PROC_CONFIG,
+    _core_in_process_executor_creation,
     _core_multiprocess_executor_creation,
     multiple_process_executor_requirements,
 )
@@ -108,28 +119,37 @@ def dask_execution(scheduler: str) -> dict:
 
 
 def executor_for(max_concurrent: int, dask_scheduler: str | None = None) -> dg.ExecutorDefinition:
-    """The code location's executor: multiprocess (sized by the tuning) or Dask, chosen per run.
+    """The code location's executor: in process, multiprocess (sized by the tuning) or Dask, chosen per run.
 
-    Its config is a choice between the two, so a launched run (the CLI's `--dask`, the UI's
-    Launchpad) can pick either; the default is Dask when a scheduler address is given (the
-    code location's ORDERS_ASSETS_DASK_SCHEDULER), else the multiprocess executor.
+    Its config is a choice between the three, so a launched run (the CLI's `--dask`, the UI's
+    Launchpad) can pick any; the default is Dask when a scheduler address is given (the code
+    location's ORDERS_ASSETS_DASK_SCHEDULER), else in process (see the module's docstring).
+    The multiprocess choice runs at most `max_concurrent` step processes unless its config says otherwise.
     """
-    default = dask_execution(dask_scheduler)["config"] if dask_scheduler else {
-        "multiprocess": {"max_concurrent": max_concurrent}}
+    default = dask_execution(dask_scheduler)["config"] if dask_scheduler else {"in_process": {}}
     return dg.ExecutorDefinition(
         name="orders_assets",
         config_schema=dg.Field(
-            dg.Selector({"multiprocess": MULTI_PROC_CONFIG, "dask": DASK_CLUSTER_CONFIG}), default_value=default),
-        executor_creation_fn=_create_executor,
-        requirements=multiple_process_executor_requirements(),
-        description="Steps in processes of this machine, or as tasks on a Dask cluster.",
+            dg.Selector({"in_process": IN_PROC_CONFIG, "multiprocess": MULTI_PROC_CONFIG, "dask": DASK_CLUSTER_CONFIG}),
+            default_value=default),
+        executor_creation_fn=functools.partial(_create_executor, max_concurrent),
+        requirements=_requirements,
+        description="Steps in this process (default), in processes of this machine, or as tasks on a Dask cluster.",
     )
 
 
-def _create_executor(init_context):
+def _requirements(executor_config: dict) -> list:
+    """What Dagster must provide: a reconstructable job and a persistent instance, unless in process."""
+    return [] if "in_process" in executor_config else list(multiple_process_executor_requirements())
+
+
+def _create_executor(max_concurrent: int, init_context):
     ((engine, config),) = init_context.executor_config.items()
+    if engine == "in_process":
+        return _core_in_process_executor_creation(config)
     if engine == "multiprocess":
-        return _core_multiprocess_executor_creation(config)
+        tuned = {"max_concurrent": max_concurrent} if config.get("max_concurrent") is None else {}
+        return _core_multiprocess_executor_creation({**config, **tuned})
     ((cluster_type, cluster_configuration),) = config["cluster"].items()
     return _run_scoped_dask_executor_class()(cluster_type, cluster_configuration)
 

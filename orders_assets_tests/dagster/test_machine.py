@@ -1,4 +1,5 @@
 """The machine's tuning in Dagster: the executor's concurrency, run tags, and the ingest's settings."""
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,7 @@ def _probe(name: str) -> dg.AssetsDefinition:
     def probe() -> None:
         started = time.time()
         time.sleep(PROBE_SECONDS)
-        (Path(os.environ[PROBE_DIR_ENV]) / name).write_text(f"{started} {time.time()}")
+        (Path(os.environ[PROBE_DIR_ENV]) / name).write_text(f"{started} {time.time()} {os.getpid()}")
 
     return probe
 
@@ -40,20 +41,45 @@ def probe_job() -> dg.JobDefinition:
 
 
 EXECUTE_PROBES = """
+import json, os, sys
 import dagster as dg
 from orders_assets_tests.dagster.test_machine import probe_job
 with dg.instance_for_test() as instance:
-    assert dg.execute_job(dg.reconstructable(probe_job), instance=instance).success
+    result = dg.execute_job(dg.reconstructable(probe_job), instance=instance, run_config=json.loads(sys.argv[1]))
+    assert result.success
+print(os.getpid())
 """
 
 
+def execute_probes(run_config: dict) -> int:
+    """Run the probe job in a process of its own (Dagster caches reconstructed jobs, and the job must be
+    built under this environment); the pid of the process that ran the run."""
+    done = subprocess.run([sys.executable, "-c", EXECUTE_PROBES, json.dumps(run_config)], check=True,
+                          capture_output=True, text=True, cwd=REPOSITORY)
+    return int(done.stdout.split()[-1])
+
+
+def probe_records(folder: Path) -> list[tuple[float, float, int]]:
+    """(start, end, pid) of each probe step."""
+    return [(float(start), float(end), int(pid)) for start, end, pid in
+            (((folder / probe.key.path[-1]).read_text().split()) for probe in PROBES)]
+
+
 def most_steps_at_once(folder: Path) -> int:
-    intervals = [tuple(map(float, (folder / probe.key.path[-1]).read_text().split())) for probe in PROBES]
+    intervals = [(start, end) for start, end, _ in probe_records(folder)]
     return max(sum(1 for start, end in intervals if start <= moment < end) for moment, _ in intervals)
 
 
+def test_steps_run_in_the_run_process_by_default_one_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setenv(PROBE_DIR_ENV, str(tmp_path))
+    run_process = execute_probes({})
+    assert {pid for _, _, pid in probe_records(tmp_path)} == {run_process}  # no step process was started
+    assert most_steps_at_once(tmp_path) == 1
+
+
 @pytest.mark.parametrize("max_concurrent", [None, "1"])
-def test_the_executor_runs_as_many_steps_at_once_as_the_tuning_says(tmp_path, monkeypatch, max_concurrent):
+def test_the_multiprocess_choice_runs_as_many_steps_at_once_as_the_tuning_says(tmp_path, monkeypatch,
+                                                                                max_concurrent):
     monkeypatch.setenv(PROBE_DIR_ENV, str(tmp_path))
     if max_concurrent is None:
         monkeypatch.delenv("ORDERS_ASSETS_MAX_CONCURRENT", raising=False)
@@ -61,8 +87,8 @@ def test_the_executor_runs_as_many_steps_at_once_as_the_tuning_says(tmp_path, mo
         monkeypatch.setenv("ORDERS_ASSETS_MAX_CONCURRENT", max_concurrent)
     expected = OrdersSettings(landing_dir=".", data_dir=str(tmp_path)).tuning().max_concurrent
     assert expected == (int(max_concurrent) if max_concurrent else min(os.cpu_count(), expected))
-    # A process of its own: Dagster caches reconstructed jobs, and the job must be built under this environment.
-    subprocess.run([sys.executable, "-c", EXECUTE_PROBES], check=True, capture_output=True, cwd=REPOSITORY)
+    run_process = execute_probes({"execution": {"config": {"multiprocess": {}}}})
+    assert run_process not in {pid for _, _, pid in probe_records(tmp_path)}
     assert most_steps_at_once(tmp_path) == min(expected, len(PROBES))
 
 
