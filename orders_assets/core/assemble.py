@@ -34,7 +34,7 @@ from orders_assets.core.aggregate import (
 from orders_assets.core.atomic import atomic_write_parquet
 from orders_assets.core.parallel import in_order
 from orders_assets.core.parse import SOURCE_LINE
-from orders_assets.core.store import OrderStore, PartitionKey, parse_partition_text
+from orders_assets.core.store import OrderStore, PartitionKey, parse_partition_text, partition_text
 
 SOURCE_FILE = "source_file"
 
@@ -61,14 +61,18 @@ class AssembledPartition:
     """Its date's file (core/date_files.py), or None when the partition has no rows."""
 
 
-def contributions(store: OrderStore) -> dict[PartitionKey, list[Contribution]]:
-    """Every partition touched by a current manifest, with the slices that make it up."""
+def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
+                  ) -> dict[PartitionKey, list[Contribution]]:
+    """Every partition touched by a current manifest (or only those of `keys`), with the slices that make it up."""
+    wanted = None if keys is None else {partition_text(key) for key in keys}
     found: dict[PartitionKey, list[Contribution]] = defaultdict(list)
     for manifest in store.manifests():
         source_key = manifest["source_key"]
         attempt = store.source_folder(source_key) / manifest["attempt"]
         paths: dict[str, Path] = {}  # a few slice files serve a year's partitions: one Path each
         for text, slices in manifest["partitions"].items():
+            if wanted is not None and text not in wanted:
+                continue
             key = parse_partition_text(text)
             for entry in slices:
                 slice_file, batch, offset, rows = entry if len(entry) == 4 else (entry[0], entry[1], 0, entry[2])
@@ -77,12 +81,15 @@ def contributions(store: OrderStore) -> dict[PartitionKey, list[Contribution]]:
     return dict(found)
 
 
-def expected_signatures(store: OrderStore) -> dict[PartitionKey, str]:
-    """The signature each touched partition should have once assembled from the current manifests."""
+def expected_signatures(store: OrderStore, keys: Iterable[PartitionKey] | None = None) -> dict[PartitionKey, str]:
+    """The signature each touched partition (or each of `keys` touched) should have once assembled
+    from the current manifests."""
+    texts = None if keys is None else [partition_text(key) for key in keys]
     inputs: dict[PartitionKey, set[str]] = defaultdict(set)
     for manifest in store.manifests():
         tag = f"{manifest['source_key']}\x1f{manifest['attempt']}"  # an attempt is one ingest of one content
-        for text in manifest["partitions"]:
+        touched = manifest["partitions"]
+        for text in (touched if texts is None else (text for text in texts if text in touched)):
             inputs[parse_partition_text(text)].add(tag)
     return {key: signature_of(tags) for key, tags in inputs.items()}
 
@@ -132,12 +139,12 @@ def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
 
 def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[int, ...],
                      workers: int | None) -> list[AssembledPartition]:
-    found = contributions(store)
-    expected = expected_signatures(store)
     legacy = store.legacy_keys()
     legacy_dates = {trade_date for trade_date, _security in legacy}
     # A date of the earlier layout is rebuilt whole: its per-partition files go, so none of its rows may stay in them.
     keys = sorted(set(keys) | {key for key in legacy if key[0] in {trade_date for trade_date, _ in keys}})
+    found = contributions(store, keys)  # only these keys' slices: one key of a year costs one key
+    expected = expected_signatures(store, keys)
     securities_by_date: dict[str, list[str]] = defaultdict(list)
     for trade_date, security in keys:
         securities_by_date[trade_date].append(security)

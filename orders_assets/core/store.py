@@ -87,6 +87,45 @@ def parse_partition_text(text: str) -> PartitionKey:
     return trade_date, security
 
 
+_PARSED_MANIFESTS: dict[str, tuple[tuple, dict]] = {}
+_PARSED_MANIFESTS_GUARD = threading.Lock()
+
+
+def _read_manifest(path: Path) -> dict | None:
+    """A manifest as parsed, or None when there is none; parsed once per version of the file.
+
+    A year's manifest is megabytes of JSON (an entry per partition) and a step reads it several
+    times (plan, contributions, signatures, checks, summary). A manifest is only ever replaced by
+    a rename (atomic_write_json), so a new version is a new inode: the parse is kept per path
+    with the file's (inode, size, mtime) and reused while they are unchanged. Callers must not
+    mutate what they get.
+    """
+    try:
+        status = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):  # no manifest, or a lock file beside the folders
+        with _PARSED_MANIFESTS_GUARD:
+            _PARSED_MANIFESTS.pop(str(path), None)
+        return None
+    identity = (status.st_ino, status.st_size, status.st_mtime_ns)
+    with _PARSED_MANIFESTS_GUARD:
+        cached = _PARSED_MANIFESTS.get(str(path))
+    if cached is not None and cached[0] == identity:
+        return cached[1]
+    manifest = json.loads(path.read_text())
+    with _PARSED_MANIFESTS_GUARD:
+        _PARSED_MANIFESTS[str(path)] = (identity, manifest)
+    return manifest
+
+
+def _forget_manifests_except(staging: Path, present: set[str]) -> None:
+    """Drop the parses of manifests under `staging` whose source was retired, so the cache holds
+    only current sources."""
+    prefix = str(staging) + os.sep
+    with _PARSED_MANIFESTS_GUARD:
+        for path in [path for path in _PARSED_MANIFESTS if path.startswith(prefix) and path not in present]:
+            del _PARSED_MANIFESTS[path]
+
+
 class _FileLock:
     """A flock shared by the threads of this process: the first entry takes it, the last exit releases
     it (flock on a second descriptor would deadlock the process with itself). Entered with `with`, it is
@@ -282,21 +321,17 @@ class OrderStore:
             shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
 
     def manifest(self, source_key: str) -> dict | None:
-        path = self.source_folder(source_key) / "manifest.json"
-        if not path.exists():
-            return None
-        return json.loads(path.read_text())
+        return _read_manifest(self.source_folder(source_key) / "manifest.json")
 
     def manifests(self) -> list[dict]:
         """The current manifest of every ingested source, sorted by source key."""
         if not self.staging.is_dir():
             return []
-        found = []
-        for folder in self.staging.iterdir():
-            path = folder / "manifest.json"
-            if path.exists():
-                found.append(json.loads(path.read_text()))
-        return sorted(found, key=lambda manifest: manifest["source_key"])
+        paths = [folder / "manifest.json" for folder in self.staging.iterdir()]
+        _forget_manifests_except(self.staging, {str(path) for path in paths})
+        found = (_read_manifest(path) for path in paths)
+        return sorted((manifest for manifest in found if manifest is not None),
+                      key=lambda manifest: manifest["source_key"])
 
     def refresh_fingerprint(self, source_key: str, fingerprint: str) -> None:
         """A source rewritten with the same content: its manifest takes the new size and time."""
@@ -351,7 +386,7 @@ class OrderStore:
         entry (see CATALOG_LAYOUT), so every partition it lists is pending."""
         if not self.catalog_file.exists():
             return CATALOG_SCHEMA.empty_table()
-        table = pq.read_table(self.catalog_file)
+        table = pq.ParquetFile(self.catalog_file).read()  # not read_table: no dataset discovery for one file
         if (table.schema.metadata or {}).get(CATALOG_LAYOUT_KEY) != CATALOG_LAYOUT:
             signatures = pa.repeat(pa.scalar(LEGACY_SIGNATURE, pa.string()), table.num_rows)
             table = table.set_column(table.schema.get_field_index("signature"), "signature", signatures)

@@ -1,11 +1,20 @@
 """Staging and assembly: partitions from several files, corrections, removals, unsorted input."""
 import os
+import shutil
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.assemble import (
+    assemble_partitions,
+    contributions,
+    expected_signatures,
+    load_partials,
+    pending_partitions,
+)
+from orders_assets.core.atomic import atomic_write_json
+from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.sources import discover_sources
 from orders_assets.core.store import OrderStore
@@ -224,3 +233,31 @@ def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_wri
     assert results["halves"][0] == results["one"][0]
     assert results["halves"][1].equals(results["one"][1])
     assert results["halves"][2] == results["one"][2]
+
+
+
+def test_a_manifest_is_parsed_once_per_version_and_a_new_version_is_read(tmp_path):
+    from orders_assets.core import store as store_module
+
+    landing, store = tmp_path / "landing", OrderStore(tmp_path / "data")
+    generate_orders(landing / "a.csv", rows=2_000, days=2, securities=3, seed=5)
+    ingest_all(landing, store)
+    (first,) = store.manifests()
+    assert store.manifests()[0] is first  # the same version: the parse is reused
+    path = store.source_folder("a.csv") / "manifest.json"
+    atomic_write_json(path, {**first, "rows_read": first["rows_read"] + 1})  # a new version, by rename
+    assert store.manifest("a.csv")["rows_read"] == first["rows_read"] + 1
+    shutil.rmtree(store.source_folder("a.csv"))
+    assert store.manifests() == [] and store.manifest("a.csv") is None
+    assert not [cached for cached in store_module._PARSED_MANIFESTS if cached.startswith(str(store.staging))]
+
+
+def test_assembling_some_keys_reads_only_their_contributions(tmp_path):
+    landing, store = tmp_path / "landing", OrderStore(tmp_path / "data")
+    generate_orders(landing / "a.csv", rows=4_000, days=2, securities=4, seed=6)
+    ingest_all(landing, store)
+    every, signatures = contributions(store), expected_signatures(store)
+    some = sorted(every)[:3]
+    assert len(every) > 3
+    assert contributions(store, some) == {key: every[key] for key in some}
+    assert expected_signatures(store, some) == {key: signatures[key] for key in some}
