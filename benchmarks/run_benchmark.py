@@ -14,6 +14,9 @@ For each size it generates (or reuses) a CSV with the project's generator, then 
 and prints MB/s, rows/s, peak RSS and the ratio of throughputs. Peak RSS is the child process's
 maximum resident set (getrusage), so each measurement runs in its own process. With two sizes
 (e.g. --rows N --rows 3N) it also prints the ratio of peak RSS.
+
+With --partition-scale it measures instead the same rows at 4,000, 75,000 and 150,000 (date,
+security) partitions: see benchmarks/partition_scale.py.
 """
 import argparse
 import json
@@ -255,7 +258,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
     parser.add_argument("--bad-rows", type=float, default=0.0,
                         help="fraction of malformed rows in the generated file (messy exports)")
+    parser.add_argument("--partition-scale", action="store_true",
+                        help="the same rows at 4,000, 75,000 and 150,000 partitions (benchmarks/partition_scale.py); "
+                             "--days and --securities do not apply")
+    parser.add_argument("--step-timeout", type=float, default=3600,
+                        help="seconds any one subprocess of --partition-scale may take")
     args = parser.parse_args()
+    if args.partition_scale:
+        from partition_scale import run_partition_scale
+
+        for rows in args.rows or [1_000_000]:
+            run_partition_scale(args.workdir, rows, args.step_timeout, json_path=args.json)
+        return
     results = [measure(args.workdir, rows, args.days, args.securities, args.bad_rows)
                for rows in (args.rows or [1_000_000])]
     print_table(results)

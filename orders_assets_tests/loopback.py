@@ -1,4 +1,6 @@
 """What every throwaway test server needs: a free port on 127.0.0.1, and a sure stop."""
+import os
+import signal
 import socket
 import subprocess
 
@@ -19,3 +21,19 @@ def stop(process: subprocess.Popen, grace_seconds: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stop_group(process: subprocess.Popen, grace_seconds: float = 30) -> None:
+    """Stop a server started with start_new_session=True and every process it started (dagster dev
+    and dagster-webserver start code servers of their own): SIGTERM to the group, SIGKILL if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # children that outlived their parent
+    except ProcessLookupError:
+        pass

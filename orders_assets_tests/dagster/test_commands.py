@@ -3,8 +3,6 @@ the webserver, and dagster dev with its daemon running the sensor."""
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from orders_assets.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
 from orders_assets.resources import DATA_ENV, LANDING_ENV
 from orders_assets.sensors import INTERVAL_ENV
 from orders_assets_tests.conftest import assert_report_equals, read_report
+from orders_assets_tests.loopback import free_port, stop_group
 from orders_assets_tests.reference import reference_reports
 
 BIN = Path(sys.executable).parent
@@ -93,12 +92,6 @@ def test_definitions_validate():
     result = subprocess.run([BIN / "dagster", "definitions", "validate", "-m", "orders_assets.definitions"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_serving(server: subprocess.Popen, port: int, seconds: float = 120) -> None:
@@ -173,9 +166,4 @@ def test_dagster_dev_runs_the_sensor_on_a_dropped_file(tmp_path):
         for name in REPORT_NAMES:
             assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        stop_group(server, grace_seconds=60)
