@@ -17,7 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster._core.execution.api import execute_run_iterator
 
 from orders_assets.assets.orders import ENGINE_SECONDS
 from orders_assets.definitions import build_definitions
@@ -57,7 +59,8 @@ class InProcessLauncher:
     def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str):
         self.defs = build_definitions(settings)
         self.instance = instance
-        self.run_config = _logger_config(log_level)
+        # In this process whatever the code location's default (a Dask scheduler in the environment).
+        self.run_config = {**_logger_config(log_level), "execution": {"config": {"in_process": {}}}}
 
     def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
         return [self._execute(job_name, partition_range) for partition_range in ranges]
@@ -66,10 +69,23 @@ class InProcessLauncher:
         pass
 
     def _execute(self, job_name: str, partition_range: Range) -> LaunchedRun:
+        """One run, executed here with its events streamed, not kept.
+
+        `execute_in_process` keeps every event of the run in its result: at a year's 75,000 keys
+        that is 75,000 materialization events (about 3 KB each) held until the run ends, the peak
+        RSS growing with the partition count. The run is created and executed the way Dagster's
+        run worker does it (`create_run_for_job`, `execute_run_iterator`), and only a tally of
+        the events is kept.
+        """
         started = time.perf_counter()
-        result = self.defs.resolve_job_def(job_name).execute_in_process(
-            run_config=self.run_config, instance=self.instance, tags=_tags(partition_range), raise_on_error=False)
-        return launched_run(job_name, partition_range, result, time.perf_counter() - started)
+        job_def = self.defs.resolve_job_def(job_name)
+        run = self.instance.create_run_for_job(job_def, run_config=self.run_config,
+                                               tags={**job_def.run_tags, **_tags(partition_range)})
+        tally = RunTally()
+        for event in execute_run_iterator(InMemoryJob(job_def), run, self.instance):
+            tally.add(event)
+        success = self.instance.get_run_by_id(run.run_id).is_success
+        return launched_run(job_name, partition_range, tally, success, run.run_id, time.perf_counter() - started)
 
 
 class DaskLauncher:
@@ -122,7 +138,11 @@ def execute_reconstructed(instance_ref, job_name: str, partition_range: Range, r
     with dg.DagsterInstance.from_ref(instance_ref) as instance, dg.execute_job(
             repository.get_reconstructable_job(job_name), instance, run_config=run_config,
             tags=_tags(partition_range), raise_on_error=False) as result:
-        return launched_run(job_name, partition_range, result, time.perf_counter() - started)
+        tally = RunTally()
+        for event in result.all_events:
+            tally.add(event)
+        return launched_run(job_name, partition_range, tally, result.success, result.run_id,
+                            time.perf_counter() - started)
 
 
 class ClusterUnreachable(RuntimeError):
@@ -154,30 +174,43 @@ def settings_config(settings: OrdersSettings) -> dict:
     return {name: value for name, value in settings.model_dump().items() if value is not None}
 
 
-def launched_run(job_name: str, partition_range: Range, result, seconds: float) -> LaunchedRun:
-    failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
-    label = "" if partition_range is None else (
-        partition_range[0] if partition_range[0] == partition_range[1] else "...".join(partition_range))
-    materializations = result.get_asset_materialization_events()
-    return LaunchedRun(
-        job=job_name, partition_range=label, success=result.success and not failed_checks, seconds=seconds,
-        engine_seconds=_engine_seconds(result.get_asset_observation_events() + materializations),
-        partitions=sum(1 for event in materializations if event.partition is not None), run_id=result.run_id,
-    )
+class RunTally:
+    """What `orders-assets run` reports of a run, gathered from its events as they pass: keys
+    materialized, checks failed, and the engine time each asset's step recorded."""
 
+    def __init__(self) -> None:
+        self.partitions = 0
+        self.failed_checks: list[str] = []
+        self.engine_by_asset: dict[dg.AssetKey, float] = {}
 
-def _engine_seconds(asset_events: list[dg.DagsterEvent]) -> float:
-    """Engine time of a run: each asset's step reports it once, on an observation of the asset (a
-    multi-partition step's own figures, filtered_orders) or on its materializations (where every
-    partition of a step carries the same figure)."""
-    per_asset: dict[dg.AssetKey, float] = {}
-    for event in asset_events:
-        data = event.event_specific_data
-        recorded = data.asset_observation if event.is_asset_observation else data.materialization
+    def add(self, event: dg.DagsterEvent) -> None:
+        if event.is_step_materialization:
+            recorded = event.event_specific_data.materialization
+            self.partitions += recorded.partition is not None
+        elif event.is_asset_observation:
+            recorded = event.event_specific_data.asset_observation
+        else:
+            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
+                self.failed_checks.append(event.event_specific_data.check_name)
+            return
+        # A step reports its engine time once: on an observation of its asset (a multi-partition
+        # step's own figures, filtered_orders) or on its materializations (the same on each).
         entry = recorded.metadata.get(ENGINE_SECONDS)
         if entry is not None:
-            per_asset.setdefault(event.asset_key, float(entry.value))
-    return sum(per_asset.values())
+            self.engine_by_asset.setdefault(recorded.asset_key, float(entry.value))
+
+    @property
+    def engine_seconds(self) -> float:
+        return sum(self.engine_by_asset.values())
+
+
+def launched_run(job_name: str, partition_range: Range, tally: RunTally, success: bool, run_id: str,
+                 seconds: float) -> LaunchedRun:
+    label = "" if partition_range is None else (
+        partition_range[0] if partition_range[0] == partition_range[1] else "...".join(partition_range))
+    return LaunchedRun(job=job_name, partition_range=label, success=success and not tally.failed_checks,
+                       seconds=seconds, engine_seconds=tally.engine_seconds, partitions=tally.partitions,
+                       run_id=run_id)
 
 
 def _tags(partition_range: Range) -> dict[str, str]:
