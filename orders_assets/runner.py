@@ -21,6 +21,7 @@ from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.launch import DaskLauncher, InProcessLauncher, LaunchedRun
 from orders_assets.partitions import order_partition_ranges, source_file_ranges
 from orders_assets.resources import OrdersSettings
+from orders_assets.ui_status import refresh_partition_status
 
 
 @dataclass
@@ -29,6 +30,8 @@ class RunOutcome:
     ingested: tuple[str, ...] = ()
     retired: tuple[str, ...] = ()
     partitions: int = 0
+    status_seconds: float | None = None
+    """Time spent bringing the UI's partition status up to date after the partition runs (ui_status.py)."""
 
     @property
     def success(self) -> bool:
@@ -64,8 +67,11 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     pending = pending_partitions(store)
     outcome.partitions = len(pending)
     weights = assembly_weights(store.manifests(), pending)
-    outcome.runs += launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
-                                                                           launcher.parts))
+    partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
+                                                                            launcher.parts))
+    outcome.runs += partition_runs
+    if partition_runs:
+        outcome.status_seconds = refresh_partition_status(instance)
     if outcome.runs or not reports_current(store):
         outcome.runs += launcher.launch(REPORTS_JOB, [None])
     return outcome

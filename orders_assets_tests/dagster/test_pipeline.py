@@ -95,6 +95,18 @@ def test_the_backfill_records_its_figures_once_and_each_key_only_its_own(pipelin
             if metadata["orders"].value}
 
 
+def test_the_ui_partition_status_is_current_when_the_run_ends(pipeline):
+    from orders_assets.assets.orders import filtered_orders
+
+    key = filtered_orders.key
+    (record,) = pipeline.instance.get_asset_records([key])
+    cached = record.asset_entry.cached_status  # what the UI's partition page reads
+    assert cached is not None and cached.latest_storage_id == record.asset_entry.last_materialization_record.storage_id
+    with dg.partition_loading_context(dynamic_partitions_store=pipeline.instance):
+        shown = set(cached.deserialize_materialized_partition_subsets(filtered_orders.partitions_def).get_partition_keys())
+    assert shown == pipeline.instance.get_materialized_partitions(key) and len(shown) == pipeline.reference.partitions
+
+
 def test_asset_checks_ran_and_passed(pipeline):
     for check in ("rows_accounted_for", "totals_match_partitions", "outputs_match_contract", "kept_rows_in_partitions"):
         key = dg.AssetCheckKey(dg.AssetKey("summary"), check)
