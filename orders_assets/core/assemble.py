@@ -342,7 +342,7 @@ def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Tabl
     """One date's aggregate file with the given securities' rows replaced by `new_rows`."""
     kept = [new_rows]
     if path.exists():
-        existing = pq.read_table(path)
+        existing = pq.ParquetFile(path).read()
         replaced = pa.array(securities, pa.string())
         kept.insert(0, existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
     combined = pa.concat_tables(conform_partials(kept))
@@ -359,4 +359,6 @@ def load_partials(store: OrderStore) -> pa.Table:
     files = sorted(store.aggregates.glob("trade_date=*.parquet")) if store.aggregates.is_dir() else []
     if not files:
         return PARTIAL_SCHEMA.empty_table()
-    return pa.concat_tables(conform_partials(pq.read_table(path) for path in files))
+    # One file each: ParquetFile reads it without read_table's dataset discovery, half the time a
+    # file (0.71 s against 1.0-1.5 s for a year's 250 dates).
+    return pa.concat_tables(conform_partials(pq.ParquetFile(path).read() for path in files))

@@ -111,10 +111,11 @@ def read_text(path: OutputPath) -> str:
 
 
 def read_table(path: OutputPath) -> pa.Table:
+    """One Parquet file (ParquetFile, not read_table: no dataset discovery for a single file)."""
     if is_local(path):
-        return pq.read_table(local_path(path))
+        return pq.ParquetFile(local_path(path)).read()
     with path.fs.open(path.path, "rb") as handle:
-        return pq.read_table(handle)
+        return pq.ParquetFile(handle).read()
 
 
 @contextlib.contextmanager
