@@ -13,8 +13,8 @@ from upath import UPath
 from orders_assets.core.date_files import read_partitions
 from orders_assets.core.ingest import ChunkedSource
 from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import OrderStore, parse_partition_text
-from orders_assets.partitions import DATE_DIMENSION, SECURITY_DIMENSION
+from orders_assets.core.store import OrderStore
+from orders_assets.partitions import DATE_DIMENSION, SECURITY_DIMENSION, security_code, store_key
 from orders_assets.resources import OrdersSettings
 
 
@@ -99,8 +99,8 @@ def _date_and_security(partition_key) -> tuple[str, str]:
     """(trade_date, security) of a (date, security) multi-partition key."""
     dimensions = getattr(partition_key, "keys_by_dimension", None)
     if dimensions is None:
-        return parse_partition_text(partition_key)
-    return dimensions[DATE_DIMENSION], dimensions[SECURITY_DIMENSION]
+        return store_key(partition_key)
+    return dimensions[DATE_DIMENSION], security_code(dimensions[SECURITY_DIMENSION])
 
 
 @dg.io_manager(required_resource_keys={"settings"})

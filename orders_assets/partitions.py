@@ -8,12 +8,13 @@ seen), so the ranges handed to runs are rectangles (core/ranges.py): a new day a
 securities, the common backfill, is one rectangle and so one single-run step.
 """
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orders_assets.core.ranges import balanced_ranges, partition_rectangles
-from orders_assets.core.store import PartitionKey, partition_text
+from orders_assets.core.store import PartitionKey, parse_partition_text
 
 SOURCE_FILES = "source_files"
 TRADE_DATES = "trade_dates"
@@ -27,6 +28,38 @@ security_partitions = dg.DynamicPartitionsDefinition(name=SECURITIES)
 order_partitions = dg.MultiPartitionsDefinition(
     {DATE_DIMENSION: trade_date_partitions, SECURITY_DIMENSION: security_partitions}
 )
+
+
+ESCAPED_IN_KEYS = frozenset("%|,[]")
+"""Characters of a security code that its Dagster key escapes: `|` joins the dimensions of a
+multi-partition key (Dagster would split "2025-03-03|A|B" into three), `,` and `[]` delimit key
+lists and ranges in the UI and CLI, and `%` is the escape itself."""
+
+
+def security_key(code: str) -> str:
+    """The Dagster key of a security code: the code itself unless it holds a character of
+    ESCAPED_IN_KEYS or a control character, which are written %XX (UTF-8 bytes). Reversible
+    (security_code), so the code stays exact in the data and reports; only the key differs."""
+    if not any(char in ESCAPED_IN_KEYS or ord(char) < 0x20 or ord(char) == 0x7F for char in code):
+        return code
+    return "".join("".join(f"%{byte:02X}" for byte in char.encode()) if (
+        char in ESCAPED_IN_KEYS or ord(char) < 0x20 or ord(char) == 0x7F) else char for char in code)
+
+
+def security_code(key: str) -> str:
+    """The security code of a Dagster security key (security_key's inverse)."""
+    return unquote(key) if "%" in key else key
+
+
+def dagster_key(key: PartitionKey) -> str:
+    """The Dagster multi-partition key of a (date, security) partition: '2025-03-03|BHP'."""
+    return f"{key[0]}|{security_key(key[1])}"
+
+
+def store_key(text: str) -> PartitionKey:
+    """The (date, security) partition of a Dagster multi-partition key (dagster_key's inverse)."""
+    trade_date, security = parse_partition_text(text)
+    return trade_date, security_code(security)
 
 
 def add_partition_keys(instance: dg.DagsterInstance, name: str, keys) -> list[str]:
@@ -55,7 +88,7 @@ def add_partition_keys(instance: dg.DagsterInstance, name: str, keys) -> list[st
 def register_order_partitions(instance: dg.DagsterInstance, keys) -> None:
     """Add the dates and securities not yet known, in sorted order (dates stay chronological)."""
     add_partition_keys(instance, TRADE_DATES, sorted({key[0] for key in keys}))
-    add_partition_keys(instance, SECURITIES, sorted({key[1] for key in keys}))
+    add_partition_keys(instance, SECURITIES, [security_key(code) for code in sorted({key[1] for key in keys})])
 
 
 def source_file_ranges(instance: dg.DagsterInstance, weights: Mapping[str, int],
@@ -79,8 +112,8 @@ def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[Partit
     `parts` pieces of equal rows."""
     register_order_partitions(instance, weights)
     dates = trade_date_partitions.get_partition_keys(dynamic_partitions_store=instance)
-    securities = security_partitions.get_partition_keys(dynamic_partitions_store=instance)
-    return [(partition_text(first), partition_text(last))
+    securities = [security_code(key) for key in security_partitions.get_partition_keys(dynamic_partitions_store=instance)]
+    return [(dagster_key(first), dagster_key(last))
             for first, last in partition_rectangles(dates, securities, weights, parts, max_gap)]
 
 

@@ -22,13 +22,15 @@ from orders_assets.core.progress import (
     write_progress,
 )
 from orders_assets.core.reader import SourceFormatError
-from orders_assets.core.store import parse_partition_text, partition_text
+from orders_assets.core.store import parse_partition_text
 from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
     SOURCE_FILES,
+    dagster_key,
     order_partitions,
     register_order_partitions,
     source_file_partitions,
+    store_key,
 )
 from orders_assets.resources import OrdersSettings
 
@@ -241,12 +243,12 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     re-lists the dynamic partitions from the instance, so it costs O(partitions) per call.
     """
     started = time.perf_counter()
-    keys = [parse_partition_text(key) for key in context.partition_keys]
+    keys = [store_key(key) for key in context.partition_keys]
     assembled = assemble_partitions(settings.store(), keys, settings.edges(), workers=settings.tuning().workers)
     if len(assembled) <= PER_PARTITION_METADATA_LIMIT:
         for part in assembled:
             context.add_asset_metadata({"orders": part.rows, "value": float(part.value)},
-                                       partition_key=partition_text(part.key))
+                                       partition_key=dagster_key(part.key))
     seconds = time.perf_counter() - started
     orders = sum(part.rows for part in assembled)
     context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={
