@@ -188,8 +188,10 @@ def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[
             "orders": orders,
             "quantity": quantity,
             "value": value,
-            "avg_quantity": pc.divide(pc.cast(quantity, pa.float64()), pc.cast(nonzero, pa.float64())),
-            "avg_value": pc.divide(pc.cast(value, pa.float64()), pc.cast(nonzero, pa.float64())),
+            # The averages are float64 columns; the sums they divide stay exact in quantity and value.
+            # safe=False: a sum beyond 2^53 becomes the nearest double instead of failing the report.
+            "avg_quantity": pc.divide(pc.cast(quantity, pa.float64(), safe=False), pc.cast(nonzero, pa.float64())),
+            "avg_value": pc.divide(pc.cast(value, pa.float64(), safe=False), pc.cast(nonzero, pa.float64())),
         }
     )
     for extra in extras:

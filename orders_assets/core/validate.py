@@ -32,7 +32,8 @@ PRICE_PATTERN = r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"
 PRICE_INTEGER_DIGITS = 14
 PRICE_LIMIT = 10 ** PRICE_INTEGER_DIGITS
 """Prices must be below this (14 digits before the point)."""
-QUANTITY_PATTERN = r"^\+?[0-9]{1,18}$"
+QUANTITY_PATTERN = r"^\+?0*[0-9]{1,18}$"
+"""A whole quantity: an optional `+`, any leading zeros, at most 18 significant digits (int64)."""
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
 OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
 NEGATIVE_ZERO_PATTERN = r"^-[0.]+$"
@@ -167,7 +168,8 @@ def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.Chu
         except pa.ArrowInvalid:
             pass
     well_formed = pc.match_substring_regex(text, QUANTITY_PATTERN)
-    usable = pc.if_else(well_formed, text, pa.scalar(None, pa.string()))
+    # Arrow's integer cast takes neither a leading + nor more than 19 characters of leading zeros.
+    usable = pc.replace_substring_regex(pc.if_else(well_formed, text, pa.scalar(None, pa.string())), r"^\+?0*(.)", r"\1")
     return pc.cast(usable, schema.QUANTITY_TYPE), present_but(text, well_formed)
 
 
@@ -277,6 +279,11 @@ def _parse_mixed_timestamps(text: pa.ChunkedArray, timezone: str) -> tuple[pa.Ar
     naive = _cast_or_python(naive_text, pa.timestamp(TIMESTAMP_UNIT), timezone=None)
     local_instants, naive_local, in_gap = _assume_local(naive, timezone)
     utc = _cast_or_python(offset_text, pa.timestamp(TIMESTAMP_UNIT, "UTC"), timezone="UTC")
+    # An offset can carry the instant, or its local date, past year 9999 (9999-12-31T23:59:59-10:00):
+    # invalid whichever path parsed it, so a value's fate does not depend on the rows beside it.
+    beyond = pc.or_(pc.greater(pc.year(utc), 9999),
+                    pc.greater(pc.year(pc.local_timestamp(pc.cast(utc, timestamp_type(timezone)))), 9999))
+    utc = pc.if_else(pc.fill_null(beyond, False), pa.scalar(None, utc.type), utc)
     instants = pc.coalesce(local_instants, pc.cast(utc, timestamp_type(timezone)))
     local = pc.coalesce(naive_local, pc.local_timestamp(pc.cast(utc, timestamp_type(timezone))))
     present = pc.fill_null(pc.greater(pc.binary_length(text), 0), False)
@@ -311,4 +318,7 @@ def _python_timestamp(value: str | None, timezone: str | None) -> datetime | Non
         return parsed.replace(tzinfo=None) if parsed.tzinfo is None else None
     if parsed.tzinfo is None:
         return None
-    return parsed.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    try:
+        return parsed.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    except OverflowError:  # an instant whose UTC or local date leaves years 1-9999 (9999-12-31T23:59:59-10:00)
+        return None

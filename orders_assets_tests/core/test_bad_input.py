@@ -130,7 +130,49 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
             "a.csv", rows(KEPT) + b"9," + b"x" * (MAX_ROW_BYTES + 10) + b"\n", Refused("a row longer than")),
         "file name with spaces, unicode and shell metacharacters": ("a b é $(x); `y`.csv", rows(KEPT, OUT),
                                                                     Rows(2, 1, 1, {})),
+        # issue 18: values that stopped a whole file
+        "quantity with a plus sign": ("a.csv", rows(KEPT, variant(quantity="+5")), Rows(2, 2, 0, {})),
+        "quantity with leading zeros, alone": ("a.csv", rows(KEPT, variant(quantity="0" * 19 + "7")),
+                                               Rows(2, 2, 0, {})),
+        "quantity with leading zeros, beside two bad rows": (
+            "a.csv", rows(variant(quantity="0" * 19 + "7"), variant(quantity="x"), variant(price="y")),
+            Rows(3, 1, 0, {3: "quantity", 4: "price"})),
+        "quantity above 2^53": ("a.csv", rows(KEPT, variant(quantity="9007199254740993")), Rows(2, 2, 0, {})),
+        "an offset that takes the instant past year 9999": (
+            "a.csv", rows(KEPT, variant(timestamp="9999-12-31T23:59:59-10:00")), Rows(2, 1, 0, {3: "timestamp"})),
+        "an offset past year 9999 beside an impossible date": (
+            "a.csv", rows(KEPT, variant(timestamp="9999-12-31T23:59:59-10:00"),
+                          variant(timestamp="2025-02-30T11:00:00+11:00")),
+            Rows(3, 1, 0, {3: "timestamp", 4: "timestamp"})),
+        "an impossible date with an offset": (
+            "a.csv", rows(KEPT, variant(timestamp="2025-02-30T11:00:00+11:00")), Rows(2, 1, 0, {3: "timestamp"})),
+        "own columns named like the pipeline's": (
+            "a.csv", rows(KEPT + ",x,y,z,w,v", header=HEADER + ",source_line,source_file,trade_date,local_time,hour"),
+            Rows(1, 1, 0, {})),
     }
+
+
+def test_own_columns_named_like_the_pipelines_are_renamed_kept_and_said(tmp_path):
+    from orders_assets.core.assemble import assemble_partitions, pending_partitions
+
+    header = HEADER + ",source_line,hour,hour_extra"
+    store, manifest = ingest_one(tmp_path, "a.csv", rows(KEPT + ",x,y,z", header=header))
+    assert manifest["renamed_columns"] == {"source_line": "source_line_extra", "hour": "hour_extra2"}
+    assemble_partitions(store, pending_partitions(store))
+    (row,) = store.read_partition(("2025-03-03", "BHP")).to_pylist()
+    assert (row["source_line"], row["hour"], row["source_file"]) == (2, 10, "a.csv")  # the pipeline's own
+    assert (row["source_line_extra"], row["hour_extra2"], row["hour_extra"]) == ("x", "y", "z")  # the file's
+
+
+def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
+    from orders_assets.core.aggregate import build_report
+    from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
+
+    store, _ = ingest_one(tmp_path, "a.csv", rows(variant(quantity="9007199254740993"), variant(quantity="1")))
+    assemble_partitions(store, pending_partitions(store))
+    (row,) = build_report("by_security", load_partials(store), (10_000,)).to_pylist()
+    assert row["quantity"] == 9007199254740994 and row["orders"] == 2  # the sum stays exact
+    assert row["avg_quantity"] == 9007199254740994 / 2
 
 
 def ingest_one(folder: Path, name: str, content: bytes):
