@@ -88,6 +88,9 @@ def order_files(
             watch.file_done(chunked.source.size, manifest)
             touched.update(parse_partition_text(text) for text in manifest["partitions"])
             context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
+            if manifest.get("renamed_columns"):
+                context.log.warning(f"{key}: its own column(s) renamed where the pipeline adds a column of that "
+                                    f"name: {manifest['renamed_columns']}")
             context.log.info(
                 f"{key}: {manifest['rows_read']:,} rows read, {manifest['rows_kept']:,} kept, "
                 f"{manifest['rows_filtered_out']:,} filtered out, {manifest['rows_rejected']:,} rejected "
@@ -208,6 +211,8 @@ def _file_metadata(manifest: dict, store) -> dict:
         **{f"{stage}_seconds": value for stage, value in manifest.get("stage_seconds", {}).items()},
         "bottleneck": dg.MetadataValue.text(_hint(manifest)),
         "quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"]))),
+        **({"renamed_columns": dg.MetadataValue.json(manifest["renamed_columns"])}
+           if manifest.get("renamed_columns") else {}),
     }
 
 

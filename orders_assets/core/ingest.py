@@ -124,12 +124,14 @@ class ChunkedSource:
     source: SourceFile
     settings: IngestSettings
 
-    def blocks(self, digest_out: list[str] | None = None, clock: StageClock | None = None) -> Iterator[FilteredBlock]:
+    def blocks(self, digest_out: list[str] | None = None, clock: StageClock | None = None,
+               renamed_out: dict[str, str] | None = None) -> Iterator[FilteredBlock]:
         """The file's blocks in order, each parsed, validated and filtered on a worker thread.
 
         Once the last block is out, `digest_out` (if given) receives the content digest of
         what was read (CSV); for Parquet it stays empty. `clock` (if given) adds up the seconds
-        of reading, parsing and filtering.
+        of reading, parsing and filtering. `renamed_out` (if given) receives the file's columns
+        renamed because the pipeline adds a column of that name (parse.renamed_extras).
         """
         settings = self.settings
         clock = clock or StageClock()
@@ -142,7 +144,7 @@ class ChunkedSource:
                     return filter_block(parsed, bytes_done, settings.order_filter)
             return parse_and_filter
 
-        parsers = _timed(block_parsers(self.source, settings, digest_out), clock, "read")
+        parsers = _timed(block_parsers(self.source, settings, digest_out, renamed_out), clock, "read")
         tasks = (task(parse, bytes_done) for parse, bytes_done in parsers)
         return in_order(tasks, settings.worker_count, settings.read_ahead)
 
@@ -187,10 +189,11 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
     attempt = store.begin_attempt(source.key)
     counts = RowCounts()
     digest: list[str] = []
+    renamed: dict[str, str] = {}
     clock = StageClock()
     with PartitionStager(attempt, settings.stage_bytes, clock) as stager, \
             QuarantineWriter(attempt / "quarantine.csv") as quarantine:
-        for block in chunked.blocks(digest, clock):
+        for block in chunked.blocks(digest, clock, renamed):
             counts.rows_read += block.rows_read
             counts.rows_rejected += block.rejects.num_rows
             counts.rows_kept += block.kept.num_rows
@@ -210,6 +213,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         "content_digest": digest[0] if digest else content_digest(source),
         "filter_fingerprint": settings.fingerprint_for(source.key),
         "layout": settings.layouts.layout_for(source.key).name,
+        **({"renamed_columns": renamed} if renamed else {}),
         "bytes": source.size,
         **counts.__dict__,
         "partitions": {partition_text(key): slices for key, slices in sorted(partitions.items())},
@@ -221,8 +225,8 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
     return store.manifest(source.key)
 
 
-def block_parsers(source: SourceFile, settings: IngestSettings,
-                  digest_out: list[str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
+def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list[str] | None = None,
+                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
     """Per block of a source, a function that parses and validates it, and the bytes consumed so far.
 
     Reading and cutting blocks happens here, in order; the parsing itself is deferred so that
@@ -231,7 +235,10 @@ def block_parsers(source: SourceFile, settings: IngestSettings,
     layout = settings.layouts.layout_for(source.key)
 
     def parser_for(header: list[str]) -> RowParser:
-        return RowParser(header, source.key, settings.order_filter.timezone, layout, settings.quantity_decimals)
+        parser = RowParser(header, source.key, settings.order_filter.timezone, layout, settings.quantity_decimals)
+        if renamed_out is not None:
+            renamed_out.update(parser.renamed)
+        return parser
 
     if source.is_parquet:
         for parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):

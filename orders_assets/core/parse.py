@@ -29,6 +29,25 @@ from orders_assets.core.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
 from orders_assets.core.validate import REQUIRED_TEXT, validate
 
 SOURCE_LINE = "source_line"
+ADDED_COLUMNS = (SOURCE_LINE, "source_file", "local_time", schema.TRADE_DATE, schema.HOUR)
+"""Columns the pipeline adds to each kept row (parse, validate, filter, assembly): a file's own
+column of one of these names would collide with them."""
+
+
+def renamed_extras(header: list[str], needed: list[str]) -> dict[str, str]:
+    """A file's pass-through columns named like a column the pipeline adds, each renamed to
+    `<name>_extra` (`_extra2`, ... if that name is taken too), so that both are kept."""
+    taken = set(header) | set(ADDED_COLUMNS)
+    renamed = {}
+    for name in header:
+        if name in ADDED_COLUMNS and name not in needed:
+            candidate, number = f"{name}_extra", 1
+            while candidate in taken:
+                number += 1
+                candidate = f"{name}_extra{number}"
+            taken.add(candidate)
+            renamed[name] = candidate
+    return renamed
 QUARANTINE_SCHEMA = pa.schema(
     [("source_file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
      ("reason", pa.string()), ("raw", pa.string())]
@@ -73,7 +92,9 @@ class RowParser:
             self.file_fields = layout.file_fields(source_key)
         except LayoutError as error:
             raise SourceFormatError(str(error)) from error
-        self.header = header
+        self.renamed = renamed_extras(header, needed)
+        """The file's own columns renamed because the pipeline adds a column of that name (docs/reliability.md)."""
+        self.header = [self.renamed.get(name, name) for name in header]
         self.source_key = source_key
         self.timezone = timezone
         self.layout = layout
@@ -120,6 +141,8 @@ class RowParser:
 
     def parse_table(self, table: pa.Table, first_row: int) -> ParsedBlock:
         """Rows already split into columns (a Parquet batch); 'line' is the 1-based row number."""
+        if self.renamed:
+            table = table.rename_columns([self.renamed.get(name, name) for name in table.column_names])
         for column in REQUIRED_TEXT if self.layout.is_canonical else ():
             if not pa.types.is_string(table[column].type):
                 table = table.set_column(table.schema.get_field_index(column), column,
