@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from orders_assets.core.atomic import atomic_write_bytes
+from orders_assets.core.yaml_text import load_yaml
 
 SECTIONS = {
     "filter": ("order_types", "session_start", "session_end", "participants"),
@@ -49,7 +50,7 @@ def load_settings_overrides(path: Path | str | None) -> dict:
         return {}
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = load_yaml(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as error:
         raise ConfigFileError(f"{path}: cannot read the config file: {error}") from error
     if not isinstance(document, dict):

@@ -23,3 +23,13 @@ def test_without_output_url_the_outputs_stay_in_the_data_folder_and_a_saved_conf
     settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"))
     assert settings.store().reports == tmp_path / "data" / "reports"
     assert "output_url" not in settings_document(settings.model_dump(), TUNING)
+
+
+def test_a_config_with_aliases_is_refused_naming_the_file(tmp_path):
+    import pytest
+
+    from orders_assets.config_file import ConfigFileError
+
+    (tmp_path / "config.yaml").write_text("filter: &f {order_types: [CENTRE_POINT]}\nmachine: *f\n")
+    with pytest.raises(ConfigFileError, match=r"config.yaml: cannot read the config file: aliases .* line 2"):
+        load_settings_overrides(tmp_path / "config.yaml")

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from orders_assets.core import schema
+from orders_assets.core.yaml_text import load_yaml
 from orders_assets.core.layout import (
     CANONICAL,
     CANONICAL_LAYOUT,
@@ -55,7 +56,7 @@ def _read_document(reference: str, relative_to: Path | None) -> tuple[dict, str]
         if not path.is_absolute() and relative_to is not None:
             path = relative_to / path
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as error:
         raise LayoutError(f"{path}: cannot read the layout: {error}") from error
     if not isinstance(document, dict):
