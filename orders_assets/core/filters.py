@@ -5,10 +5,12 @@ stamped with an offset lands on the exchange's date, not the writer's.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,11 +36,23 @@ class OrderFilter:
             raise ValueError(f"filter: session_start {self.session_start} must be before session_end {self.session_end}")
         if not self.order_types:
             raise ValueError("filter: order_types is empty, so every row would be filtered out")
+        check_timezone(self.timezone)
 
     @property
     def fingerprint(self) -> str:
         """Changes whenever the rule changes; staged outputs made under another rule are stale."""
         return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_timezone(name: str) -> None:
+    """Refuse a time zone that is not an IANA name before anything runs (a typo once surfaced as a
+    pyarrow stack trace mid-run), with the closest names as the fix."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        close = difflib.get_close_matches(str(name), sorted(available_timezones()), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else " (an IANA name such as Australia/Sydney)"
+        raise ValueError(f"timezone: {name!r} is not a time zone name{hint}") from None
 
 
 def order_filter_from(settings: dict) -> OrderFilter:

@@ -48,3 +48,11 @@ def test_filter_fingerprint_follows_the_rule_and_bad_rules_are_refused():
         OrderFilter(session_start="16:00:00", session_end="10:00:00")
     with pytest.raises(ValueError, match="order_types"):
         OrderFilter(order_types=())
+
+
+def test_a_time_zone_typo_is_refused_with_the_closest_names():
+    with pytest.raises(ValueError, match="'America/NewYork' is not a time zone name; did you mean America/New_York"):
+        OrderFilter(timezone="America/NewYork")
+    with pytest.raises(ValueError, match="'Mars/Base' is not a time zone name .an IANA name"):
+        OrderFilter(timezone="Mars/Base")
+    assert OrderFilter(timezone="America/New_York").timezone == "America/New_York"
