@@ -7,6 +7,9 @@ from datetime import date
 from pathlib import Path
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "reader", "machine")
+"""The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
+equal; not imported from there so that `--help` loads no YAML or Arrow)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="ingest the landing folder and materialize every partition and report")
     run.add_argument("--landing", type=Path, required=True)
     run.add_argument("--data", type=Path, required=True)
-    run.add_argument("--config", type=Path, default=None, help="YAML settings (filter, timezone, size_edges, reader)")
+    run.add_argument("--config", type=Path, default=None, help=f"YAML settings: {', '.join(CONFIG_KEYS)} "
+                                                                 "(README, 'Config file')")
     run.add_argument("--dask", metavar="ADDRESS", default=None,
                      help="run the steps on the Dask cluster of this scheduler (tcp://host:8786), one piece of "
                           "each stage per worker (default: $ORDERS_ASSETS_DASK_SCHEDULER; unset: this machine)")

@@ -63,3 +63,16 @@ def test_a_postgres_url_with_a_password_is_refused_with_the_fix_before_anything_
     assert error.startswith("error: ORDERS_ASSETS_POSTGRES_URL") and "ORDERS_ASSETS_POSTGRES_PASSWORD" in error
     assert "secret" not in error
     assert not (tmp_path / "data" / "dagster_home" / "dagster.yaml").exists()
+
+
+def test_run_help_names_every_config_key_the_config_file_reads():
+    import subprocess
+    import sys
+
+    from orders_assets.cli import CONFIG_KEYS
+    from orders_assets.config_file import SECTIONS, TOP_LEVEL
+
+    assert set(CONFIG_KEYS) == set(SECTIONS) | set(TOP_LEVEL)
+    shown = subprocess.run([sys.executable, "-m", "orders_assets.cli", "run", "--help"], capture_output=True,
+                           text=True, check=True, env={"COLUMNS": "400", "PATH": ""}).stdout
+    assert all(key in shown for key in CONFIG_KEYS) and "layouts" in shown
