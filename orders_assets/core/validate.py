@@ -120,7 +120,10 @@ def _all_false(length: int) -> pa.Array:
 def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(present but not a decimal with at most 4 places, negative) for each price."""
     if pa.types.is_decimal(column.type) or pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
-        negative = pc.fill_null(pc.less(column, 0), False)
+        # Zero in the column's own type: a bare 0 against decimal(38, s) asks Arrow for precision 38 + 1
+        # (a vendor price_scale of 1e8 and more gives s = 20 and more).
+        zero = pa.scalar(0, column.type) if pa.types.is_decimal(column.type) else 0
+        negative = pc.fill_null(pc.less(column, zero), False)
         too_fine = _all_false(len(column))
         if pa.types.is_decimal(column.type):
             if column.type.precision - column.type.scale > PRICE_INTEGER_DIGITS:

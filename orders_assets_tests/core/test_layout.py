@@ -247,3 +247,14 @@ def test_numeric_times_that_no_timestamp_can_hold_are_flagged_not_wrapped():
         assert bad.to_pylist() == [False, True, True, False], values
         assert micros.to_pylist()[0] == (1 if unit_ns == 1 else int(float(values[0]) * 1_000_000))
         assert micros.to_pylist()[1:] == [None, None, None]
+
+
+@pytest.mark.parametrize("scale", [10 ** 8, 10 ** 12, 10 ** 18])
+def test_the_largest_price_scales_shift_exactly_and_refuse_what_would_round(scale):
+    exact = str(12345 * scale)  # 12345.0000 once shifted
+    rounding = str(12345 * scale + 1)  # 12345.000...1: more places than a price may have
+    result = parsed({**TRADES, "price_scale": scale}, ["id", "ts", "sym", "side", "px", "qty"],
+                    f"1,2025-01-02T10:00:00Z,X,B,{exact},5\n2,2025-01-02T10:00:00Z,X,B,{rounding},5\n")
+    assert pc.cast(result.rows[schema.PRICE], pa.decimal128(18, 4)).to_pylist() == [Decimal("12345")]
+    assert result.rejects["reason"].to_pylist() == [
+        "price: not a decimal number with at most 14 digits before the point and 4 after"]
