@@ -125,6 +125,8 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
         zero = pa.scalar(0, column.type) if pa.types.is_decimal(column.type) else 0
         negative = pc.fill_null(pc.less(column, zero), False)
         too_fine = _all_false(len(column))
+        if pa.types.is_floating(column.type):
+            too_fine = _unfit_float_prices(column)
         if pa.types.is_decimal(column.type):
             if column.type.precision - column.type.scale > PRICE_INTEGER_DIGITS:
                 too_fine = pc.fill_null(pc.greater_equal(pc.abs(column), pa.scalar(PRICE_LIMIT, column.type)), False)
@@ -139,6 +141,27 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     if pc.any(starts_negative).as_py():
         negative = pc.and_(starts_negative, pc.invert(pc.fill_null(pc.match_substring_regex(text, NEGATIVE_ZERO_PATTERN), False)))
     return present_but(text, well_formed), pc.and_(negative, pc.fill_null(well_formed, False))
+
+
+FLOAT_PRICE_TOLERANCE = 1e-6
+"""Distance (1% of the 4th place) within which a binary float is taken as the 4-place decimal it
+was written as. From 2^33 (about 8.6e9) a float's own spacing exceeds it, so only whole prices pass there."""
+FLOAT_PRICE_FINE_LIMIT = float(2 ** 33)
+
+
+def _unfit_float_prices(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Binary-float prices that no decimal(18, 4) price holds: inf, NaN, 10^14 or more, or more than
+    4 places (12.34567: rounding it would change the money silently; the same text in a CSV is
+    quarantined). A float within FLOAT_PRICE_TOLERANCE of 4 places (12.34, stored as
+    12.339999...) is that decimal."""
+    values = pc.cast(column, pa.float64())
+    finite = pc.fill_null(pc.is_finite(values), True)
+    safe = pc.if_else(finite, values, 0.0)
+    rounded = pc.round(safe, schema.PRICE_SCALE)
+    off = pc.greater(pc.abs(pc.subtract(safe, rounded)), FLOAT_PRICE_TOLERANCE)
+    too_large = pc.greater_equal(pc.abs(safe), float(PRICE_LIMIT))
+    too_coarse = pc.and_(pc.greater_equal(pc.abs(safe), FLOAT_PRICE_FINE_LIMIT), pc.not_equal(safe, pc.floor(safe)))
+    return pc.fill_null(pc.or_(pc.or_(pc.invert(finite), off), pc.or_(too_large, too_coarse)), False)
 
 
 def decimal_prices(rows: pa.Table) -> pa.Table:
@@ -156,7 +179,10 @@ def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.Chu
     floats (Parquet) cannot hold a decimal exactly, so they are rounded to those places.
     """
     if decimals == 0 and pa.types.is_integer(column.type):
-        return pc.cast(column, schema.QUANTITY_TYPE), _all_false(len(column))
+        try:
+            return pc.cast(column, schema.QUANTITY_TYPE), _all_false(len(column))
+        except pa.ArrowInvalid:  # uint64 values from 2^63: flagged one by one below
+            return _typed_quantities(column, decimals)
     if pa.types.is_integer(column.type) or pa.types.is_decimal(column.type) or pa.types.is_floating(column.type):
         return _typed_quantities(column, decimals)
     text = pc.cast(column, pa.string())
@@ -191,9 +217,10 @@ def _decimal_quantities(text: pa.ChunkedArray, decimals: int) -> tuple[pa.Chunke
 
 def _typed_quantities(column: pa.ChunkedArray, decimals: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """Numbers already typed (Parquet, or a layout's rescaled decimals): those that fit, and a flag for the rest."""
+    limit = 2 ** 63 if decimals == 0 else 10 ** (19 - decimals)  # int64, or decimal(19, d)
     if pa.types.is_floating(column.type):
         rounded = pc.round(column, decimals)
-        fits = pc.less(pc.abs(rounded), float(10 ** (19 - decimals)))
+        fits = pc.less(pc.abs(rounded), float(limit))
         if decimals == 0:
             fits = pc.and_(fits, pc.equal(rounded, column))
         column = rounded
@@ -201,8 +228,9 @@ def _typed_quantities(column: pa.ChunkedArray, decimals: int) -> tuple[pa.Chunke
         if pa.types.is_integer(column.type):
             column = pc.cast(column, pa.decimal128(38, 0))
         rounded = pc.round(column, decimals)
-        fits = pc.and_(pc.equal(pc.cast(rounded, column.type), column),
-                       pc.less(pc.abs(column), pa.scalar(10 ** (19 - decimals), column.type)))
+        fits = pc.equal(pc.cast(rounded, column.type), column)
+        if column.type.precision - column.type.scale >= len(str(limit)):  # else no value reaches the limit
+            fits = pc.and_(fits, pc.less(pc.abs(column), pa.scalar(limit, column.type)))
         column = rounded
     fits = pc.fill_null(fits, False)
     usable = pc.if_else(fits, column, pa.scalar(None, column.type))

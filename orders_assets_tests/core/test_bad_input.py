@@ -4,6 +4,7 @@ reason), or refused as a whole with a message naming the file and the problem.""
 import errno
 import gzip
 import io
+from decimal import Decimal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,16 @@ class Rows:
 @dataclass(frozen=True)
 class Refused:
     message: str
+
+
+def parquet_orders(price: pa.Array, quantity: pa.Array) -> bytes:
+    """A Parquet order file with these price and quantity columns (as typed), the other fields of BAD_ROW_BASE."""
+    rows_ = len(price)
+    table = pa.table({name: [value] * rows_ for name, value in BAD_ROW_BASE.items() if name not in ("price", "quantity")})
+    table = table.append_column("price", price).append_column("quantity", quantity)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
 
 
 def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
@@ -131,6 +142,19 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
         "file name with spaces, unicode and shell metacharacters": ("a b é $(x); `y`.csv", rows(KEPT, OUT),
                                                                     Rows(2, 1, 1, {})),
         # issue 18: values that stopped a whole file
+        "Parquet prices inf and NaN": ("a.parquet", parquet_orders(pa.array([1.5, float("inf"), float("nan")]),
+                                                                   pa.array([10, 10, 10])),
+                                       Rows(3, 1, 0, {2: "price", 3: "price"})),
+        "Parquet float price with 5 places (never rounded silently)": (
+            "a.parquet", parquet_orders(pa.array([12.34, 12.34567]), pa.array([10, 10])),
+            Rows(2, 1, 0, {2: "price"})),
+        "Parquet uint64 quantities from 2^63": (
+            "a.parquet", parquet_orders(pa.array([1.5, 1.5]), pa.array([10, 2 ** 63], pa.uint64())),
+            Rows(2, 1, 0, {2: "quantity"})),
+        "Parquet decimal(10,2) quantities": (
+            "a.parquet", parquet_orders(pa.array([1.5, 1.5]), pa.array([Decimal("5.00"), Decimal("2.50")],
+                                                                        pa.decimal128(10, 2))),
+            Rows(2, 1, 0, {2: "quantity"})),
         "quantity with a plus sign": ("a.csv", rows(KEPT, variant(quantity="+5")), Rows(2, 2, 0, {})),
         "quantity with leading zeros, alone": ("a.csv", rows(KEPT, variant(quantity="0" * 19 + "7")),
                                                Rows(2, 2, 0, {})),
