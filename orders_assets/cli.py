@@ -120,6 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     from orders_assets.config_file import ConfigFileError, load_settings_overrides
     from orders_assets.core.ingest import ingest_rules_from
     from orders_assets.core.plan import plan_work
+    from orders_assets.core.sources import folders_problem
     from orders_assets.core.store import OrderStore, remove_orphan_temporaries
 
     started = time.perf_counter()
@@ -131,6 +132,10 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if not args.landing.is_dir():
         print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
+        return 2
+    problem = folders_problem(args.landing, args.data)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)

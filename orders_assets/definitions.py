@@ -13,6 +13,7 @@ from orders_assets.checks import (
     totals_match_partitions,
 )
 from orders_assets.config_file import load_settings_overrides
+from orders_assets.core.sources import folders_problem
 from orders_assets.executors import dask_scheduler_from, executor_for
 from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, chunked_source_io_manager, filtered_orders_input
 from orders_assets.machine import MachineTags
@@ -39,6 +40,11 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     scheduler's address the runs' steps execute on that cluster's workers by default (a run's
     config may still choose either executor).
     """
+    folders = [folder.get_value() if isinstance(folder, dg.EnvVar) else folder
+               for folder in (settings.landing_dir, settings.data_dir)]
+    problem = folders_problem(*folders) if all(folders) else None  # unset variables: the runs will say so
+    if problem:
+        raise ValueError(problem)
     machine = MachineTags.of(settings)
     jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
     return dg.Definitions(

@@ -76,3 +76,14 @@ def test_run_help_names_every_config_key_the_config_file_reads():
     shown = subprocess.run([sys.executable, "-m", "orders_assets.cli", "run", "--help"], capture_output=True,
                            text=True, check=True, env={"COLUMNS": "400", "PATH": ""}).stdout
     assert all(key in shown for key in CONFIG_KEYS) and "layouts" in shown
+
+
+def test_a_data_folder_inside_the_landing_folder_is_refused_before_anything_runs(tmp_path, capsys):
+    from orders_assets.cli import main
+    from orders_assets.core.generate import generate_orders
+
+    landing = tmp_path / "landing"
+    generate_orders(landing / "orders.csv", rows=200, days=1, securities=2, seed=3)
+    assert main(["run", "--landing", str(landing), "--data", str(landing / "data")]) == 2
+    assert "is inside the landing folder" in capsys.readouterr().err
+    assert not (landing / "data").exists()

@@ -130,3 +130,11 @@ def test_run_config_overrides_the_tuning_of_a_run(tmp_path):
         metadata = instance.get_latest_materialization_event(dg.AssetKey("order_files")).asset_materialization.metadata
     assert metadata["workers"].value == 1
     assert "| read_ahead | 0 |" in metadata["machine"].value
+
+
+def test_a_data_folder_inside_the_landing_folder_stops_the_code_location_loading(tmp_path):
+    with pytest.raises(ValueError, match="is inside the landing folder"):
+        build_definitions(OrdersSettings(landing_dir=str(tmp_path), data_dir=str(tmp_path / "data")))
+    with pytest.raises(ValueError, match="is inside the landing folder"):
+        build_definitions(OrdersSettings(landing_dir=str(tmp_path), data_dir=str(tmp_path)))
+    build_definitions(OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data")))
