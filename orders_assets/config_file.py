@@ -30,6 +30,7 @@ from pathlib import Path
 import yaml
 
 from orders_assets.core.atomic import atomic_write_bytes
+from orders_assets.core.layout_load import rule_problem
 from orders_assets.core.yaml_text import load_yaml
 
 SECTIONS = {
@@ -80,7 +81,11 @@ def _layout_rules(rules, path: Path) -> list[dict]:
         raise ConfigFileError(f"{path}: 'layouts' must be a list of {{layout: NAME_OR_FILE, folder: DIR}} or "
                               "{layout: NAME_OR_FILE, match: GLOB}")
     resolved = []
-    for rule in rules:
+    for index, rule in enumerate(rules):
+        problem = rule_problem(rule)
+        if problem:
+            raise ConfigFileError(f"{path}: layouts[{index}]: {problem}; each rule is {{layout: NAME_OR_FILE, "
+                                  "folder: DIR}} or {{layout: NAME_OR_FILE, match: GLOB}}")
         rule = {key: str(value) for key, value in rule.items()}
         layout = rule.get("layout", "")
         if layout.endswith((".yaml", ".yml")) and not Path(layout).is_absolute():

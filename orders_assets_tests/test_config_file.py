@@ -33,3 +33,16 @@ def test_a_config_with_aliases_is_refused_naming_the_file(tmp_path):
     (tmp_path / "config.yaml").write_text("filter: &f {order_types: [CENTRE_POINT]}\nmachine: *f\n")
     with pytest.raises(ConfigFileError, match=r"config.yaml: cannot read the config file: aliases .* line 2"):
         load_settings_overrides(tmp_path / "config.yaml")
+
+
+def test_a_layout_rule_with_a_typo_names_the_file_the_rule_and_the_key(tmp_path):
+    import pytest
+
+    from orders_assets.config_file import ConfigFileError
+
+    (tmp_path / "config.yaml").write_text("layouts:\n  - {layout: lobster, folder: lob}\n  - {layuot: lobster, folder: x}\n")
+    with pytest.raises(ConfigFileError, match=r"config.yaml: layouts\[1\]: unknown key 'layuot' \(did you mean 'layout'\?\)"):
+        load_settings_overrides(tmp_path / "config.yaml")
+    (tmp_path / "config.yaml").write_text("layouts:\n  - {layout: lobster, mtach: '*.csv'}\n")
+    with pytest.raises(ConfigFileError, match=r"unknown key 'mtach' \(did you mean 'match'\?\)"):
+        load_settings_overrides(tmp_path / "config.yaml")

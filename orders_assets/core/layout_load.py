@@ -2,6 +2,7 @@
 `extends`; every problem of a document is listed with its fix at once."""
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from pathlib import Path
@@ -279,14 +280,34 @@ def _conditions(value, problems: list[str]) -> tuple[OrderCondition, ...]:
     return tuple(conditions)
 
 
+RULE_KEYS = ("layout", "folder", "match")
+
+
+def rule_problem(entry) -> str | None:
+    """What is wrong with one layout rule, naming the key (and the closest known one for a typo)."""
+    if not isinstance(entry, dict):
+        return f"{entry!r} is not a mapping"
+    unknown = sorted(set(map(str, entry)) - set(RULE_KEYS))
+    if unknown:
+        close = {key: difflib.get_close_matches(key, RULE_KEYS, n=1) for key in unknown}
+        named = ", ".join(f"'{key}'" + (f" (did you mean '{close[key][0]}'?)" if close[key] else "") for key in unknown)
+        return f"unknown key {named}"
+    if "layout" not in entry:
+        return "no 'layout'"
+    chosen = [key for key in ("folder", "match") if key in entry]
+    if len(chosen) != 1:
+        return "both 'folder' and 'match'" if chosen else "neither 'folder' nor 'match'"
+    return None
+
+
 def layout_choice_from(entries: list[dict], relative_to: Path | None = None) -> LayoutChoice:
     """Rules from settings: [{layout: NAME_OR_PATH, folder: SUB_FOLDER} or {layout: ..., match: GLOB}]."""
     rules, problems = [], []
     for index, entry in enumerate(entries or []):
-        if not isinstance(entry, dict) or "layout" not in entry or \
-                sum(key in entry for key in ("folder", "match")) != 1 or set(entry) - {"layout", "folder", "match"}:
-            problems.append(f"layouts[{index}]: give layout and one of folder (a landing sub-folder) or match "
-                            "(a file-name glob), e.g. {layout: databento_mbo, folder: cme}")
+        problem = rule_problem(entry)
+        if problem:
+            problems.append(f"layouts[{index}]: {problem}; give layout and one of folder (a landing sub-folder) or "
+                            "match (a file-name glob), e.g. {layout: databento_mbo, folder: cme}")
             continue
         try:
             layout = load_layout(str(entry["layout"]), relative_to)

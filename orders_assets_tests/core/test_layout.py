@@ -88,7 +88,7 @@ def test_rules_choose_a_layout_by_sub_folder_or_file_name_first_match_wins():
     assert choice.layout_for("orders.csv").name == CANONICAL
     with pytest.raises(LayoutError, match=r"layouts\[0\]: unknown layout 'nope'"):
         layout_choice_from([{"layout": "nope", "folder": "a"}])
-    with pytest.raises(LayoutError, match=r"layouts\[0\]: give layout and one of folder"):
+    with pytest.raises(LayoutError, match="layouts\\[0\\]: neither 'folder' nor 'match'; give layout and one of folder"):
         layout_choice_from([{"layout": "lobster"}])
 
 
