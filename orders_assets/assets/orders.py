@@ -8,6 +8,8 @@ import dagster as dg
 
 from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
+from orders_assets.core.layout import LayoutError
+from orders_assets.core.plan import ingested_copies, record_copies
 from orders_assets.core.progress import (
     DEFAULT_INTERVAL_SECONDS,
     STAGES,
@@ -96,6 +98,12 @@ def order_files(
                 f"{manifest['rows_filtered_out']:,} filtered out, {manifest['rows_rejected']:,} rejected "
                 f"in {manifest['seconds']:.1f} s; {_hint(manifest)}"
             )
+        copies = ingested_copies(store.manifests(), [key for key in landing_orders if key not in refused],
+                                 _name_fields(settings.ingest_rules().layouts))
+        record_copies(store, copies)
+        for key, _fingerprint, original in copies:
+            context.log.warning(f"{key}: the same content as {original} (decompressed): taken as a copy, its rows "
+                                "not counted twice")
         register_order_partitions(context.instance, touched)
         engine_seconds = time.perf_counter() - started
         summary = watch.finish(engine_seconds)
@@ -111,12 +119,25 @@ def order_files(
         metadata={
             "files": len(landing_orders),
             "partitions_touched": len(touched),
+            **({"copies": dg.MetadataValue.md("\n".join(f"- {key}: a copy of {original}" for key, _, original in copies))}
+               if copies else {}),
             **summary,
             "dagster_overhead_seconds": round(max(0.0, _run_seconds(context) - engine_seconds), 3),
             ENGINE_SECONDS: round(engine_seconds, 3),
             **machine_metadata(profile, tuning),
         }
     )
+
+
+def _name_fields(layouts):
+    """What a file's name gives its rows under its layout (security, date); a name its layout cannot
+    read (a rule changed since) is its own identity, so such a file is never taken as a copy."""
+    def fields(key: str) -> dict:
+        try:
+            return layouts.layout_for(key).file_fields(key)
+        except LayoutError:
+            return {"source": key}
+    return fields
 
 
 class IngestWatch:

@@ -88,6 +88,44 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
     return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates))
 
 
+def ingested_copies(manifests: Iterable[dict], just_ingested: Iterable[str],
+                    name_fields: Callable[[str], dict] = lambda _key: {}) -> list[tuple[str, str, str]]:
+    """Files just ingested whose content equals another current file's: (copy, its fingerprint, original).
+
+    The plan compares contents only between files of one size, and a compressed file's size is not
+    its content's: `a.csv` and `a.csv.gz` beside it were both ingested, their rows counted twice.
+    The ingest digests the decompressed content anyway (the manifest's content_digest), so copies
+    are found once it has run. A file current before is the original; among new ones, the first by
+    name. Files whose names give the layout different fields (a security or a date from the file
+    name, `name_fields`) are not copies, whatever their content.
+    """
+    fresh = set(just_ingested)
+    groups: dict[tuple, list[dict]] = {}
+    for manifest in manifests:
+        if manifest.get("content_digest"):
+            identity = (manifest["content_digest"], manifest["filter_fingerprint"],
+                        tuple(sorted(name_fields(manifest["source_key"]).items())))
+            groups.setdefault(identity, []).append(manifest)
+    copies = []
+    for group in groups.values():
+        ordered = sorted(group, key=lambda manifest: (manifest["source_key"] in fresh, manifest["source_key"]))
+        original = ordered[0]["source_key"]
+        copies += [(manifest["source_key"], manifest["fingerprint"], original)
+                   for manifest in ordered[1:] if manifest["source_key"] in fresh]
+    return sorted(copies)
+
+
+def record_copies(store, copies: Iterable[tuple[str, str, str]]) -> None:
+    """Forget the copies' staged rows and register them as duplicates, as the plan does for the
+    copies it finds before reading: the next plan skips them while they stay unchanged."""
+    copies = list(copies)
+    for key, _fingerprint, _original in copies:
+        store.retire(key)
+    if copies:
+        store.write_duplicates({**store.duplicates(), **{key: {"fingerprint": fingerprint, "original": original}
+                                                         for key, fingerprint, original in copies}})
+
+
 def _retired(current: Mapping[str, dict], present: Mapping[str, SourceFile]) -> tuple[str, ...]:
     return tuple(sorted(key for key in current if key not in present))
 

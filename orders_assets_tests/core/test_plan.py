@@ -40,3 +40,26 @@ def test_assembly_weights_are_staged_rows_and_at_least_one_for_an_emptied_partit
 def test_ingest_weights_are_the_sizes_of_the_files_to_ingest_only():
     sources = [source("a.csv", size=500), source("b.csv", size=40), source("c.csv", size=7)]
     assert ingest_weights(sources, ("c.csv", "a.csv")) == {"c.csv": 7, "a.csv": 500}
+
+
+def digested(key, digest, fingerprint="10:1"):
+    return {**manifest(key, fingerprint), "content_digest": digest}
+
+
+def test_files_just_ingested_with_the_content_of_another_are_its_copies():
+    from orders_assets.core.plan import ingested_copies
+
+    manifests = [digested("old.csv", "x"), digested("new.csv.gz", "x", "7:2"), digested("b.csv", "y"),
+                 digested("a.csv.gz", "y"), digested("alone.csv", "z")]
+    copies = ingested_copies(manifests, ["new.csv.gz", "b.csv", "a.csv.gz", "alone.csv"])
+    # a file current before stays the original; among new ones, the first by name
+    assert copies == [("b.csv", "10:1", "a.csv.gz"), ("new.csv.gz", "7:2", "old.csv")]
+    assert ingested_copies(manifests, []) == []  # never a file that was current before
+
+
+def test_files_whose_names_give_other_fields_are_not_copies_whatever_their_content():
+    from orders_assets.core.plan import ingested_copies
+
+    manifests = [digested("AAPL_20250303.csv", "x"), digested("MSFT_20250303.csv", "x")]
+    by_name = {"AAPL_20250303.csv": {"security_code": "AAPL"}, "MSFT_20250303.csv": {"security_code": "MSFT"}}
+    assert ingested_copies(manifests, list(by_name), by_name.get) == []

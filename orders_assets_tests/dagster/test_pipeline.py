@@ -177,3 +177,24 @@ def test_a_broken_invariant_fails_its_check_and_the_run(tmp_path):
     assert verdicts["kept_rows_in_partitions"] is False
     assert verdicts["outputs_match_contract"] and verdicts["rows_accounted_for"]
     assert not result.success  # the checks are blocking: a broken invariant fails the run
+
+
+def test_a_compressed_copy_beside_its_file_is_counted_once_and_named(tmp_path):
+    import gzip
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    generated = generate_orders(landing / "orders.csv", rows=3_000, days=1, securities=4, seed=12)
+    (landing / "orders_copy.csv.gz").write_bytes(gzip.compress((landing / "orders.csv").read_bytes()))
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(settings, instance).success
+        ingest = instance.get_latest_materialization_event(dg.AssetKey("order_files"))
+        again = run_pipeline(settings, instance)
+    summary = json.loads((data / "reports" / "summary.json").read_text())
+    assert summary["rows_read"] == generated.rows and summary["source_files"] == 1
+    assert json.loads((data / "state" / "duplicates.json").read_text())["orders_copy.csv.gz"]["original"] == "orders.csv"
+    assert "orders_copy.csv.gz: a copy of orders.csv" in ingest.asset_materialization.metadata["copies"].value
+    assert again.did_nothing
+    reference = reference_reports([landing / "orders.csv"])
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(data / "reports", name, "parquet"), reference.reports[name], name)
