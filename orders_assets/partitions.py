@@ -40,10 +40,12 @@ def security_key(code: str) -> str:
     """The Dagster key of a security code: the code itself unless it holds a character of
     ESCAPED_IN_KEYS or a control character, which are written %XX (UTF-8 bytes). Reversible
     (security_code), so the code stays exact in the data and reports; only the key differs."""
-    if not any(char in ESCAPED_IN_KEYS or ord(char) < 0x20 or ord(char) == 0x7F for char in code):
-        return code
-    return "".join("".join(f"%{byte:02X}" for byte in char.encode()) if (
-        char in ESCAPED_IN_KEYS or ord(char) < 0x20 or ord(char) == 0x7F) else char for char in code)
+    return "".join("".join(f"%{byte:02X}" for byte in char.encode()) if _escaped_in_keys(char) else char
+                   for char in code)
+
+
+def _escaped_in_keys(char: str) -> bool:
+    return char in ESCAPED_IN_KEYS or ord(char) < 0x20 or ord(char) == 0x7F
 
 
 def security_code(key: str) -> str:
