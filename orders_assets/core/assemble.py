@@ -33,10 +33,8 @@ from orders_assets.core.aggregate import (
 )
 from orders_assets.core.atomic import atomic_write_parquet
 from orders_assets.core.parallel import in_order
-from orders_assets.core.parse import SOURCE_LINE
+from orders_assets.core.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store import OrderStore, PartitionKey, parse_partition_text, partition_text
-
-SOURCE_FILE = "source_file"
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,12 @@ from orders_assets.core import schema
 from orders_assets.core.layout import CANONICAL_LAYOUT, Layout, LayoutError
 from orders_assets.core.layout_apply import to_canonical, vendor_columns_needed
 from orders_assets.core.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
-from orders_assets.core.validate import REQUIRED_TEXT, validate
+from orders_assets.core.validate import LOCAL_TIME, REQUIRED_TEXT, validate
 
 SOURCE_LINE = "source_line"
-ADDED_COLUMNS = (SOURCE_LINE, "source_file", "local_time", schema.TRADE_DATE, schema.HOUR)
+SOURCE_FILE = "source_file"
+"""The source file of each row in the filtered order sets (added by the assembly)."""
+ADDED_COLUMNS = (SOURCE_LINE, SOURCE_FILE, LOCAL_TIME, schema.TRADE_DATE, schema.HOUR)
 """Columns the pipeline adds to each kept row (parse, validate, filter, assembly): a file's own
 column of one of these names would collide with them."""
 
@@ -48,6 +50,8 @@ def renamed_extras(header: list[str], needed: list[str]) -> dict[str, str]:
             taken.add(candidate)
             renamed[name] = candidate
     return renamed
+
+
 QUARANTINE_SCHEMA = pa.schema(
     [("source_file", pa.string()), ("line", pa.int64()), ("column", pa.string()),
      ("reason", pa.string()), ("raw", pa.string())]
