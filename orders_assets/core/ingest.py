@@ -35,6 +35,7 @@ from orders_assets.core.reader import (
     iter_parquet_batches,
     open_stream,
     read_header,
+    with_line_ends,
 )
 from orders_assets.core.sources import SourceFile
 from orders_assets.core.staging import PartitionStager
@@ -245,17 +246,18 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
             yield (lambda parsed=parsed: parsed), bytes_done
         return
     with open_stream(source.path) as raw:
-        stream = HashingStream(raw)
+        hashing = HashingStream(raw)
+        stream, pending = with_line_ends(hashing, source.path)
         if layout.header:
-            header, pending = read_header(stream, source.path)
+            header, pending = read_header(stream, source.path, pending)
         else:
-            header, pending = list(layout.column_names), b""
+            header = list(layout.column_names)
         parser = parser_for(header)
         first_line = 2 if layout.header else 1
         for block in iter_blocks(stream, pending, settings.block_bytes, source.path, first_line):
             yield (lambda block=block: parser.parse(block)), raw.file_position()
         if digest_out is not None:
-            digest_out.append(stream.hexdigest_to_end())
+            digest_out.append(hashing.hexdigest_to_end())
 
 
 def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:

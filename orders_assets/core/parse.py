@@ -6,13 +6,14 @@ Two paths, chosen per block:
    Values are typed by `validate`, not by the reader, because the reader's number parsing is more
    lenient than the contract (it takes `1e3` or `.5` as prices): one grammar must decide, whatever
    the path a block takes.
-2. Python's csv module, when the block's structure is broken (wrong field counts): slow, but it
-   knows the physical line and raw text of every row, so nothing is lost or misattributed.
+2. Python's csv module, row by row, when the block's structure is broken (wrong field counts
+   Arrow cannot number, a CR inside a row): slow, but nothing is lost or misattributed.
+Either way a row's line and raw text come from `csv_rows`, which finds where rows begin by the
+same grammar both readers use: a quoted newline never shifts a later row's line.
 """
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orders_assets.core import schema
+from orders_assets.core.csv_rows import RowSpans, has_lone_cr, row_spans
 from orders_assets.core.layout import CANONICAL_LAYOUT, Layout, LayoutError
 from orders_assets.core.layout_apply import to_canonical, vendor_columns_needed
 from orders_assets.core.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
@@ -114,34 +116,37 @@ class RowParser:
             broken.append((row.number, row.text, row.actual_columns))
             return "skip"
 
+        if has_lone_cr(block.data):
+            return self._parse_exactly(block)  # Arrow would end a row at the CR
         try:
             table = self._read(block.data, handler=record)
         except pa.ArrowInvalid:
             return self._parse_exactly(block)
-        if broken:
-            return self._with_broken_rows(block, table, broken)
-        lines = _row_lines(block, table.num_rows)
-        return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]))
+        if not broken and table.num_rows == block.lines:  # one row a line: no blank line, no quoted newline
+            lines = np.arange(block.first_line, block.first_line + table.num_rows, dtype=np.int64)
+            return self._validated(table, lines, lambda positions: _lines_text(block, lines[positions]))
+        spans = row_spans(block.data, block.first_line)
+        if len(spans) != table.num_rows + len(broken) or any(number is None for number, _, _ in broken):
+            return self._parse_exactly(block, spans)
+        return self._with_broken_rows(block, spans, table, broken)
 
-    def _with_broken_rows(self, block: RawBlock, table: pa.Table, broken: list[tuple[int, str, int]]) -> ParsedBlock:
-        """A block with rows of the wrong field count, still parsed by Arrow.
+    def _with_broken_rows(self, block: RawBlock, spans: RowSpans, table: pa.Table,
+                          broken: list[tuple[int, str, int]]) -> ParsedBlock:
+        """A block parsed by Arrow whose rows are `spans`, some skipped for the wrong field count.
 
-        Arrow numbers the rows it skips (1-based, among the block's non-blank rows). When every
-        non-blank line is one row (no quoted newline), row k is the k-th non-blank line, so good
-        and broken rows both get their exact lines. Otherwise the Python path decides.
+        Arrow numbers the rows it skips (1-based, among the block's non-blank rows), which are
+        the spans in order, so good and broken rows both get their exact lines and raw text.
         """
-        row_lines = _nonblank_lines(block)
-        if len(row_lines) != table.num_rows + len(broken) or any(number is None for number, _, _ in broken):
-            return self._parse_exactly(block)
         broken_index = np.asarray([number - 1 for number, _, _ in broken], dtype=np.int64)
-        lines = np.delete(row_lines, broken_index)
+        kept_index = np.delete(np.arange(len(spans)), broken_index)
         expected = len(self.header)
         structural = self._reject_table(
-            row_lines[broken_index].tolist(),
+            spans.lines[broken_index].tolist(),
             [f"field_count: expected {expected} fields, found {found}" for _, _, found in broken],
-            [text.rstrip("\r") for _, text, _ in broken],
+            [_decode(spans.raw(block.data, index)) for index in broken_index.tolist()],
         )
-        return self._validated(table, lines, lambda positions: _physical_lines(block, lines[positions]), structural)
+        return self._validated(table, spans.lines[kept_index],
+                               lambda positions: _spans_text(block, spans, kept_index[positions]), structural)
 
     def parse_table(self, table: pa.Table, first_row: int) -> ParsedBlock:
         """Rows already split into columns (a Parquet batch); 'line' is the 1-based row number."""
@@ -200,38 +205,38 @@ class RowParser:
             [[self.source_key] * len(lines), lines, columns, messages, raw], schema=QUARANTINE_SCHEMA
         )
 
-    def _parse_exactly(self, block: RawBlock) -> ParsedBlock:
-        """Python csv path: exact physical lines and raw text for every row of a broken block."""
-        text = _decode(block.data)
-        physical = text.split("\n")
+    def _parse_exactly(self, block: RawBlock, spans: RowSpans | None = None) -> ParsedBlock:
+        """Python csv path, one row at a time: exact lines and raw text for every row of a broken
+        block, and a row Arrow cannot read (a CR inside an unquoted field) quarantined alone."""
+        spans = spans if spans is not None else row_spans(block.data, block.first_line)
         csv.field_size_limit(max(csv.field_size_limit(), MAX_ROW_BYTES))  # the reader's row limit rules
-        reader = csv.reader(io.StringIO(text, newline=""))
         good_fields: list[list[str]] = []
-        good_lines: list[int] = []
-        good_raw: list[str] = []
-        bad_lines: list[int] = []
+        good: list[int] = []
+        bad: list[int] = []
         bad_messages: list[str] = []
-        bad_raw: list[str] = []
-        consumed = 0
         expected = len(self.header)
-        for fields in reader:
-            start, consumed = consumed, reader.line_num
-            if not fields:
+        for index in range(len(spans)):
+            text = _decode(spans.raw(block.data, index))
+            try:
+                fields = next(csv.reader([text]))
+            except csv.Error:
+                bad.append(index)
+                bad_messages.append("line_end: a carriage return (CR) inside an unquoted field; only LF or "
+                                    "CR LF may end a line (quote the field or remove the CR)")
                 continue
-            raw = "\n".join(physical[start:consumed]).rstrip("\r")
             if len(fields) != expected:
-                bad_lines.append(block.first_line + start)
+                bad.append(index)
                 bad_messages.append(f"field_count: expected {expected} fields, found {len(fields)}")
-                bad_raw.append(raw)
                 continue
             good_fields.append(fields)
-            good_lines.append(block.first_line + start)
-            good_raw.append(raw)
+            good.append(index)
         columns = list(zip(*good_fields)) if good_fields else [[] for _ in self.header]
         table = pa.table({name: pa.array(list(values), pa.string()) for name, values in zip(self.header, columns)})
-        structural = self._reject_table(bad_lines, bad_messages, bad_raw)
-        return self._validated(table, np.asarray(good_lines, dtype=np.int64),
-                               lambda positions: [good_raw[p] for p in positions], structural)
+        structural = self._reject_table(spans.lines[bad].tolist(), bad_messages,
+                                        [_decode(spans.raw(block.data, index)) for index in bad])
+        good_index = np.asarray(good, dtype=np.int64)
+        return self._validated(table, spans.lines[good_index],
+                               lambda positions: _spans_text(block, spans, good_index[positions]), structural)
 
 
 def _through(positions: np.ndarray, raw_for: Callable[[np.ndarray], list[str]]) -> Callable[[np.ndarray], list[str]]:
@@ -239,10 +244,15 @@ def _through(positions: np.ndarray, raw_for: Callable[[np.ndarray], list[str]]) 
     return lambda selected: raw_for(positions[selected])
 
 
-def _physical_lines(block: RawBlock, line_numbers: np.ndarray) -> list[str]:
-    """The raw text of the given physical lines of a block."""
+def _lines_text(block: RawBlock, line_numbers: np.ndarray) -> list[str]:
+    """The raw text of the given physical lines of a block (when each row is one line)."""
     physical = block.data.split(b"\n")
     return [_decode(physical[number - block.first_line]).rstrip("\r") for number in line_numbers.tolist()]
+
+
+def _spans_text(block: RawBlock, spans: RowSpans, indexes: np.ndarray) -> list[str]:
+    """The raw text of the given rows, all their lines (a quoted newline kept)."""
+    return [_decode(spans.raw(block.data, index)) for index in indexes.tolist()]
 
 
 def _decode(data: bytes) -> str:
@@ -251,28 +261,3 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")
-
-
-def _row_lines(block: RawBlock, rows: int) -> np.ndarray:
-    """Physical line of each row of a block parsed by Arrow (one row per non-blank line).
-
-    When there are as many rows as lines, row i is on line first_line + i; only a block with
-    blank lines needs the newline positions.
-    """
-    if rows == block.lines:
-        return np.arange(block.first_line, block.first_line + rows, dtype=np.int64)
-    return _nonblank_lines(block)[:rows]
-
-
-def _nonblank_lines(block: RawBlock) -> np.ndarray:
-    """Physical line numbers of the block's lines that hold something (Arrow skips empty lines)."""
-    raw = np.frombuffer(block.data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == ord("\n"))
-    starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [len(block.data)]))
-    lengths = stops - starts
-    has_cr = np.zeros(len(starts), dtype=bool)
-    nonempty = lengths > 0
-    has_cr[nonempty] = raw[stops[nonempty] - 1] == ord("\r")
-    content = lengths - has_cr
-    return (np.flatnonzero(content > 0) + block.first_line).astype(np.int64)

@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orders_assets.core.csv_rows import last_row_end
+
 DEFAULT_BLOCK_BYTES = 16 << 20
 """16 MiB: large enough for Arrow's multi-threaded parsing, small enough to keep memory flat."""
 
@@ -106,9 +108,29 @@ def read_chunk(stream, size: int, path: Path, offset: int) -> bytes:
         ) from error
 
 
-def read_header(stream: pa.NativeFile, path: Path) -> tuple[list[str], bytes]:
+class CrLineEnds:
+    """A file whose lines end in CR alone (classic Mac exports) read as if they ended in LF, so its
+    line numbers count its own lines; the digest is taken of the file's bytes, under this."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read(self, size: int) -> bytes:
+        return self.stream.read(size).replace(b"\r", b"\n")
+
+
+def with_line_ends(stream, path: Path) -> tuple[object, bytes]:
+    """The stream to read rows from, and its first bytes: a file with CRs but no LF in its first
+    64 KiB has CR line ends and is read through CrLineEnds (a lone CR elsewhere stays data)."""
+    head = read_chunk(stream, 1 << 16, path, 0)
+    if b"\r" in head[:-1] and b"\n" not in head:
+        return CrLineEnds(stream), head.replace(b"\r", b"\n")
+    return stream, head
+
+
+def read_header(stream: pa.NativeFile, path: Path, pending: bytes = b"") -> tuple[list[str], bytes]:
     """Read and parse the header line; return the column names and the bytes read past it."""
-    buffer = b""
+    buffer = pending
     while b"\n" not in buffer:
         chunk = read_chunk(stream, 1 << 16, path, len(buffer))
         if not chunk:
@@ -142,7 +164,7 @@ def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: P
             break
         if b'"' in chunk or b'"' in buffer:
             buffer += chunk
-            cut = _last_row_end(buffer)
+            cut = last_row_end(buffer)
             data, buffer = (buffer[:cut], buffer[cut:]) if cut else (b"", buffer)
         else:
             end = chunk.rfind(b"\n")
@@ -169,22 +191,6 @@ def _block(data: bytes, first_line: int, offset: int) -> RawBlock:
     newlines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE))
     lines = newlines + (0 if data.endswith(b"\n") else 1)
     return RawBlock(data=data, first_line=first_line, offset=offset, lines=lines)
-
-
-def _last_row_end(buffer: bytes) -> int:
-    """Position just after the last newline that ends a row (0 if none).
-
-    A newline inside a quoted field does not end a row; a newline is outside quotes when
-    the number of quote characters before it is even (doubled quotes keep the parity).
-    """
-    end = buffer.rfind(b"\n")
-    if b'"' not in buffer:
-        return end + 1
-    while end >= 0:
-        if buffer.count(b'"', 0, end) % 2 == 0:
-            return end + 1
-        end = buffer.rfind(b"\n", 0, end)
-    return 0
 
 
 def iter_parquet_batches(path: Path, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:

@@ -170,6 +170,18 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
             Rows(3, 1, 0, {3: "timestamp", 4: "timestamp"})),
         "an impossible date with an offset": (
             "a.csv", rows(KEPT, variant(timestamp="2025-02-30T11:00:00+11:00")), Rows(2, 1, 0, {3: "timestamp"})),
+        "a quoted newline before a bad row (later lines not shifted)": (
+            "a.csv", rows(KEPT, variant(participant_id='"P\n1"'), variant(price="x")),
+            Rows(3, 2, 0, {5: "price"})),
+        "a lone CR inside an unquoted field": (
+            "a.csv", rows(KEPT, variant(participant_id="P\r1"), variant(price="x")),
+            Rows(3, 1, 0, {3: "line_end", 4: "price"})),
+        "CR-only line ends (classic Mac)": ("a.csv", rows(KEPT, variant(price="x"), OUT, newline="\r"),
+                                           Rows(3, 1, 1, {3: "price"})),
+        "a stray quote inside an unquoted field": (
+            "a.csv", rows(KEPT, variant(participant_id='P"1'), variant(price="x"), variant(participant_id='"P\n1"'),
+                          variant(price="y")),
+            Rows(5, 3, 0, {4: "price", 7: "price"})),
         "own columns named like the pipeline's": (
             "a.csv", rows(KEPT + ",x,y,z,w,v", header=HEADER + ",source_line,source_file,trade_date,local_time,hour"),
             Rows(1, 1, 0, {})),
@@ -318,3 +330,27 @@ def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_
     assemble.assemble_partitions(full, pending)
     assert tree_hashes(full.root / "orders") == tree_hashes(stores["clean"].root / "orders")
     assert tree_hashes(full.root / "aggregates") == tree_hashes(stores["clean"].root / "aggregates")
+
+
+def test_a_rejected_row_spanning_two_lines_keeps_both_as_its_raw_text(tmp_path):
+    bad = variant(participant_id='"P\n1"', price="x")
+    store, manifest = ingest_one(tmp_path, "a.csv", rows(KEPT, bad, variant(price="y")))
+    quarantine = pacsv.read_csv(store.quarantine_file(manifest["source_key"])).to_pylist()
+    assert [(row["line"], row["raw"]) for row in quarantine] == [(3, bad), (5, variant(price="y"))]
+
+
+def test_a_stray_quote_never_splits_a_quoted_row_at_a_block_edge(tmp_path):
+    """30,000 rows over 1 MiB blocks, every other one a quoted two-line row, and a stray quote near
+    the start (which flipped the old quote count: cutting went quadratic and split a row)."""
+    from orders_assets.core.assemble import assemble_partitions, pending_partitions
+
+    lines = [variant(order_id=str(number), participant_id='"P\n1"' if number % 2 else "P1") for number in range(30_000)]
+    lines[4] = variant(order_id="4", participant_id='P"1')
+    store, manifest = ingest_one(tmp_path, "a.csv", rows(*lines))
+    assert (manifest["rows_read"], manifest["rows_kept"], manifest["rows_rejected"]) == (30_000, 30_000, 0)
+    assemble_partitions(store, pending_partitions(store))
+    kept = store.read_partition(("2025-03-03", "BHP")).select(["order_id", "participant_id", "source_line"])
+    line_of = {row["order_id"]: row for row in kept.to_pylist()}
+    for number in (4, 20_001, 29_998):
+        assert line_of[str(number)]["source_line"] == 2 + number + number // 2  # the odd ones before took 2 lines
+    assert line_of["4"]["participant_id"] == 'P"1' and line_of["20001"]["participant_id"] == "P\n1"
