@@ -57,8 +57,9 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
 def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher) -> RunOutcome:
     store = settings.store()
     sources = discover_sources(settings.landing_dir)
-    plan = plan_ingest(sources, store.manifests(), settings.ingest_rules().fingerprint_for, content_digest,
-                       store.duplicates())
+    rules = settings.ingest_rules()
+    plan = plan_ingest(sources, store.manifests(), rules.fingerprint_for, content_digest, store.duplicates(),
+                       rules.layouts.name_fields)
     apply_identity(store, plan, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)

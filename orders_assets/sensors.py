@@ -58,8 +58,9 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         seen = _read_cursor(context.cursor)
         sources = discover_sources(settings.landing_dir)
         cursor = _write_cursor(observations(sources))
-        plan = plan_ingest(stable_sources(sources, seen), store.manifests(), settings.ingest_rules().fingerprint_for,
-                           content_digest, store.duplicates())
+        rules = settings.ingest_rules()
+        plan = plan_ingest(stable_sources(sources, seen), store.manifests(), rules.fingerprint_for,
+                           content_digest, store.duplicates(), rules.layouts.name_fields)
         apply_identity(store, plan, [source.key for source in sources])
         if plan.to_ingest:
             parts = _pieces(context, dask_scheduler)

@@ -8,7 +8,6 @@ import dagster as dg
 
 from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
-from orders_assets.core.layout import LayoutError
 from orders_assets.core.plan import ingested_copies, record_copies
 from orders_assets.core.progress import (
     DEFAULT_INTERVAL_SECONDS,
@@ -99,7 +98,7 @@ def order_files(
                 f"in {manifest['seconds']:.1f} s; {_hint(manifest)}"
             )
         copies = ingested_copies(store.manifests(), [key for key in landing_orders if key not in refused],
-                                 _name_fields(settings.ingest_rules().layouts))
+                                 settings.ingest_rules().layouts.name_fields)
         record_copies(store, copies)
         for key, _fingerprint, original in copies:
             context.log.warning(f"{key}: the same content as {original} (decompressed): taken as a copy, its rows "
@@ -127,17 +126,6 @@ def order_files(
             **machine_metadata(profile, tuning),
         }
     )
-
-
-def _name_fields(layouts):
-    """What a file's name gives its rows under its layout (security, date); a name its layout cannot
-    read (a rule changed since) is its own identity, so such a file is never taken as a copy."""
-    def fields(key: str) -> dict:
-        try:
-            return layouts.layout_for(key).file_fields(key)
-        except LayoutError:
-            return {"source": key}
-    return fields
 
 
 class IngestWatch:

@@ -137,6 +137,15 @@ class LayoutChoice:
                 return rule.layout
         return CANONICAL_LAYOUT
 
+    def name_fields(self, source_key: str) -> dict:
+        """What a file's name gives its rows under its layout (security, date). Two files of one
+        content are copies only if this is equal too; a name its layout cannot read (a rule
+        changed since) is its own identity, so such a file is never taken as a copy."""
+        try:
+            return self.layout_for(source_key).file_fields(source_key)
+        except LayoutError:
+            return {"source": source_key}
+
     @property
     def describes(self) -> list[dict]:
         return [{"layout": rule.layout.name, "folder": rule.folder, "match": rule.match} for rule in self.rules]

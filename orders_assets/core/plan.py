@@ -34,8 +34,13 @@ FingerprintFor = Callable[[str], str] | str
 """A source key's ingest fingerprint (IngestSettings.fingerprint_for), or one for every file."""
 
 
+NameFields = Callable[[str], dict]
+"""What a source key's name gives its rows under its layout (LayoutChoice.name_fields)."""
+
+
 def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], fingerprint_for: FingerprintFor,
-                digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None) -> IngestPlan:
+                digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None,
+                name_fields: NameFields = lambda _key: {}) -> IngestPlan:
     """Decide per file by name, size and time first, and by content where those cannot tell.
 
     With `digest_of`, a file is read to compare contents only when it could be a copy: same size
@@ -44,6 +49,7 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
     'touched'; content already current under another name is a duplicate and is not ingested
     (counting it would count its rows twice). `known_duplicates` (key -> fingerprint, original)
     spares re-reading them. Two new files with the same content: the first by name is ingested.
+    A file whose name gives its rows another security or date (`name_fields`) is no copy.
     """
     if isinstance(fingerprint_for, str):
         fingerprint_for = (lambda _key, same=fingerprint_for: same)
@@ -66,7 +72,10 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
 
     sizes = Counter(manifest["bytes"] for manifest in comparable.values())
     sizes.update(source.size for source in candidates if source.key not in comparable)
-    by_content = {manifest.get("content_digest"): key for key, manifest in comparable.items()}
+    def identity(key: str, digest: str | None) -> tuple:
+        return digest, tuple(sorted(name_fields(key).items()))
+
+    by_content = {identity(key, manifest.get("content_digest")): key for key, manifest in comparable.items()}
     to_ingest, touched, duplicates = [], [], []
     for source in candidates:
         manifest = comparable.get(source.key)
@@ -80,16 +89,16 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
         digest = digest_of(source)
         if manifest is not None and manifest.get("content_digest") == digest:
             touched.append((source.key, source.fingerprint))
-        elif manifest is None and by_content.get(digest, source.key) != source.key:
-            duplicates.append((source.key, source.fingerprint, by_content[digest]))
+        elif manifest is None and by_content.get(identity(source.key, digest), source.key) != source.key:
+            duplicates.append((source.key, source.fingerprint, by_content[identity(source.key, digest)]))
         else:
             to_ingest.append(source.key)
-            by_content.setdefault(digest, source.key)
+            by_content.setdefault(identity(source.key, digest), source.key)
     return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates))
 
 
 def ingested_copies(manifests: Iterable[dict], just_ingested: Iterable[str],
-                    name_fields: Callable[[str], dict] = lambda _key: {}) -> list[tuple[str, str, str]]:
+                    name_fields: NameFields = lambda _key: {}) -> list[tuple[str, str, str]]:
     """Files just ingested whose content equals another current file's: (copy, its fingerprint, original).
 
     The plan compares contents only between files of one size, and a compressed file's size is not
@@ -178,7 +187,7 @@ class WorkPlan:
         return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
 
 
-def plan_work(landing, store, fingerprint_for: FingerprintFor) -> WorkPlan:
+def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {}) -> WorkPlan:
     """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
     duplicate files done on the way (it launches nothing)."""
     from orders_assets.core.assemble import pending_partitions
@@ -186,6 +195,6 @@ def plan_work(landing, store, fingerprint_for: FingerprintFor) -> WorkPlan:
     from orders_assets.core.report_files import reports_current
 
     sources = discover_sources(landing)
-    ingest = plan_ingest(sources, store.manifests(), fingerprint_for, content_digest, store.duplicates())
+    ingest = plan_ingest(sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(), name_fields)
     apply_identity(store, ingest, [source.key for source in sources])
     return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))

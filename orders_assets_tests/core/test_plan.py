@@ -63,3 +63,15 @@ def test_files_whose_names_give_other_fields_are_not_copies_whatever_their_conte
     manifests = [digested("AAPL_20250303.csv", "x"), digested("MSFT_20250303.csv", "x")]
     by_name = {"AAPL_20250303.csv": {"security_code": "AAPL"}, "MSFT_20250303.csv": {"security_code": "MSFT"}}
     assert ingested_copies(manifests, list(by_name), by_name.get) == []
+
+
+def test_the_plan_takes_no_file_as_a_copy_when_its_name_gives_other_fields():
+    """Same size and content, but the file name gives another security: both files are ingested
+    (before, the second was planned as a duplicate and its rows were lost)."""
+    sources = [source("AAPL_20250303.csv"), source("MSFT_20250303.csv"), source("MSFT_copy_20250303.csv")]
+    by_name = {"AAPL_20250303.csv": {"security_code": "AAPL"}, "MSFT_20250303.csv": {"security_code": "MSFT"},
+               "MSFT_copy_20250303.csv": {"security_code": "MSFT"}}
+    plan = plan_ingest(sources, [], "f", digest_of=lambda _source: "same", name_fields=by_name.get)
+    assert plan.to_ingest == ("AAPL_20250303.csv", "MSFT_20250303.csv")
+    assert plan.duplicates == (("MSFT_copy_20250303.csv", "10:1", "MSFT_20250303.csv"),)
+    assert plan_ingest(sources, [], "f", digest_of=lambda _source: "same").to_ingest == ("AAPL_20250303.csv",)
