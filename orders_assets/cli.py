@@ -139,8 +139,11 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)
-    if plan_work(args.landing, OrderStore(args.data, overrides.get("output_url", "")), rules.fingerprint_for,
-                 rules.layouts.name_fields).nothing_to_do:
+    work = plan_work(args.landing, OrderStore(args.data, overrides.get("output_url", "")), rules.fingerprint_for,
+                     rules.layouts.name_fields)
+    for entry in work.skipped:
+        print(f"skipped {entry['source_file']}: {entry['reason']}")
+    if work.nothing_to_do:
         print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
         return 0
     return _run_through_dagster(args, overrides, started)

@@ -13,10 +13,10 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import pending_partitions
 from orders_assets.core.identity import content_digest
-from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest
+from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
 from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_current
-from orders_assets.core.sources import discover_sources
+from orders_assets.core.sources import scan_landing
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.launch import DaskLauncher, InProcessLauncher, LaunchedRun
 from orders_assets.partitions import order_partition_ranges, source_file_ranges
@@ -56,11 +56,13 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
 
 def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher) -> RunOutcome:
     store = settings.store()
-    sources = discover_sources(settings.landing_dir)
+    scan = scan_landing(settings.landing_dir)
+    sources = scan.sources
     rules = settings.ingest_rules()
     plan = plan_ingest(sources, store.manifests(), rules.fingerprint_for, content_digest, store.duplicates(),
                        rules.layouts.name_fields)
     apply_identity(store, plan, [source.key for source in sources])
+    record_skipped(store, scan.skipped, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)
     sizes = ingest_weights(sources, plan.to_ingest)

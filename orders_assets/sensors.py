@@ -23,10 +23,10 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble import expected_signatures, pending_partitions
 from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest
+from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
 from orders_assets.core.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report_files import reports_complete, reports_current
-from orders_assets.core.sources import discover_sources
+from orders_assets.core.sources import scan_landing
 from orders_assets.core.store import partition_text, remove_orphan_temporaries
 from orders_assets.executors import connected_workers
 from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
@@ -56,12 +56,14 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         if store.root.is_dir():
             remove_orphan_temporaries(store.root)
         seen = _read_cursor(context.cursor)
-        sources = discover_sources(settings.landing_dir)
+        scan = scan_landing(settings.landing_dir)
+        sources = scan.sources
         cursor = _write_cursor(observations(sources))
         rules = settings.ingest_rules()
         plan = plan_ingest(stable_sources(sources, seen), store.manifests(), rules.fingerprint_for,
                            content_digest, store.duplicates(), rules.layouts.name_fields)
         apply_identity(store, plan, [source.key for source in sources])
+        record_skipped(store, scan.skipped, [source.key for source in sources])
         if plan.to_ingest:
             parts = _pieces(context, dask_scheduler)
             return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources, parts),

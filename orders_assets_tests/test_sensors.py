@@ -1,10 +1,12 @@
 """The landing-folder sensor, ticked with Dagster's test context on a real instance (no daemon): each
 run it requests is executed, and the reports after each step equal the independent computation on
 the distinct files present."""
+import json
 import os
 import shutil
 import time
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -98,9 +100,16 @@ def test_the_same_file_twice_a_renamed_copy_a_correction_and_a_second_file_for_t
     os.utime(folder.landing / "day1.csv", ns=(time.time_ns(), time.time_ns()))  # touched, same content
     shutil.copyfile(folder.landing / "day1.csv", folder.landing / "day1 (copy).csv")  # renamed copy
     folder.tick()
-    assert folder.settle() == []
-    assert tree_hashes(folder.data, skip=("dagster_home", "state", "staging")) == outputs
+    assert folder.settle() == [REPORTS_JOB]  # nothing ingested or assembled; the summary names the copy
+    summary = json.loads((folder.data / "reports" / "summary.json").read_text())
+    assert [entry["source_file"] for entry in summary["skipped"]] == ["day1 (copy).csv"]
+    page, summary_file = str(Path("reports") / "index.html"), str(Path("reports") / "summary.json")
+    unchanged = {path: digest for path, digest in outputs.items() if path not in (page, summary_file)}
+    now = tree_hashes(folder.data, skip=("dagster_home", "state", "staging"))
+    assert {path: now[path] for path in unchanged} == unchanged
     folder.assert_reports_match("day1.csv")
+    folder.tick()
+    assert folder.settle() == []  # and then nothing new
 
     generate_orders(folder.landing / "day1.csv", rows=3_000, days=1, securities=4, seed=9)  # corrected
     folder.tick()

@@ -8,7 +8,7 @@ import dagster as dg
 
 from orders_assets.core.assemble import assemble_partitions
 from orders_assets.core.ingest import ChunkedSource, ingest_source
-from orders_assets.core.plan import ingested_copies, record_copies
+from orders_assets.core.plan import ingested_copies, record_copies, record_refused
 from orders_assets.core.progress import (
     DEFAULT_INTERVAL_SECONDS,
     STAGES,
@@ -100,6 +100,7 @@ def order_files(
         copies = ingested_copies(store.manifests(), [key for key in landing_orders if key not in refused],
                                  settings.ingest_rules().layouts.name_fields)
         record_copies(store, copies)
+        record_refused(store, landing_orders, refused)
         for key, _fingerprint, original in copies:
             context.log.warning(f"{key}: the same content as {original} (decompressed): taken as a copy, its rows "
                                 "not counted twice")
@@ -120,12 +121,21 @@ def order_files(
             "partitions_touched": len(touched),
             **({"copies": dg.MetadataValue.md("\n".join(f"- {key}: a copy of {original}" for key, _, original in copies))}
                if copies else {}),
+            **_skipped_metadata(store),
             **summary,
             "dagster_overhead_seconds": round(max(0.0, _run_seconds(context) - engine_seconds), 3),
             ENGINE_SECONDS: round(engine_seconds, 3),
             **machine_metadata(profile, tuning),
         }
     )
+
+
+def _skipped_metadata(store) -> dict:
+    """The landing folder's files not read or not counted, with the reason, for the UI."""
+    skipped = store.skipped_list()
+    if not skipped:
+        return {}
+    return {"skipped": dg.MetadataValue.md("\n".join(f"- {entry['source_file']}: {entry['reason']}" for entry in skipped))}
 
 
 class IngestWatch:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from orders_assets.core.sources import SourceFile, discover_sources
+from orders_assets.core.sources import SkippedFile, SourceFile, scan_landing
 from orders_assets.core.store import partition_text
 
 @dataclass(frozen=True)
@@ -153,6 +153,22 @@ def apply_identity(store, plan: IngestPlan, present_keys: Iterable[str]) -> None
         store.write_duplicates(registry)
 
 
+def record_skipped(store, skipped: Iterable[SkippedFile], present_keys: Iterable[str]) -> None:
+    """Keep the landing folder's skipped entries as the scan found them, and the refused files that
+    are still there unchanged or not yet retried (the ingest records the reason it refused them)."""
+    present = set(present_keys)
+    registry = store.skipped()
+    refused = {key: reason for key, reason in registry.get("refused", {}).items() if key in present}
+    store.write_skipped({"landing": {entry.key: entry.reason for entry in skipped}, "refused": refused})
+
+
+def record_refused(store, attempted: Iterable[str], refused: Mapping[str, str]) -> None:
+    """After an ingest: the files it refused, with the error, replace what was known of the files it tried."""
+    registry = store.skipped()
+    kept = {key: reason for key, reason in registry.get("refused", {}).items() if key not in set(attempted)}
+    store.write_skipped({"landing": registry.get("landing", {}), "refused": {**kept, **refused}})
+
+
 def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
     """Kept rows per partition (its text key) over the given manifests: the work of assembling it."""
     rows: dict[str, int] = {}
@@ -181,6 +197,8 @@ class WorkPlan:
     ingest: IngestPlan
     pending_partitions: int
     reports_missing: bool
+    skipped: tuple[dict[str, str], ...] = ()
+    """Files not read or not counted, with the reason (the run's output names them)."""
 
     @property
     def nothing_to_do(self) -> bool:
@@ -194,7 +212,8 @@ def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: Name
     from orders_assets.core.identity import content_digest
     from orders_assets.core.report_files import reports_current
 
-    sources = discover_sources(landing)
-    ingest = plan_ingest(sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(), name_fields)
-    apply_identity(store, ingest, [source.key for source in sources])
-    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))
+    scan = scan_landing(landing)
+    ingest = plan_ingest(scan.sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(), name_fields)
+    apply_identity(store, ingest, [source.key for source in scan.sources])
+    record_skipped(store, scan.skipped, [source.key for source in scan.sources])
+    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store), tuple(store.skipped_list()))

@@ -14,6 +14,7 @@ from pathlib import Path
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd", ".csv.xz", ".csv.bz2")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".download", ".inprogress")
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".7z", ".rar")
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,28 @@ def storage_id(key: str) -> str:
     return f"{stem}-{digest}"
 
 
-def is_order_file_name(name: str) -> bool:
-    """True for a name the pipeline should ingest (by suffix; hidden and temporary names excluded)."""
-    lowered = name.lower()
-    if name.startswith((".", "~", "_")) or lowered.endswith(TEMPORARY_SUFFIXES):
-        return False
-    return lowered.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES)
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file (or hidden folder) of the landing folder that is not read, and why: said in the run's
+    output, the ingest's metadata and summary.json, never silently left out."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LandingScan:
+    sources: list[SourceFile]
+    skipped: list[SkippedFile]
 
 
 def discover_sources(landing: Path | str) -> list[SourceFile]:
-    """Every order file under `landing`, sorted by key.
+    """Every order file under `landing`, sorted by key (scan_landing's sources)."""
+    return scan_landing(landing).sources
+
+
+def scan_landing(landing: Path | str) -> LandingScan:
+    """Every order file under `landing`, sorted by key, and every other entry with the reason it is skipped.
 
     Sub-folders are walked (hidden ones skipped); symlinks are accepted only when they
     resolve to a regular file inside the landing folder.
@@ -69,24 +82,53 @@ def discover_sources(landing: Path | str) -> list[SourceFile]:
     if not root.is_dir():
         raise FileNotFoundError(f"landing folder {root} does not exist or is not a folder")
     found: list[SourceFile] = []
+    skipped: list[SkippedFile] = []
     for folder, subfolders, names in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith((".", "_")))
+        hidden = sorted(d for d in subfolders if d.startswith((".", "_")))
+        skipped += [SkippedFile(_key(root, Path(folder) / d) + "/", "a hidden folder (its name starts with '.' or '_'): "
+                                "not walked") for d in hidden]
+        subfolders[:] = sorted(d for d in subfolders if d not in hidden)
         for name in sorted(names):
-            if not is_order_file_name(name):
-                continue
-            source = _source_file(root, Path(folder) / name)
-            if source is not None:
-                found.append(source)
-    return sorted(found, key=lambda source: source.key)
+            path = Path(folder) / name
+            reason = name_skip_reason(name)
+            if reason is None:
+                source = _source_file(root, path)
+                if isinstance(source, SourceFile):
+                    found.append(source)
+                    continue
+                reason = source
+            skipped.append(SkippedFile(_key(root, path), reason))
+    return LandingScan(sorted(found, key=lambda source: source.key), sorted(skipped, key=lambda entry: entry.key))
 
 
-def _source_file(root: Path, path: Path) -> SourceFile | None:
+def name_skip_reason(name: str) -> str | None:
+    """Why a file of this name is not read (None: it is an order file by name)."""
+    lowered = name.lower()
+    if name.startswith((".", "~", "_")):
+        return "a hidden or temporary name (it starts with '.', '~' or '_'): read once it is renamed"
+    if lowered.endswith(TEMPORARY_SUFFIXES):
+        return "a partial download or temporary file: read once it is complete and renamed"
+    if lowered.endswith(ARCHIVE_SUFFIXES):
+        return ("an archive: not read; extract its files into the landing folder, or recompress each CSV "
+                "as .csv.gz or .csv.zst")
+    if not lowered.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES):
+        return f"not an order file by name: order files end in {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+    return None
+
+
+def _key(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _source_file(root: Path, path: Path) -> SourceFile | str:
+    """The order file at `path`, or why it is not read."""
     resolved = path.resolve()
-    if not resolved.is_relative_to(root) or not resolved.is_file():
-        return None
+    if not resolved.is_relative_to(root):
+        return "a symlink that leads out of the landing folder: not followed (copy the file in instead)"
+    if not resolved.is_file():
+        return "not a regular file (a broken symlink, a pipe or a device)"
     stat = resolved.stat()
-    key = path.relative_to(root).as_posix()
-    return SourceFile(key=key, path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    return SourceFile(key=_key(root, path), path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
 
 def folders_problem(landing: Path | str, data: Path | str) -> str | None:

@@ -352,9 +352,34 @@ class OrderStore:
     def write_duplicates(self, registry: dict[str, dict]) -> None:
         atomic_write_json(self.duplicates_file, registry)
 
+    @property
+    def skipped_file(self) -> Path:
+        return self.state / "skipped.json"
+
+    def skipped(self) -> dict[str, dict[str, str]]:
+        """What the last look at the landing folder did not read: {"landing": {key: reason}} for
+        names, symlinks and archives it skips, {"refused": {key: reason}} for files the ingest refused."""
+        if not self.skipped_file.exists():
+            return {"landing": {}, "refused": {}}
+        return json.loads(self.skipped_file.read_text())
+
+    def write_skipped(self, registry: dict[str, dict[str, str]]) -> None:
+        if registry != self.skipped():
+            atomic_write_json(self.skipped_file, registry)
+
+    def skipped_list(self) -> list[dict[str, str]]:
+        """Every file of the landing folder not read or not counted, with the reason (summary.json's `skipped`)."""
+        registry = self.skipped()
+        entries = {key: reason for part in ("landing", "refused") for key, reason in registry.get(part, {}).items()}
+        entries.update({key: f"a copy of {entry['original']} (the same content and file-name fields): its rows "
+                             "are counted once, under the original" for key, entry in self.duplicates().items()})
+        return [{"source_file": key, "reason": reason} for key, reason in sorted(entries.items())]
+
     def inputs_signature(self) -> str:
-        """Names what the reports are built from: every current ingest and every assembled partition."""
+        """Names what the reports are built from: every current ingest and every assembled partition,
+        and what was skipped (the summary names it)."""
         parts = [f"{m['source_key']}\x1f{m['attempt']}" for m in self.manifests()]
+        parts += [f"{entry['source_file']}\x1f{entry['reason']}" for entry in self.skipped_list()]
         catalog = self.catalog_table()
         order = pc.sort_indices(catalog, [("trade_date", "ascending"), ("security_code", "ascending")])
         catalog = catalog.take(order)  # bytewise order of UTF-8 text: the order of Python's sorted keys

@@ -25,6 +25,7 @@ def summary_document(store: OrderStore, partials: pa.Table) -> dict:
         "inputs_signature": store.inputs_signature(),
         **totals(partials),
         "files": [_file_entry(manifest) for manifest in manifests],
+        "skipped": store.skipped_list(),
     }
     return document
 

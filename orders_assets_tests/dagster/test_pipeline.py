@@ -162,6 +162,35 @@ def test_a_refused_file_fails_the_run_but_the_others_are_reported(tmp_path):
         assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
 
 
+def test_every_file_not_read_or_not_counted_is_named_with_its_reason(tmp_path):
+    import zipfile
+
+    landing, data, outside = tmp_path / "landing", tmp_path / "data", tmp_path / "outside"
+    generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=3, seed=5)
+    generate_orders(outside / "elsewhere.csv", rows=500, days=1, securities=3, seed=6)
+    (landing / "link.csv").symlink_to(outside / "elsewhere.csv")
+    with zipfile.ZipFile(landing / "vendor.zip", "w") as archive:
+        archive.write(outside / "elsewhere.csv", "elsewhere.csv")
+    (landing / "next.csv.part").write_text("order_id\n")
+    (landing / "orders_again.csv").write_bytes((landing / "orders.csv").read_bytes())
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(settings, instance).success
+        ingest = instance.get_latest_materialization_event(dg.AssetKey("order_files"))
+        assert run_pipeline(settings, instance).did_nothing
+        (landing / "broken.parquet").write_bytes(b"PAR1" + bytes(64) + b"PAR1")
+        assert not run_pipeline(settings, instance).success
+    skipped = {entry["source_file"]: entry["reason"]
+               for entry in json.loads((data / "reports" / "summary.json").read_text())["skipped"]}
+    assert sorted(skipped) == ["broken.parquet", "link.csv", "next.csv.part", "orders_again.csv", "vendor.zip"]
+    assert "leads out of the landing folder" in skipped["link.csv"]
+    assert "an archive" in skipped["vendor.zip"] and "partial download" in skipped["next.csv.part"]
+    assert skipped["orders_again.csv"].startswith("a copy of orders.csv")
+    assert "not a readable Parquet file" in skipped["broken.parquet"]
+    listed = ingest.asset_materialization.metadata["skipped"].value
+    assert all(f"- {key}: " in listed for key in ("link.csv", "vendor.zip", "next.csv.part", "orders_again.csv"))
+
+
 def test_a_broken_invariant_fails_its_check_and_the_run(tmp_path):
     from orders_assets.definitions import REPORTS_JOB, build_definitions
 
