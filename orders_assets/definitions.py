@@ -13,6 +13,7 @@ from orders_assets.checks import (
     totals_match_partitions,
 )
 from orders_assets.config_file import load_settings_overrides
+from orders_assets.console_logger import console_logger
 from orders_assets.core.sources import folders_problem
 from orders_assets.executors import dask_scheduler_from, executor_for
 from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, chunked_source_io_manager, filtered_orders_input
@@ -59,6 +60,7 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
             FILTERED_ORDERS_IO_MANAGER: filtered_orders_input,  # for assets users add downstream of filtered_orders
         },
         executor=executor_for(machine.tuning.max_concurrent, dask_scheduler),
+        loggers={"console": console_logger},
     )
 
 

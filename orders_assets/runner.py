@@ -32,10 +32,13 @@ class RunOutcome:
     partitions: int = 0
     status_seconds: float | None = None
     """Time spent bringing the UI's partition status up to date after the partition runs (ui_status.py)."""
+    refused: tuple[str, ...] = ()
+    """Files of the landing folder the ingest refused, now or before and unchanged since."""
 
     @property
     def success(self) -> bool:
-        return all(run.success for run in self.runs)
+        """Every run succeeded and every file was read: a refused file fails the run until it is mended."""
+        return all(run.success for run in self.runs) and not self.refused
 
     @property
     def did_nothing(self) -> bool:
@@ -43,24 +46,25 @@ class RunOutcome:
 
 
 def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str = "INFO",
-                 dask_scheduler: str | None = None) -> RunOutcome:
+                 dask_scheduler: str | None = None, rehash: bool = False) -> RunOutcome:
     """Plan, then launch the runs of each stage; on a Dask cluster each stage's work is cut into one
-    piece per worker (source files by bytes, partitions by staged rows) and its runs go at once."""
+    piece per worker (source files by bytes, partitions by staged rows) and its runs go at once.
+    `rehash` compares every file's content with what was ingested, whatever its size and time."""
     launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
                 else InProcessLauncher(settings, instance, log_level))
     try:
-        return _run_stages(settings, instance, launcher)
+        return _run_stages(settings, instance, launcher, rehash)
     finally:
         launcher.close()
 
 
-def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher) -> RunOutcome:
+def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool) -> RunOutcome:
     store = settings.store()
     scan = scan_landing(settings.landing_dir)
     sources = scan.sources
     rules = settings.ingest_rules()
     plan = plan_ingest(sources, store.manifests(), rules.fingerprint_for, content_digest, store.duplicates(),
-                       rules.layouts.name_fields)
+                       rules.layouts.name_fields, store.refused(), rehash)
     apply_identity(store, plan, [source.key for source in sources])
     record_skipped(store, scan.skipped, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
@@ -75,6 +79,7 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     outcome.runs += partition_runs
     if partition_runs:
         outcome.status_seconds = refresh_partition_status(instance)
-    if outcome.runs or not reports_current(store):
+    if not reports_current(store):  # the reports name what they are built from: new runs change it
         outcome.runs += launcher.launch(REPORTS_JOB, [None])
+    outcome.refused = tuple(sorted(store.refused()))
     return outcome

@@ -61,7 +61,7 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         cursor = _write_cursor(observations(sources))
         rules = settings.ingest_rules()
         plan = plan_ingest(stable_sources(sources, seen), store.manifests(), rules.fingerprint_for,
-                           content_digest, store.duplicates(), rules.layouts.name_fields)
+                           content_digest, store.duplicates(), rules.layouts.name_fields, store.refused())
         apply_identity(store, plan, [source.key for source in sources])
         record_skipped(store, scan.skipped, [source.key for source in sources])
         if plan.to_ingest:
@@ -89,6 +89,9 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
                                                                run_key=f"reports:{store.inputs_signature()}")],
                                    cursor=cursor)
         reason = f"nothing new; {waiting} file(s) not complete yet" if waiting else "nothing new"
+        if plan.still_refused:
+            reason += (f"; {len(plan.still_refused)} refused file(s) unchanged, not retried until mended: "
+                       + ", ".join(plan.still_refused))
         return dg.SensorResult(skip_reason=reason, cursor=cursor)
 
     return landing_folder_sensor

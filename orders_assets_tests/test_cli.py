@@ -87,3 +87,60 @@ def test_a_data_folder_inside_the_landing_folder_is_refused_before_anything_runs
     assert main(["run", "--landing", str(landing), "--data", str(landing / "data")]) == 2
     assert "is inside the landing folder" in capsys.readouterr().err
     assert not (landing / "data").exists()
+
+
+def test_a_refused_file_fails_the_command_in_plain_words_until_it_is_mended(tmp_path, capfd, monkeypatch):
+    """Exit 1 while a file of the landing folder is refused (contract section 5: 0 when all succeeded),
+    the reason with the file and line, no Dagster stack trace; an unchanged refused file is not
+    read again, and once it is mended the command succeeds."""
+    from orders_assets.core.generate import generate_orders
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    generate_orders(landing / "good.csv", rows=1_000, days=1, securities=2, seed=7)
+    (landing / "bad.csv").write_text("a,b\n1,2\n")
+    command = ["run", "--landing", str(landing), "--data", str(data)]
+    assert main(command) == 1
+    first = capfd.readouterr()
+    assert "REFUSED bad.csv: bad.csv: line 1: missing required column(s) order_id" in first.out
+    assert "Rename the columns or use a layout" in first.err and "Stack Trace" not in first.err
+    assert json.loads((data / "reports" / "summary.json").read_text())["rows_read"] == 1_000
+
+    assert main(command) == 1
+    again = capfd.readouterr().out
+    assert "REFUSED bad.csv" in again and "no run launched" in again
+
+    (landing / "bad.csv").unlink()
+    generate_orders(landing / "bad.csv", rows=500, days=1, securities=2, seed=8)
+    assert main(command) == 0
+    assert "REFUSED" not in capfd.readouterr().out
+    assert json.loads((data / "reports" / "summary.json").read_text())["rows_read"] == 1_500
+
+
+def test_run_rehash_finds_a_file_corrected_in_place_with_its_old_size_and_time(tmp_path, capfd, monkeypatch):
+    """`touch -r`: the identity by name, size and time cannot see the change; --rehash reads the content."""
+    import os
+
+    from orders_assets.core.generate import generate_orders
+    from orders_assets.core.schema import REPORT_NAMES
+    from orders_assets_tests.conftest import assert_report_equals, read_report
+    from orders_assets_tests.reference import reference_reports
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    orders = landing / "orders.csv"
+    generate_orders(orders, rows=2_000, days=1, securities=2, seed=9)
+    command = ["run", "--landing", str(landing), "--data", str(data)]
+    assert main(command) == 0
+    before = os.stat(orders)
+    text = orders.read_text()
+    orders.write_text(text.replace(",CENTRE_POINT,", ",CENTRE_POINX,", 1))  # one kept order corrected away
+    os.utime(orders, ns=(before.st_atime_ns, before.st_mtime_ns))
+    capfd.readouterr()
+    assert main(command) == 0 and "no run launched" in capfd.readouterr().out
+    assert main(command + ["--rehash"]) == 0
+    assert "ok     ingest_order_files orders.csv" in capfd.readouterr().out
+    reference = reference_reports([orders])
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
+    assert main(command + ["--rehash"]) == 0 and "ingest_order_files" not in capfd.readouterr().out

@@ -75,14 +75,15 @@ def order_files(
     profile = settings.machine_profile()
     tuning = settings.tuning(profile)
     touched: set[tuple[str, str]] = set()
-    refused: dict[str, str] = {}
+    refused: dict[str, dict] = {}
     watch = IngestWatch(context, store, [chunked.source.size for chunked in landing_orders.values()])
     try:
         for key, chunked in landing_orders.items():
             try:
                 manifest = ingest_source(chunked, store, watch.on_block)
             except SourceFormatError as error:
-                refused[key] = str(error)
+                refused[key] = {"reason": str(error), "fingerprint": chunked.source.fingerprint,
+                                "filter_fingerprint": chunked.settings.fingerprint_for(key)}
                 context.log.error(f"{key}: file refused, the others go on: {error}")
                 watch.file_done(chunked.source.size, None)
                 continue
@@ -112,8 +113,8 @@ def order_files(
     if refused:
         raise dg.Failure(
             description=f"{len(refused)} of {len(landing_orders)} file(s) refused, the others were ingested: "
-            + "; ".join(refused.values()),
-            metadata={"refused": dg.MetadataValue.md("\n".join(f"- {error}" for error in refused.values()))},
+            + "; ".join(entry["reason"] for entry in refused.values()),
+            metadata={"refused": dg.MetadataValue.md("\n".join(f"- {entry['reason']}" for entry in refused.values()))},
         )
     return dg.MaterializeResult(
         metadata={

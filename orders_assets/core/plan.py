@@ -22,6 +22,8 @@ class IngestPlan:
     """(key, new fingerprint) of files rewritten with the content they had: nothing to ingest."""
     duplicates: tuple[tuple[str, str, str], ...] = ()
     """(key, fingerprint, original key) of files whose content is already ingested under another name."""
+    still_refused: tuple[str, ...] = ()
+    """Keys of files the ingest refused that are unchanged since (same file, same rules): not retried."""
 
     @property
     def nothing_new(self) -> bool:
@@ -40,7 +42,8 @@ NameFields = Callable[[str], dict]
 
 def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], fingerprint_for: FingerprintFor,
                 digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None,
-                name_fields: NameFields = lambda _key: {}) -> IngestPlan:
+                name_fields: NameFields = lambda _key: {}, known_refused: Mapping[str, dict] | None = None,
+                rehash: bool = False) -> IngestPlan:
     """Decide per file by name, size and time first, and by content where those cannot tell.
 
     With `digest_of`, a file is read to compare contents only when it could be a copy: same size
@@ -50,6 +53,12 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
     (counting it would count its rows twice). `known_duplicates` (key -> fingerprint, original)
     spares re-reading them. Two new files with the same content: the first by name is ingested.
     A file whose name gives its rows another security or date (`name_fields`) is no copy.
+
+    A file the ingest refused (`known_refused`: key -> its fingerprint and filter fingerprint then)
+    is not retried while it and the rules are unchanged: it would fail the same way. `rehash`
+    (`run --rehash`) trusts no name, size or time: every file's content is compared with what was
+    ingested (a file corrected in place with its old size and time is found), and refused files
+    are retried (a permission fixed since).
     """
     if isinstance(fingerprint_for, str):
         fingerprint_for = (lambda _key, same=fingerprint_for: same)
@@ -58,17 +67,22 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
     known_duplicates = known_duplicates or {}
     comparable = {key: manifest for key, manifest in current.items()
                   if key in present and manifest["filter_fingerprint"] == fingerprint_for(key)}
-    candidates = []
+    candidates, still_refused = [], []
     for key, source in sorted(present.items()):
         manifest = current.get(key)
-        if key in comparable and manifest["fingerprint"] == source.fingerprint:
+        if key in comparable and manifest["fingerprint"] == source.fingerprint and not rehash:
             continue
         known = known_duplicates.get(key)
-        if manifest is None and known and known["fingerprint"] == source.fingerprint and known["original"] in comparable:
+        if (manifest is None and known and known["fingerprint"] == source.fingerprint
+                and known["original"] in comparable and not rehash):
+            continue
+        if not rehash and _refused_unchanged((known_refused or {}).get(key), source, fingerprint_for(key)):
+            still_refused.append(key)
             continue
         candidates.append(source)
     if digest_of is None:
-        return IngestPlan(tuple(source.key for source in candidates), _retired(current, present))
+        return IngestPlan(tuple(source.key for source in candidates), _retired(current, present),
+                          still_refused=tuple(still_refused))
 
     sizes = Counter(manifest["bytes"] for manifest in comparable.values())
     sizes.update(source.size for source in candidates if source.key not in comparable)
@@ -80,7 +94,7 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
     for source in candidates:
         manifest = comparable.get(source.key)
         if manifest is None:
-            could_be_copy = sizes[source.size] > 1  # its own size is counted once
+            could_be_copy = sizes[source.size] > 1 or rehash  # its own size is counted once
         else:
             could_be_copy = manifest["bytes"] == source.size
         if not could_be_copy:
@@ -94,7 +108,14 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
         else:
             to_ingest.append(source.key)
             by_content.setdefault(identity(source.key, digest), source.key)
-    return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates))
+    return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates),
+                      tuple(still_refused))
+
+
+def _refused_unchanged(refused: dict | None, source: SourceFile, filter_fingerprint: str) -> bool:
+    """The file was refused as it is now, under the rules of now (an entry without them: retry)."""
+    return (isinstance(refused, dict) and refused.get("fingerprint") == source.fingerprint
+            and refused.get("filter_fingerprint") == filter_fingerprint)
 
 
 def ingested_copies(manifests: Iterable[dict], just_ingested: Iterable[str],
@@ -158,14 +179,16 @@ def record_skipped(store, skipped: Iterable[SkippedFile], present_keys: Iterable
     are still there unchanged or not yet retried (the ingest records the reason it refused them)."""
     present = set(present_keys)
     registry = store.skipped()
-    refused = {key: reason for key, reason in registry.get("refused", {}).items() if key in present}
+    refused = {key: entry for key, entry in registry.get("refused", {}).items() if key in present}
     store.write_skipped({"landing": {entry.key: entry.reason for entry in skipped}, "refused": refused})
 
 
-def record_refused(store, attempted: Iterable[str], refused: Mapping[str, str]) -> None:
-    """After an ingest: the files it refused, with the error, replace what was known of the files it tried."""
+def record_refused(store, attempted: Iterable[str], refused: Mapping[str, dict]) -> None:
+    """After an ingest: the files it refused ({"reason", "fingerprint", "filter_fingerprint"}: the error,
+    and the file and rules it was refused under) replace what was known of the files it tried."""
     registry = store.skipped()
-    kept = {key: reason for key, reason in registry.get("refused", {}).items() if key not in set(attempted)}
+    tried = set(attempted)
+    kept = {key: entry for key, entry in registry.get("refused", {}).items() if key not in tried}
     store.write_skipped({"landing": registry.get("landing", {}), "refused": {**kept, **refused}})
 
 
@@ -205,7 +228,8 @@ class WorkPlan:
         return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
 
 
-def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {}) -> WorkPlan:
+def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
+              rehash: bool = False) -> WorkPlan:
     """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
     duplicate files done on the way (it launches nothing)."""
     from orders_assets.core.assemble import pending_partitions
@@ -213,7 +237,8 @@ def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: Name
     from orders_assets.core.report_files import reports_current
 
     scan = scan_landing(landing)
-    ingest = plan_ingest(scan.sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(), name_fields)
+    ingest = plan_ingest(scan.sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(),
+                         name_fields, store.refused(), rehash)
     apply_identity(store, ingest, [source.key for source in scan.sources])
     record_skipped(store, scan.skipped, [source.key for source in scan.sources])
     return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store), tuple(store.skipped_list()))

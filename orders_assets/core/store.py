@@ -356,21 +356,28 @@ class OrderStore:
     def skipped_file(self) -> Path:
         return self.state / "skipped.json"
 
-    def skipped(self) -> dict[str, dict[str, str]]:
+    def skipped(self) -> dict[str, dict]:
         """What the last look at the landing folder did not read: {"landing": {key: reason}} for
-        names, symlinks and archives it skips, {"refused": {key: reason}} for files the ingest refused."""
+        names, symlinks and archives it skips, {"refused": {key: {"reason", "fingerprint",
+        "filter_fingerprint"}}} for files the ingest refused (and what they were refused as)."""
         if not self.skipped_file.exists():
             return {"landing": {}, "refused": {}}
         return json.loads(self.skipped_file.read_text())
 
-    def write_skipped(self, registry: dict[str, dict[str, str]]) -> None:
+    def write_skipped(self, registry: dict[str, dict]) -> None:
         if registry != self.skipped():
             atomic_write_json(self.skipped_file, registry)
+
+    def refused(self) -> dict[str, dict]:
+        """The landing folder's files the ingest refused, by key (see `skipped`)."""
+        return self.skipped().get("refused", {})
 
     def skipped_list(self) -> list[dict[str, str]]:
         """Every file of the landing folder not read or not counted, with the reason (summary.json's `skipped`)."""
         registry = self.skipped()
-        entries = {key: reason for part in ("landing", "refused") for key, reason in registry.get(part, {}).items()}
+        entries = dict(registry.get("landing", {}))
+        entries.update({key: entry["reason"] if isinstance(entry, dict) else entry
+                        for key, entry in registry.get("refused", {}).items()})
         entries.update({key: f"a copy of {entry['original']} (the same content and file-name fields): its rows "
                              "are counted once, under the original" for key, entry in self.duplicates().items()})
         return [{"source_file": key, "reason": reason} for key, reason in sorted(entries.items())]

@@ -75,3 +75,23 @@ def test_the_plan_takes_no_file_as_a_copy_when_its_name_gives_other_fields():
     assert plan.to_ingest == ("AAPL_20250303.csv", "MSFT_20250303.csv")
     assert plan.duplicates == (("MSFT_copy_20250303.csv", "10:1", "MSFT_20250303.csv"),)
     assert plan_ingest(sources, [], "f", digest_of=lambda _source: "same").to_ingest == ("AAPL_20250303.csv",)
+
+
+def test_a_refused_file_is_not_retried_until_it_or_the_rules_change():
+    refused = {"bad.csv": {"reason": "bad.csv: line 1: ...", "fingerprint": "10:1", "filter_fingerprint": "f"}}
+    unchanged = plan_ingest([source("bad.csv")], [], "f", known_refused=refused)
+    assert unchanged.to_ingest == () and unchanged.still_refused == ("bad.csv",) and unchanged.nothing_new
+    assert plan_ingest([source("bad.csv", size=11)], [], "f", known_refused=refused).to_ingest == ("bad.csv",)
+    assert plan_ingest([source("bad.csv")], [], "a layout since", known_refused=refused).to_ingest == ("bad.csv",)
+    assert plan_ingest([source("bad.csv")], [], "f", known_refused=refused, rehash=True).to_ingest == ("bad.csv",)
+
+
+def test_rehash_finds_a_file_corrected_in_place_with_its_old_size_and_time():
+    """`touch -r`: same name, size and time, other content. Only the digest can tell."""
+    ingested = {**manifest("a.csv"), "bytes": 10, "content_digest": "old"}
+    corrected = source("a.csv")
+    assert plan_ingest([corrected], [ingested], "f", digest_of=lambda _source: "new").nothing_new  # trusted by default
+    rehashed = plan_ingest([corrected], [ingested], "f", digest_of=lambda _source: "new", rehash=True)
+    assert rehashed.to_ingest == ("a.csv",)
+    same = plan_ingest([corrected], [ingested], "f", digest_of=lambda _source: "old", rehash=True)
+    assert same.to_ingest == () and same.touched == (("a.csv", "10:1"),)
