@@ -52,7 +52,20 @@ def main(argv: list[str] | None = None) -> int:
         return _generate(args)
     if args.command == "profile":
         return _profile(args)
-    return _run(args)
+    return _run_until_stopped(args)
+
+
+def _run_until_stopped(args: argparse.Namespace) -> int:
+    """`run`, stopped by SIGINT or SIGTERM between whole pieces of work, exiting 128 + the signal."""
+    from orders_assets.interrupts import Interrupted, watch_signals
+
+    try:
+        with watch_signals() as watch:
+            return _run(args, watch.checkpoint)
+    except Interrupted as stop:
+        print(f"stopped by {stop}: no further run was launched; what was written is whole (every output is "
+              "written atomically). Run the same command again to finish.", file=sys.stderr)
+        return stop.exit_status
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -119,7 +132,7 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.config_file import ConfigFileError, load_settings_overrides
     from orders_assets.core.ingest import ingest_rules_from
     from orders_assets.core.plan import plan_work
@@ -149,7 +162,8 @@ def _run(args: argparse.Namespace) -> int:
             _print_skipped(store)
             print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
             return _exit_status(True, store)
-    return _run_through_dagster(args, overrides, started)
+    checkpoint()
+    return _run_through_dagster(args, overrides, started, checkpoint)
 
 
 def _print_skipped(store) -> None:
@@ -170,7 +184,7 @@ def _exit_status(runs_succeeded: bool, store) -> int:
     return 0 if runs_succeeded and not store.refused() else 1
 
 
-def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float) -> int:
+def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float, checkpoint) -> int:
     import warnings
 
     import dagster as dg
@@ -205,7 +219,8 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     try:
         with open_instance(home) as instance, ProgressBar(settings.store().state):
             outcome = run_pipeline(settings, instance, log_level=args.log_level,
-                                   dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash)
+                                   dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash,
+                                   checkpoint=checkpoint)
     except ClusterUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -10,8 +10,9 @@ import logging
 
 import dagster as dg
 
-USER_FAILURES = frozenset({"Failure"})
-"""Error classes raised on purpose with a message for the user (dagster.Failure)."""
+USER_FAILURES = frozenset({"Failure", "DagsterExecutionInterruptedError"})
+"""Error classes that say what happened without a stack trace: raised on purpose with a message for
+the user (dagster.Failure), or a stop the user asked for (SIGINT / SIGTERM, see interrupts.py)."""
 
 
 class UserFailureWithoutStack(logging.Filter):

@@ -13,6 +13,7 @@ import importlib
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -56,14 +57,21 @@ class InProcessLauncher:
     parts = 1
     """How many pieces a stage's work is cut into: one, since one step already uses all cores."""
 
-    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str):
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str,
+                 checkpoint: Callable[[], None] = lambda: None):
         self.defs = build_definitions(settings)
         self.instance = instance
+        self.checkpoint = checkpoint
+        """Called before each run: it raises to stop launching (a signal arrived)."""
         # In this process whatever the code location's default (a Dask scheduler in the environment).
         self.run_config = {**_logger_config(log_level), "execution": {"config": {"in_process": {}}}}
 
     def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
-        return [self._execute(job_name, partition_range) for partition_range in ranges]
+        runs = []
+        for partition_range in ranges:
+            self.checkpoint()
+            runs.append(self._execute(job_name, partition_range))
+        return runs
 
     def close(self) -> None:
         pass

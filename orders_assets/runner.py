@@ -6,6 +6,7 @@ source files, one single-run backfill per rectangle of pending (date, security) 
 (core/ranges.py), and one run of the reports, all recorded on the given Dagster instance. On a Dask
 cluster (orders_assets.launch) the ranges are cut into one piece per worker and run at once.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -46,19 +47,22 @@ class RunOutcome:
 
 
 def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str = "INFO",
-                 dask_scheduler: str | None = None, rehash: bool = False) -> RunOutcome:
+                 dask_scheduler: str | None = None, rehash: bool = False,
+                 checkpoint: Callable[[], None] = lambda: None) -> RunOutcome:
     """Plan, then launch the runs of each stage; on a Dask cluster each stage's work is cut into one
     piece per worker (source files by bytes, partitions by staged rows) and its runs go at once.
-    `rehash` compares every file's content with what was ingested, whatever its size and time."""
+    `rehash` compares every file's content with what was ingested, whatever its size and time.
+    `checkpoint` is called between runs and stages; it raises to stop (interrupts.SignalWatch)."""
     launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
-                else InProcessLauncher(settings, instance, log_level))
+                else InProcessLauncher(settings, instance, log_level, checkpoint))
     try:
-        return _run_stages(settings, instance, launcher, rehash)
+        return _run_stages(settings, instance, launcher, rehash, checkpoint)
     finally:
         launcher.close()
 
 
-def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool) -> RunOutcome:
+def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool,
+                checkpoint: Callable[[], None]) -> RunOutcome:
     store = settings.store()
     scan = scan_landing(settings.landing_dir)
     sources = scan.sources
@@ -70,16 +74,20 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)
     sizes = ingest_weights(sources, plan.to_ingest)
+    checkpoint()
     outcome.runs += launcher.launch(INGEST_JOB, source_file_ranges(instance, sizes, launcher.parts))
+    checkpoint()
     pending = pending_partitions(store)
     outcome.partitions = len(pending)
     weights = assembly_weights(store.manifests(), pending)
     partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
                                                                             launcher.parts))
     outcome.runs += partition_runs
+    checkpoint()
     if partition_runs:
         outcome.status_seconds = refresh_partition_status(instance)
     if not reports_current(store):  # the reports name what they are built from: new runs change it
         outcome.runs += launcher.launch(REPORTS_JOB, [None])
+    checkpoint()
     outcome.refused = tuple(sorted(store.refused()))
     return outcome
