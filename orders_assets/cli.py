@@ -135,8 +135,9 @@ def _generate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.config_file import ConfigFileError, load_settings_overrides
     from orders_assets.core.ingest import ingest_rules_from
+    from orders_assets.core.layout import rules_reading_no_file
     from orders_assets.core.plan import plan_work
-    from orders_assets.core.sources import folders_problem
+    from orders_assets.core.sources import folders_problem, scan_landing
     from orders_assets.core.store import OrderStore, remove_orphan_temporaries
 
     started = time.perf_counter()
@@ -156,6 +157,8 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)
     store = OrderStore(args.data, overrides.get("output_url", ""))
+    for message in rules_reading_no_file(rules.layouts, [source.key for source in scan_landing(args.landing).sources]):
+        print(f"warning: {message}")
     if not args.rehash:  # a rehash reads every file: the runs' own plan does it, once
         work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields)
         if work.nothing_to_do:

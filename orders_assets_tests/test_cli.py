@@ -144,3 +144,16 @@ def test_run_rehash_finds_a_file_corrected_in_place_with_its_old_size_and_time(t
     for name in REPORT_NAMES:
         assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
     assert main(command + ["--rehash"]) == 0 and "ingest_order_files" not in capfd.readouterr().out
+
+
+def test_run_warns_of_a_layout_rule_that_reads_no_file(tmp_path, capfd, monkeypatch):
+    from orders_assets.core.generate import generate_orders
+
+    landing, config = tmp_path / "landing", tmp_path / "config.yaml"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    generate_orders(landing / "CME" / "orders.csv", rows=300, days=1, securities=2, seed=10)
+    config.write_text("layouts:\n  - {layout: databento_mbo, folder: cme}\n")
+    assert main(["run", "--landing", str(landing), "--data", str(tmp_path / "data"), "--config", str(config)]) == 0
+    out = capfd.readouterr().out
+    assert "warning: layouts[0] {layout: databento_mbo, folder: cme} matches no file" in out
+    assert "the sub-folders with order files are CME" in out

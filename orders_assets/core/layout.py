@@ -15,9 +15,13 @@ import fnmatch
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from orders_assets.core import schema
 
@@ -25,6 +29,8 @@ CANONICAL = "canonical"
 TIME_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 """Nanoseconds per unit of a numeric time."""
 FILE_NAME_FIELDS = (schema.SECURITY_CODE, schema.TRADE_DATE)
+TEXT_CASES = {"upper": pc.utf8_upper, "lower": pc.utf8_lower}
+"""A layout's `case` rules: one Arrow function for a column and for a file name's text, so both agree."""
 
 
 class LayoutError(ValueError):
@@ -55,6 +61,8 @@ class Layout:
     constants: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     """Canonical column -> {vendor value: canonical value}; values not listed pass unchanged."""
+    cases: dict[str, str] = field(default_factory=dict)
+    """Canonical column -> a TEXT_CASES name, applied to the vendor's text before the value map."""
     price_exponent: int = 0
     """The file's price is the price x 10^price_exponent."""
     quantity_exponent: int = 0
@@ -80,6 +88,8 @@ class Layout:
         if self.is_canonical:
             return CANONICAL
         described = {key: value for key, value in self.__dict__.items() if key not in ("description", "source")}
+        if not self.cases:
+            del described["cases"]  # layouts without case rules keep the fingerprint they had before them
         text = json.dumps(described, sort_keys=True, default=lambda value: value.__dict__)
         return f"{self.name}:{hashlib.sha1(text.encode()).hexdigest()[:12]}"
 
@@ -95,7 +105,17 @@ class Layout:
         fields = {key: value for key, value in found.groupdict().items() if value is not None}
         if schema.TRADE_DATE in fields:
             fields[schema.TRADE_DATE] = _iso_date(fields[schema.TRADE_DATE], self.date_format, source_key, self.name)
+        if schema.SECURITY_CODE in fields:
+            fields[schema.SECURITY_CODE] = self.translated(schema.SECURITY_CODE, fields[schema.SECURITY_CODE])
         return fields
+
+    def translated(self, canonical: str, text: str) -> str:
+        """One vendor text as the layout's case rule, then its value map, make it. A file name's
+        security goes through the same steps as a column's values, so `bhp_...` can give BHP."""
+        rule = self.cases.get(canonical)
+        if rule is not None:
+            text = TEXT_CASES[rule](pa.scalar(text, pa.string())).as_py()
+        return self.values.get(canonical, {}).get(text, text)
 
 
 CANONICAL_LAYOUT = Layout(name=CANONICAL, description="The contract's own columns (contract section 1).",
@@ -124,6 +144,12 @@ class LayoutRule:
         return fnmatch.fnmatchcase(source_key, self.match) or fnmatch.fnmatchcase(PurePosixPath(source_key).name,
                                                                                   self.match)
 
+    @property
+    def written(self) -> str:
+        """The rule as a config file writes it, to name it in a message."""
+        where = f"folder: {self.folder}" if self.folder is not None else f"match: '{self.match}'"
+        return f"{{layout: {self.layout.name}, {where}}}"
+
 
 @dataclass(frozen=True)
 class LayoutChoice:
@@ -149,3 +175,40 @@ class LayoutChoice:
     @property
     def describes(self) -> list[dict]:
         return [{"layout": rule.layout.name, "folder": rule.folder, "match": rule.match} for rule in self.rules]
+
+
+def rules_reading_no_file(choice: LayoutChoice, source_keys: Iterable[str]) -> list[str]:
+    """A message for each rule of `choice` that reads none of `source_keys` (the landing folder's
+    order files): a rule that matches no file, or whose every file an earlier rule takes (the
+    first match wins). Such a rule is most often a typo in a folder or a pattern, and nothing else
+    says so: its files are quietly read with another layout, or refused as canonical files."""
+    keys = list(source_keys)
+    messages = []
+    for index, rule in enumerate(choice.rules):
+        matched = [key for key in keys if rule.applies_to(key)]
+        if not matched:
+            messages.append(f"layouts[{index}] {rule.written} matches no file in the landing folder "
+                            f"({len(keys)} order file(s)): {_where_to_look(rule, keys)}")
+            continue
+        takers = sorted({_first_rule(choice, key) for key in matched})
+        if index not in takers:
+            earlier = ", ".join(f"layouts[{taker}] {choice.rules[taker].written}" for taker in takers)
+            messages.append(f"layouts[{index}] {rule.written} reads no file: the {len(matched)} file(s) it matches "
+                            f"are taken by the earlier {earlier} (the first matching rule wins); reorder the rules "
+                            "or narrow the earlier one")
+    return messages
+
+
+def _first_rule(choice: LayoutChoice, source_key: str) -> int:
+    return next(index for index, rule in enumerate(choice.rules) if rule.applies_to(source_key))
+
+
+def _where_to_look(rule: LayoutRule, keys: list[str]) -> str:
+    """The fix for a rule that matches nothing, with the sub-folders there are for a folder rule."""
+    if rule.match is not None:
+        return (f"check the pattern '{rule.match}' (a glob tried on each file's path in the landing folder and on "
+                "its name; it is case-sensitive)")
+    folders = sorted({key.split("/", 1)[0] for key in keys if "/" in key})
+    found = (f"the sub-folders with order files are {', '.join(folders)}" if folders
+             else "no order file is in a sub-folder")
+    return f"no order file is under {rule.folder.strip('/')}/ ({found}); check the folder"

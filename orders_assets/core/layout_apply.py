@@ -5,7 +5,8 @@ layout only renames, maps, rescales and re-encodes, and every value it cannot co
 row check with the column and the reason, so a bad vendor value is quarantined with its line
 like any other. Rows that the layout's `orders` rule says are not orders (a cancel message in
 a market-by-order feed) are counted as filtered out before validation: they are read and
-accounted for, but they are not orders, so their empty prices are not errors.
+accounted for, but they are not orders, so their empty prices are not errors. A header line in
+a file whose layout says it has none is quarantined as such, never counted as "not an order".
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
-from orders_assets.core.layout import TIME_UNITS, Layout, OrderCondition
+from orders_assets.core.layout import TEXT_CASES, TIME_UNITS, Layout, OrderCondition
 from orders_assets.core.validate import as_array, present_but
 
 Check = tuple[pa.Array, str]
@@ -29,6 +30,8 @@ NUMBER_TYPE = pa.decimal128(38, 12)
 TIME_NUMBER_PATTERN = r"^[0-9]{1,19}(\.[0-9]{1,12})?$"
 FRACTION_DIGITS = 9
 MAX_MICROS = 2 ** 63 - 1
+HEADER_LINE = ("header: a header line, but layout {name} reads files without one (header: false); remove the "
+               "line, or use a layout that extends {name} with column_names: null")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ def to_canonical(layout: Layout, table: pa.Table, file_fields: dict[str, str]) -
         return CanonicalRows(table, None, 0, [])
     checks: list[Check] = []
     is_order, condition_checks = _order_mask(layout.orders, table)
+    header_lines = _header_lines(layout, table)
+    if header_lines is not None:
+        is_order = None if is_order is None else is_order | header_lines  # kept, to be quarantined
+        condition_checks.insert(0, (pa.array(header_lines), HEADER_LINE.format(name=layout.name)))
     positions = None
     not_orders = 0
     if is_order is not None:
@@ -90,12 +97,29 @@ def _vendor_values(layout: Layout, canonical: str, column: pa.ChunkedArray) -> p
     if canonical in (schema.TIMESTAMP, schema.PRICE, schema.QUANTITY):
         return column
     text = _as_text(column)
+    if canonical in layout.cases:
+        text = TEXT_CASES[layout.cases[canonical]](text)
     mapping = layout.values.get(canonical)
     if not mapping:
         return text
     keys, targets = pa.array(list(mapping)), pa.array(list(mapping.values()))
     index = pc.index_in(text, value_set=keys)
     return pc.coalesce(pc.take(targets, index), text)
+
+
+def _header_lines(layout: Layout, table: pa.Table) -> np.ndarray | None:
+    """Rows that repeat a headerless layout's column names (None if there is none): a header line
+    the layout does not expect. Read as a row, it would fail the orders rule and be counted as not
+    an order without notice, though the file is not in the layout's format."""
+    if layout.header or table.num_columns != len(layout.column_names) or table.num_rows == 0:
+        return None
+    found = np.ones(table.num_rows, dtype=bool)
+    for index, name in enumerate(layout.column_names):
+        equal = pc.fill_null(pc.equal(_as_text(table.column(index)), name), False)
+        found &= np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
+        if not found.any():
+            return None
+    return found
 
 
 def _order_mask(conditions: tuple[OrderCondition, ...], table: pa.Table) -> tuple[np.ndarray | None, list[Check]]:

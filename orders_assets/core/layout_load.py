@@ -16,6 +16,7 @@ from orders_assets.core.layout import (
     CANONICAL,
     CANONICAL_LAYOUT,
     FILE_NAME_FIELDS,
+    TEXT_CASES,
     TIME_UNITS,
     Layout,
     LayoutChoice,
@@ -30,7 +31,9 @@ CONDITIONS = ("in", "not_in", "bits_set", "bits_clear")
 SCALE_EXPONENTS = range(-12, 19)
 """A scale is a power of ten, from 10^-12 to 10^18."""
 TOP_LEVEL_KEYS = ("name", "description", "extends", "header", "column_names", "columns", "constants", "values",
-                  "price_scale", "quantity_scale", "time", "file_name", "orders")
+                  "case", "price_scale", "quantity_scale", "time", "file_name", "orders")
+CONVERTED = (schema.TIMESTAMP, schema.PRICE, schema.QUANTITY)
+"""Columns that scales and `time` convert: no value map or case rule applies to them."""
 
 
 def built_in_names() -> list[str]:
@@ -72,8 +75,13 @@ def _read_document(reference: str, relative_to: Path | None) -> tuple[dict, str]
 
 
 def _merged(parent: dict, child: dict) -> dict:
-    """The child's keys win; mappings (columns, constants, values, time, file_name) merge one level,
-    and a key set to null (`columns: {side: null}`) removes the parent's entry."""
+    """The child's keys win; mappings (columns, constants, values, case, time, file_name) merge one
+    level, and a key set to null (`columns: {side: null}`) removes the parent's entry.
+
+    `column_names: null` makes a headerless parent's child read files with a header line, so it
+    drops the parent's `header: false` too (unless the child sets `header` itself). Value maps and
+    case rules of a column the child no longer reads from the file or its name are dropped with it.
+    """
     merged = {key: value for key, value in parent.items() if key not in ("name", "description")}
     for key, value in child.items():
         if key == "extends":
@@ -83,9 +91,22 @@ def _merged(parent: dict, child: dict) -> dict:
             merged[key] = {name: given for name, given in combined.items() if given is not None}
         else:
             merged[key] = value
-    if isinstance(merged.get("values"), dict) and isinstance(merged.get("columns"), dict):
-        merged["values"] = {name: mapping for name, mapping in merged["values"].items() if name in merged["columns"]}
+    if "column_names" in child and child["column_names"] is None and "header" not in child:
+        merged.pop("header", None)
+    if isinstance(merged.get("columns"), dict):
+        read = set(merged["columns"]) | _file_name_groups(merged.get("file_name"))
+        for key in ("values", "case"):
+            if isinstance(merged.get(key), dict):
+                merged[key] = {name: given for name, given in merged[key].items() if name in read}
     return merged
+
+
+def _file_name_groups(file_name) -> set[str]:
+    """The named groups of a file_name pattern (none if it is missing or broken: validation says why)."""
+    try:
+        return set(re.compile(file_name["pattern"]).groupindex)
+    except (TypeError, KeyError, re.error):
+        return set()
 
 
 def layout_from_document(document: dict, source: str = "") -> Layout:
@@ -97,22 +118,15 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
     name = document.get("name") or (Path(source).stem if source else "")
     if not isinstance(name, str) or not name:
         problems.append("name: give the layout a name")
-    header = document.get("header", True)
-    column_names = _string_list(document.get("column_names", []), "column_names", problems)
-    if not isinstance(header, bool):
-        problems.append("header: true (the first line names the columns) or false")
-    elif not header and not column_names:
-        problems.append("column_names: a file without a header needs the list of its column names")
-    elif header and column_names:
-        problems.append("column_names: only for files without a header (header: false)")
-    if len(set(column_names)) != len(column_names):
-        problems.append("column_names: a name appears twice")
+    header, column_names = _header(document, problems)
     columns = _string_mapping(document.get("columns", {}), "columns", problems)
     constants = _string_mapping(document.get("constants", {}), "constants", problems)
     file_pattern, date_format = _file_name(document.get("file_name"), problems)
     from_file = set(re.compile(file_pattern).groupindex) if file_pattern else set()
     _check_sources(columns, constants, from_file, problems)
-    values = _value_maps(document.get("values", {}), columns, problems)
+    read = set(columns) | from_file
+    values = _value_maps(document.get("values", {}), read, problems)
+    cases = _cases(document.get("case", {}), read, problems)
     time_format, time_unit, time_zone, date_column = _time(document.get("time", {}), problems)
     if time_format == "after_midnight" and date_column is None and schema.TRADE_DATE not in from_file:
         problems.append("time: times after midnight need a date: a file_name pattern with a (?P<trade_date>...) "
@@ -130,10 +144,34 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
         where = f"{source}: " if source else ""
         raise LayoutError(f"{where}layout {name or '?'} has {len(problems)} problem(s):\n- " + "\n- ".join(problems))
     return Layout(name=name, description=str(document.get("description", "")), header=header,
-                  column_names=tuple(column_names), columns=columns, constants=constants, values=values,
+                  column_names=tuple(column_names), columns=columns, constants=constants, values=values, cases=cases,
                   price_exponent=price_exponent, quantity_exponent=quantity_exponent, time_format=time_format,
                   time_unit=time_unit, time_zone=time_zone, date_column=date_column, file_pattern=file_pattern,
                   date_format=date_format, orders=orders, source=source)
+
+
+def _header(document: dict, problems: list[str]) -> tuple[bool, list[str]]:
+    """(header, column_names): a file has a header line, or the layout lists its columns in order.
+
+    `column_names: null` says "this file has a header line": how a layout that extends a
+    headerless one (lobster) reads the same vendor's files written with a header.
+    """
+    header = document.get("header", True)
+    given = document.get("column_names", [])
+    column_names = [] if given is None else _string_list(given, "column_names", problems)
+    if not isinstance(header, bool):
+        problems.append("header: true (the first line names the columns) or false")
+    elif given is None and not header:
+        problems.append("column_names: null means the file has a header line, but header is false; drop "
+                        "header: false, or list the file's column names")
+    elif not header and not column_names:
+        problems.append("column_names: a file without a header needs the list of its column names")
+    elif header and column_names:
+        problems.append("column_names: only for files without a header (header: false); for a file with a header "
+                        "line, set column_names: null (it also replaces an inherited header: false)")
+    if len(set(column_names)) != len(column_names):
+        problems.append("column_names: a name appears twice")
+    return header is not False, column_names
 
 
 def _string_list(value, key: str, problems: list[str]) -> list[str]:
@@ -178,21 +216,49 @@ def _check_sources(columns: dict, constants: dict, from_file: set, problems: lis
                         f"use {', '.join(FILE_NAME_FIELDS)}")
 
 
-def _value_maps(value, columns: dict, problems: list[str]) -> dict[str, dict[str, str]]:
+def _value_maps(value, read: set[str], problems: list[str]) -> dict[str, dict[str, str]]:
+    """Value maps of the text columns read from the file or its name (`read`)."""
     if not isinstance(value, dict):
         problems.append("values: a mapping of canonical column: {vendor value: canonical value}")
         return {}
     maps = {}
     for canonical, mapping in value.items():
-        if canonical not in columns:
-            problems.append(f"values.{canonical}: only columns taken from the file can have a value map")
-        elif canonical in (schema.TIMESTAMP, schema.PRICE, schema.QUANTITY):
-            problems.append(f"values.{canonical}: numbers and times are converted by scales and time, not maps")
+        problem = _not_translatable(canonical, read, "a value map")
+        if problem:
+            problems.append(f"values.{canonical}: {problem}")
         elif not isinstance(mapping, dict) or not mapping:
             problems.append(f"values.{canonical}: a mapping of vendor value: canonical value")
         else:
             maps[canonical] = {_text(key): _text(target) for key, target in mapping.items()}
     return maps
+
+
+def _cases(value, read: set[str], problems: list[str]) -> dict[str, str]:
+    """Case rules (`case: {security_code: upper}`) of the text columns read from the file or its name."""
+    if not isinstance(value, dict):
+        problems.append(f"case: a mapping of canonical column: {' or '.join(TEXT_CASES)}")
+        return {}
+    cases = {}
+    for canonical, rule in value.items():
+        problem = _not_translatable(canonical, read, "a case rule")
+        if problem:
+            problems.append(f"case.{canonical}: {problem}")
+        elif rule not in TEXT_CASES:
+            problems.append(f"case.{canonical}: {rule!r} is not one of {', '.join(TEXT_CASES)}")
+        else:
+            cases[canonical] = rule
+    return cases
+
+
+def _not_translatable(canonical, read: set[str], what: str) -> str | None:
+    """Why `canonical` cannot have a value map or case rule (`what`), or None if it can."""
+    if canonical == schema.TRADE_DATE and canonical in read:
+        return f"the file name's date is read with file_name.date_format, not {what}"
+    if canonical not in read:
+        return f"only columns taken from the file or its name (file_name.pattern) can have {what}"
+    if canonical in CONVERTED:
+        return f"numbers and times are converted by scales and time, not {what}"
+    return None
 
 
 def _text(value) -> str:

@@ -1,5 +1,6 @@
 """Vendor layouts: loading and its errors, rule choice, each conversion, and a whole vendor file
 (LOBSTER, written from generated orders) giving the same reports as the canonical file."""
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from orders_assets.core.assemble import assemble_partitions, load_partials, pend
 from orders_assets.core.filters import OrderFilter
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
-from orders_assets.core.layout import CANONICAL, LayoutChoice, LayoutError, LayoutRule
+from orders_assets.core.layout import CANONICAL, LayoutChoice, LayoutError, LayoutRule, rules_reading_no_file
 from orders_assets.core.layout_apply import to_canonical
 from orders_assets.core.layout_load import built_in_names, layout_choice_from, layout_from_document, load_layout
 from orders_assets.core.parse import RowParser
@@ -80,6 +81,108 @@ def test_a_layout_extends_another_and_null_removes_an_inherited_entry(tmp_path):
     assert child.constants == {"order_type": "TRADE", "participant_id": "UNKNOWN", "side": "N"}
 
 
+
+LOBSTER_HEADER = "time,event_type,order_id,size,price,direction\n"
+LOBSTER_ROWS = "36000.5,1,7,100,1234500,1\n36001,2,7,50,1234500,1\n"  # 10:00 New York, in the session
+
+
+def ingest_one(tmp_path: Path, layout, name: str, text: str) -> dict:
+    """The manifest of one small file ingested under `layout` (LIMIT orders, New York)."""
+    (tmp_path / "landing").mkdir()
+    (tmp_path / "landing" / name).write_text(text)
+    settings = IngestSettings(order_filter=OrderFilter(order_types=("LIMIT",), timezone="America/New_York"),
+                              layouts=LayoutChoice((LayoutRule(layout, match="*"),)))
+    (source,) = discover_sources(tmp_path / "landing")
+    return ingest_source(ChunkedSource(source, settings), OrderStore(tmp_path / "data"))
+
+
+def test_column_names_null_turns_a_headerless_parent_into_a_header_variant(tmp_path):
+    (tmp_path / "with_header.yaml").write_text("extends: lobster\nname: lobster_with_header\ncolumn_names: null\n")
+    layout = load_layout(str(tmp_path / "with_header.yaml"))
+    assert (layout.header, layout.column_names) == (True, ())
+    assert layout.file_pattern == load_layout("lobster").file_pattern
+    manifest = ingest_one(tmp_path, layout, "AAPL_2012-06-21_34200000_57600000_message_10.csv",
+                          LOBSTER_HEADER + LOBSTER_ROWS)
+    assert (manifest["rows_read"], manifest["rows_kept"], manifest["rows_not_orders"], manifest["rows_rejected"]) \
+        == (2, 1, 1, 0)
+
+
+@pytest.mark.parametrize("child, expected", [
+    ("column_names: null\nheader: false\n", "column_names: null means the file has a header line, but header is false"),
+    ("header: true\n", "for a file with a header line, set column_names: null"),
+    ("column_names: time\n", "column_names: a list of non-empty names"),
+])
+def test_a_header_variant_that_contradicts_itself_is_refused_with_the_fix(tmp_path, child, expected):
+    (tmp_path / "child.yaml").write_text("extends: lobster\nname: child\n" + child)
+    with pytest.raises(LayoutError, match=re.escape(expected)):
+        load_layout(str(tmp_path / "child.yaml"))
+
+
+def test_a_header_line_in_a_file_whose_layout_has_none_is_quarantined_not_counted_as_not_an_order():
+    parser = RowParser(list(load_layout("lobster").column_names), "AAPL_2012-06-21_x.csv", "America/New_York",
+                       load_layout("lobster"))
+    result = parser.parse(vendor_block(LOBSTER_HEADER + LOBSTER_ROWS, first_line=1))
+    assert (result.rows_read, result.rows.num_rows, result.rows_not_orders) == (3, 1, 1)
+    assert result.rejects.select(["line", "column", "raw"]).to_pylist() == [
+        {"line": 1, "column": "header", "raw": LOBSTER_HEADER.strip()}]
+    assert "column_names: null" in result.rejects["reason"][0].as_py()
+
+
+NAMED_BY_FILE = {**TRADES, "columns": {key: value for key, value in TRADES["columns"].items()
+                                        if key != "security_code"},
+                 "file_name": {"pattern": r"^(?P<security_code>[A-Za-z.]+)_"}}
+FROM_TRADES_BY_NAME = ("extends: generic_trades\nname: by_name\ncolumns: {security_code: null}\n"
+                       "file_name: {pattern: '^(?P<security_code>[a-z]+)_'}\n")
+
+
+@pytest.mark.parametrize("extra, file_name, expected", [
+    ({"case": {"security_code": "upper"}}, "bhp_2025.csv", "BHP"),
+    ({"case": {"security_code": "lower"}}, "BHP_2025.csv", "bhp"),
+    ({"values": {"security_code": {"bhp": "BHP.AX"}}}, "bhp_2025.csv", "BHP.AX"),
+    ({"values": {"security_code": {"bhp": "BHP.AX"}}}, "cba_2025.csv", "cba"),
+    ({"case": {"security_code": "lower"}, "values": {"security_code": {"bhp": "BHP.AX"}}}, "Bhp_2025.csv", "BHP.AX"),
+])
+def test_a_security_from_the_file_name_takes_the_case_rule_then_the_value_map(extra, file_name, expected):
+    document = {**NAMED_BY_FILE, **extra}
+    result = parsed(document, ["id", "ts", "side", "px", "qty"], "1,2025-01-02T10:00:00Z,B,1.5,3\n",
+                    source_key=f"in/{file_name}")
+    assert result.rows[schema.SECURITY_CODE].to_pylist() == [expected]
+    choice = LayoutChoice((LayoutRule(layout_from_document(document), match="*"),))
+    assert choice.name_fields(f"in/{file_name}") == {schema.SECURITY_CODE: expected}
+
+
+@pytest.mark.parametrize("child, file_name, expected", [
+    ("values: {security_code: {bhp: BHP.AX}}\n", "bhp_1.csv", "BHP.AX"),
+    ("case: {security_code: upper}\n", "cba_1.csv", "CBA"),
+])
+def test_a_child_layout_keeps_the_value_map_and_case_rule_of_a_file_name_field(tmp_path, child, file_name, expected):
+    (tmp_path / "child.yaml").write_text(FROM_TRADES_BY_NAME + child)
+    assert load_layout(str(tmp_path / "child.yaml")).file_fields(file_name) == {schema.SECURITY_CODE: expected}
+
+
+def test_a_case_rule_applies_to_a_vendor_column_before_its_value_map():
+    document = {**TRADES, "case": {"side": "lower", "security_code": "upper"}, "values": {"side": {"buy": "B"}}}
+    table = pa.table({"id": ["1", "2"], "ts": ["2025-01-02T10:00:00Z"] * 2, "sym": ["bhp", "Cba"],
+                      "side": ["BUY", "Buy"], "px": ["1.5", "2"], "qty": ["3", "4"]})
+    rows = to_canonical(layout_from_document(document), table, {}).table
+    assert rows[schema.SIDE].to_pylist() == ["B", "B"]
+    assert rows[schema.SECURITY_CODE].to_pylist() == ["BHP", "CBA"]
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ({"case": {"security_code": "title"}}, "case.security_code: 'title' is not one of upper, lower"),
+    ({"case": "upper"}, "case: a mapping of canonical column: upper or lower"),
+    ({"case": {"price": "upper"}}, "case.price: numbers and times are converted by scales and time"),
+    ({"case": {"participant_id": "upper"}}, "case.participant_id: only columns taken from the file or its name"),
+    ({"values": {"trade_date": {"x": "y"}},
+      "file_name": {"pattern": r"^(?P<security_code>[a-z]+)_(?P<trade_date>\d+)"}},
+     "values.trade_date: the file name's date is read with file_name.date_format"),
+])
+def test_a_bad_case_rule_or_value_map_of_a_file_name_field_is_refused_with_the_fix(extra, expected):
+    with pytest.raises(LayoutError, match=re.escape(expected)):
+        layout_from_document({**NAMED_BY_FILE, **extra})
+
+
 def test_rules_choose_a_layout_by_sub_folder_or_file_name_first_match_wins():
     choice = layout_choice_from([{"layout": "databento_mbo", "folder": "cme"},
                                  {"layout": "generic_trades", "match": "*trades*.csv"}])
@@ -90,6 +193,31 @@ def test_rules_choose_a_layout_by_sub_folder_or_file_name_first_match_wins():
         layout_choice_from([{"layout": "nope", "folder": "a"}])
     with pytest.raises(LayoutError, match="layouts\\[0\\]: neither 'folder' nor 'match'; give layout and one of folder"):
         layout_choice_from([{"layout": "lobster"}])
+
+
+
+RULES = [{"layout": "databento_mbo", "folder": "cme"}, {"layout": "generic_trades", "match": "*trades*.csv"},
+         {"layout": "lobster", "match": "*_message_*.csv"}, {"layout": "generic_trades", "folder": "cme/"}]
+
+
+@pytest.mark.parametrize("keys, expected", [
+    (["cme/a.csv", "x/btc_trades.csv", "AAPL_2012-06-21_message_1.csv"],
+     [["layouts[3]", "generic_trades", "folder: cme", "reads no file", "taken by the earlier layouts[0]"]]),
+    (["cme/a.csv", "x/btc_trades.csv"],
+     [["layouts[2]", "lobster", "match: '*_message_*.csv'", "matches no file"], ["layouts[3]", "reads no file"]]),
+    (["CME/a.csv", "cme_trades.csv"],
+     [["layouts[0]", "databento_mbo", "folder: cme", "matches no file", "CME"],
+      ["layouts[2]", "lobster", "matches no file"], ["layouts[3]", "folder: cme/", "matches no file"]]),
+    ([], [["layouts[0]", "matches no file"], ["layouts[1]", "matches no file"], ["layouts[2]", "matches no file"],
+          ["layouts[3]", "matches no file"]]),
+])
+def test_each_layout_rule_that_reads_no_landing_file_gets_a_message_naming_it(keys, expected):
+    messages = rules_reading_no_file(layout_choice_from(RULES), keys)
+    assert len(messages) == len(expected), messages
+    for message, parts in zip(messages, expected):
+        for part in parts:
+            assert part in message, (part, message)
+    assert rules_reading_no_file(layout_choice_from(RULES[:2]), ["cme/a.csv", "b_trades.csv"]) == []
 
 
 def test_renames_value_maps_constants_and_a_pass_through_column_that_would_clash():
@@ -213,8 +341,6 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_every_layout_in_the_docs_is_valid_and_the_worked_example_is_the_shipped_file(tmp_path):
-    import re
-
     text = (DOCS / "layouts.md").read_text()
     layouts = [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if "\ncolumns:" in "\n" + block]
     assert len(layouts) >= 2
@@ -227,6 +353,45 @@ def test_every_layout_in_the_docs_is_valid_and_the_worked_example_is_the_shipped
     assert load_layout(str(tmp_path / f"doc{worked}.yaml")).fingerprint == shipped.fingerprint
     for path in (DOCS / "layouts").glob("*.yaml"):
         assert load_layout(str(path)).name == path.stem
+
+
+
+def built_in_section(text: str, name: str) -> str:
+    found = re.search(rf"^### `{name}`\n(.*?)(?=^##)", text, re.S | re.M)
+    assert found, f"docs/layouts.md has no section ### `{name}`"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", [name for name in built_in_names() if name != CANONICAL])
+def test_the_docs_describe_each_built_in_layout_column_by_column_as_its_file_says(name):
+    """Each built-in's section names, per canonical column, the vendor column or constant its YAML
+    gives (or the file name), and every column its orders rule tests, so the page cannot drift."""
+    layout = load_layout(name)
+    section = built_in_section((DOCS / "layouts.md").read_text(), name)
+    for column in schema.CANONICAL_COLUMNS:
+        row = next((line for line in section.splitlines() if line.startswith(f"| `{column}` |")), None)
+        assert row is not None, (name, column)
+        if column in layout.columns:
+            assert f"column `{layout.columns[column]}`" in row, (name, row)
+        elif column in layout.constants:
+            assert f"constant `{layout.constants[column]}`" in row, (name, row)
+        else:
+            assert "file name" in row, (name, row)
+    for condition in layout.orders:
+        assert f"`{condition.column}`" in section.split("**Not orders**")[0], (name, condition)
+    assert "**Orders**" in section and "**Not orders**" in section
+
+
+def test_every_layout_that_extends_another_in_the_docs_loads(tmp_path):
+    text = (DOCS / "layouts.md").read_text()
+    blocks = [block for block in re.findall(r"```yaml\n(.*?)```", text, re.S) if block.startswith("extends:")]
+    assert len(blocks) >= 3
+    for index, block in enumerate(blocks):
+        (tmp_path / f"doc{index}.yaml").write_text(block)
+        assert load_layout(str(tmp_path / f"doc{index}.yaml")).name
+    header_variant = next(block for block in blocks if "column_names: null" in block)
+    (tmp_path / "header.yaml").write_text(header_variant)
+    assert load_layout(str(tmp_path / "header.yaml")).header
 
 
 def test_parquet_timestamps_in_nanoseconds_are_held_to_the_microsecond():
