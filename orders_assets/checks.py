@@ -4,7 +4,6 @@ from decimal import Decimal
 
 import dagster as dg
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from orders_assets.assets.reports import summary
 from orders_assets.core.invariants import partition_problems, report_problems
@@ -22,7 +21,7 @@ def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
         total = manifest["rows_kept"] + manifest["rows_filtered_out"] + manifest["rows_rejected"]
         if manifest["rows_read"] != total:
             problems.append(f"{key}: rows_read {manifest['rows_read']} != kept + filtered_out + rejected {total}")
-        quarantined = pacsv.read_csv(store.quarantine_file(key)).num_rows
+        quarantined = store.quarantined(key).num_rows
         if quarantined != manifest["rows_rejected"]:
             problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest['rows_rejected']}")
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})

@@ -50,6 +50,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
@@ -340,8 +341,8 @@ def _metrics(group: pd.DataFrame, extras: dict[str, str], spec: DatasetSpec) -> 
         "orders": orders,
         "quantity": quantity,
         "value": value,
-        "avg_quantity": float(quantity) / orders if orders else math.nan,
-        "avg_value": float(value) / orders if orders else math.nan,
+        "avg_quantity": float(Fraction(quantity) / orders) if orders else math.nan,  # rounded once
+        "avg_value": float(Fraction(value) / orders) if orders else math.nan,
     }
     record.update({name: group[field].nunique() for name, field in extras.items()})
     return record

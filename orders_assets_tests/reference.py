@@ -45,6 +45,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
@@ -318,9 +319,8 @@ def _aggregate(
         record["value"] = float(group.value)
         # empty group: averages are undefined -> NaN (never 0)
         record["avg_quantity"] = group.quantity / group.orders if group.orders else float("nan")
-        # float(exact sum) / n: a Decimal division would be inexact (and is
-        # trapped, see _EXACT); float precision is ample for comparisons.
-        record["avg_value"] = float(group.value) / group.orders if group.orders else float("nan")
+        # the float nearest the exact quotient (Fraction: no Decimal division, trapped by _EXACT)
+        record["avg_value"] = float(Fraction(group.value) / group.orders) if group.orders else float("nan")
         for name in distinct_of:
             record[name] = len(group.distinct[name])
         records.append(record)

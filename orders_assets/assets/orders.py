@@ -230,7 +230,8 @@ def _file_metadata(manifest: dict, store) -> dict:
         "throughput_mb_per_s": mb_per_second(manifest["bytes"], seconds),
         **{f"{stage}_seconds": value for stage, value in manifest.get("stage_seconds", {}).items()},
         "bottleneck": dg.MetadataValue.text(_hint(manifest)),
-        "quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"]))),
+        **({"quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"])))}
+           if manifest["rows_rejected"] else {}),
         **({"renamed_columns": dg.MetadataValue.json(manifest["renamed_columns"])}
            if manifest.get("renamed_columns") else {}),
     }

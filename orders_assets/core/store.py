@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from upath import UPath
 
@@ -239,7 +240,17 @@ class OrderStore:
         return self.root / "state"
 
     def quarantine_file(self, source_key: str) -> Path:
+        """A source's rejected rows; there only when the source has some (no header-only files)."""
         return self.quarantine / f"{storage_id(source_key)}.csv"
+
+    def quarantined(self, source_key: str) -> pa.Table:
+        """A source's rejected rows (none when its quarantine file is absent)."""
+        from orders_assets.core.parse import QUARANTINE_SCHEMA
+
+        path = self.quarantine_file(source_key)
+        if not path.exists():
+            return QUARANTINE_SCHEMA.empty_table()
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=QUARANTINE_SCHEMA))
 
     def date_file(self, trade_date: str) -> UPath:
         """The published filtered order sets of one trade date: every security's rows."""
@@ -313,8 +324,10 @@ class OrderStore:
 
     def _publish_attempt(self, source_key: str, attempt: Path, manifest: dict) -> None:
         attempt_quarantine = attempt / "quarantine.csv"
-        if attempt_quarantine.exists():
+        if manifest.get("rows_rejected"):
             atomic_write(self.quarantine_file(source_key), lambda temporary: shutil.copyfile(attempt_quarantine, temporary))
+        else:  # nothing rejected: no quarantine file, and none left from an attempt that had rejects
+            self.quarantine_file(source_key).unlink(missing_ok=True)
         previous = (self.manifest(source_key) or {}).get("attempt")
         atomic_write_json(self.source_folder(source_key) / "manifest.json", {**manifest, "attempt": attempt.name})
         if previous and previous != attempt.name:

@@ -240,7 +240,7 @@ def test_every_kind_of_bad_input_has_its_expected_outcome(tmp_path):
         counts = (manifest["rows_read"], manifest["rows_kept"], manifest["rows_filtered_out"], manifest["rows_rejected"])
         if counts[0] != counts[1] + counts[2] + counts[3]:
             failures.append(f"{kind}: rows do not balance {counts}")
-        quarantine = pacsv.read_csv(store.quarantine_file(manifest["source_key"])).to_pylist()
+        quarantine = store.quarantined(manifest["source_key"]).to_pylist()
         found = {row["line"]: row["column"] for row in quarantine}
         wanted = (expected.read, expected.kept, expected.filtered_out)
         if any(want is not None and want != got for want, got in zip(wanted, counts)):
@@ -335,7 +335,7 @@ def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_
 def test_a_rejected_row_spanning_two_lines_keeps_both_as_its_raw_text(tmp_path):
     bad = variant(participant_id='"P\n1"', price="x")
     store, manifest = ingest_one(tmp_path, "a.csv", rows(KEPT, bad, variant(price="y")))
-    quarantine = pacsv.read_csv(store.quarantine_file(manifest["source_key"])).to_pylist()
+    quarantine = store.quarantined(manifest["source_key"]).to_pylist()
     assert [(row["line"], row["raw"]) for row in quarantine] == [(3, bad), (5, variant(price="y"))]
 
 
@@ -354,3 +354,17 @@ def test_a_stray_quote_never_splits_a_quoted_row_at_a_block_edge(tmp_path):
     for number in (4, 20_001, 29_998):
         assert line_of[str(number)]["source_line"] == 2 + number + number // 2  # the odd ones before took 2 lines
     assert line_of["4"]["participant_id"] == 'P"1' and line_of["20001"]["participant_id"] == "P\n1"
+
+
+def test_a_quarantine_file_is_there_only_while_its_source_has_rejected_rows(tmp_path):
+    """No header-only quarantine files for clean sources; a correction without rejects removes the old one."""
+    store, clean = ingest_one(tmp_path / "clean", "clean.csv", rows(KEPT, OUT))
+    assert clean["rows_rejected"] == 0 and not store.quarantine_file("clean.csv").exists()
+    assert store.quarantined("clean.csv").num_rows == 0
+
+    store, dirty = ingest_one(tmp_path / "fixed", "a.csv", rows(KEPT, variant(price="x")))
+    assert store.quarantined("a.csv").to_pylist()[0]["line"] == 3
+    (tmp_path / "fixed" / "landing" / "a.csv").write_bytes(rows(KEPT, OUT))
+    [source] = discover_sources(tmp_path / "fixed" / "landing")
+    corrected = ingest_source(ChunkedSource(source, IngestSettings(block_bytes=1 << 20)), store)
+    assert corrected["rows_rejected"] == 0 and not store.quarantine_file("a.csv").exists()

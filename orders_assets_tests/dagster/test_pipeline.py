@@ -44,6 +44,21 @@ def test_every_report_equals_the_independent_computation(pipeline, name, kind):
     assert_report_equals(product, pipeline.reference.reports[name], f"{name}.{kind}")
 
 
+@pytest.mark.parametrize("name", REPORT_NAMES)
+def test_every_average_is_its_rows_exact_quotient_rounded_once(pipeline, name):
+    """Exactly (==, not to a tolerance): avg = the float64 nearest sum / orders, from the report's own exact sums."""
+    from fractions import Fraction
+
+    report = pq.read_table(pipeline.data / "reports" / f"{name}.parquet").to_pylist()
+    assert report
+    for row in report:
+        if row["orders"]:
+            assert row["avg_quantity"] == float(Fraction(row["quantity"]) / row["orders"]), row
+            assert row["avg_value"] == float(Fraction(row["value"]) / row["orders"]), row
+        else:
+            assert row["avg_quantity"] is None and row["avg_value"] is None, row
+
+
 def test_every_row_is_accounted_for_and_bad_rows_are_quarantined_with_line_and_reason(pipeline):
     summary = json.loads((pipeline.data / "reports" / "summary.json").read_text())
     reference = pipeline.reference
