@@ -109,9 +109,7 @@ def _scanned(quotes: np.ndarray, at_field_start: np.ndarray, size: int) -> Quote
         while index + 1 < count and positions[index + 1] == positions[index] + 1:
             index += 2  # a doubled quote inside the section
         closes.append(positions[index] if index < count else size)
-        index += 1
-        while index < count and not starts[index]:
-            index += 1  # quotes after the close, before the field ends, are literal
+        index += 1  # quotes after the close, before the field ends, are literal: skipped above
     return QuotedSections(np.asarray(opens, dtype=np.int64), np.asarray(closes, dtype=np.int64), size)
 
 
