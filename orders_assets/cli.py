@@ -172,11 +172,10 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
 def _print_skipped(store) -> None:
     """Every file not read or not counted, with the reason; the refused ones last, with what to do."""
     refused = store.refused()
-    for entry in store.skipped_list():
-        if entry["source_file"] not in refused:
-            print(f"skipped {entry['source_file']}: {entry['reason']}")
-    for key, entry in sorted(refused.items()):
-        print(f"REFUSED {key}: {entry['reason'] if isinstance(entry, dict) else entry}")
+    entries = store.skipped_list()
+    for entry in sorted(entries, key=lambda entry: entry["source_file"] in refused):
+        label = "REFUSED" if entry["source_file"] in refused else "skipped"
+        print(f"{label} {entry['source_file']}: {entry['reason']}")
     if refused:
         print(f"{len(refused)} file(s) refused: mend or remove them and run again (an unchanged refused file is "
               "not retried; `run --rehash` retries it)")

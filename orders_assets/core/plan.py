@@ -220,8 +220,6 @@ class WorkPlan:
     ingest: IngestPlan
     pending_partitions: int
     reports_missing: bool
-    skipped: tuple[dict[str, str], ...] = ()
-    """Files not read or not counted, with the reason (the run's output names them)."""
 
     @property
     def nothing_to_do(self) -> bool:
@@ -241,4 +239,4 @@ def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: Name
                          name_fields, store.refused(), rehash)
     apply_identity(store, ingest, [source.key for source in scan.sources])
     record_skipped(store, scan.skipped, [source.key for source in scan.sources])
-    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store), tuple(store.skipped_list()))
+    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))
