@@ -6,6 +6,7 @@ import dagster as dg
 import pyarrow.compute as pc
 
 from orders_assets.assets.reports import summary
+from orders_assets.core import schema
 from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report_page import read_summary
 from orders_assets.resources import OrdersSettings
@@ -34,7 +35,7 @@ def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
     catalog = store.catalog_table()
     partitions = {
         "orders": pc.sum(catalog["rows"]).as_py() or 0,
-        "quantity": pc.sum(catalog["quantity"]).as_py() or 0,
+        "quantity": schema.whole_units(pc.sum(catalog["quantity"]).as_py() or 0),
         "value": sum((Decimal(value) for value in catalog["value"].to_pylist()), Decimal(0)),
     }
     reported = {"orders": document["orders"], "quantity": _exact(document["quantity"]),

@@ -327,8 +327,12 @@ def _aggregate(
 
     columns = key_columns + METRIC_COLUMNS + list(distinct_of)
     frame = pd.DataFrame.from_records(records, columns=columns)
-    int_columns = ["orders", "quantity"] + list(distinct_of)
+    # Sums past int64 stay exact Python ints (astype would wrap them); the product widens there too.
+    wide = any(record["quantity"] >= 2 ** 63 for record in records)
+    int_columns = ["orders"] + ([] if wide else ["quantity"]) + list(distinct_of)
     frame = frame.astype({c: "int64" for c in int_columns})
+    if wide:
+        frame["quantity"] = pd.Series([record["quantity"] for record in records], dtype=object)
     frame = frame.astype({c: "float64" for c in ("value", "avg_quantity", "avg_value")})
     # keys: hour is int64, the rest text; cast explicitly so an EMPTY report
     # has the same dtypes as a populated one (pandas' default "str" dtype).

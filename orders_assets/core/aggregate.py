@@ -94,7 +94,7 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
             schema.PARTICIPANT_ID: rows[schema.PARTICIPANT_ID],
             schema.HOUR: rows[schema.HOUR],
             schema.SIZE_BUCKET: size_buckets(values, edges),
-            "quantity": rows[schema.QUANTITY],
+            "quantity": _summable_quantities(rows[schema.QUANTITY]),
             "value": values,
         }
     )
@@ -109,6 +109,17 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
         )
         parts.append(_conform(grouped, grouping, target))
     return pa.concat_tables(parts)
+
+
+def _summable_quantities(quantities: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Quantities whose group sums cannot wrap: int64 as they are when even the largest times the
+    row count stays below 2^63 (always, for real volumes: one max, no copy), else decimal128(38, 0),
+    which Arrow sums exactly (its hash_sum of an int64 wraps silently)."""
+    if not pa.types.is_integer(quantities.type) or not len(quantities):
+        return quantities
+    if (pc.max(quantities).as_py() or 0) * len(quantities) < schema.INT64_LIMIT:
+        return quantities
+    return pc.cast(quantities, schema.quantity_sum_type(0))
 
 
 def _conform(grouped: pa.Table, grouping: str, target: pa.Schema) -> pa.Table:
@@ -176,11 +187,12 @@ def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:
 
 
 def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[int, ...]) -> pa.Table:
-    """The report's columns in the contract's order: quantity int64 and value decimal128(38, 4) for
-    whole units, decimal128(38, d) and decimal128(38, 4 + d) for quantities with d places."""
+    """The report's columns in the contract's order: quantity int64 (decimal128(38, 0) if a sum passes
+    int64) and value decimal128(38, 4) for whole units, decimal128(38, d) and decimal128(38, 4 + d)
+    for quantities with d places."""
     decimals = schema.quantity_decimals_of(metrics["quantity"].type)
     orders = pc.cast(metrics["orders"], pa.int64())
-    quantity = pc.cast(metrics["quantity"], schema.quantity_sum_type(decimals))
+    quantity = pc.cast(metrics["quantity"], schema.report_quantity_type(metrics["quantity"]))
     value = pc.cast(metrics["value"], schema.value_type(decimals))
     columns = {key: metrics[key] for key in keys}
     columns.update(
@@ -279,8 +291,10 @@ def totals(partials: pa.Table) -> dict:
 
 def quantity_total(quantities: pa.ChunkedArray) -> int | Decimal:
     """Sum of a quantity column: an int for whole units, an exact Decimal for fractional ones."""
-    total = pc.sum(quantities).as_py()
     if pa.types.is_integer(quantities.type):
+        quantities = pc.cast(quantities, schema.quantity_sum_type(0))  # an int64 sum wraps silently
+    total = pc.sum(quantities).as_py()
+    if quantities.type.scale == 0:
         return int(total or 0)
     return total if total is not None else Decimal(0).scaleb(-quantities.type.scale)
 

@@ -300,7 +300,7 @@ def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decima
     grouping = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
     summed = grouping.group_by([schema.SECURITY_CODE], use_threads=False).aggregate(
         [("orders", "sum"), ("quantity", "sum"), ("value", "sum")])
-    return {security: (orders, quantity, decimal_text(value))
+    return {security: (orders, schema.whole_units(quantity), decimal_text(value))
             for security, orders, quantity, value in zip(*(summed[name].to_pylist() for name in (
                 schema.SECURITY_CODE, "orders_sum", "quantity_sum", "value_sum")))}
 

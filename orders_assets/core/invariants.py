@@ -43,11 +43,15 @@ def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_S
 
 
 def metric_type_problems(report: pa.Schema) -> list[str]:
-    """The metric columns' types agree with the quantity's decimal places d: quantity int64 and value
-    decimal128(38, 4) for whole units, decimal128(38, d) and decimal128(38, 4 + d) otherwise (a value
-    of another scale would be rounded or mix two runs' settings); counts int64, averages float64."""
-    decimals = schema.quantity_decimals_of(report.field("quantity").type)
-    expected = {"orders": pa.int64(), "quantity": schema.quantity_sum_type(decimals),
+    """The metric columns' types agree with the quantity's decimal places d: quantity int64 (or
+    decimal128(38, 0), where a sum passes int64) and value decimal128(38, 4) for whole units,
+    decimal128(38, d) and decimal128(38, 4 + d) otherwise (a value of another scale would be
+    rounded or mix two runs' settings); counts int64, averages float64."""
+    quantity = report.field("quantity").type
+    decimals = schema.quantity_decimals_of(quantity)
+    whole = (schema.QUANTITY_TYPE, schema.quantity_sum_type(0))
+    expected = {"orders": pa.int64(), "quantity": quantity if decimals == 0 and quantity in whole
+                else schema.quantity_sum_type(decimals),
                 "value": schema.value_type(decimals), "avg_quantity": pa.float64(), "avg_value": pa.float64()}
     return [f"column {name} is {report.field(name).type}, expected {wanted} "
             f"(quantities with {decimals} decimal places)"

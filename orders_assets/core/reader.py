@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bz2
 import csv
-import io
 import lzma
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,7 +143,11 @@ def read_header(stream: pa.NativeFile, path: Path, pending: bytes = b"") -> tupl
     text = line.decode("utf-8", errors="replace").rstrip("\r")
     if not text.strip():
         raise SourceFormatError(f"{path}: line 1: empty file or empty header line")
-    names = [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+    try:
+        names = [name.strip() for name in next(csv.reader([text]))]
+    except csv.Error as error:  # a lone CR outside quotes: Python's csv module takes it for a line end
+        raise SourceFormatError(f"{path}: line 1: the header line is not CSV ({error}); remove the CR "
+                                "from the column names, or quote the name that holds it") from error
     return names, rest
 
 

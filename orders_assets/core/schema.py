@@ -5,7 +5,10 @@ renamed column or a new report is one edit here.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pyarrow as pa
+import pyarrow.compute as pc
 
 ORDER_ID = "order_id"
 TIMESTAMP = "timestamp"
@@ -57,10 +60,32 @@ def quantity_type(decimals: int = 0) -> pa.DataType:
 
 
 def quantity_sum_type(decimals: int = 0) -> pa.DataType:
-    """Type of a sum of quantities: int64 for whole units (as the contract has always had it);
-    decimal128(38, d) for quantities with d places, whose decimal128(19, d) values would overflow
-    19 digits when summed."""
-    return QUANTITY_TYPE if decimals == 0 else pa.decimal128(38, decimals)
+    """Type of a sum of quantities inside the engine (partial aggregates, the catalog):
+    decimal128(38, d), whole units included. Eighteen-digit quantities are valid one by one, and
+    ten of them already pass int64, whose sums wrap silently; 38 digits hold 10^20 of them."""
+    return pa.decimal128(38, decimals)
+
+
+INT64_LIMIT = 2 ** 63
+"""Whole-unit sums below this fit the contract's int64 report column."""
+
+
+def report_quantity_type(sums: pa.Array | pa.ChunkedArray) -> pa.DataType:
+    """Type of a report's quantity column holding these exact sums: int64 for whole units when
+    every sum fits (the contract's type, which real volumes never leave), else decimal128(38, 0),
+    so a sum past int64 is shown exactly instead of wrapping; decimal128(38, d) for d places."""
+    decimals = quantity_decimals_of(sums.type)
+    if decimals:
+        return quantity_sum_type(decimals)
+    largest = pc.max(sums).as_py() if len(sums) else None
+    return QUANTITY_TYPE if largest is None or largest < INT64_LIMIT else quantity_sum_type(0)
+
+
+def whole_units(amount):
+    """A whole-unit sum as a Python int (the Decimal of a scale-0 column), others unchanged."""
+    if isinstance(amount, Decimal) and amount.as_tuple().exponent == 0:
+        return int(amount)
+    return amount
 
 
 def value_type(decimals: int = 0) -> pa.DataType:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,9 +34,17 @@ PRICE_LIMIT = 10 ** PRICE_INTEGER_DIGITS
 """Prices must be below this (14 digits before the point)."""
 QUANTITY_PATTERN = r"^\+?0*[0-9]{1,18}$"
 """A whole quantity: an optional `+`, any leading zeros, at most 18 significant digits (int64)."""
+MAX_QUANTITY = 10 ** 18
+"""The smallest whole quantity QUANTITY_PATTERN refuses: every path keeps exactly those below it."""
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
-OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+OFFSET_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:?[0-5][0-9])$"
 NEGATIVE_ZERO_PATTERN = r"^-[0.]+$"
+SECONDS_LENGTH = len("2025-03-03 10:00:00")
+"""Arrow's cast also takes a date alone, or without minutes or seconds; the patterns above do not,
+so a column takes the whole-column cast only when no value is shorter than this."""
+FIRST_MICROSECOND = (datetime.min - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+LAST_MICROSECOND = (datetime.max - datetime(1970, 1, 1)) // timedelta(microseconds=1)
+"""Instants of years 1-9999 in UTC; an offset or a time zone can carry a valid-looking value outside them."""
 CAST_SLICE = 1024
 """Timestamps cast together when a column is not all plain local date-times: only the slices with
 an offset or a bad value take the slow paths (a 230k-row block with a dozen bad values: 60 ms
@@ -192,10 +200,12 @@ def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.Chu
     empty = pc.equal(pc.binary_length(text), 0)
     if pc.all(pc.fill_null(pc.or_(digits, empty), True)).as_py():
         try:
-            return pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), text), schema.QUANTITY_TYPE), \
-                _all_false(len(column))
+            whole = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), text), schema.QUANTITY_TYPE)
         except pa.ArrowInvalid:
-            pass
+            whole = None
+        # The cast takes 19 digits up to 2^63; the pattern below, at most 18 significant ones.
+        if whole is not None and (pc.max(whole).as_py() or 0) < MAX_QUANTITY:
+            return whole, _all_false(len(column))
     well_formed = pc.match_substring_regex(text, QUANTITY_PATTERN)
     # Arrow's integer cast takes neither a leading + nor more than 19 characters of leading zeros.
     usable = pc.replace_substring_regex(pc.if_else(well_formed, text, pa.scalar(None, pa.string())), r"^\+?0*(.)", r"\1")
@@ -260,13 +270,26 @@ def parse_timestamps(column: pa.ChunkedArray, timezone: str,
         if column.type.tz is None:
             return _assume_local(pc.cast(column, pa.timestamp(TIMESTAMP_UNIT), safe=False), timezone)
         instants = pc.cast(column, timestamp_type(timezone), safe=False)  # nanoseconds are truncated
-        return instants, pc.local_timestamp(instants), _all_false(len(column))
+        outside = _outside_years(instants)
+        if outside is not None:  # Parquet's int64 reaches past year 9999, Python's datetime does not
+            instants = pc.if_else(outside, pa.scalar(None, instants.type), instants)
+        return instants, pc.local_timestamp(instants), outside if outside is not None else _all_false(len(column))
     text = pc.cast(column, pa.string())
+    naive = _plain_local(text)
+    if naive is None:
+        return _parse_by_slices(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, timezone)
+    return _assume_local(naive, timezone)
+
+
+def _plain_local(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    """The values as naive timestamps when every one is a plain local date-time with seconds (one
+    vectorised cast), else None: then the patterns judge each value, whatever its neighbours."""
     try:
         naive = pc.cast(text, pa.timestamp(TIMESTAMP_UNIT))
     except pa.ArrowInvalid:
-        return _parse_by_slices(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text, timezone)
-    return _assume_local(naive, timezone)
+        return None
+    shortest = pc.min(pc.binary_length(text)).as_py()
+    return naive if shortest is None or shortest >= SECONDS_LENGTH else None
 
 
 def _parse_by_slices(text: pa.Array, timezone: str) -> tuple[pa.ChunkedArray, pa.ChunkedArray, pa.ChunkedArray]:
@@ -275,12 +298,8 @@ def _parse_by_slices(text: pa.Array, timezone: str) -> tuple[pa.ChunkedArray, pa
     parts = []
     for start in range(0, len(text), CAST_SLICE):
         piece = text.slice(start, CAST_SLICE)
-        try:
-            naive = pc.cast(piece, pa.timestamp(TIMESTAMP_UNIT))
-        except pa.ArrowInvalid:
-            parts.append(_parse_mixed_timestamps(piece, timezone))
-            continue
-        parts.append(_assume_local(naive, timezone))
+        naive = _plain_local(piece)
+        parts.append(_parse_mixed_timestamps(piece, timezone) if naive is None else _assume_local(naive, timezone))
     if not parts:
         return _parse_mixed_timestamps(text, timezone)
     return tuple(pa.chunked_array([as_array(part[index]) for part in parts]) for index in range(3))
@@ -291,15 +310,32 @@ def as_array(values) -> pa.Array:
 
 
 def _assume_local(naive: pa.ChunkedArray, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Wall times in `timezone` as instants; those in a DST gap, or whose instant leaves years
+    1-9999 (0001-01-01 00:00 in Sydney), are null and flagged."""
     try:
         instants = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="raise")
-        return pc.cast(instants, timestamp_type(timezone)), naive, _all_false(len(naive))
+        invalid = None
     except pa.ArrowInvalid:
         instants = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="earliest")
-        in_gap = pc.fill_null(pc.not_equal(pc.local_timestamp(instants), naive), False)
-        instants = pc.if_else(in_gap, pa.scalar(None, instants.type), instants)
-        local = pc.if_else(in_gap, pa.scalar(None, naive.type), naive)
-        return pc.cast(instants, timestamp_type(timezone)), local, in_gap
+        invalid = pc.fill_null(pc.not_equal(pc.local_timestamp(instants), naive), False)
+    outside = _outside_years(instants)
+    if outside is not None:
+        invalid = outside if invalid is None else pc.or_(invalid, outside)
+    if invalid is None:
+        return pc.cast(instants, timestamp_type(timezone)), naive, _all_false(len(naive))
+    instants = pc.if_else(invalid, pa.scalar(None, instants.type), instants)
+    local = pc.if_else(invalid, pa.scalar(None, naive.type), naive)
+    return pc.cast(instants, timestamp_type(timezone)), local, invalid
+
+
+def _outside_years(instants: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
+    """Where an instant is outside years 1-9999 in UTC, or None when none is (one min and max)."""
+    micros = pc.cast(instants, pa.int64())
+    bounds = pc.min_max(micros).as_py()
+    if bounds["min"] is None or (bounds["min"] >= FIRST_MICROSECOND and bounds["max"] <= LAST_MICROSECOND):
+        return None
+    inside = pc.and_(pc.greater_equal(micros, FIRST_MICROSECOND), pc.less_equal(micros, LAST_MICROSECOND))
+    return pc.invert(pc.fill_null(inside, True))
 
 
 def _parse_mixed_timestamps(text: pa.ChunkedArray, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
@@ -312,8 +348,10 @@ def _parse_mixed_timestamps(text: pa.ChunkedArray, timezone: str) -> tuple[pa.Ar
     utc = _cast_or_python(offset_text, pa.timestamp(TIMESTAMP_UNIT, "UTC"), timezone="UTC")
     # An offset can carry the instant, or its local date, past year 9999 (9999-12-31T23:59:59-10:00):
     # invalid whichever path parsed it, so a value's fate does not depend on the rows beside it.
-    beyond = pc.or_(pc.greater(pc.year(utc), 9999),
-                    pc.greater(pc.year(pc.local_timestamp(pc.cast(utc, timestamp_type(timezone)))), 9999))
+    beyond = _all_false(len(utc))
+    for outside in (_outside_years(utc), _outside_years(pc.local_timestamp(pc.cast(utc, timestamp_type(timezone))))):
+        if outside is not None:
+            beyond = pc.or_(beyond, outside)
     utc = pc.if_else(pc.fill_null(beyond, False), pa.scalar(None, utc.type), utc)
     instants = pc.coalesce(local_instants, pc.cast(utc, timestamp_type(timezone)))
     local = pc.coalesce(naive_local, pc.local_timestamp(pc.cast(utc, timestamp_type(timezone))))

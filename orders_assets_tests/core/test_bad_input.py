@@ -182,6 +182,21 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
             "a.csv", rows(KEPT, variant(participant_id='P"1'), variant(price="x"), variant(participant_id='"P\n1"'),
                           variant(price="y")),
             Rows(5, 3, 0, {4: "price", 7: "price"})),
+        # found by the fuzz test (dagster/test_fuzz.py)
+        "a lone CR in the header line": ("a.csv", rows(KEPT, header=HEADER.replace("side", "si\rde")),
+                                         Refused("line 1: the header line is not CSV")),
+        "an offset with 60 minutes": ("a.csv", rows(KEPT, variant(timestamp="2025-03-03T10:00:00+10:60"),
+                                                    variant(timestamp="2025-02-30T11:00:00+11:00")),
+                                      Rows(3, 1, 0, {3: "timestamp", 4: "timestamp"})),
+        "an offset that takes the instant before year 1": (
+            "a.csv", rows(KEPT, variant(timestamp="0001-01-01T10:00:00+10:04")), Rows(2, 1, 0, {3: "timestamp"})),
+        "a local time whose instant is before year 1": (
+            "a.csv", rows(KEPT, variant(timestamp="0001-01-01 00:00:00")), Rows(2, 1, 0, {3: "timestamp"})),
+        "a timestamp without seconds, alone": (
+            "a.csv", rows(variant(timestamp="2025-03-03 11:00"), variant(timestamp="2025-03-03")),
+            Rows(2, 0, 0, {2: "timestamp", 3: "timestamp"})),
+        "a 19-digit quantity among plain digits": ("a.csv", rows(KEPT, variant(quantity="1" + "0" * 18)),
+                                                   Rows(2, 1, 0, {3: "quantity"})),
         "own columns named like the pipeline's": (
             "a.csv", rows(KEPT + ",x,y,z,w,v", header=HEADER + ",source_line,source_file,trade_date,local_time,hour"),
             Rows(1, 1, 0, {})),
@@ -209,6 +224,51 @@ def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
     (row,) = build_report("by_security", load_partials(store), (10_000,)).to_pylist()
     assert row["quantity"] == 9007199254740994 and row["orders"] == 2  # the sum stays exact
     assert row["avg_quantity"] == 9007199254740994 / 2
+
+
+def test_a_quantity_sum_beyond_int64_widens_the_report_column_and_stays_exact(tmp_path):
+    """Ten 18-digit quantities, each valid, sum past 2^63: int64 sums would wrap to a negative figure."""
+    from orders_assets.core.aggregate import build_report, totals
+    from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
+    from orders_assets.core.invariants import metric_type_problems
+
+    largest = "9" * 18
+    store, _ = ingest_one(tmp_path, "a.csv", rows(*[variant(quantity=largest)] * 10, variant(security_code="RIO")))
+    assemble_partitions(store, pending_partitions(store))
+    partials = load_partials(store)
+    report = build_report("by_security", partials, (10_000,))
+    assert report.schema.field("quantity").type == pa.decimal128(38, 0) and not metric_type_problems(report.schema)
+    assert report.column("quantity").to_pylist() == [10 * int(largest), 10]
+    assert report.column("avg_quantity").to_pylist() == [float(largest), 10.0]
+    assert totals(partials)["quantity"] == 10 * int(largest) + 10
+    assert sorted(store.catalog_table().column("quantity").to_pylist()) == [10, 10 * int(largest)]
+    small = build_report("by_security", partials.filter(pa.compute.equal(partials["security_code"], "RIO")), (10_000,))
+    assert small.schema.field("quantity").type == pa.int64()  # the contract's type wherever the sums fit
+
+
+NEAR_MISSES = {
+    "timestamp": ["2025-03-03 11:00", "2025-03-03 11", "2025-03-03", "2025-03-03T11:00:00+10:60",
+                  "0001-01-01T10:00:00+10:04", "0001-01-01 00:00:00", "9999-12-31T23:59:59-10:00",
+                  "2025-03-03T11:00:00+1100", "2025-03-03 11:00:00.123456789"],
+    "quantity": ["1" + "0" * 18, "9" * 18, "0" * 19 + "7", "+5", "9223372036854775807", "0"],
+}
+"""Values a whole-column cast and the per-value patterns could judge differently."""
+
+
+@pytest.mark.parametrize("column", sorted(NEAR_MISSES))
+def test_a_values_fate_does_not_depend_on_the_rows_beside_it(tmp_path, column):
+    """Each value alone, beside clean rows, and beside rows that force the per-value paths: one fate."""
+    neighbours = {"alone": [], "clean": [KEPT, KEPT],
+                  "bad": [variant(timestamp="2025-03-03T10:00:00+11:00"), variant(quantity="+7"),
+                          variant(timestamp="x"), variant(quantity="y")]}
+    for value in NEAR_MISSES[column]:
+        fates = {}
+        for name, lines in neighbours.items():
+            store, manifest = ingest_one(tmp_path / f"{column}-{NEAR_MISSES[column].index(value)}-{name}", "a.csv",
+                                         rows(variant(**{column: value}), *lines))
+            rejected = {row["line"] for row in store.quarantined(manifest["source_key"]).to_pylist()}
+            fates[name] = "rejected" if 2 in rejected else "kept"
+        assert len(set(fates.values())) == 1, f"{column} {value!r}: {fates}"
 
 
 def ingest_one(folder: Path, name: str, content: bytes):
