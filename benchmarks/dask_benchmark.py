@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.run_benchmark import BIN, DUCKDB_SCRIPT, RUN_TIMING, timed_child  # noqa: E402
-from orders_assets_tests.dask_cluster import running_dask_cluster  # noqa: E402
+from orders_assets_tests.support.dask_cluster import running_dask_cluster  # noqa: E402
 
 STAGES = ("ingest_order_files", "assemble_order_partitions", "build_reports")
 

@@ -36,7 +36,7 @@ SHAPES = ((20, 200), (250, 300), (500, 300))
 ASSET = "filtered_orders"
 REPORTS_SELECTION = "group:reports"
 BATCHING_ENVIRONMENT = {"DAGSTER_EVENT_BATCH_SIZE": "1000", "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
-"""What `orders-assets run` sets for itself (orders_assets/instance.py) and the README exports for
+"""What `orders-assets run` sets for itself (orders_assets/platform/instance.py) and the README exports for
 the UI and `dagster asset materialize`; read there at import would need the project importable."""
 
 PICK_KEY = r"""

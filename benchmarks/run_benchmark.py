@@ -156,7 +156,7 @@ def run_timings(stdout: str) -> dict:
 
 
 def largest_partition(data: Path) -> str:
-    from orders_assets.core.store import OrderStore, partition_text
+    from orders_assets.core.store.order_store import OrderStore, partition_text
 
     catalog = OrderStore(data).catalog()
     return partition_text(max(catalog, key=lambda key: catalog[key]["rows"]))

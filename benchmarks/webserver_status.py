@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test servers' helpers, from the repository
-from orders_assets_tests.loopback import free_port, stop_group  # noqa: E402
+from orders_assets_tests.support.loopback import free_port, stop_group  # noqa: E402
 
 PARTITION_HEALTH_QUERY = """
 query PartitionHealthQuery($assetKey: AssetKeyInput!) {

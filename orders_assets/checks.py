@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from orders_assets.assets.reports import summary
 from orders_assets.core import schema
 from orders_assets.core.invariants import partition_problems, report_problems
-from orders_assets.core.report_page import read_summary
+from orders_assets.core.report.page import read_summary
 from orders_assets.resources import OrdersSettings
 
 

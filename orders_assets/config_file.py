@@ -29,9 +29,9 @@ from pathlib import Path
 
 import yaml
 
-from orders_assets.core.atomic import atomic_write_bytes
-from orders_assets.core.layout_load import rule_problem
-from orders_assets.core.yaml_text import load_yaml
+from orders_assets.core.store.atomic import atomic_write_bytes
+from orders_assets.core.read.layout.load import rule_problem
+from orders_assets.core.read.layout.yaml_text import load_yaml
 
 SECTIONS = {
     "filter": ("order_types", "session_start", "session_end", "participants"),

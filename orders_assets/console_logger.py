@@ -12,7 +12,7 @@ import dagster as dg
 
 USER_FAILURES = frozenset({"Failure", "DagsterExecutionInterruptedError"})
 """Error classes that say what happened without a stack trace: raised on purpose with a message for
-the user (dagster.Failure), or a stop the user asked for (SIGINT / SIGTERM, see interrupts.py)."""
+the user (dagster.Failure), or a stop the user asked for (SIGINT / SIGTERM, see cli/interrupts.py)."""
 
 
 class UserFailureWithoutStack(logging.Filter):

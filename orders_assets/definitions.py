@@ -14,8 +14,8 @@ from orders_assets.checks import (
 )
 from orders_assets.config_file import load_settings_overrides
 from orders_assets.console_logger import console_logger
-from orders_assets.core.sources import folders_problem
-from orders_assets.executors import dask_scheduler_from, executor_for
+from orders_assets.core.read.sources import folders_problem
+from orders_assets.platform.executors import dask_scheduler_from, executor_for
 from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, chunked_source_io_manager, filtered_orders_input
 from orders_assets.machine import MachineTags
 from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV, OrdersSettings

@@ -10,10 +10,10 @@ import dagster as dg
 import pyarrow as pa
 from upath import UPath
 
-from orders_assets.core.date_files import read_partitions
-from orders_assets.core.ingest import ChunkedSource
-from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import OrderStore
+from orders_assets.core.store.date_files import read_partitions
+from orders_assets.core.ingest.source import ChunkedSource
+from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.order_store import OrderStore
 from orders_assets.partitions import DATE_DIMENSION, SECURITY_DIMENSION, security_code, store_key
 from orders_assets.resources import OrdersSettings
 
@@ -92,7 +92,7 @@ class FilteredOrdersIOManager(dg.UPathIOManager):
         raise NotImplementedError("partitions are read by load_partitions, a date file at a time")
 
     def dump_to_path(self, context: dg.OutputContext, obj, path: UPath) -> None:
-        raise NotImplementedError("filtered_orders writes its partition files itself (core/assemble.py)")
+        raise NotImplementedError("filtered_orders writes its partition files itself (core/assemble/assembly.py)")
 
 
 def _date_and_security(partition_key) -> tuple[str, str]:

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from orders_assets.core.hardware import MachineProfile
-from orders_assets.core.tuning import GiB, MiB, Tuning
+from orders_assets.core.machine.hardware import MachineProfile
+from orders_assets.core.machine.tuning import GiB, MiB, Tuning
 from orders_assets.resources import OrdersSettings
 
 TAG_PREFIX = "orders_assets/"

@@ -4,7 +4,7 @@ Both dimensions of the order set are dynamic: securities and dates are discovere
 data by the ingest, not declared. Keys print date first ("2025-03-03|BHP": dimension names in
 alphabetical order). Dagster resolves a range of these keys as the product of its date range and
 its security range (each in its dimension's order: securities in the order they were first
-seen), so the ranges handed to runs are rectangles (core/ranges.py): a new day across all
+seen), so the ranges handed to runs are rectangles (core/plan/ranges.py): a new day across all
 securities, the common backfill, is one rectangle and so one single-run step.
 """
 from collections.abc import Mapping
@@ -13,8 +13,8 @@ from urllib.parse import unquote
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.core.ranges import balanced_ranges, partition_rectangles
-from orders_assets.core.store import PartitionKey, parse_partition_text
+from orders_assets.core.plan.ranges import balanced_ranges, partition_rectangles
+from orders_assets.core.store.order_store import PartitionKey, parse_partition_text
 
 SOURCE_FILES = "source_files"
 TRADE_DATES = "trade_dates"

@@ -9,11 +9,11 @@ from typing import Optional
 import dagster as dg
 
 from orders_assets.core import schema
-from orders_assets.core.filters import OrderFilter, order_filter_from
-from orders_assets.core.hardware import MachineProfile, detect_profile
-from orders_assets.core.ingest import IngestSettings, ingest_rules_from
-from orders_assets.core.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
-from orders_assets.core.store import OrderStore
+from orders_assets.core.read.filters import OrderFilter, order_filter_from
+from orders_assets.core.machine.hardware import MachineProfile, detect_profile
+from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
+from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
+from orders_assets.core.store.order_store import OrderStore
 
 LANDING_ENV = "ORDERS_ASSETS_LANDING"
 DATA_ENV = "ORDERS_ASSETS_DATA"
@@ -33,7 +33,7 @@ class OrdersSettings(dg.ConfigurableResource):
     output_url: str = ""
     """Where partition files and reports are published: a folder, file://, s3://bucket/prefix,
     gs://bucket/prefix (any fsspec URL). Empty: data_dir. Credentials come from fsspec's own
-    configuration (FSSPEC_S3_KEY, ..., see core/outputs.py)."""
+    configuration (FSSPEC_S3_KEY, ..., see core/store/outputs.py)."""
     order_types: list[str] = list(schema.DEFAULT_ORDER_TYPES)
     session_start: str = schema.DEFAULT_SESSION_START
     session_end: str = schema.DEFAULT_SESSION_END

@@ -21,14 +21,14 @@ import json
 import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
-from orders_assets.core.assemble import expected_signatures, pending_partitions
-from orders_assets.core.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.plan import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
-from orders_assets.core.ranges import DEFAULT_MAX_GAP
-from orders_assets.core.report_files import reports_complete, reports_current
-from orders_assets.core.sources import scan_landing
-from orders_assets.core.store import partition_text, remove_orphan_temporaries
-from orders_assets.executors import connected_workers
+from orders_assets.core.assemble.assembly import expected_signatures, pending_partitions
+from orders_assets.core.read.identity import Observation, content_digest, observations, stable_sources
+from orders_assets.core.plan.planner import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
+from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
+from orders_assets.core.report.files import reports_complete, reports_current
+from orders_assets.core.read.sources import scan_landing
+from orders_assets.core.store.order_store import partition_text, remove_orphan_temporaries
+from orders_assets.platform.executors import connected_workers
 from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
 

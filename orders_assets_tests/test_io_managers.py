@@ -14,8 +14,8 @@ from orders_assets.core.generate import generate_orders
 from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, filtered_orders_input
 from orders_assets.partitions import order_partitions
 from orders_assets.resources import OrdersSettings
-from orders_assets.runner import run_pipeline
-from orders_assets_tests.reference import reference_reports
+from orders_assets.cli.runner import run_pipeline
+from orders_assets_tests.support.reference import reference_reports
 
 
 @dg.asset(partitions_def=order_partitions,

@@ -1,4 +1,4 @@
-"""Sanity checks of the real-data oracles (real_data_oracles.py) themselves.
+"""Sanity checks of the real-data oracles (support/real_data_oracles.py) themselves.
 
 Every figure is either a fact stated in a dataset's SOURCE.md or recounted here
 with the csv / gzip / lzma modules and pyarrow, never taken from the oracle.
@@ -21,9 +21,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets_tests import real_data_oracles as oracles
-from orders_assets_tests.real_data_compare import assert_reports_match
-from orders_assets_tests.reference import size_bucket_labels
+from orders_assets_tests.support import real_data_oracles as oracles
+from orders_assets_tests.support.real_data_compare import assert_reports_match
+from orders_assets_tests.support.reference import size_bucket_labels
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
 

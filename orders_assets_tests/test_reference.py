@@ -1,7 +1,7 @@
-"""Self-test of the independent reference implementation (reference.py).
+"""Self-test of the independent reference implementation (support/reference.py).
 
 Two tiny files are written below; every expected figure is a literal worked
-out by hand in the comments, so this test does not trust reference.py for any
+out by hand in the comments, so this test does not trust support/reference.py for any
 number it checks.
 
 Sydney in March 2024 is on daylight time, AEDT = UTC+11 (DST ends 7 Apr 2024).
@@ -18,7 +18,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
-from orders_assets_tests.reference import reference_reports, size_bucket_labels
+from orders_assets_tests.support.reference import reference_reports, size_bucket_labels
 
 # a.csv: canonical column order plus an extra column (venue), plain CSV.
 #  line  row  what                                           outcome

@@ -17,7 +17,7 @@ from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, b
 from orders_assets.resources import OrdersSettings
 from orders_assets.sensors import SENSOR_NAME
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
-from orders_assets_tests.reference import reference_reports
+from orders_assets_tests.support.reference import reference_reports
 
 SENSOR_TIME_LIMIT_SECONDS = 60
 """Dagster's default limit for one sensor evaluation."""

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import dagster as dg
 
-from orders_assets.core.assemble import assemble_partitions
-from orders_assets.core.ingest import ChunkedSource, ingest_source
-from orders_assets.core.plan import ingested_copies, record_copies, record_refused
-from orders_assets.core.progress import (
+from orders_assets.core.assemble.assembly import assemble_partitions
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
+from orders_assets.core.ingest.progress import (
     DEFAULT_INTERVAL_SECONDS,
     STAGES,
     MiB,
@@ -22,8 +22,8 @@ from orders_assets.core.progress import (
     peak_rss_bytes,
     write_progress,
 )
-from orders_assets.core.reader import SourceFormatError
-from orders_assets.core.store import parse_partition_text
+from orders_assets.core.read.reader import SourceFormatError
+from orders_assets.core.store.order_store import parse_partition_text
 from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
     SOURCE_FILES,

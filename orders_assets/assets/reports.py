@@ -11,14 +11,15 @@ import time
 import dagster as dg
 
 from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
-from orders_assets.core import outputs, schema
-from orders_assets.core.aggregate import build_report
-from orders_assets.core.assemble import load_partials
-from orders_assets.core.plots import report_totals
-from orders_assets.core.progress import MiB, peak_rss_bytes
-from orders_assets.core.report_files import markdown_preview, write_report, write_summary
-from orders_assets.core.report_page import read_summary, write_plot, write_report_page
-from orders_assets.core.summary import summary_document
+from orders_assets.core.store import outputs
+from orders_assets.core import schema
+from orders_assets.core.assemble.aggregate import build_report
+from orders_assets.core.assemble.assembly import load_partials
+from orders_assets.core.report.plots import report_totals
+from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
+from orders_assets.core.report.files import markdown_preview, write_report, write_summary
+from orders_assets.core.report.page import read_summary, write_plot, write_report_page
+from orders_assets.core.report.summary import summary_document
 from orders_assets.resources import OrdersSettings
 
 REPORTS_GROUP = "reports"

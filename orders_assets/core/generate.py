@@ -22,7 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
-from orders_assets.core.atomic import temporary_file
+from orders_assets.core.store.atomic import temporary_file
 
 COLUMNS = list(schema.CANONICAL_COLUMNS) + ["event"]
 REAL_CODES = ("BHP", "CBA", "CSL", "NAB", "WBC", "ANZ", "WES", "MQG", "WOW", "TLS", "RIO", "FMG", "GMG", "TCL",

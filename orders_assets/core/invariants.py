@@ -10,11 +10,13 @@ from collections import defaultdict
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core import date_files, outputs, schema
-from orders_assets.core.aggregate import sorted_by_keys
-from orders_assets.core.assemble import SOURCE_FILE
-from orders_assets.core.parse import SOURCE_LINE
-from orders_assets.core.store import OrderStore
+from orders_assets.core.store import date_files, outputs
+
+from orders_assets.core import schema
+from orders_assets.core.assemble.aggregate import sorted_by_keys
+from orders_assets.core.assemble.assembly import SOURCE_FILE
+from orders_assets.core.read.parse import SOURCE_LINE
+from orders_assets.core.store.order_store import OrderStore
 
 PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.HOUR, SOURCE_FILE)
 """A date file's columns; trade_date is its hive folder's value, added by every reader."""

@@ -16,20 +16,20 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.aggregate import (
+from orders_assets.core.assemble.aggregate import (
     build_report,
     combine_partials,
     order_values,
     partial_aggregates,
     totals,
 )
-from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
-from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems, report_problems
-from orders_assets.core.report_files import write_report
-from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import OrderStore
-from orders_assets.core.summary import summary_document
+from orders_assets.core.report.files import write_report
+from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.report.summary import summary_document
 
 EDGES = schema.DEFAULT_SIZE_EDGES
 EIGHT = Decimal("0.00000001")

@@ -6,14 +6,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.aggregate import build_report
-from orders_assets.core.assemble import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.assemble.aggregate import build_report
+from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems, report_problems
-from orders_assets.core.report_files import write_report
-from orders_assets.core.sources import discover_sources
-from orders_assets.core.store import OrderStore
+from orders_assets.core.report.files import write_report
+from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.order_store import OrderStore
 
 
 @pytest.fixture

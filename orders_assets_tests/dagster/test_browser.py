@@ -1,5 +1,5 @@
 """The Dagster UI in headless Chromium: the webserver on 127.0.0.1 over an instance holding real
-materializations, driven through chromedriver with the tiny WebDriver client of orders_assets_tests.webdriver.
+materializations, driven through chromedriver with the tiny WebDriver client of orders_assets_tests.support.webdriver.
 
 Chromium and chromedriver are Debian's packages; the session fixture installs them when missing (CI runs as
 root on a fresh Debian machine) and fails, never skips, when it cannot. Screenshots are saved under the test's
@@ -19,8 +19,8 @@ from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import DATA_ENV, LANDING_ENV
 from orders_assets_tests.dagster.test_commands import free_port, graphql, wait_until_serving
-from orders_assets_tests.reference import reference_reports
-from orders_assets_tests.webdriver import XPATH, Session, start_chromedriver, wait_until
+from orders_assets_tests.support.reference import reference_reports
+from orders_assets_tests.support.webdriver import XPATH, Session, start_chromedriver, wait_until
 
 pytestmark = pytest.mark.slow
 

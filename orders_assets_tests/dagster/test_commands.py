@@ -16,12 +16,12 @@ import yaml
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
+from orders_assets.platform.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
 from orders_assets.resources import DATA_ENV, LANDING_ENV
 from orders_assets.sensors import INTERVAL_ENV
 from orders_assets_tests.conftest import assert_report_equals, read_report
-from orders_assets_tests.loopback import free_port, stop_group
-from orders_assets_tests.reference import reference_reports
+from orders_assets_tests.support.loopback import free_port, stop_group
+from orders_assets_tests.support.reference import reference_reports
 
 BIN = Path(sys.executable).parent
 

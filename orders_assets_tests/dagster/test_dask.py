@@ -14,10 +14,10 @@ import pytest
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.executors import dask_task_key
+from orders_assets.platform.executors import dask_task_key
 from orders_assets_tests.conftest import assert_report_equals, read_report
-from orders_assets_tests.dask_cluster import running_dask_cluster
-from orders_assets_tests.reference import reference_reports
+from orders_assets_tests.support.dask_cluster import running_dask_cluster
+from orders_assets_tests.support.reference import reference_reports
 
 pytestmark = pytest.mark.slow
 
@@ -111,8 +111,8 @@ def test_concurrent_runs_of_one_job_get_their_own_dask_task_names():
 
 
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    from orders_assets import cli, launch
-    from orders_assets.instance import BATCHING_ENVIRONMENT
+    from orders_assets.cli import launch, main as cli
+    from orders_assets.platform.instance import BATCHING_ENVIRONMENT
 
     monkeypatch.setattr(launch, "CONNECT_SECONDS", 1)  # 10 s in use; nothing listens on the discard port anyway
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))

@@ -16,9 +16,9 @@ from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.definitions import build_definitions
 from orders_assets.partitions import dagster_key, order_partitions, security_code, security_key, store_key
 from orders_assets.resources import OrdersSettings
-from orders_assets.runner import run_pipeline
+from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
-from orders_assets_tests.reference import reference_reports
+from orders_assets_tests.support.reference import reference_reports
 
 HOSTILE_CODES = [
     "../../../outside/pwn",  # from orders/trade_date=D/ up to the test's folder

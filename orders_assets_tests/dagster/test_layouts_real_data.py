@@ -1,5 +1,5 @@
 """Real exchange files in their vendors' layouts through `orders-assets run`: every report equals the
-computation written with pandas directly on the vendor files (orders_assets_tests/real_data_oracles.py).
+computation written with pandas directly on the vendor files (orders_assets_tests/support/real_data_oracles.py).
 
 The data stays in ../shared/real-data (third-party; never copied into the repo): each test copies
 the files it needs into its temporary landing folder. Without that folder the tests are skipped.
@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from orders_assets.core.layout import LayoutError
+from orders_assets.core.read.layout.model import LayoutError
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, settings_from_environment
 from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
-from orders_assets_tests import real_data_oracles as oracles
-from orders_assets_tests.real_data_compare import assert_reports_match
+from orders_assets_tests.support import real_data_oracles as oracles
+from orders_assets_tests.support.real_data_compare import assert_reports_match
 from orders_assets_tests.test_sensors import LandingFolder
 
 BIN = Path(sys.executable).parent

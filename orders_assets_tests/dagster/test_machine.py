@@ -12,7 +12,7 @@ import pytest
 from orders_assets.core.generate import generate_orders
 from orders_assets.definitions import INGEST_JOB, build_definitions
 from orders_assets.resources import OrdersSettings
-from orders_assets.runner import run_pipeline
+from orders_assets.cli.runner import run_pipeline
 
 PROBE_DIR_ENV = "ORDERS_ASSETS_TEST_PROBE_DIR"
 PROBE_SECONDS = 2.0

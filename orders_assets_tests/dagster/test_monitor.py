@@ -9,7 +9,7 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets.core import date_files
+from orders_assets.core.store import date_files
 from orders_assets.core.generate import generate_orders
 
 BIN = Path(sys.executable).parent

@@ -11,9 +11,9 @@ from orders_assets.assets.orders import PER_PARTITION_METADATA_LIMIT
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import OrdersSettings
-from orders_assets.runner import run_pipeline
+from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
-from orders_assets_tests.reference import reference_reports
+from orders_assets_tests.support.reference import reference_reports
 
 
 @pytest.fixture(scope="module")

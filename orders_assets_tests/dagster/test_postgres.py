@@ -18,15 +18,15 @@ import yaml
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.instance import (
+from orders_assets.platform.instance import (
     INSTANCE_YAML, POSTGRES_PASSWORD_ENV, POSTGRES_URL_ENV, InstanceConfigError, ensure_instance_folder,
     postgres_instance_yaml,
 )
 from orders_assets_tests.conftest import assert_report_equals, read_report
-from orders_assets_tests.postgres_server import (
+from orders_assets_tests.support.postgres_server import (
     SERVER_PACKAGE, PostgresUnavailable, install_postgres, running_postgres, server_binaries,
 )
-from orders_assets_tests.reference import reference_reports
+from orders_assets_tests.support.reference import reference_reports
 
 pytestmark = pytest.mark.slow
 

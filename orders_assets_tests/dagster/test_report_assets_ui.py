@@ -16,8 +16,8 @@ from orders_assets.assets.reports import reports
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import OrdersSettings
-from orders_assets.runner import run_pipeline
-from orders_assets_tests.core.test_plots import EXPECTED_PLOTS, PNG_SIGNATURE
+from orders_assets.cli.runner import run_pipeline
+from orders_assets_tests.core.report.test_plots import EXPECTED_PLOTS, PNG_SIGNATURE
 
 INLINE_PNG = re.compile(r"!\[(?P<name>[^\]]+)\]\(data:image/png;base64,(?P<data>[A-Za-z0-9+/=]+)\)")
 

@@ -20,13 +20,13 @@ import pyarrow.parquet as pq
 import pytest
 from upath import UPath
 
-from orders_assets.core import date_files
+from orders_assets.core.store import date_files
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.plots import PLOTTED_REPORTS
+from orders_assets.core.report.plots import PLOTTED_REPORTS
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets_tests.conftest import assert_report_equals, read_report
-from orders_assets_tests.reference import reference_reports
-from orders_assets_tests.s3_server import running_s3_server
+from orders_assets_tests.support.reference import reference_reports
+from orders_assets_tests.support.s3_server import running_s3_server
 
 pytestmark = pytest.mark.slow
 

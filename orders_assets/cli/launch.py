@@ -1,0 +1,229 @@
+"""How `orders-assets run` executes the runs it plans: one after another in this process (a laptop),
+or several at once on a Dask cluster, each run's step a task on a worker.
+
+Either way a run is an ordinary Dagster run of one of the code location's jobs, recorded on the
+instance with its partition range; only the executor differs. On a cluster the job is
+reconstructed by the workers from the `orders_assets.definitions` module, and the settings of
+this command travel in the run's config, so a worker needs the package and access to the
+folders (and output URL), not this command's environment.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+from dagster._core.execution.api import execute_run_iterator
+
+from orders_assets.assets.orders import ENGINE_SECONDS
+from orders_assets.definitions import build_definitions
+from orders_assets.platform.executors import dask_execution
+from orders_assets.partitions import range_tags
+from orders_assets.resources import OrdersSettings
+
+DEFINITIONS_MODULE = "orders_assets.definitions"
+Range = tuple[str, str] | None
+"""(first, last) partition keys of a single-run backfill, or None for an unpartitioned run."""
+
+
+@dataclass(frozen=True)
+class LaunchedRun:
+    job: str
+    partition_range: str
+    """'first...last' for a backfill, '' for an unpartitioned run."""
+    success: bool
+    seconds: float
+    """Wall time of the run, creation included."""
+    engine_seconds: float
+    """Part of it spent in the core engine (the steps' own work); the rest is Dagster's."""
+    partitions: int
+    run_id: str = ""
+
+    @property
+    def dagster_seconds(self) -> float:
+        return max(0.0, self.seconds - self.engine_seconds)
+
+
+class InProcessLauncher:
+    """Runs execute in this process, one after another; each step uses every core of the machine."""
+
+    parts = 1
+    """How many pieces a stage's work is cut into: one, since one step already uses all cores."""
+
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str,
+                 checkpoint: Callable[[], None] = lambda: None):
+        self.defs = build_definitions(settings)
+        self.instance = instance
+        self.checkpoint = checkpoint
+        """Called before each run: it raises to stop launching (a signal arrived)."""
+        # In this process whatever the code location's default (a Dask scheduler in the environment).
+        self.run_config = {**_logger_config(log_level), "execution": {"config": {"in_process": {}}}}
+
+    def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
+        runs = []
+        for partition_range in ranges:
+            self.checkpoint()
+            runs.append(self._execute(job_name, partition_range))
+        return runs
+
+    def close(self) -> None:
+        pass
+
+    def _execute(self, job_name: str, partition_range: Range) -> LaunchedRun:
+        """One run, executed here with its events streamed, not kept.
+
+        `execute_in_process` keeps every event of the run in its result: at a year's 75,000 keys
+        that is 75,000 materialization events (about 3 KB each) held until the run ends, the peak
+        RSS growing with the partition count. The run is created and executed the way Dagster's
+        run worker does it (`create_run_for_job`, `execute_run_iterator`), and only a tally of
+        the events is kept.
+        """
+        started = time.perf_counter()
+        job_def = self.defs.resolve_job_def(job_name)
+        run = self.instance.create_run_for_job(job_def, run_config=self.run_config,
+                                               tags={**job_def.run_tags, **_tags(partition_range)})
+        tally = RunTally()
+        for event in execute_run_iterator(InMemoryJob(job_def), run, self.instance):
+            tally.add(event)
+        success = self.instance.get_run_by_id(run.run_id).is_success
+        return launched_run(job_name, partition_range, tally, success, run.run_id, time.perf_counter() - started)
+
+
+class DaskLauncher:
+    """Runs execute at once, one per piece of a stage's work, their steps as tasks on a Dask cluster.
+
+    A stage is cut into as many pieces as the cluster has workers (`parts`), each a single-run
+    backfill of a range of keys: Dask's scheduler gives each waiting step to a free worker. The
+    runs are orchestrated by a pool of processes here, one per worker, as Dagster's default run
+    launcher runs each run in a process of its own (the orchestration only waits for Dask and
+    relays events; the work is done in the workers' processes). Not threads: Dagster re-applies
+    the logging configuration when a run starts, which deadlocks against another run's thread
+    logging at that moment.
+    """
+
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, scheduler: str):
+        if not instance.is_persistent:
+            raise ValueError("a Dask run needs a persistent Dagster instance (DAGSTER_HOME) that the workers can open")
+        self.instance_ref = instance.get_ref()
+        self.working_directory = os.getcwd()
+        self.run_config = {**_logger_config(log_level), "execution": dask_execution(scheduler),
+                           "resources": {"settings": {"config": settings_config(settings)}}}
+        self.parts = cluster_workers(scheduler)
+        # One orchestrating process per worker, started now and kept for every stage: each imports
+        # Dagster and the definitions once (seconds), not once per run.
+        self.pool = ProcessPoolExecutor(max_workers=self.parts, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_load_definitions, initargs=(self.working_directory,))
+
+    def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
+        count = len(ranges)
+        return list(self.pool.map(execute_reconstructed, [self.instance_ref] * count, [job_name] * count, ranges,
+                                  [self.run_config] * count, [self.working_directory] * count))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def _import_definitions() -> None:
+    importlib.import_module(DEFINITIONS_MODULE)
+
+
+def _load_definitions(working_directory: str) -> None:
+    ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", working_directory).get_definition()
+
+
+def execute_reconstructed(instance_ref, job_name: str, partition_range: Range, run_config: dict,
+                          working_directory: str) -> LaunchedRun:
+    """One run of the code location's job, its steps on the executor its run config names (in a process of its own)."""
+    repository = ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", working_directory)
+    started = time.perf_counter()
+    with dg.DagsterInstance.from_ref(instance_ref) as instance, dg.execute_job(
+            repository.get_reconstructable_job(job_name), instance, run_config=run_config,
+            tags=_tags(partition_range), raise_on_error=False) as result:
+        tally = RunTally()
+        for event in result.all_events:
+            tally.add(event)
+        return launched_run(job_name, partition_range, tally, result.success, result.run_id,
+                            time.perf_counter() - started)
+
+
+class ClusterUnreachable(RuntimeError):
+    """No Dask scheduler (or no worker) answered at the given address."""
+
+
+CONNECT_SECONDS = 10
+"""A scheduler that has not answered in this time is down or unreachable (Dask retries meanwhile)."""
+FIRST_WORKER_SECONDS = 30
+"""How long a reachable scheduler may take to have its first worker connected (workers starting up)."""
+
+
+def cluster_workers(scheduler: str) -> int:
+    """Workers connected to the scheduler, once at least one is; each has imported the definitions."""
+    from dask.distributed import Client
+
+    try:
+        with Client(scheduler, timeout=CONNECT_SECONDS) as client:
+            client.wait_for_workers(1, timeout=FIRST_WORKER_SECONDS)
+            client.run(_import_definitions)  # each worker builds the definitions now, not in its first step
+            return len(client.scheduler_info()["workers"])
+    except (OSError, TimeoutError) as error:
+        raise ClusterUnreachable(f"Dask scheduler {scheduler}: no answer within {CONNECT_SECONDS} s, or no worker "
+                                 f"connected within {FIRST_WORKER_SECONDS} s ({type(error).__name__}: {error})") from error
+
+
+def settings_config(settings: OrdersSettings) -> dict:
+    """The settings as the `settings` resource's run config (unset sizing left to each worker's machine)."""
+    return {name: value for name, value in settings.model_dump().items() if value is not None}
+
+
+class RunTally:
+    """What `orders-assets run` reports of a run, gathered from its events as they pass: keys
+    materialized, checks failed, and the engine time each asset's step recorded."""
+
+    def __init__(self) -> None:
+        self.partitions = 0
+        self.failed_checks: list[str] = []
+        self.engine_by_asset: dict[dg.AssetKey, float] = {}
+
+    def add(self, event: dg.DagsterEvent) -> None:
+        if event.is_step_materialization:
+            recorded = event.event_specific_data.materialization
+            self.partitions += recorded.partition is not None
+        elif event.is_asset_observation:
+            recorded = event.event_specific_data.asset_observation
+        else:
+            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
+                self.failed_checks.append(event.event_specific_data.check_name)
+            return
+        # A step reports its engine time once: on an observation of its asset (a multi-partition
+        # step's own figures, filtered_orders) or on its materializations (the same on each).
+        entry = recorded.metadata.get(ENGINE_SECONDS)
+        if entry is not None:
+            self.engine_by_asset.setdefault(recorded.asset_key, float(entry.value))
+
+    @property
+    def engine_seconds(self) -> float:
+        return sum(self.engine_by_asset.values())
+
+
+def launched_run(job_name: str, partition_range: Range, tally: RunTally, success: bool, run_id: str,
+                 seconds: float) -> LaunchedRun:
+    label = "" if partition_range is None else (
+        partition_range[0] if partition_range[0] == partition_range[1] else "...".join(partition_range))
+    return LaunchedRun(job=job_name, partition_range=label, success=success and not tally.failed_checks,
+                       seconds=seconds, engine_seconds=tally.engine_seconds, partitions=tally.partitions,
+                       run_id=run_id)
+
+
+def _tags(partition_range: Range) -> dict[str, str]:
+    return {} if partition_range is None else range_tags(*partition_range)
+
+
+def _logger_config(log_level: str) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}}

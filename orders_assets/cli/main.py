@@ -1,0 +1,266 @@
+"""orders-assets generate | run | profile: the command line of the project (contract section 5)."""
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
+CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "reader", "machine")
+"""The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
+equal; not imported from there so that `--help` loads no YAML or Arrow)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="orders-assets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write a synthetic order file (deterministic for a seed)")
+    generate.add_argument("--rows", type=int, required=True)
+    generate.add_argument("--days", type=int, default=5)
+    generate.add_argument("--securities", type=int, default=20)
+    generate.add_argument("--participants", type=int, default=100)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--bad-rows", type=float, default=0.0, help="fraction of malformed rows to inject")
+    generate.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 3, 3))
+    generate.add_argument("--out", type=Path, required=True, help=".csv, .csv.gz, .csv.zst or .parquet")
+
+    run = commands.add_parser("run", help="ingest the landing folder and materialize every partition and report")
+    run.add_argument("--landing", type=Path, required=True)
+    run.add_argument("--data", type=Path, required=True)
+    run.add_argument("--config", type=Path, default=None, help=f"YAML settings: {', '.join(CONFIG_KEYS)} "
+                                                                 "(README, 'Config file')")
+    run.add_argument("--dask", metavar="ADDRESS", default=None,
+                     help="run the steps on the Dask cluster of this scheduler (tcp://host:8786), one piece of "
+                          "each stage per worker (default: $ORDERS_ASSETS_DASK_SCHEDULER; unset: this machine)")
+    run.add_argument("--rehash", action="store_true",
+                     help="compare every file's content with what was ingested, whatever its name, size and "
+                          "time (a file corrected in place with its old size and time), and retry refused files")
+    run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                     help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
+
+    profile = commands.add_parser("profile", help="print the detected machine and the settings chosen for it")
+    profile.add_argument("--data", type=Path, default=Path("."), help="data folder (its disk's free space counts)")
+    profile.add_argument("--config", type=Path, default=None, help="YAML settings; their machine values win")
+    profile.add_argument("--json", action="store_true", help="machine-readable output")
+    profile.add_argument("--save", type=Path, default=None,
+                         help="write the effective settings as a config file that reproduces them exactly")
+
+    args = parser.parse_args(argv)
+    if args.command == "generate":
+        return _generate(args)
+    if args.command == "profile":
+        return _profile(args)
+    return _run_until_stopped(args)
+
+
+def _run_until_stopped(args: argparse.Namespace) -> int:
+    """`run`, stopped by SIGINT or SIGTERM between whole pieces of work, exiting 128 + the signal."""
+    from orders_assets.cli.interrupts import Interrupted, watch_signals
+
+    try:
+        with watch_signals() as watch:
+            return _run(args, watch.checkpoint)
+    except Interrupted as stop:
+        print(f"stopped by {stop}: no further run was launched; what was written is whole (every output is "
+              "written atomically). Run the same command again to finish.", file=sys.stderr)
+        return stop.exit_status
+
+
+def _profile(args: argparse.Namespace) -> int:
+    import json
+
+    from orders_assets.config_file import ConfigFileError, load_settings_overrides, save_settings, settings_document
+    from orders_assets.core.machine.tuning import TuningError
+    from orders_assets.resources import OrdersSettings
+
+    try:
+        settings = OrdersSettings(landing_dir=".", data_dir=str(args.data.resolve()),
+                                  **load_settings_overrides(args.config))
+        machine = settings.machine_profile()
+        tuning = settings.tuning(machine)
+    except (ConfigFileError, TuningError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.save:
+        save_settings(args.save, settings_document(settings.model_dump(), tuning.as_dict()))
+    if args.json:
+        print(json.dumps({"machine": machine.as_dict(), "tuning": tuning.as_dict(),
+                          "step_peak_estimate": tuning.step_peak}, indent=1))
+    else:
+        print(_profile_text(machine, tuning, chosen="preset" not in settings.tuning_overrides()))
+    if args.save:
+        print(f"saved to {args.save} (use it with --config to reproduce these settings)", file=sys.stderr)
+    return 0
+
+
+def _profile_text(machine, tuning, chosen: bool) -> str:
+    from orders_assets.core.machine.tuning import GiB as gib, MiB as mib
+    cgroup = machine.cgroup
+    limits = "not in a cgroup" if cgroup.version is None else (
+        f"cgroup v{cgroup.version}: CPU limit {cgroup.cpu_limit if cgroup.cpu_limit else 'none'}, memory limit "
+        f"{f'{cgroup.memory_limit / gib:.1f} GiB' if cgroup.memory_limit else 'none'}")
+    return "\n".join([
+        "machine",
+        f"  cores            {machine.cores} usable ({machine.host.logical_cores} logical, "
+        f"{machine.host.physical_cores} physical)",
+        f"  memory           {machine.memory / gib:.1f} GiB usable, {machine.available_memory / gib:.1f} GiB available",
+        f"  container        {limits}",
+        f"  data disk free   {machine.host.data_dir_free / gib:.1f} GiB",
+        f"settings (preset {tuning.preset}{', chosen from the machine' if chosen else ''})",
+        f"  workers          {tuning.workers}",
+        f"  block_bytes      {tuning.block_bytes // mib} MiB",
+        f"  read_ahead       {tuning.read_ahead}",
+        f"  stage_bytes      {tuning.stage_bytes // mib} MiB",
+        f"  memory_budget    {tuning.memory_budget / gib:.1f} GiB",
+        f"  max_concurrent   {tuning.max_concurrent} Dagster step processes",
+        f"  step peak (est.) {tuning.step_peak // mib} MiB",
+    ])
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from orders_assets.core.generate import generate_orders
+
+    started = time.perf_counter()
+    report = generate_orders(
+        args.out, rows=args.rows, days=args.days, securities=args.securities, participants=args.participants,
+        seed=args.seed, bad_rows=args.bad_rows, start_date=args.start_date,
+    )
+    print(f"wrote {report.rows:,} rows ({len(report.bad_lines):,} malformed) over {len(report.trade_dates)} days "
+          f"and {len(report.securities)} securities to {report.path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _run(args: argparse.Namespace, checkpoint) -> int:
+    from orders_assets.config_file import ConfigFileError, load_settings_overrides
+    from orders_assets.core.ingest.source import ingest_rules_from
+    from orders_assets.core.read.layout.model import rules_reading_no_file
+    from orders_assets.core.plan.planner import plan_work
+    from orders_assets.core.read.sources import folders_problem, scan_landing
+    from orders_assets.core.store.order_store import OrderStore, remove_orphan_temporaries
+
+    started = time.perf_counter()
+    try:
+        overrides = load_settings_overrides(args.config)
+        rules = ingest_rules_from(overrides)
+    except (ConfigFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.landing.is_dir():
+        print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
+        return 2
+    problem = folders_problem(args.landing, args.data)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if args.data.is_dir():
+        remove_orphan_temporaries(args.data)
+    store = OrderStore(args.data, overrides.get("output_url", ""))
+    for message in rules_reading_no_file(rules.layouts, [source.key for source in scan_landing(args.landing).sources]):
+        print(f"warning: {message}")
+    if not args.rehash:  # a rehash reads every file: the runs' own plan does it, once
+        work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields)
+        if work.nothing_to_do:
+            _print_skipped(store)
+            print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
+            return _exit_status(True, store)
+    checkpoint()
+    return _run_through_dagster(args, overrides, started, checkpoint)
+
+
+def _print_skipped(store) -> None:
+    """Every file not read or not counted, with the reason; the refused ones last, with what to do."""
+    refused = store.refused()
+    entries = store.skipped_list()
+    for entry in sorted(entries, key=lambda entry: entry["source_file"] in refused):
+        label = "REFUSED" if entry["source_file"] in refused else "skipped"
+        print(f"{label} {entry['source_file']}: {entry['reason']}")
+    if refused:
+        print(f"{len(refused)} file(s) refused: mend or remove them and run again (an unchanged refused file is "
+              "not retried; `run --rehash` retries it)")
+
+
+def _exit_status(runs_succeeded: bool, store) -> int:
+    """0 when every run succeeded and every file of the landing folder was read (contract section 5)."""
+    return 0 if runs_succeeded and not store.refused() else 1
+
+
+def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float, checkpoint) -> int:
+    import warnings
+
+    import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+    from orders_assets.config_file import save_settings, settings_document
+    from orders_assets.core.machine.tuning import TuningError
+    from orders_assets.platform.executors import dask_scheduler_from
+    from orders_assets.platform.instance import InstanceConfigError, ensure_instance_folder, open_instance, use_batched_events
+    from orders_assets.cli.launch import ClusterUnreachable
+    from orders_assets.resources import OrdersSettings
+    from orders_assets.cli.runner import run_pipeline
+    from orders_assets.cli.terminal import ProgressBar
+
+    settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
+    try:
+        tuning = settings.tuning()
+    except TuningError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    args.data.mkdir(parents=True, exist_ok=True)
+    home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
+    try:
+        ensure_instance_folder(home)
+    except InstanceConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    use_batched_events()
+    save_settings(settings.store().root / "state" / "effective_config.yaml",
+                  settings_document(settings.model_dump(), tuning.as_dict()))
+    try:
+        with open_instance(home) as instance, ProgressBar(settings.store().state):
+            outcome = run_pipeline(settings, instance, log_level=args.log_level,
+                                   dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash,
+                                   checkpoint=checkpoint)
+    except ClusterUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    _print_outcome(outcome, settings, time.perf_counter() - started, home)
+    _print_skipped(settings.store())
+    return 0 if outcome.success else 1
+
+
+def _run_timing(run) -> str:
+    """Where a run's time went: the engine's work and Dagster's bookkeeping (per partition when partitioned)."""
+    text = f"{run.seconds:.1f} s: engine {run.engine_seconds:.1f} s, Dagster {run.dagster_seconds:.1f} s"
+    if run.partitions:
+        plural = "" if run.partitions == 1 else "s"
+        text += f" for {run.partitions:,} partition{plural} ({1000 * run.dagster_seconds / run.partitions:.1f} ms each)"
+    return text
+
+
+def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
+    from orders_assets.core.report.page import read_summary
+
+    if outcome.did_nothing:
+        print(f"nothing new in {settings.landing_dir}: no run launched ({seconds:.2f} s)")
+        return
+    for run in outcome.runs:
+        print(f"{'ok    ' if run.success else 'FAILED'} {run.job} {run.partition_range}".rstrip())
+        print(f"       {_run_timing(run)}")
+    if outcome.status_seconds is not None:
+        print(f"ok     UI partition status of filtered_orders brought up to date in {outcome.status_seconds:.1f} s")
+    reports_dir = settings.store().reports
+    summary = read_summary(reports_dir)
+    if summary is not None:
+        print(
+            f"{summary['source_files']} files: {summary['rows_read']:,} rows read = {summary['rows_kept']:,} kept "
+            f"+ {summary['rows_filtered_out']:,} filtered out + {summary['rows_rejected']:,} rejected; "
+            f"{summary['partitions']:,} partitions; value {summary['value']}"
+        )
+    print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""`orders-assets run`: bring every partition and report up to date through Dagster runs.
+
+It plans first (pure, from the landing folder and the store) and launches nothing when
+nothing is new. Otherwise it launches at most: one ingest run per contiguous range of new
+source files, one single-run backfill per rectangle of pending (date, security) partitions
+(core/plan/ranges.py), and one run of the reports, all recorded on the given Dagster instance. On a Dask
+cluster (orders_assets.cli.launch) the ranges are cut into one piece per worker and run at once.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from orders_assets.assets.orders import retire_sources
+from orders_assets.core.assemble.assembly import pending_partitions
+from orders_assets.core.read.identity import content_digest
+from orders_assets.core.plan.planner import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
+from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
+from orders_assets.core.report.files import reports_current
+from orders_assets.core.read.sources import scan_landing
+from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.cli.launch import DaskLauncher, InProcessLauncher, LaunchedRun
+from orders_assets.partitions import order_partition_ranges, source_file_ranges
+from orders_assets.resources import OrdersSettings
+from orders_assets.ui_status import refresh_partition_status
+
+
+@dataclass
+class RunOutcome:
+    runs: list[LaunchedRun] = field(default_factory=list)
+    ingested: tuple[str, ...] = ()
+    retired: tuple[str, ...] = ()
+    partitions: int = 0
+    status_seconds: float | None = None
+    """Time spent bringing the UI's partition status up to date after the partition runs (ui_status.py)."""
+    refused: tuple[str, ...] = ()
+    """Files of the landing folder the ingest refused, now or before and unchanged since."""
+
+    @property
+    def success(self) -> bool:
+        """Every run succeeded and every file was read: a refused file fails the run until it is mended."""
+        return all(run.success for run in self.runs) and not self.refused
+
+    @property
+    def did_nothing(self) -> bool:
+        return not self.runs
+
+
+def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str = "INFO",
+                 dask_scheduler: str | None = None, rehash: bool = False,
+                 checkpoint: Callable[[], None] = lambda: None) -> RunOutcome:
+    """Plan, then launch the runs of each stage; on a Dask cluster each stage's work is cut into one
+    piece per worker (source files by bytes, partitions by staged rows) and its runs go at once.
+    `rehash` compares every file's content with what was ingested, whatever its size and time.
+    `checkpoint` is called between runs and stages; it raises to stop (interrupts.SignalWatch)."""
+    launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
+                else InProcessLauncher(settings, instance, log_level, checkpoint))
+    try:
+        return _run_stages(settings, instance, launcher, rehash, checkpoint)
+    finally:
+        launcher.close()
+
+
+def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool,
+                checkpoint: Callable[[], None]) -> RunOutcome:
+    store = settings.store()
+    scan = scan_landing(settings.landing_dir)
+    sources = scan.sources
+    rules = settings.ingest_rules()
+    plan = plan_ingest(sources, store.manifests(), rules.fingerprint_for, content_digest, store.duplicates(),
+                       rules.layouts.name_fields, store.refused(), rehash)
+    apply_identity(store, plan, [source.key for source in sources])
+    record_skipped(store, scan.skipped, [source.key for source in sources])
+    outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
+    retire_sources(store, instance, plan.to_retire)
+    sizes = ingest_weights(sources, plan.to_ingest)
+    checkpoint()
+    outcome.runs += launcher.launch(INGEST_JOB, source_file_ranges(instance, sizes, launcher.parts))
+    checkpoint()
+    pending = pending_partitions(store)
+    outcome.partitions = len(pending)
+    weights = assembly_weights(store.manifests(), pending)
+    partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
+                                                                            launcher.parts))
+    outcome.runs += partition_runs
+    checkpoint()
+    if partition_runs:
+        outcome.status_seconds = refresh_partition_status(instance)
+    if not reports_current(store):  # the reports name what they are built from: new runs change it
+        outcome.runs += launcher.launch(REPORTS_JOB, [None])
+    checkpoint()
+    outcome.refused = tuple(sorted(store.refused()))
+    return outcome

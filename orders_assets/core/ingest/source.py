@@ -1,0 +1,305 @@
+"""One pass over one source file: parse, validate, filter, and stage every partition it touches.
+
+This is the only place a source file is parsed. Its outputs are what every later step reads:
+- the kept rows, buffered up to a memory budget and flushed as Arrow IPC files holding one
+  record batch per (trade_date, security_code) partition, so re-materializing one partition
+  reads a few kilobytes, never the source again;
+- the quarantine of rejected rows with line and reason;
+- the manifest: row accounting (rows_read = kept + filtered_out + rejected), the partitions
+  touched and where their slices are. Published last, it is the commit point of the ingest.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from orders_assets.core.read.filters import OrderFilter, kept_mask, order_filter_from, with_local_fields
+from orders_assets.core.read.identity import HashingStream, content_digest
+from orders_assets.core.read.layout.model import Layout, LayoutChoice
+from orders_assets.core.read.layout.load import layout_choice_from
+from orders_assets.core.machine.parallel import in_order
+from orders_assets.core.read.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
+from orders_assets.core.ingest.progress import StageClock
+from orders_assets.core.schema import MAX_QUANTITY_DECIMALS
+from orders_assets.core.read.reader import (
+    DEFAULT_BLOCK_BYTES,
+    SourceFormatError,
+    iter_blocks,
+    iter_parquet_batches,
+    open_stream,
+    read_header,
+    with_line_ends,
+)
+from orders_assets.core.read.sources import SourceFile
+from orders_assets.core.ingest.staging import PartitionStager
+from orders_assets.core.store.order_store import OrderStore, partition_text
+from orders_assets.core.read.validate import decimal_prices
+
+DEFAULT_STAGE_BYTES = 64 << 20
+"""Kept rows held in memory before a flush to the staging area."""
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    order_filter: OrderFilter = field(default_factory=OrderFilter)
+    layouts: LayoutChoice = field(default_factory=LayoutChoice)
+    """Which vendor layout reads which file (canonical for files no rule names)."""
+    quantity_decimals: int = 0
+    """Decimal places a quantity may have (0: whole units, the contract's default)."""
+    block_bytes: int = DEFAULT_BLOCK_BYTES
+    stage_bytes: int = DEFAULT_STAGE_BYTES
+    workers: int | None = None
+    """Blocks processed at once (threads; Arrow releases the GIL). None: one per CPU."""
+    read_ahead: int = 1
+    """Blocks read and parsed ahead of the consumer beyond one per worker (memory: see core.tuning)."""
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+    def fingerprint_for(self, source_key: str) -> str:
+        """What a file's staged outputs depend on besides its bytes: the filter, its layout, the
+        quantity decimals. A file ingested under another value is ingested again."""
+        return ingest_fingerprint(self.order_filter, self.layouts.layout_for(source_key), self.quantity_decimals)
+
+
+def ingest_rules_from(values: dict) -> IngestSettings:
+    """Filter, layouts and quantity decimals from settings values (default sizing): enough to plan."""
+    decimals = values.get("quantity_decimals", 0)
+    if not isinstance(decimals, int) or isinstance(decimals, bool) or not 0 <= decimals <= MAX_QUANTITY_DECIMALS:
+        raise ValueError(f"quantity_decimals: {decimals!r} is not a whole number from 0 to {MAX_QUANTITY_DECIMALS}")
+    return IngestSettings(order_filter=order_filter_from(values), layouts=layout_choice_from(values.get("layouts") or []),
+                          quantity_decimals=decimals)
+
+
+def ingest_fingerprint(order_filter: OrderFilter, layout: Layout, quantity_decimals: int) -> str:
+    """The filter's fingerprint alone for canonical files with whole quantities (as before layouts)."""
+    if layout.is_canonical and quantity_decimals == 0:
+        return order_filter.fingerprint
+    return f"{order_filter.fingerprint}/{layout.fingerprint}/q{quantity_decimals}"
+
+
+@dataclass(frozen=True)
+class FilteredBlock:
+    """One block after parsing, validation and the filter: what the ingest stages and counts."""
+
+    rows_read: int
+    rejects: pa.Table
+    kept: pa.Table
+    """Kept rows in staged form: exact types, extras, source_line, trade_date, hour."""
+    rows_filtered_out: int
+    """Valid rows outside the filtered order set, and rows the layout says are not orders."""
+    rows_not_orders: int
+    bytes_done: int
+    """Bytes of the source file consumed so far (compressed bytes for gzip / zstd / xz)."""
+
+
+@dataclass
+class RowCounts:
+    rows_read: int = 0
+    rows_kept: int = 0
+    rows_filtered_out: int = 0
+    rows_rejected: int = 0
+    rows_not_orders: int = 0
+    """Part of rows_filtered_out: rows the file's layout says are not orders."""
+
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
+
+
+Progress = Callable[[int, RowCounts], None]
+"""Called after each block with (bytes of the file read so far, counts so far)."""
+
+
+@dataclass(frozen=True)
+class ChunkedSource:
+    """A source file and how to read it: iterating `blocks()` parses it one block at a time."""
+
+    source: SourceFile
+    settings: IngestSettings
+
+    def blocks(self, digest_out: list[str] | None = None, clock: StageClock | None = None,
+               renamed_out: dict[str, str] | None = None) -> Iterator[FilteredBlock]:
+        """The file's blocks in order, each parsed, validated and filtered on a worker thread.
+
+        Once the last block is out, `digest_out` (if given) receives the content digest of
+        what was read (CSV); for Parquet it stays empty. `clock` (if given) adds up the seconds
+        of reading, parsing and filtering. `renamed_out` (if given) receives the file's columns
+        renamed because the pipeline adds a column of that name (parse.renamed_extras).
+        """
+        settings = self.settings
+        clock = clock or StageClock()
+
+        def task(parsed_later: Callable[[], ParsedBlock], bytes_done: int) -> Callable[[], FilteredBlock]:
+            def parse_and_filter() -> FilteredBlock:
+                with clock.timing("parse"):
+                    parsed = parsed_later()
+                with clock.timing("filter"):
+                    return filter_block(parsed, bytes_done, settings.order_filter)
+            return parse_and_filter
+
+        parsers = _timed(block_parsers(self.source, settings, digest_out, renamed_out), clock, "read")
+        tasks = (task(parse, bytes_done) for parse, bytes_done in parsers)
+        return in_order(tasks, settings.worker_count, settings.read_ahead)
+
+
+def _timed(items: Iterator, clock: StageClock, stage: str) -> Iterator:
+    """The items of an iterator, the seconds spent producing each added to `stage`."""
+    while True:
+        with clock.timing(stage):
+            item = next(items, _END)
+        if item is _END:
+            return
+        yield item
+
+
+_END = object()
+
+
+def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
+    kept = parsed.rows.filter(kept_mask(parsed.rows, order_filter))
+    return FilteredBlock(
+        rows_read=parsed.rows_read,
+        rejects=parsed.rejects,
+        kept=decimal_prices(with_local_fields(kept)),
+        rows_filtered_out=parsed.rows.num_rows - kept.num_rows + parsed.rows_not_orders,
+        rows_not_orders=parsed.rows_not_orders,
+        bytes_done=bytes_done,
+    )
+
+
+def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress | None = None) -> dict:
+    """Ingest one source file completely and publish its manifest; return the manifest.
+
+    Two ingests of the same file (the sensor's and a manual run) take turns on the source's lock.
+    """
+    with store.source_locked(chunked.source.key):
+        return _ingest_locked(chunked, store, progress)
+
+
+def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress | None) -> dict:
+    source, settings = chunked.source, chunked.settings
+    started = time.perf_counter()
+    attempt = store.begin_attempt(source.key)
+    counts = RowCounts()
+    digest: list[str] = []
+    renamed: dict[str, str] = {}
+    clock = StageClock()
+    with PartitionStager(attempt, settings.stage_bytes, clock) as stager, \
+            QuarantineWriter(attempt / "quarantine.csv") as quarantine:
+        for block in chunked.blocks(digest, clock, renamed):
+            counts.rows_read += block.rows_read
+            counts.rows_rejected += block.rejects.num_rows
+            counts.rows_kept += block.kept.num_rows
+            counts.rows_filtered_out += block.rows_filtered_out
+            counts.rows_not_orders += block.rows_not_orders
+            with clock.timing("write"):
+                quarantine.write(block.rejects)
+            stager.add(block.kept)  # its flushes are timed on their own thread
+            if progress:
+                progress(block.bytes_done, counts)
+        partitions = stager.close()
+    if not counts.balanced():
+        raise AssertionError(f"{source.key}: row accounting does not balance: {counts}")
+    manifest = {
+        "source_key": source.key,
+        "fingerprint": source.fingerprint,
+        "content_digest": digest[0] if digest else content_digest(source),
+        "filter_fingerprint": settings.fingerprint_for(source.key),
+        "layout": settings.layouts.layout_for(source.key).name,
+        **({"renamed_columns": renamed} if renamed else {}),
+        "bytes": source.size,
+        **counts.__dict__,
+        "partitions": {partition_text(key): slices for key, slices in sorted(partitions.items())},
+        "seconds": round(time.perf_counter() - started, 3),
+        "workers": settings.worker_count,
+        "stage_seconds": {stage: round(seconds, 3) for stage, seconds in clock.seconds.items()},
+    }
+    store.publish_attempt(source.key, attempt, manifest)
+    return store.manifest(source.key)
+
+
+def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list[str] | None = None,
+                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
+    """Per block of a source, a function that parses and validates it, and the bytes consumed so far.
+
+    Reading and cutting blocks happens here, in order; the parsing itself is deferred so that
+    it can run on a worker thread.
+    """
+    layout = settings.layouts.layout_for(source.key)
+
+    def parser_for(header: list[str]) -> RowParser:
+        parser = RowParser(header, source.key, settings.order_filter.timezone, layout, settings.quantity_decimals)
+        if renamed_out is not None:
+            renamed_out.update(parser.renamed)
+        return parser
+
+    if source.is_parquet:
+        for parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):
+            yield (lambda parsed=parsed: parsed), bytes_done
+        return
+    with open_stream(source.path) as raw:
+        hashing = HashingStream(raw)
+        stream, pending = with_line_ends(hashing, source.path)
+        if layout.header:
+            header, pending = read_header(stream, source.path, pending)
+        else:
+            header = list(layout.column_names)
+        parser = parser_for(header)
+        first_line = 2 if layout.header else 1
+        for block in iter_blocks(stream, pending, settings.block_bytes, source.path, first_line):
+            yield (lambda block=block: parser.parse(block)), raw.file_position()
+        if digest_out is not None:
+            digest_out.append(hashing.hexdigest_to_end())
+
+
+def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:
+    """Validated blocks of a source, one after the other, with the bytes consumed so far."""
+    for parse, bytes_done in block_parsers(source, settings):
+        yield parse(), bytes_done
+
+
+def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowParser],
+                    block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
+    """Parquet batches through the same rules; bytes consumed are estimated from rows read."""
+    try:
+        parquet = pq.ParquetFile(str(source.path))
+    except (OSError, pa.ArrowException) as error:
+        raise SourceFormatError(f"{source.path}: not a readable Parquet file: {error}") from error
+    parser = parser_for(parquet.schema_arrow.names)
+    total_rows = max(1, parquet.metadata.num_rows)
+    batches = iter_parquet_batches(source.path, max(1024, block_bytes // 100))
+    while True:
+        try:
+            batch, first_row = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as error:
+            raise SourceFormatError(f"{source.path}: a row group cannot be read: {error}; the file is refused") from error
+        parsed = parser.parse_table(pa.Table.from_batches([batch]), first_row)
+        yield parsed, source.size * (first_row + batch.num_rows - 1) // total_rows
+
+
+class QuarantineWriter:
+    """Streams rejected rows to a CSV file (written even when empty, so its absence means no ingest)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._writer = pacsv.CSVWriter(str(path), QUARANTINE_SCHEMA)
+
+    def write(self, rejects: pa.Table) -> None:
+        if rejects.num_rows:
+            self._writer.write_table(rejects)
+
+    def __enter__(self) -> "QuarantineWriter":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._writer.close()

@@ -1,0 +1,242 @@
+"""What a run has to do: which sources to ingest or retire, and how to batch partition keys.
+
+Pure functions over the landing folder listing and the store's manifests, so the decision
+"nothing new, do no work" is made without launching anything.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from orders_assets.core.read.sources import SkippedFile, SourceFile, scan_landing
+from orders_assets.core.store.order_store import partition_text
+
+@dataclass(frozen=True)
+class IngestPlan:
+    to_ingest: tuple[str, ...]
+    """Source keys with new content, changed content, or ingested under another filter."""
+    to_retire: tuple[str, ...]
+    """Source keys ingested before but no longer in the landing folder."""
+    touched: tuple[tuple[str, str], ...] = ()
+    """(key, new fingerprint) of files rewritten with the content they had: nothing to ingest."""
+    duplicates: tuple[tuple[str, str, str], ...] = ()
+    """(key, fingerprint, original key) of files whose content is already ingested under another name."""
+    still_refused: tuple[str, ...] = ()
+    """Keys of files the ingest refused that are unchanged since (same file, same rules): not retried."""
+
+    @property
+    def nothing_new(self) -> bool:
+        """No run is needed (touched files and duplicates only need their bookkeeping)."""
+        return not self.to_ingest and not self.to_retire
+
+
+DigestOf = Callable[[SourceFile], str]
+FingerprintFor = Callable[[str], str] | str
+"""A source key's ingest fingerprint (IngestSettings.fingerprint_for), or one for every file."""
+
+
+NameFields = Callable[[str], dict]
+"""What a source key's name gives its rows under its layout (LayoutChoice.name_fields)."""
+
+
+def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], fingerprint_for: FingerprintFor,
+                digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None,
+                name_fields: NameFields = lambda _key: {}, known_refused: Mapping[str, dict] | None = None,
+                rehash: bool = False) -> IngestPlan:
+    """Decide per file by name, size and time first, and by content where those cannot tell.
+
+    With `digest_of`, a file is read to compare contents only when it could be a copy: same size
+    as what was ingested under its name (touched, or corrected in place), or as another current
+    source or another new file (a renamed copy). The same content under the same name is only
+    'touched'; content already current under another name is a duplicate and is not ingested
+    (counting it would count its rows twice). `known_duplicates` (key -> fingerprint, original)
+    spares re-reading them. Two new files with the same content: the first by name is ingested.
+    A file whose name gives its rows another security or date (`name_fields`) is no copy.
+
+    A file the ingest refused (`known_refused`: key -> its fingerprint and filter fingerprint then)
+    is not retried while it and the rules are unchanged: it would fail the same way. `rehash`
+    (`run --rehash`) trusts no name, size or time: every file's content is compared with what was
+    ingested (a file corrected in place with its old size and time is found), and refused files
+    are retried (a permission fixed since).
+    """
+    if isinstance(fingerprint_for, str):
+        fingerprint_for = (lambda _key, same=fingerprint_for: same)
+    current = {manifest["source_key"]: manifest for manifest in manifests}
+    present = {source.key: source for source in sources}
+    known_duplicates = known_duplicates or {}
+    comparable = {key: manifest for key, manifest in current.items()
+                  if key in present and manifest["filter_fingerprint"] == fingerprint_for(key)}
+    candidates, still_refused = [], []
+    for key, source in sorted(present.items()):
+        manifest = current.get(key)
+        if key in comparable and manifest["fingerprint"] == source.fingerprint and not rehash:
+            continue
+        known = known_duplicates.get(key)
+        if (manifest is None and known and known["fingerprint"] == source.fingerprint
+                and known["original"] in comparable and not rehash):
+            continue
+        if not rehash and _refused_unchanged((known_refused or {}).get(key), source, fingerprint_for(key)):
+            still_refused.append(key)
+            continue
+        candidates.append(source)
+    if digest_of is None:
+        return IngestPlan(tuple(source.key for source in candidates), _retired(current, present),
+                          still_refused=tuple(still_refused))
+
+    sizes = Counter(manifest["bytes"] for manifest in comparable.values())
+    sizes.update(source.size for source in candidates if source.key not in comparable)
+    def identity(key: str, digest: str | None) -> tuple:
+        return digest, tuple(sorted(name_fields(key).items()))
+
+    by_content = {identity(key, manifest.get("content_digest")): key for key, manifest in comparable.items()}
+    to_ingest, touched, duplicates = [], [], []
+    for source in candidates:
+        manifest = comparable.get(source.key)
+        if manifest is None:
+            could_be_copy = sizes[source.size] > 1 or rehash  # its own size is counted once
+        else:
+            could_be_copy = manifest["bytes"] == source.size
+        if not could_be_copy:
+            to_ingest.append(source.key)
+            continue
+        digest = digest_of(source)
+        if manifest is not None and manifest.get("content_digest") == digest:
+            touched.append((source.key, source.fingerprint))
+        elif manifest is None and by_content.get(identity(source.key, digest), source.key) != source.key:
+            duplicates.append((source.key, source.fingerprint, by_content[identity(source.key, digest)]))
+        else:
+            to_ingest.append(source.key)
+            by_content.setdefault(identity(source.key, digest), source.key)
+    return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates),
+                      tuple(still_refused))
+
+
+def _refused_unchanged(refused: dict | None, source: SourceFile, filter_fingerprint: str) -> bool:
+    """The file was refused as it is now, under the rules of now (an entry without them: retry)."""
+    return (isinstance(refused, dict) and refused.get("fingerprint") == source.fingerprint
+            and refused.get("filter_fingerprint") == filter_fingerprint)
+
+
+def ingested_copies(manifests: Iterable[dict], just_ingested: Iterable[str],
+                    name_fields: NameFields = lambda _key: {}) -> list[tuple[str, str, str]]:
+    """Files just ingested whose content equals another current file's: (copy, its fingerprint, original).
+
+    The plan compares contents only between files of one size, and a compressed file's size is not
+    its content's: `a.csv` and `a.csv.gz` beside it were both ingested, their rows counted twice.
+    The ingest digests the decompressed content anyway (the manifest's content_digest), so copies
+    are found once it has run. A file current before is the original; among new ones, the first by
+    name. Files whose names give the layout different fields (a security or a date from the file
+    name, `name_fields`) are not copies, whatever their content.
+    """
+    fresh = set(just_ingested)
+    groups: dict[tuple, list[dict]] = {}
+    for manifest in manifests:
+        if manifest.get("content_digest"):
+            identity = (manifest["content_digest"], manifest["filter_fingerprint"],
+                        tuple(sorted(name_fields(manifest["source_key"]).items())))
+            groups.setdefault(identity, []).append(manifest)
+    copies = []
+    for group in groups.values():
+        ordered = sorted(group, key=lambda manifest: (manifest["source_key"] in fresh, manifest["source_key"]))
+        original = ordered[0]["source_key"]
+        copies += [(manifest["source_key"], manifest["fingerprint"], original)
+                   for manifest in ordered[1:] if manifest["source_key"] in fresh]
+    return sorted(copies)
+
+
+def record_copies(store, copies: Iterable[tuple[str, str, str]]) -> None:
+    """Forget the copies' staged rows and register them as duplicates, as the plan does for the
+    copies it finds before reading: the next plan skips them while they stay unchanged."""
+    copies = list(copies)
+    for key, _fingerprint, _original in copies:
+        store.retire(key)
+    if copies:
+        store.write_duplicates({**store.duplicates(), **{key: {"fingerprint": fingerprint, "original": original}
+                                                         for key, fingerprint, original in copies}})
+
+
+def _retired(current: Mapping[str, dict], present: Mapping[str, SourceFile]) -> tuple[str, ...]:
+    return tuple(sorted(key for key in current if key not in present))
+
+
+def apply_identity(store, plan: IngestPlan, present_keys: Iterable[str]) -> None:
+    """Record what the plan found without ingesting: new fingerprints of touched files, and the
+    duplicates (forgotten once they leave the landing folder, or become the file to ingest)."""
+    for key, fingerprint in plan.touched:
+        store.refresh_fingerprint(key, fingerprint)
+    present = set(present_keys)
+    registry = {key: entry for key, entry in store.duplicates().items()
+                if key in present and key not in plan.to_ingest}
+    registry.update({key: {"fingerprint": fingerprint, "original": original}
+                     for key, fingerprint, original in plan.duplicates})
+    if registry != store.duplicates():
+        store.write_duplicates(registry)
+
+
+def record_skipped(store, skipped: Iterable[SkippedFile], present_keys: Iterable[str]) -> None:
+    """Keep the landing folder's skipped entries as the scan found them, and the refused files that
+    are still there unchanged or not yet retried (the ingest records the reason it refused them)."""
+    present = set(present_keys)
+    registry = store.skipped()
+    refused = {key: entry for key, entry in registry.get("refused", {}).items() if key in present}
+    store.write_skipped({"landing": {entry.key: entry.reason for entry in skipped}, "refused": refused})
+
+
+def record_refused(store, attempted: Iterable[str], refused: Mapping[str, dict]) -> None:
+    """After an ingest: the files it refused ({"reason", "fingerprint", "filter_fingerprint"}: the error,
+    and the file and rules it was refused under) replace what was known of the files it tried."""
+    registry = store.skipped()
+    tried = set(attempted)
+    kept = {key: entry for key, entry in registry.get("refused", {}).items() if key not in tried}
+    store.write_skipped({"landing": registry.get("landing", {}), "refused": {**kept, **refused}})
+
+
+def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
+    """Kept rows per partition (its text key) over the given manifests: the work of assembling it."""
+    rows: dict[str, int] = {}
+    for manifest in manifests:
+        for text, slices in manifest["partitions"].items():
+            rows[text] = rows.get(text, 0) + sum(entry[-1] for entry in slices)  # [file, batch, (offset,) rows]
+    return rows
+
+
+def ingest_weights(sources: Iterable[SourceFile], keys: Iterable[str]) -> dict[str, int]:
+    """Each source file to ingest with its size in bytes: the work of ingesting it."""
+    size_of = {source.key: source.size for source in sources}
+    return {key: size_of[key] for key in keys}
+
+
+def assembly_weights(manifests: Iterable[dict], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Each (date, security) key's staged rows, at least 1 (a partition that lost its rows still has a file to remove)."""
+    rows = staged_rows(manifests)
+    return {key: max(1, rows.get(partition_text(key), 0)) for key in keys}
+
+
+@dataclass(frozen=True)
+class WorkPlan:
+    """Everything a run would do, known before any run is launched."""
+
+    ingest: IngestPlan
+    pending_partitions: int
+    reports_missing: bool
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
+
+
+def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
+              rehash: bool = False) -> WorkPlan:
+    """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
+    duplicate files done on the way (it launches nothing)."""
+    from orders_assets.core.assemble.assembly import pending_partitions
+    from orders_assets.core.read.identity import content_digest
+    from orders_assets.core.report.files import reports_current
+
+    scan = scan_landing(landing)
+    ingest = plan_ingest(scan.sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(),
+                         name_fields, store.refused(), rehash)
+    apply_identity(store, ingest, [source.key for source in scan.sources])
+    record_skipped(store, scan.skipped, [source.key for source in scan.sources])
+    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))

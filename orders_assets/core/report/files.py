@@ -1,0 +1,79 @@
+"""Report files: each report as CSV and Parquet, and summary.json, each written whole (core/store/outputs.py)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from orders_assets.core.store import outputs
+from orders_assets.core.store.outputs import OutputPath
+from orders_assets.core.report.plots import PLOTTED_REPORTS
+from orders_assets.core.report.page import PAGE_NAME, PLOTS_FOLDER, SUMMARY_NAME, read_summary
+from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.store.order_store import OrderStore
+
+
+def write_report(table: pa.Table, reports_dir: OutputPath, name: str) -> dict[str, OutputPath]:
+    """<reports>/<name>.csv and <name>.parquet; returns both paths."""
+    csv_path, parquet_path = reports_dir / f"{name}.csv", reports_dir / f"{name}.parquet"
+    options = pacsv.WriteOptions(quoting_style="needed")
+    text = _plain_decimals(table)
+    outputs.write_output(csv_path, lambda target: pacsv.write_csv(text, target, write_options=options))
+    outputs.write_parquet(parquet_path, table)
+    return {"csv": csv_path, "parquet": parquet_path}
+
+
+ARROW_PLAIN_SCALE = 6
+"""Arrow writes a decimal with more places than this in scientific notation when it is small
+(0E-8, 5.2E-7); spreadsheets and people read plain notation."""
+
+
+def _plain_decimals(table: pa.Table) -> pa.Table:
+    """The table with its decimals of many places (fractional quantities) as plain-notation text."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_decimal(field.type) and field.type.scale > ARROW_PLAIN_SCALE:
+            plain = pa.array([None if value is None else format(value, "f") for value in table[index].to_pylist()],
+                             pa.string())
+            table = table.set_column(index, field.name, plain)
+    return table
+
+
+def reports_complete(store: OrderStore) -> bool:
+    """True when every report file, plot, the HTML page and summary.json exist (one deleted by hand
+    is rebuilt by the next run)."""
+    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")]
+    names += [f"{PLOTS_FOLDER}/{name}.png" for name in PLOTTED_REPORTS] + [PAGE_NAME, SUMMARY_NAME]
+    return all(outputs.exists(store.reports / name) for name in names)
+
+
+def reports_current(store: OrderStore) -> bool:
+    """True when the reports exist and were built from the store's current ingests and partitions."""
+    if not reports_complete(store):
+        return False
+    return read_summary(store.reports).get("inputs_signature") == store.inputs_signature()
+
+
+def write_summary(document: dict, reports_dir: OutputPath) -> OutputPath:
+    path = reports_dir / SUMMARY_NAME
+    outputs.write_json(path, document)
+    return path
+
+
+def markdown_preview(table: pa.Table, rows: int = 10) -> str:
+    """The first rows as a markdown table, for the UI."""
+    head = table.slice(0, rows).to_pylist()
+    names = table.column_names
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_cell(row[name]) for name in names) + " |" for row in head]
+    if table.num_rows > rows:
+        lines.append(f"\n{table.num_rows - rows} more rows")
+    return "\n".join(lines)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, Decimal):
+        return format(value, "f")  # str() would show a small fractional quantity as 1E-8
+    return "" if value is None else str(value)

@@ -1,0 +1,198 @@
+"""The reports' pictures and one HTML page that shows them with the summary.
+
+    <output>/reports/plots/<report>.png   a plotted report (core/report/plots.py PLOTS)
+    <output>/reports/index.html           summary figures, source files, plots, links to every report file
+
+The page is self-contained (inline CSS, no script, no external URL) and links only files that
+exist, relative to itself, so the reports folder can be copied or served as it is. It holds no
+clock time and nothing of the ingest attempts, so the same reports give the same bytes.
+"""
+from __future__ import annotations
+
+import html
+import json
+from decimal import Decimal
+
+import pyarrow as pa
+
+from orders_assets.core.store import outputs
+from orders_assets.core.store.outputs import OutputPath
+from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS, render_png
+from orders_assets.core.schema import REPORT_NAMES
+
+PLOTS_FOLDER = "plots"
+PAGE_NAME = "index.html"
+SUMMARY_NAME = "summary.json"
+
+SUMMARY_FIGURES = (
+    ("source_files", "Source files"),
+    ("rows_read", "Rows read"),
+    ("rows_kept", "Rows kept"),
+    ("rows_filtered_out", "Rows filtered out"),
+    ("rows_rejected", "Rows rejected"),
+    ("partitions", "Partitions"),
+    ("orders", "Orders"),
+    ("quantity", "Quantity"),
+    ("value", "Value"),
+)
+"""summary.json field -> label, in the order the page shows them."""
+
+FILE_COLUMNS = (
+    ("source_file", "Source file"),
+    ("layout", "Layout"),
+    ("rows_read", "Rows read"),
+    ("rows_kept", "Kept"),
+    ("rows_filtered_out", "Filtered out"),
+    ("rows_rejected", "Rejected"),
+    ("partitions", "Partitions"),
+)
+
+CSS = """
+body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: #2e3436; margin: 0;
+       background: #f6f7f9; }
+main { max-width: 1060px; margin: 0 auto; padding: 24px 20px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 32px 0 12px; border-bottom: 1px solid #d9dde3; padding-bottom: 6px; }
+p.note { color: #6b7280; margin: 0 0 16px; }
+dl.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin: 0; }
+dl.figures div { background: #fff; border: 1px solid #d9dde3; border-radius: 6px; padding: 10px 14px; }
+dt { font-size: 13px; color: #6b7280; }
+dd { margin: 4px 0 0; font-size: 20px; font-weight: bold; font-variant-numeric: tabular-nums; }
+table { border-collapse: collapse; background: #fff; width: 100%; font-size: 14px; }
+th, td { border: 1px solid #d9dde3; padding: 6px 10px; text-align: left; }
+th { background: #eef0f3; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 0 0 22px; background: #fff; border: 1px solid #d9dde3; border-radius: 6px; padding: 8px; }
+figure img { max-width: 100%; height: auto; display: block; }
+figcaption { color: #6b7280; font-size: 13px; padding: 6px 4px 0; }
+"""
+
+
+def plot_path(reports_dir: OutputPath, report: str) -> OutputPath:
+    return reports_dir / PLOTS_FOLDER / f"{report}.png"
+
+
+def write_plot(reports_dir: OutputPath, report: str, table: pa.Table) -> tuple[OutputPath, bytes] | None:
+    """Renders a report's plot to reports/plots/<report>.png; None for a report without a plot."""
+    if report not in PLOTS:
+        return None
+    png = render_png(report, table)
+    path = plot_path(reports_dir, report)
+    outputs.write_bytes(path, png)
+    return path, png
+
+
+def write_report_page(reports_dir: OutputPath, summary: dict | None) -> OutputPath:
+    """Writes reports/index.html from the summary document (None: not built yet) and the files
+    present in the reports folder.
+
+    The page links summary.json when given its document: the summary asset writes the page
+    before summary.json, so that summary.json, the reports' commit point, is never newer than the
+    page (a crash in between leaves the reports stale, and the next run rebuilds both).
+    """
+    path = reports_dir / PAGE_NAME
+    outputs.write_bytes(path, report_page(reports_dir, summary).encode())
+    return path
+
+
+def read_summary(reports_dir: OutputPath) -> dict | None:
+    """summary.json's document, None when it is not built yet."""
+    path = reports_dir / SUMMARY_NAME
+    return json.loads(outputs.read_text(path)) if outputs.exists(path) else None
+
+
+def report_page(reports_dir: OutputPath, summary: dict | None) -> str:
+    sections = [
+        "<h1>Orders reports</h1>",
+        '<p class="note">Reports over the filtered order set. Value = price &times; quantity: exact in the '
+        "report files, rounded in the plots.</p>",
+        _summary_section(summary),
+        _plots_section(reports_dir),
+        _reports_section(reports_dir, summary is not None),
+    ]
+    body = "\n".join(section for section in sections if section)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>Orders reports</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _text(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _figure_text(value) -> str:
+    """A summary figure with thousands separators; exact decimals stay exact ('1,234.5000')."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, str):
+        try:
+            return f"{Decimal(value):,}"
+        except ArithmeticError:
+            return value
+    return str(value)
+
+
+def _summary_section(summary: dict | None) -> str:
+    if summary is None:
+        return '<h2>Summary</h2>\n<p class="note">summary.json is not built yet.</p>'
+    figures = "\n".join(
+        f'<div><dt>{_text(label)}</dt><dd data-field="{_text(field)}">{_text(_figure_text(summary[field]))}</dd></div>'
+        for field, label in SUMMARY_FIGURES if field in summary
+    )
+    parts = ["<h2>Summary</h2>", f'<dl class="figures">\n{figures}\n</dl>']
+    files = summary.get("files") or []
+    if files:
+        columns = [(field, label) for field, label in FILE_COLUMNS
+                   if field != "layout" or any("layout" in entry for entry in files)]
+        head = "".join(f"<th>{_text(label)}</th>" for _, label in columns)
+        rows = "\n".join(
+            "<tr>" + "".join(_file_cell(entry.get(field, ""), field) for field, _ in columns) + "</tr>"
+            for entry in files
+        )
+        parts += ["<h2>Source files</h2>", f'<table class="files">\n<tr>{head}</tr>\n{rows}\n</table>']
+    return "\n".join(parts)
+
+
+def _file_cell(value, field: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f'<td class="number" data-field="{_text(field)}">{_text(_figure_text(value))}</td>'
+    return f'<td data-field="{_text(field)}">{_text(value)}</td>'
+
+
+def _plots_section(reports_dir: OutputPath) -> str:
+    figures = []
+    for report in PLOTTED_REPORTS:
+        if outputs.exists(plot_path(reports_dir, report)):
+            source = f"{PLOTS_FOLDER}/{report}.png"
+            title = PLOTS[report].title
+            figures.append(f'<figure><img src="{_text(source)}" alt="{_text(title)}" width="1000">'
+                           f"<figcaption>{_text(title)}, from {_text(report)}</figcaption></figure>")
+    if not figures:
+        return ""
+    return "<h2>Plots</h2>\n" + "\n".join(figures)
+
+
+def _reports_section(reports_dir: OutputPath, link_summary: bool) -> str:
+    rows = []
+    for report in REPORT_NAMES:
+        links = [f'<a href="{_text(name)}">{_text(kind)}</a>'
+                 for name, kind in ((f"{report}.csv", "CSV"), (f"{report}.parquet", "Parquet"))
+                 if outputs.exists(reports_dir / name)]
+        if not links:
+            continue
+        parquet = reports_dir / f"{report}.parquet"
+        count = f"{outputs.read_metadata(parquet).num_rows:,}" if outputs.exists(parquet) else ""
+        rows.append(f'<tr><td>{_text(report)}</td><td class="number">{_text(count)}</td>'
+                    f"<td>{' &middot; '.join(links)}</td></tr>")
+    parts = ["<h2>Report files</h2>"]
+    if rows:
+        parts.append("<table class=\"reports\">\n<tr><th>Report</th><th>Rows</th><th>Files</th></tr>\n"
+                     + "\n".join(rows) + "\n</table>")
+    if link_summary:
+        parts.append(f'<p><a href="{SUMMARY_NAME}">summary.json</a>: the row accounting and totals as JSON.</p>')
+    return "\n".join(parts) if len(parts) > 1 else ""

@@ -1,0 +1,95 @@
+"""Cutting wanted keys into single-run backfill ranges: runs of files, rectangles of partitions."""
+import itertools
+
+import pytest
+
+from orders_assets.core.plan.ranges import balanced_ranges, key_ranges, partition_rectangles
+
+DATES = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06"]
+SECURITIES = ["ANZ", "BHP", "CBA", "CSL", "WOW"]
+
+
+def test_key_ranges_merge_keys_within_the_gap():
+    ordered = [f"k{i:02d}" for i in range(20)]
+    assert key_ranges(ordered, ["k01", "k02", "k03", "k10"]) == [("k01", "k03"), ("k10", "k10")]
+    assert key_ranges(ordered, ["k01", "k03", "k10"], max_gap=1) == [("k01", "k03"), ("k10", "k10")]
+    assert key_ranges(ordered, ["k01", "k10"], max_gap=8) == [("k01", "k10")]
+    assert key_ranges(ordered, []) == []
+    with pytest.raises(KeyError, match="nope"):
+        key_ranges(ordered, ["nope"])
+
+
+def test_files_of_equal_size_go_one_to_each_part():
+    ordered = ["a.csv", "b.csv"]
+    assert balanced_ranges(ordered, {"a.csv": 100, "b.csv": 101}, parts=1) == [("a.csv", "b.csv")]
+    assert balanced_ranges(ordered, {"a.csv": 100, "b.csv": 101}, parts=2) == [("a.csv", "a.csv"), ("b.csv", "b.csv")]
+
+
+def test_a_heavy_file_is_never_split_and_the_light_ones_share_a_part():
+    ordered = ["a.csv", "b.csv", "c.csv", "d.csv"]
+    weights = {"a.csv": 1_000, "b.csv": 10, "c.csv": 10, "d.csv": 10}
+    assert balanced_ranges(ordered, weights, parts=2) == [("a.csv", "a.csv"), ("b.csv", "d.csv")]
+    assert balanced_ranges(ordered, weights, parts=9) == [(key, key) for key in ordered]
+
+
+def covered(rectangles):
+    """The keys Dagster materializes for each rectangle: the product of its dates and securities."""
+    keys = []
+    for (first_date, first_security), (last_date, last_security) in rectangles:
+        dates = DATES[DATES.index(first_date):DATES.index(last_date) + 1]
+        securities = SECURITIES[SECURITIES.index(first_security):SECURITIES.index(last_security) + 1]
+        keys.append(set(itertools.product(dates, securities)))
+    return keys
+
+
+def assert_exact_disjoint_cover(rectangles, wanted, max_extra=0):
+    pieces = covered(rectangles)
+    union = set().union(*pieces)
+    assert wanted <= union
+    assert len(union - wanted) <= max_extra
+    assert sum(len(piece) for piece in pieces) == len(union), "a partition is in two rectangles"
+
+
+def test_a_full_load_is_one_rectangle_and_splits_by_dates_for_two_workers():
+    wanted = dict.fromkeys(itertools.product(DATES, SECURITIES), 10)
+    assert partition_rectangles(DATES, SECURITIES, wanted) == [(("2025-03-03", "ANZ"), ("2025-03-06", "WOW"))]
+    halves = partition_rectangles(DATES, SECURITIES, wanted, parts=2)
+    assert halves == [(("2025-03-03", "ANZ"), ("2025-03-04", "WOW")), (("2025-03-05", "ANZ"), ("2025-03-06", "WOW"))]
+    assert_exact_disjoint_cover(halves, set(wanted))
+
+
+def test_one_day_splits_by_securities_weighted_by_rows():
+    wanted = {("2025-03-05", security): rows for security, rows in zip(SECURITIES, [50, 10, 10, 10, 20])}
+    halves = partition_rectangles(DATES, SECURITIES, wanted, parts=2)
+    assert halves == [(("2025-03-05", "ANZ"), ("2025-03-05", "ANZ")), (("2025-03-05", "BHP"), ("2025-03-05", "WOW"))]
+    assert_exact_disjoint_cover(halves, set(wanted))
+
+
+def test_scattered_corrections_are_not_widened_into_one_large_rectangle():
+    wanted = {("2025-03-03", "WOW"): 1, ("2025-03-04", "ANZ"): 1}
+    rectangles = partition_rectangles(DATES, SECURITIES, wanted, max_gap=0)
+    assert rectangles == [(("2025-03-03", "WOW"), ("2025-03-03", "WOW")), (("2025-03-04", "ANZ"), ("2025-03-04", "ANZ"))]
+    widened = partition_rectangles(DATES, SECURITIES, wanted, max_gap=4)
+    assert widened == [(("2025-03-03", "ANZ"), ("2025-03-04", "WOW"))]
+    assert_exact_disjoint_cover(widened, set(wanted), max_extra=8)
+
+
+def test_ragged_keys_over_many_parts_stay_an_exact_disjoint_cover():
+    wanted = {(date, security): 1 + (index * 7) % 5
+              for index, (date, security) in enumerate(itertools.product(DATES, SECURITIES)) if index % 3}
+    for parts in range(1, 8):
+        rectangles = partition_rectangles(DATES, SECURITIES, wanted, parts=parts, max_gap=2)
+        assert len(rectangles) >= min(parts, 2)
+        assert_exact_disjoint_cover(rectangles, set(wanted), max_extra=len(DATES) * 2)
+
+
+def test_keys_not_in_the_dimensions_are_refused():
+    with pytest.raises(KeyError, match="2024-01-01"):
+        partition_rectangles(DATES, SECURITIES, {("2024-01-01", "BHP"): 1})
+
+
+def test_a_days_securities_far_apart_in_the_dimension_are_separate_rectangles():
+    wanted = {("2025-03-04", "ANZ"): 1, ("2025-03-04", "BHP"): 1, ("2025-03-04", "WOW"): 1}
+    assert partition_rectangles(DATES, SECURITIES, wanted, max_gap=1) == [
+        (("2025-03-04", "ANZ"), ("2025-03-04", "BHP")), (("2025-03-04", "WOW"), ("2025-03-04", "WOW"))]
+    assert partition_rectangles(DATES, SECURITIES, wanted, max_gap=2) == [(("2025-03-04", "ANZ"), ("2025-03-04", "WOW"))]

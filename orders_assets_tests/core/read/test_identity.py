@@ -1,0 +1,97 @@
+"""Identity by content and completeness of landing files, on real files and a real store."""
+import gzip
+import os
+import shutil
+
+from orders_assets.core.generate import generate_orders
+from orders_assets.core.read.identity import Observation, content_digest, observations, stable_sources
+from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.plan.planner import apply_identity, plan_ingest
+from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.order_store import OrderStore
+
+
+def plan_and_apply(landing, store, digests):
+    sources = discover_sources(landing)
+
+    def digest_of(source):
+        digests.append(source.key)
+        return content_digest(source)
+
+    plan = plan_ingest(sources, store.manifests(), IngestSettings().order_filter.fingerprint, digest_of,
+                       store.duplicates())
+    apply_identity(store, plan, [source.key for source in sources])
+    return plan
+
+
+def ingest(landing, store, keys):
+    for source in discover_sources(landing):
+        if source.key in keys:
+            ingest_source(ChunkedSource(source, IngestSettings()), store)
+
+
+def test_the_ingest_records_the_digest_of_what_it_read_and_gz_content_is_the_same(tmp_path):
+    landing = tmp_path / "landing"
+    generate_orders(landing / "a.csv", rows=3_000, days=1, securities=3, seed=1)
+    (landing / "b.csv.gz").write_bytes(gzip.compress((landing / "a.csv").read_bytes()))
+    store = OrderStore(tmp_path / "data")
+    ingest(landing, store, {"a.csv"})
+    [a, b] = discover_sources(landing)
+    assert store.manifest("a.csv")["content_digest"] == content_digest(a) == content_digest(b)
+
+
+def test_touched_renamed_copied_and_corrected_files(tmp_path):
+    landing, store, digests = tmp_path / "landing", OrderStore(tmp_path / "data"), []
+    generate_orders(landing / "day1.csv", rows=3_000, days=1, securities=3, seed=1)
+    generate_orders(landing / "day2.csv", rows=2_000, days=1, securities=3, seed=2)
+    first = plan_and_apply(landing, store, digests)
+    assert first.to_ingest == ("day1.csv", "day2.csv") and digests == []  # different sizes: nothing to compare
+    ingest(landing, store, set(first.to_ingest))
+
+    os.utime(landing / "day1.csv", ns=(1, 10**18))  # touched, same content
+    shutil.copyfile(landing / "day2.csv", landing / "copy of day2.csv")  # re-dropped under another name
+    plan = plan_and_apply(landing, store, digests)
+    assert (plan.to_ingest, plan.nothing_new) == ((), True)
+    assert [key for key, _ in plan.touched] == ["day1.csv"]
+    assert [(key, original) for key, _, original in plan.duplicates] == [("copy of day2.csv", "day2.csv")]
+    assert store.duplicates()["copy of day2.csv"]["original"] == "day2.csv"
+
+    digests.clear()
+    again = plan_and_apply(landing, store, digests)
+    assert (again.to_ingest, again.touched, again.duplicates, digests) == ((), (), (), [])
+
+    text = (landing / "day1.csv").read_text().splitlines()
+    text[5] = text[5][:-1] + ("1" if text[5][-1] != "1" else "2")  # corrected in place, same size
+    (landing / "day1.csv").write_text("\n".join(text) + "\n")
+    corrected = plan_and_apply(landing, store, digests)
+    assert corrected.to_ingest == ("day1.csv",)
+
+    (landing / "day2.csv").unlink()  # the original leaves: its copy is now the file to ingest
+    moved = plan_and_apply(landing, store, digests)
+    assert (moved.to_ingest, moved.to_retire) == (("copy of day2.csv", "day1.csv"), ("day2.csv",))
+    assert store.duplicates() == {}
+
+
+def test_two_new_files_with_the_same_content_are_ingested_once(tmp_path):
+    landing, store, digests = tmp_path / "landing", OrderStore(tmp_path / "data"), []
+    generate_orders(landing / "a.csv", rows=1_000, days=1, securities=2, seed=4)
+    shutil.copyfile(landing / "a.csv", landing / "b.csv")
+    plan = plan_and_apply(landing, store, digests)
+    assert plan.to_ingest == ("a.csv",)
+    assert [(key, original) for key, _, original in plan.duplicates] == [("b.csv", "a.csv")]
+
+
+def test_a_file_is_stable_when_unchanged_between_two_looks_or_marked_done(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "growing.csv").write_text("order_id,timestamp\n1,x\n")
+    (landing / "marked.csv").write_text("order_id\n")
+    (landing / "marked.csv.done").write_text("")
+    first = discover_sources(landing)
+    assert [source.key for source in stable_sources(first, {})] == ["marked.csv"]
+    seen = observations(first)
+    assert [source.key for source in stable_sources(discover_sources(landing), seen)] == ["growing.csv", "marked.csv"]
+    with open(landing / "growing.csv", "a") as file:
+        file.write("2,y\n")
+    assert [source.key for source in stable_sources(discover_sources(landing), seen)] == ["marked.csv"]
+    assert seen["growing.csv"] == Observation(size=len("order_id,timestamp\n1,x\n"), mtime_ns=seen["growing.csv"].mtime_ns)

@@ -1,0 +1,142 @@
+"""reports/index.html: self-contained, every link resolves, and the figures are summary.json's."""
+import json
+import re
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pyarrow.parquet as pq
+import pytest
+
+from orders_assets.core.report import page as report_page
+from orders_assets.core.store.order_store import TEMP_PREFIX
+from orders_assets_tests.core.report.test_plots import PNG_SIGNATURE, build_sample_reports, png_size
+
+SUMMARY_FIELDS = ("source_files", "rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "partitions",
+                  "orders", "quantity", "value")
+
+
+class PageParser(HTMLParser):
+    """Links (href, src), tags, and the text of every element carrying data-field."""
+
+    def __init__(self):
+        super().__init__()
+        self.links, self.tags, self.fields, self.rows = [], [], [], []
+        self._field = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        self.links += [attrs[name] for name in ("href", "src") if name in attrs]
+        if tag == "tr":
+            self.rows.append({})
+        if "data-field" in attrs:
+            self._field = [attrs["data-field"], "", tag]
+
+    def handle_data(self, data):
+        if self._field:
+            self._field[1] += data
+
+    def handle_endtag(self, tag):
+        if self._field and tag == self._field[2]:
+            name, text, element = self._field
+            if element == "dd":
+                self.fields.append((name, text))
+            else:
+                self.rows[-1][name] = text
+            self._field = None
+
+
+def parse(path: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def number(text: str):
+    plain = text.replace(",", "")
+    return Decimal(plain) if "." in plain else int(plain)
+
+
+@pytest.fixture(scope="module")
+def reports_dir(tmp_path_factory) -> Path:
+    reports = build_sample_reports(tmp_path_factory.mktemp("page"), rows=20_000).reports
+    for name in ("by_time_of_day", "by_participant", "by_security"):  # by_security has no plot
+        report_page.write_plot(reports, name, pq.read_table(reports / f"{name}.parquet"))
+    report_page.write_report_page(reports, json.loads((reports / "summary.json").read_text()))
+    return reports
+
+
+def test_every_link_is_relative_and_resolves_to_a_file_and_every_file_is_linked(reports_dir):
+    links = parse(reports_dir / "index.html").links
+    for link in links:
+        parts = urlsplit(link)
+        assert not parts.scheme and not parts.netloc and not link.startswith("/"), link
+        assert (reports_dir / parts.path).is_file(), link
+    present = {str(path.relative_to(reports_dir)) for path in reports_dir.rglob("*") if path.is_file()}
+    assert set(links) == present - {"index.html"}
+    assert {"plots/by_time_of_day.png", "plots/by_participant.png", "summary.json",
+            "by_order_size.csv", "timeseries_daily.parquet"} <= set(links)
+    assert len(links) == 7 * 2 + 1 + 2
+
+
+def test_only_reports_with_a_plot_get_a_picture(reports_dir):
+    assert sorted(path.name for path in (reports_dir / "plots").iterdir()) == ["by_participant.png",
+                                                                             "by_time_of_day.png"]
+    images = [link for link in parse(reports_dir / "index.html").links if link.endswith(".png")]
+    for image in images:
+        data = (reports_dir / image).read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and png_size(data)[0] >= 800
+
+
+def test_the_page_is_self_contained(reports_dir):
+    text = (reports_dir / "index.html").read_text(encoding="utf-8")
+    parser = parse(reports_dir / "index.html")
+    assert "style" in parser.tags
+    assert not {"script", "link", "iframe", "object", "embed"} & set(parser.tags)
+    assert not re.search(r"(https?:)?//|url\(|@import", text.replace("<!DOCTYPE html>", ""), re.IGNORECASE)
+
+
+def test_the_summary_figures_are_those_of_summary_json(reports_dir):
+    summary = json.loads((reports_dir / "summary.json").read_text())
+    parser = parse(reports_dir / "index.html")
+    shown = {name: number(text) for name, text in parser.fields}
+    expected = {field: Decimal(summary[field]) if isinstance(summary[field], str) else summary[field]
+                for field in SUMMARY_FIELDS}
+    assert shown == expected
+    assert summary["rows_rejected"] > 0 and summary["orders"] > 1_000
+    file_rows = [row for row in parser.rows if row]
+    assert [row["source_file"] for row in file_rows] == [entry["source_file"] for entry in summary["files"]]
+    for row, entry in zip(file_rows, summary["files"]):
+        for field in ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "partitions"):
+            assert number(row[field]) == entry[field], field
+
+
+def test_same_inputs_write_the_same_bytes_and_leave_no_temporary(reports_dir):
+    before = (reports_dir / "index.html").read_bytes()
+    report_page.write_report_page(reports_dir, json.loads((reports_dir / "summary.json").read_text()))
+    assert (reports_dir / "index.html").read_bytes() == before
+    assert not list(reports_dir.rglob(f"{TEMP_PREFIX}*"))
+
+
+def test_every_text_is_escaped(tmp_path):
+    hostile = '<script>alert("x")</script> & "quoted".csv'
+    summary = {"source_files": 1, "rows_read": 3, "rows_kept": 1, "rows_filtered_out": 1, "rows_rejected": 1,
+               "partitions": 1, "orders": 1, "quantity": "0.5", "value": "12.3400",
+               "files": [{"source_file": hostile, "layout": "<b>vendor</b>", "rows_read": 3, "rows_kept": 1,
+                          "rows_filtered_out": 1, "rows_rejected": 1, "partitions": 1}]}
+    page = report_page.write_report_page(tmp_path, summary).read_text()
+    assert "<script" not in page and "<b>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quoted&quot;.csv" in page
+    rows = [row for row in parse(tmp_path / "index.html").rows if row]
+    assert rows[0]["source_file"] == hostile and rows[0]["layout"] == "<b>vendor</b>"
+
+
+def test_before_any_summary_the_page_says_so_and_links_only_what_exists(tmp_path):
+    (tmp_path / "by_date.csv").write_text("trade_date\n")
+    page = report_page.write_report_page(tmp_path, None)
+    parser = parse(page)
+    assert parser.links == ["by_date.csv"]
+    assert parser.fields == []
+    assert "not built yet" in page.read_text()

@@ -1,0 +1,88 @@
+"""The batched SQLite event log records a multi-partition run exactly as Dagster's stock SQLite storage does."""
+import sqlite3
+
+import dagster as dg
+import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from orders_assets.platform.event_log import BatchedSqliteEventLogStorage
+from orders_assets.platform.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
+
+DATES = [f"2025-03-{day:02d}" for day in range(3, 13)]
+SECURITIES = [f"S{number:02d}" for number in range(12)]
+GRID = dg.MultiPartitionsDefinition(
+    {"date": dg.StaticPartitionsDefinition(DATES), "security": dg.StaticPartitionsDefinition(SECURITIES)}
+)
+
+
+@dg.asset(partitions_def=GRID, backfill_policy=dg.BackfillPolicy.single_run())
+def grid_cells(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"cells": len(context.partition_keys)})
+
+
+def _materialize_all(instance: dg.DagsterInstance) -> str:
+    keys = GRID.get_partition_keys()
+    job = dg.Definitions(assets=[grid_cells]).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=instance,
+        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+    )
+    assert result.success
+    return result.run_id
+
+
+def _recorded(instance: dg.DagsterInstance, index_db) -> dict:
+    """What the UI and the asset graph read back: partitions, records, and indexed tags (values of the
+    partition tags; data versions differ from run to run by design)."""
+    key = grid_cells.key
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=10_000).records
+    with sqlite3.connect(index_db) as db:
+        tags = db.execute(
+            "SELECT key, CASE WHEN key LIKE 'dagster/partition/%' THEN value END AS partition_value"
+            " FROM asset_event_tags ORDER BY 1, 2"
+        ).fetchall()
+    return {
+        "materialized": instance.get_materialized_partitions(key),
+        "record_partitions": sorted(record.partition_key for record in records),
+        "tags": tags,
+        "last_partition_is_one_of_them": instance.get_latest_materialization_event(key).dagster_event.partition
+        in set(GRID.get_partition_keys()),
+    }
+
+
+@pytest.fixture
+def batching(monkeypatch):
+    for name, value in BATCHING_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "50")  # 120 partitions: two full batches and a partial one
+
+
+def test_a_batched_run_records_what_the_stock_storage_records(tmp_path, batching, monkeypatch):
+    batches = []
+    original = BatchedSqliteEventLogStorage.store_event_batch
+    monkeypatch.setattr(BatchedSqliteEventLogStorage, "store_event_batch",
+                        lambda self, events: (batches.append(len(events)), original(self, events))[1])
+
+    ensure_instance_folder(tmp_path / "batched")
+    with dg.DagsterInstance.from_config(str(tmp_path / "batched")) as instance:
+        assert isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
+        _materialize_all(instance)
+        batched = _recorded(instance, tmp_path / "batched" / "history" / "runs" / "index.db")
+
+    (tmp_path / "stock").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "stock")) as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        _materialize_all(instance)
+        stock = _recorded(instance, tmp_path / "stock" / "history" / "runs" / "index.db")
+
+    assert batches and sum(batches) == len(DATES) * len(SECURITIES) and max(batches) == 50
+    assert batched["materialized"] == stock["materialized"] == set(GRID.get_partition_keys())
+    assert batched["record_partitions"] == stock["record_partitions"]
+    assert batched["tags"] == stock["tags"] and len(stock["tags"]) == 3 * len(DATES) * len(SECURITIES)
+    assert batched["last_partition_is_one_of_them"]
+
+
+def test_the_default_instance_folder_keeps_a_users_dagster_yaml(tmp_path):
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    ensure_instance_folder(tmp_path)
+    assert (tmp_path / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"

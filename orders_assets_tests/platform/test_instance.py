@@ -1,0 +1,89 @@
+"""The default instance's creation survives being killed half-way: the next open rebuilds it."""
+import sqlite3
+
+import dagster as dg
+
+from orders_assets.platform.instance import READY_MARKER, ensure_instance_folder, open_instance
+from orders_assets.partitions import SOURCE_FILES
+
+
+def test_an_instance_whose_creation_was_killed_is_created_again(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    ensure_instance_folder(home)
+    with open_instance(home) as instance:
+        assert instance.get_runs_count() == 0
+    assert (home / READY_MARKER).exists()
+    # What a SIGKILL during the first open leaves: storages with tables missing, no marker.
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as index:
+        index.execute("drop table dynamic_partitions")
+    (home / READY_MARKER).unlink()
+    with open_instance(home) as instance:
+        instance.add_dynamic_partitions(SOURCE_FILES, ["a.csv"])
+        assert instance.get_dynamic_partitions(SOURCE_FILES) == ["a.csv"]
+    assert (home / READY_MARKER).exists()
+
+
+def instance_holding(tmp_path, monkeypatch, source_file: str):
+    """A created default instance (DAGSTER_HOME) that holds one source-file partition: some history."""
+    home = tmp_path / "dagster_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    ensure_instance_folder(home)
+    with open_instance(home) as instance:
+        instance.add_dynamic_partitions(SOURCE_FILES, [source_file])
+    return home
+
+
+def test_a_created_instance_is_never_wiped_even_when_a_check_fails_later(tmp_path, monkeypatch):
+    """Past its first complete open, an instance holds run history: a failing check is raised, not repaired."""
+    home = instance_holding(tmp_path, monkeypatch, "kept.csv")
+    with sqlite3.connect(home / "history" / "runs" / "index.db") as index:
+        index.execute("drop table dynamic_partitions")
+    try:
+        with open_instance(home):
+            raise AssertionError("a damaged instance past its creation must not open")
+    except dg.DagsterInvalidInvocationError as error:
+        assert "dynamic partitions table" in str(error)
+    assert (home / "history" / "runs" / "index.db").exists()
+
+
+RELEASE_BEFORE_THE_PACKAGE_MAP_YAML = """\
+# Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
+# stock layout. Event batches are written in one transaction (orders_assets.event_log).
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: {home}/history/
+event_log_storage:
+  module: orders_assets.event_log
+  class: BatchedSqliteEventLogStorage
+  config:
+    base_dir: {home}/history/runs/
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: {home}/schedules
+telemetry:
+  enabled: false
+"""
+"""The default dagster.yaml that orders-assets wrote before the package map (event log module moved)."""
+
+
+def test_the_default_dagster_yaml_of_the_earlier_release_is_rewritten_and_its_history_kept(tmp_path, monkeypatch):
+    home = instance_holding(tmp_path, monkeypatch, "a.csv")
+    (home / "dagster.yaml").write_text(RELEASE_BEFORE_THE_PACKAGE_MAP_YAML.format(home=home.resolve()))
+    ensure_instance_folder(home)
+    assert "orders_assets.platform.event_log" in (home / "dagster.yaml").read_text()
+    with open_instance(home) as instance:
+        assert instance.get_dynamic_partitions(SOURCE_FILES) == ["a.csv"]
+
+
+def test_a_users_own_dagster_yaml_is_left_as_it_is(tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    own = RELEASE_BEFORE_THE_PACKAGE_MAP_YAML.format(home=home.resolve()) + "# mine\n"
+    (home / "dagster.yaml").write_text(own)
+    ensure_instance_folder(home)
+    assert (home / "dagster.yaml").read_text() == own
