@@ -1,0 +1,74 @@
+"""The package map of docs/architecture.md is the import rule: every import between packages is one
+the map allows, and every package of the tree is on the map."""
+import ast
+import re
+from pathlib import Path
+
+import orders_assets
+
+PACKAGE_ROOT = Path(orders_assets.__file__).parent
+ARCHITECTURE = PACKAGE_ROOT.parent / "docs" / "architecture.md"
+GLUE = "glue"
+
+
+def package_map() -> dict[str, set[str]]:
+    """package -> the packages it may import, from the table between the package-map markers."""
+    text = ARCHITECTURE.read_text()
+    table = text[text.index("<!-- package-map -->"):text.index("<!-- /package-map -->")]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    found = {}
+    for row in rows:
+        package, _owns, allowed = [cell.strip() for cell in row.strip("|").split("|")]
+        found[package.strip("`")] = set(re.findall(r"`([\w.]+)`", allowed))
+    every = set(found)
+    for package, allowed in found.items():
+        if "every package" in table.split(f"`{package}`", 1)[1].splitlines()[0]:
+            found[package] = every - {package}
+        elif "every `core` package" in table.split(f"`{package}`", 1)[1].splitlines()[0]:
+            found[package] = allowed | {name for name in every if name.startswith("core.")}
+    return found
+
+
+def package_of(module: str) -> str:
+    """The map's package of a dotted module of orders_assets."""
+    parts = module.split(".")[1:]
+    if parts[:1] == ["core"]:
+        return "core." + parts[1] if len(parts) > 1 else "core"
+    if parts and (PACKAGE_ROOT / parts[0]).is_dir() and parts[0] != "assets":
+        return parts[0]
+    return GLUE
+
+
+def module_of(path: Path) -> str:
+    return ".".join(("orders_assets", *path.relative_to(PACKAGE_ROOT).with_suffix("").parts)).removesuffix(".__init__")
+
+
+def imported(path: Path) -> set[str]:
+    """The orders_assets modules a file imports (a `from package import module` names the module)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("orders_assets"):
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                as_module = PACKAGE_ROOT.parent.joinpath(*candidate.split("."))
+                names.add(candidate if as_module.with_suffix(".py").exists() or as_module.is_dir() else node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("orders_assets"))
+    return names
+
+
+def test_every_import_between_packages_is_one_the_map_allows():
+    allowed = package_map()
+    wrong = []
+    for path in sorted(PACKAGE_ROOT.rglob("*.py")):
+        source = package_of(module_of(path))
+        for target in sorted(package_of(name) for name in imported(path)):
+            if target != source and target not in allowed[source] and target != "core":
+                wrong.append(f"{module_of(path)} ({source}) imports {target}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_package_of_the_tree_is_on_the_map_and_no_more():
+    tree = {package_of(module_of(path)) for path in PACKAGE_ROOT.rglob("*.py")} - {"core"}
+    tree |= {f"core.{path.stem}" for path in (PACKAGE_ROOT / "core").glob("*.py") if path.stem != "__init__"}
+    assert tree == set(package_map())
