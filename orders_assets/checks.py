@@ -18,13 +18,13 @@ def rows_accounted_for(settings: OrdersSettings) -> dg.AssetCheckResult:
     store = settings.store()
     problems = []
     for manifest in store.manifests():
-        key = manifest["source_key"]
-        total = manifest["rows_kept"] + manifest["rows_filtered_out"] + manifest["rows_rejected"]
-        if manifest["rows_read"] != total:
-            problems.append(f"{key}: rows_read {manifest['rows_read']} != kept + filtered_out + rejected {total}")
+        key = manifest.source_key
+        total = manifest.rows_kept + manifest.rows_filtered_out + manifest.rows_rejected
+        if manifest.rows_read != total:
+            problems.append(f"{key}: rows_read {manifest.rows_read} != kept + filtered_out + rejected {total}")
         quarantined = store.quarantined(key).num_rows
-        if quarantined != manifest["rows_rejected"]:
-            problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest['rows_rejected']}")
+        if quarantined != manifest.rows_rejected:
+            problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest.rows_rejected}")
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
 
 

@@ -72,7 +72,7 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         if _in_flight(instance, ingest_job):
             return dg.SensorResult(skip_reason="ingest run(s) in flight", cursor=cursor)
         present = {source.key for source in sources}  # the plan saw complete files only
-        gone = [manifest["source_key"] for manifest in store.manifests() if manifest["source_key"] not in present]
+        gone = [manifest.source_key for manifest in store.manifests() if manifest.source_key not in present]
         if gone and not _in_flight(instance, partitions_job):
             retire_sources(store, instance, gone)
         pending = pending_partitions(store)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import dagster as dg
 
+from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
 from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
@@ -88,15 +89,15 @@ def order_files(
                 watch.file_done(chunked.source.size, None)
                 continue
             watch.file_done(chunked.source.size, manifest)
-            touched.update(parse_partition_text(text) for text in manifest["partitions"])
+            touched.update(parse_partition_text(text) for text in manifest.partitions)
             context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
-            if manifest.get("renamed_columns"):
+            if manifest.renamed_columns:
                 context.log.warning(f"{key}: its own column(s) renamed where the pipeline adds a column of that "
-                                    f"name: {manifest['renamed_columns']}")
+                                    f"name: {manifest.renamed_columns}")
             context.log.info(
-                f"{key}: {manifest['rows_read']:,} rows read, {manifest['rows_kept']:,} kept, "
-                f"{manifest['rows_filtered_out']:,} filtered out, {manifest['rows_rejected']:,} rejected "
-                f"in {manifest['seconds']:.1f} s; {_hint(manifest)}"
+                f"{key}: {manifest.rows_read:,} rows read, {manifest.rows_kept:,} kept, "
+                f"{manifest.rows_filtered_out:,} filtered out, {manifest.rows_rejected:,} rejected "
+                f"in {manifest.seconds:.1f} s; {_hint(manifest)}"
             )
         copies = ingested_copies(store.manifests(), [key for key in landing_orders if key not in refused],
                                  settings.ingest_rules().layouts.name_fields)
@@ -163,17 +164,17 @@ class IngestWatch:
         if snapshot is not None:
             self._publish(snapshot)
 
-    def file_done(self, size: int, manifest: dict | None) -> None:
-        counts = (0, 0, 0) if manifest is None else (manifest["rows_read"], manifest["rows_kept"],
-                                                      manifest["rows_rejected"])
+    def file_done(self, size: int, manifest: Manifest | None) -> None:
+        counts = (0, 0, 0) if manifest is None else (manifest.rows_read, manifest.rows_kept,
+                                                      manifest.rows_rejected)
         self.monitor.file_done(size, *counts)
         if manifest is not None:
-            for stage, seconds in manifest.get("stage_seconds", {}).items():
+            for stage, seconds in manifest.stage_seconds.items():
                 self.stages.add(stage, seconds)
-            self.wall_seconds += manifest["seconds"]
-            self.workers = manifest.get("workers", self.workers)
+            self.wall_seconds += manifest.seconds
+            self.workers = manifest.workers
             for name in self.totals:
-                self.totals[name] += manifest[name]
+                self.totals[name] += getattr(manifest, name)
 
     def finish(self, engine_seconds: float) -> dict:
         """The last snapshot (published) and the step's metadata."""
@@ -201,10 +202,10 @@ class IngestWatch:
             self.context.log.info(snapshot.line())
 
 
-def _hint(manifest: dict) -> str:
-    stages = manifest.get("stage_seconds", {})
+def _hint(manifest: Manifest) -> str:
+    stages = manifest.stage_seconds
     split = ", ".join(f"{stage} {stages[stage]:.1f} s" for stage in STAGES if stage in stages)
-    hint = bottleneck_hint(stages, manifest["seconds"], manifest.get("workers", 1))
+    hint = bottleneck_hint(stages, manifest.seconds, manifest.workers)
     return f"time per stage (summed over threads): {split}; {hint}"
 
 
@@ -215,25 +216,25 @@ def _run_seconds(context: dg.AssetExecutionContext) -> float:
     return time.time() - start if start else 0.0
 
 
-def _file_metadata(manifest: dict, store) -> dict:
-    seconds = manifest["seconds"]
+def _file_metadata(manifest: Manifest, store) -> dict:
+    seconds = manifest.seconds
     return {
-        "rows_read": manifest["rows_read"],
-        "rows_kept": manifest["rows_kept"],
-        "rows_filtered_out": manifest["rows_filtered_out"],
-        "rows_rejected": manifest["rows_rejected"],
-        "rows_not_orders": manifest.get("rows_not_orders", 0),
-        "layout": manifest.get("layout", "canonical"),
-        "partitions": len(manifest["partitions"]),
-        "bytes": manifest["bytes"],
+        "rows_read": manifest.rows_read,
+        "rows_kept": manifest.rows_kept,
+        "rows_filtered_out": manifest.rows_filtered_out,
+        "rows_rejected": manifest.rows_rejected,
+        "rows_not_orders": manifest.rows_not_orders,
+        "layout": manifest.layout,
+        "partitions": len(manifest.partitions),
+        "bytes": manifest.bytes,
         "seconds": seconds,
-        "throughput_mb_per_s": mb_per_second(manifest["bytes"], seconds),
-        **{f"{stage}_seconds": value for stage, value in manifest.get("stage_seconds", {}).items()},
+        "throughput_mb_per_s": mb_per_second(manifest.bytes, seconds),
+        **{f"{stage}_seconds": value for stage, value in manifest.stage_seconds.items()},
         "bottleneck": dg.MetadataValue.text(_hint(manifest)),
-        **({"quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest["source_key"])))}
-           if manifest["rows_rejected"] else {}),
-        **({"renamed_columns": dg.MetadataValue.json(manifest["renamed_columns"])}
-           if manifest.get("renamed_columns") else {}),
+        **({"quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest.source_key)))}
+           if manifest.rows_rejected else {}),
+        **({"renamed_columns": dg.MetadataValue.json(manifest.renamed_columns)}
+           if manifest.renamed_columns else {}),
     }
 
 

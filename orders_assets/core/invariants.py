@@ -65,7 +65,7 @@ def partition_problems(store: OrderStore) -> list[str]:
     filtered order set's columns, and its index agrees with the catalog, security by security.
     One footer read a date, whatever its number of securities."""
     problems = []
-    kept = sum(manifest["rows_kept"] for manifest in store.manifests())
+    kept = sum(manifest.rows_kept for manifest in store.manifests())
     catalog = store.catalog_table()
     built = catalog.filter(pc.greater(catalog["rows"], 0))
     assembled = pc.sum(built["rows"]).as_py() or 0

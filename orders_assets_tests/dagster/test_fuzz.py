@@ -683,7 +683,7 @@ def test_the_run_ends_cleanly_and_only_refused_files_fail_it(fuzz):
     skipped = {entry["source_file"]: entry["reason"] for entry in summary_of(fuzz)["skipped"]}
     assert set(skipped) == refused
     assert all(name in skipped[name] for name in refused), skipped
-    manifests = {manifest["source_key"] for manifest in fuzz.store.manifests()}
+    manifests = {manifest.source_key for manifest in fuzz.store.manifests()}
     assert manifests == set(ingested(fuzz))
     for check in ("rows_accounted_for", "totals_match_partitions", "outputs_match_contract",
                   "kept_rows_in_partitions"):
@@ -696,7 +696,7 @@ def test_every_ingested_file_balances(fuzz):
     summary = summary_of(fuzz)
     files = {entry["source_file"]: entry for entry in summary["files"]}
     for manifest in fuzz.store.manifests():
-        assert balanced(manifest) and balanced(files[manifest["source_key"]]), manifest
+        assert manifest.balanced and balanced(files[manifest.source_key]), manifest
     assert balanced(summary)
 
 
@@ -717,7 +717,7 @@ def test_each_file_keeps_filters_and_rejects_the_rows_an_independent_reading_doe
     assert manifest is not None, f"{name} was not ingested"
     kept = {line: row for (source, line), row in published.kept.items() if source == name}
     problems = file_problems(reading, kept, published.quarantined.get(name, {}))
-    counts = tuple(manifest[count] for count in ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected"))
+    counts = tuple(getattr(manifest, count) for count in ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected"))
     independent = tuple(len(reading.lines(verdict)) for verdict in ("kept", "filtered", "rejected"))
     assert not problems and counts == (len(reading.records), *independent), (
         f"{name}: read, kept, filtered out, rejected {counts}, the independent reading "

@@ -67,10 +67,10 @@ def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
     wanted = None if keys is None else {partition_text(key) for key in keys}
     found: dict[PartitionKey, list[Contribution]] = defaultdict(list)
     for manifest in store.manifests():
-        source_key = manifest["source_key"]
-        attempt = store.source_folder(source_key) / manifest["attempt"]
+        source_key = manifest.source_key
+        attempt = store.source_folder(source_key) / manifest.attempt
         paths: dict[str, Path] = {}  # a few slice files serve a year's partitions: one Path each
-        for text, slices in manifest["partitions"].items():
+        for text, slices in manifest.partitions.items():
             if wanted is not None and text not in wanted:
                 continue
             key = parse_partition_text(text)
@@ -87,8 +87,8 @@ def expected_signatures(store: OrderStore, keys: Iterable[PartitionKey] | None =
     texts = None if keys is None else [partition_text(key) for key in keys]
     inputs: dict[PartitionKey, set[str]] = defaultdict(set)
     for manifest in store.manifests():
-        tag = f"{manifest['source_key']}\x1f{manifest['attempt']}"  # an attempt is one ingest of one content
-        touched = manifest["partitions"]
+        tag = f"{manifest.source_key}\x1f{manifest.attempt}"  # an attempt is one ingest of one content
+        touched = manifest.partitions
         for text in (touched if texts is None else (text for text in texts if text in touched)):
             inputs[parse_partition_text(text)].add(tag)
     return {key: signature_of(tags) for key, tags in inputs.items()}

@@ -39,6 +39,7 @@ from orders_assets.core.read.reader import (
 )
 from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
+from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.order_store import OrderStore, partition_text
 from orders_assets.core.read.validate import decimal_prices
 
@@ -208,20 +209,20 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         partitions = stager.close()
     if not counts.balanced():
         raise AssertionError(f"{source.key}: row accounting does not balance: {counts}")
-    manifest = {
-        "source_key": source.key,
-        "fingerprint": source.fingerprint,
-        "content_digest": digest[0] if digest else content_digest(source),
-        "filter_fingerprint": settings.fingerprint_for(source.key),
-        "layout": settings.layouts.layout_for(source.key).name,
-        **({"renamed_columns": renamed} if renamed else {}),
-        "bytes": source.size,
+    manifest = Manifest(
+        source_key=source.key,
+        fingerprint=source.fingerprint,
+        content_digest=digest[0] if digest else content_digest(source),
+        filter_fingerprint=settings.fingerprint_for(source.key),
+        layout=settings.layouts.layout_for(source.key).name,
+        renamed_columns=renamed,
+        bytes=source.size,
         **counts.__dict__,
-        "partitions": {partition_text(key): slices for key, slices in sorted(partitions.items())},
-        "seconds": round(time.perf_counter() - started, 3),
-        "workers": settings.worker_count,
-        "stage_seconds": {stage: round(seconds, 3) for stage, seconds in clock.seconds.items()},
-    }
+        partitions={partition_text(key): slices for key, slices in sorted(partitions.items())},
+        seconds=round(time.perf_counter() - started, 3),
+        workers=settings.worker_count,
+        stage_seconds={stage: round(seconds, 3) for stage, seconds in clock.seconds.items()},
+    )
     store.publish_attempt(source.key, attempt, manifest)
     return store.manifest(source.key)
 

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.read.sources import SkippedFile, SourceFile, scan_landing
 from orders_assets.core.store.order_store import partition_text
 
@@ -40,7 +41,7 @@ NameFields = Callable[[str], dict]
 """What a source key's name gives its rows under its layout (LayoutChoice.name_fields)."""
 
 
-def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], fingerprint_for: FingerprintFor,
+def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fingerprint_for: FingerprintFor,
                 digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None,
                 name_fields: NameFields = lambda _key: {}, known_refused: Mapping[str, dict] | None = None,
                 rehash: bool = False) -> IngestPlan:
@@ -62,15 +63,15 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
     """
     if isinstance(fingerprint_for, str):
         fingerprint_for = (lambda _key, same=fingerprint_for: same)
-    current = {manifest["source_key"]: manifest for manifest in manifests}
+    current = {manifest.source_key: manifest for manifest in manifests}
     present = {source.key: source for source in sources}
     known_duplicates = known_duplicates or {}
     comparable = {key: manifest for key, manifest in current.items()
-                  if key in present and manifest["filter_fingerprint"] == fingerprint_for(key)}
+                  if key in present and manifest.filter_fingerprint == fingerprint_for(key)}
     candidates, still_refused = [], []
     for key, source in sorted(present.items()):
         manifest = current.get(key)
-        if key in comparable and manifest["fingerprint"] == source.fingerprint and not rehash:
+        if key in comparable and manifest.fingerprint == source.fingerprint and not rehash:
             continue
         known = known_duplicates.get(key)
         if (manifest is None and known and known["fingerprint"] == source.fingerprint
@@ -84,24 +85,24 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[dict], finger
         return IngestPlan(tuple(source.key for source in candidates), _retired(current, present),
                           still_refused=tuple(still_refused))
 
-    sizes = Counter(manifest["bytes"] for manifest in comparable.values())
+    sizes = Counter(manifest.bytes for manifest in comparable.values())
     sizes.update(source.size for source in candidates if source.key not in comparable)
     def identity(key: str, digest: str | None) -> tuple:
         return digest, tuple(sorted(name_fields(key).items()))
 
-    by_content = {identity(key, manifest.get("content_digest")): key for key, manifest in comparable.items()}
+    by_content = {identity(key, manifest.content_digest): key for key, manifest in comparable.items()}
     to_ingest, touched, duplicates = [], [], []
     for source in candidates:
         manifest = comparable.get(source.key)
         if manifest is None:
             could_be_copy = sizes[source.size] > 1 or rehash  # its own size is counted once
         else:
-            could_be_copy = manifest["bytes"] == source.size
+            could_be_copy = manifest.bytes == source.size
         if not could_be_copy:
             to_ingest.append(source.key)
             continue
         digest = digest_of(source)
-        if manifest is not None and manifest.get("content_digest") == digest:
+        if manifest is not None and manifest.content_digest == digest:
             touched.append((source.key, source.fingerprint))
         elif manifest is None and by_content.get(identity(source.key, digest), source.key) != source.key:
             duplicates.append((source.key, source.fingerprint, by_content[identity(source.key, digest)]))
@@ -118,7 +119,7 @@ def _refused_unchanged(refused: dict | None, source: SourceFile, filter_fingerpr
             and refused.get("filter_fingerprint") == filter_fingerprint)
 
 
-def ingested_copies(manifests: Iterable[dict], just_ingested: Iterable[str],
+def ingested_copies(manifests: Iterable[Manifest], just_ingested: Iterable[str],
                     name_fields: NameFields = lambda _key: {}) -> list[tuple[str, str, str]]:
     """Files just ingested whose content equals another current file's: (copy, its fingerprint, original).
 
@@ -130,18 +131,18 @@ def ingested_copies(manifests: Iterable[dict], just_ingested: Iterable[str],
     name, `name_fields`) are not copies, whatever their content.
     """
     fresh = set(just_ingested)
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[Manifest]] = {}
     for manifest in manifests:
-        if manifest.get("content_digest"):
-            identity = (manifest["content_digest"], manifest["filter_fingerprint"],
-                        tuple(sorted(name_fields(manifest["source_key"]).items())))
+        if manifest.content_digest:
+            identity = (manifest.content_digest, manifest.filter_fingerprint,
+                        tuple(sorted(name_fields(manifest.source_key).items())))
             groups.setdefault(identity, []).append(manifest)
     copies = []
     for group in groups.values():
-        ordered = sorted(group, key=lambda manifest: (manifest["source_key"] in fresh, manifest["source_key"]))
-        original = ordered[0]["source_key"]
-        copies += [(manifest["source_key"], manifest["fingerprint"], original)
-                   for manifest in ordered[1:] if manifest["source_key"] in fresh]
+        ordered = sorted(group, key=lambda manifest: (manifest.source_key in fresh, manifest.source_key))
+        original = ordered[0].source_key
+        copies += [(manifest.source_key, manifest.fingerprint, original)
+                   for manifest in ordered[1:] if manifest.source_key in fresh]
     return sorted(copies)
 
 
@@ -192,11 +193,11 @@ def record_refused(store, attempted: Iterable[str], refused: Mapping[str, dict])
     store.write_skipped({"landing": registry.get("landing", {}), "refused": {**kept, **refused}})
 
 
-def staged_rows(manifests: Iterable[dict]) -> dict[str, int]:
+def staged_rows(manifests: Iterable[Manifest]) -> dict[str, int]:
     """Kept rows per partition (its text key) over the given manifests: the work of assembling it."""
     rows: dict[str, int] = {}
     for manifest in manifests:
-        for text, slices in manifest["partitions"].items():
+        for text, slices in manifest.partitions.items():
             rows[text] = rows.get(text, 0) + sum(entry[-1] for entry in slices)  # [file, batch, (offset,) rows]
     return rows
 
@@ -207,7 +208,7 @@ def ingest_weights(sources: Iterable[SourceFile], keys: Iterable[str]) -> dict[s
     return {key: size_of[key] for key in keys}
 
 
-def assembly_weights(manifests: Iterable[dict], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def assembly_weights(manifests: Iterable[Manifest], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Each (date, security) key's staged rows, at least 1 (a partition that lost its rows still has a file to remove)."""
     rows = staged_rows(manifests)
     return {key: max(1, rows.get(partition_text(key), 0)) for key in keys}

@@ -40,6 +40,7 @@ from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
 from orders_assets.core.store.atomic import TEMP_PREFIX, atomic_write, atomic_write_json, atomic_write_parquet
+from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.outputs import output_root
 from orders_assets.core.read.sources import storage_id
 
@@ -94,7 +95,7 @@ _PARSED_MANIFESTS: dict[str, tuple[tuple, dict]] = {}
 _PARSED_MANIFESTS_GUARD = threading.Lock()
 
 
-def _read_manifest(path: Path) -> dict | None:
+def _read_manifest(path: Path) -> Manifest | None:
     """A manifest as parsed, or None when there is none; parsed once per version of the file.
 
     A year's manifest is megabytes of JSON (an entry per partition) and a step reads it several
@@ -114,7 +115,7 @@ def _read_manifest(path: Path) -> dict | None:
         cached = _PARSED_MANIFESTS.get(str(path))
     if cached is not None and cached[0] == identity:
         return cached[1]
-    manifest = json.loads(path.read_text())
+    manifest = Manifest.from_json(json.loads(path.read_text()), where=str(path))
     with _PARSED_MANIFESTS_GUARD:
         _PARSED_MANIFESTS[str(path)] = (identity, manifest)
     return manifest
@@ -308,7 +309,7 @@ class OrderStore:
     def begin_attempt(self, source_key: str) -> Path:
         """A fresh folder for one ingest of a source; leftovers of crashed attempts are removed."""
         folder = self.source_folder(source_key)
-        current = (self.manifest(source_key) or {}).get("attempt")
+        current = getattr(self.manifest(source_key), "attempt", None)
         if folder.is_dir():
             for entry in folder.iterdir():
                 if entry.is_dir() and entry.name != current:
@@ -319,26 +320,26 @@ class OrderStore:
         attempt.mkdir(parents=True)
         return attempt
 
-    def publish_attempt(self, source_key: str, attempt: Path, manifest: dict) -> None:
+    def publish_attempt(self, source_key: str, attempt: Path, manifest: Manifest) -> None:
         """Make an attempt current: quarantine first, then the manifest (the commit point)."""
         with self.locked():
             self._publish_attempt(source_key, attempt, manifest)
 
-    def _publish_attempt(self, source_key: str, attempt: Path, manifest: dict) -> None:
+    def _publish_attempt(self, source_key: str, attempt: Path, manifest: Manifest) -> None:
         attempt_quarantine = attempt / "quarantine.csv"
-        if manifest.get("rows_rejected"):
+        if manifest.rows_rejected:
             atomic_write(self.quarantine_file(source_key), lambda temporary: shutil.copyfile(attempt_quarantine, temporary))
         else:  # nothing rejected: no quarantine file, and none left from an attempt that had rejects
             self.quarantine_file(source_key).unlink(missing_ok=True)
-        previous = (self.manifest(source_key) or {}).get("attempt")
-        atomic_write_json(self.source_folder(source_key) / "manifest.json", {**manifest, "attempt": attempt.name})
+        previous = getattr(self.manifest(source_key), "attempt", None)
+        atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(attempt=attempt.name).to_json())
         if previous and previous != attempt.name:
             shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
 
-    def manifest(self, source_key: str) -> dict | None:
+    def manifest(self, source_key: str) -> Manifest | None:
         return _read_manifest(self.source_folder(source_key) / "manifest.json")
 
-    def manifests(self) -> list[dict]:
+    def manifests(self) -> list[Manifest]:
         """The current manifest of every ingested source, sorted by source key."""
         if not self.staging.is_dir():
             return []
@@ -346,13 +347,13 @@ class OrderStore:
         _forget_manifests_except(self.staging, {str(path) for path in paths})
         found = (_read_manifest(path) for path in paths)
         return sorted((manifest for manifest in found if manifest is not None),
-                      key=lambda manifest: manifest["source_key"])
+                      key=lambda manifest: manifest.source_key)
 
     def refresh_fingerprint(self, source_key: str, fingerprint: str) -> None:
         """A source rewritten with the same content: its manifest takes the new size and time."""
         manifest = self.manifest(source_key)
-        if manifest is not None and manifest["fingerprint"] != fingerprint:
-            atomic_write_json(self.source_folder(source_key) / "manifest.json", {**manifest, "fingerprint": fingerprint})
+        if manifest is not None and manifest.fingerprint != fingerprint:
+            atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(fingerprint=fingerprint).to_json())
 
     @property
     def duplicates_file(self) -> Path:
@@ -400,7 +401,7 @@ class OrderStore:
     def inputs_signature(self) -> str:
         """Names what the reports are built from: every current ingest and every assembled partition,
         and what was skipped (the summary names it)."""
-        parts = [f"{m['source_key']}\x1f{m['attempt']}" for m in self.manifests()]
+        parts = [f"{m.source_key}\x1f{m.attempt}" for m in self.manifests()]
         parts += [f"{entry['source_file']}\x1f{entry['reason']}" for entry in self.skipped_list()]
         catalog = self.catalog_table()
         order = pc.sort_indices(catalog, [("trade_date", "ascending"), ("security_code", "ascending")])
@@ -414,8 +415,8 @@ class OrderStore:
             shutil.rmtree(self.source_folder(source_key), ignore_errors=True)
             self.quarantine_file(source_key).unlink(missing_ok=True)
 
-    def slice_path(self, manifest: dict, slice_file: str) -> Path:
-        return self.source_folder(manifest["source_key"]) / manifest["attempt"] / slice_file
+    def slice_path(self, manifest: Manifest, slice_file: str) -> Path:
+        return self.source_folder(manifest.source_key) / manifest.attempt / slice_file
 
     # ---- catalog -----------------------------------------------------------------------------
     @property

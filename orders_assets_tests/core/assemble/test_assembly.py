@@ -85,7 +85,7 @@ def test_unsorted_input_across_several_flushes_gives_the_same_partitions(tmp_pat
     sorted_store, unsorted_store = OrderStore(tmp_path / "one"), OrderStore(tmp_path / "many")
     ingest_all(landing, sorted_store)
     ingest_all(landing, unsorted_store, IngestSettings(block_bytes=4096, stage_bytes=1))
-    slices = unsorted_store.manifest("a.csv")["partitions"]["2025-03-03|BHP"]
+    slices = unsorted_store.manifest("a.csv").partitions["2025-03-03|BHP"]
     assert len(slices) > 1
     for store in (sorted_store, unsorted_store):
         assemble_partitions(store, pending_partitions(store))
@@ -246,8 +246,8 @@ def test_a_manifest_is_parsed_once_per_version_and_a_new_version_is_read(tmp_pat
     (first,) = store.manifests()
     assert store.manifests()[0] is first  # the same version: the parse is reused
     path = store.source_folder("a.csv") / "manifest.json"
-    atomic_write_json(path, {**first, "rows_read": first["rows_read"] + 1})  # a new version, by rename
-    assert store.manifest("a.csv")["rows_read"] == first["rows_read"] + 1
+    atomic_write_json(path, first.with_changes(rows_read=first.rows_read + 1).to_json())  # a new version, by rename
+    assert store.manifest("a.csv").rows_read == first.rows_read + 1
     shutil.rmtree(store.source_folder("a.csv"))
     assert store.manifests() == [] and store.manifest("a.csv") is None
     assert not [cached for cached in store_module._PARSED_MANIFESTS if cached.startswith(str(store.staging))]

@@ -208,7 +208,7 @@ def test_own_columns_named_like_the_pipelines_are_renamed_kept_and_said(tmp_path
 
     header = HEADER + ",source_line,hour,hour_extra"
     store, manifest = ingest_one(tmp_path, "a.csv", rows(KEPT + ",x,y,z", header=header))
-    assert manifest["renamed_columns"] == {"source_line": "source_line_extra", "hour": "hour_extra2"}
+    assert manifest.renamed_columns == {"source_line": "source_line_extra", "hour": "hour_extra2"}
     assemble_partitions(store, pending_partitions(store))
     (row,) = store.read_partition(("2025-03-03", "BHP")).to_pylist()
     assert (row["source_line"], row["hour"], row["source_file"]) == (2, 10, "a.csv")  # the pipeline's own
@@ -266,7 +266,7 @@ def test_a_values_fate_does_not_depend_on_the_rows_beside_it(tmp_path, column):
         for name, lines in neighbours.items():
             store, manifest = ingest_one(tmp_path / f"{column}-{NEAR_MISSES[column].index(value)}-{name}", "a.csv",
                                          rows(variant(**{column: value}), *lines))
-            rejected = {row["line"] for row in store.quarantined(manifest["source_key"]).to_pylist()}
+            rejected = {row["line"] for row in store.quarantined(manifest.source_key).to_pylist()}
             fates[name] = "rejected" if 2 in rejected else "kept"
         assert len(set(fates.values())) == 1, f"{column} {value!r}: {fates}"
 
@@ -295,12 +295,12 @@ def test_every_kind_of_bad_input_has_its_expected_outcome(tmp_path):
                 failures.append(f"{kind}: refused but a manifest was published")
             continue
         if isinstance(expected, Refused):
-            failures.append(f"{kind}: expected refusal ({expected.message}), got {manifest['rows_read']} rows")
+            failures.append(f"{kind}: expected refusal ({expected.message}), got {manifest.rows_read} rows")
             continue
-        counts = (manifest["rows_read"], manifest["rows_kept"], manifest["rows_filtered_out"], manifest["rows_rejected"])
+        counts = (manifest.rows_read, manifest.rows_kept, manifest.rows_filtered_out, manifest.rows_rejected)
         if counts[0] != counts[1] + counts[2] + counts[3]:
             failures.append(f"{kind}: rows do not balance {counts}")
-        quarantine = store.quarantined(manifest["source_key"]).to_pylist()
+        quarantine = store.quarantined(manifest.source_key).to_pylist()
         found = {row["line"]: row["column"] for row in quarantine}
         wanted = (expected.read, expected.kept, expected.filtered_out)
         if any(want is not None and want != got for want, got in zip(wanted, counts)):
@@ -355,7 +355,7 @@ def test_a_full_disk_during_staging_publishes_nothing_and_a_rerun_recovers(tmp_p
             ingest_source(chunked, store)
     assert store.manifests() == []
     manifest = ingest_source(chunked, store)
-    assert manifest["rows_read"] == 20_000
+    assert manifest.rows_read == 20_000
     assert not list(store.root.rglob(f"{TEMP_PREFIX}*"))
 
 
@@ -395,7 +395,7 @@ def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_
 def test_a_rejected_row_spanning_two_lines_keeps_both_as_its_raw_text(tmp_path):
     bad = variant(participant_id='"P\n1"', price="x")
     store, manifest = ingest_one(tmp_path, "a.csv", rows(KEPT, bad, variant(price="y")))
-    quarantine = store.quarantined(manifest["source_key"]).to_pylist()
+    quarantine = store.quarantined(manifest.source_key).to_pylist()
     assert [(row["line"], row["raw"]) for row in quarantine] == [(3, bad), (5, variant(price="y"))]
 
 
@@ -407,7 +407,7 @@ def test_a_stray_quote_never_splits_a_quoted_row_at_a_block_edge(tmp_path):
     lines = [variant(order_id=str(number), participant_id='"P\n1"' if number % 2 else "P1") for number in range(30_000)]
     lines[4] = variant(order_id="4", participant_id='P"1')
     store, manifest = ingest_one(tmp_path, "a.csv", rows(*lines))
-    assert (manifest["rows_read"], manifest["rows_kept"], manifest["rows_rejected"]) == (30_000, 30_000, 0)
+    assert (manifest.rows_read, manifest.rows_kept, manifest.rows_rejected) == (30_000, 30_000, 0)
     assemble_partitions(store, pending_partitions(store))
     kept = store.read_partition(("2025-03-03", "BHP")).select(["order_id", "participant_id", "source_line"])
     line_of = {row["order_id"]: row for row in kept.to_pylist()}
@@ -419,7 +419,7 @@ def test_a_stray_quote_never_splits_a_quoted_row_at_a_block_edge(tmp_path):
 def test_a_quarantine_file_is_there_only_while_its_source_has_rejected_rows(tmp_path):
     """No header-only quarantine files for clean sources; a correction without rejects removes the old one."""
     store, clean = ingest_one(tmp_path / "clean", "clean.csv", rows(KEPT, OUT))
-    assert clean["rows_rejected"] == 0 and not store.quarantine_file("clean.csv").exists()
+    assert clean.rows_rejected == 0 and not store.quarantine_file("clean.csv").exists()
     assert store.quarantined("clean.csv").num_rows == 0
 
     store, dirty = ingest_one(tmp_path / "fixed", "a.csv", rows(KEPT, variant(price="x")))
@@ -427,4 +427,4 @@ def test_a_quarantine_file_is_there_only_while_its_source_has_rejected_rows(tmp_
     (tmp_path / "fixed" / "landing" / "a.csv").write_bytes(rows(KEPT, OUT))
     [source] = discover_sources(tmp_path / "fixed" / "landing")
     corrected = ingest_source(ChunkedSource(source, IngestSettings(block_bytes=1 << 20)), store)
-    assert corrected["rows_rejected"] == 0 and not store.quarantine_file("a.csv").exists()
+    assert corrected.rows_rejected == 0 and not store.quarantine_file("a.csv").exists()

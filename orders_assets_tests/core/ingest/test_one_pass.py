@@ -50,7 +50,7 @@ def test_a_source_is_read_once_for_all_its_partitions_and_never_for_reassembly(t
     store = OrderStore(tmp_path / "data")
     [source] = discover_sources(landing)
     manifest = ingest_source(ChunkedSource(source, IngestSettings(block_bytes=256 << 10)), store)
-    assert len(manifest["partitions"]) > 100
+    assert len(manifest.partitions) > 100
     assert len(counted_opens) == 1
     assert counted_opens[0]["bytes"] == report.path.stat().st_size
 

@@ -17,6 +17,7 @@ from orders_assets.core.ingest.progress import (
     write_progress,
 )
 from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.order_store import OrderStore
 
 
@@ -114,7 +115,7 @@ def test_an_ingest_reports_progress_in_bytes_of_the_file_and_its_time_per_stage(
     assert len(seen) > 2
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
     assert seen[-1] == (source.size, 120_000)  # compressed files: their own bytes, not the text's
-    stages = manifest["stage_seconds"]
+    stages = manifest.stage_seconds
     assert set(stages) == {"read", "parse", "filter", "write"} and stages["parse"] > 0
-    assert manifest["workers"] == settings.worker_count
-    assert json.loads(json.dumps(manifest)) == manifest
+    assert manifest.workers == settings.worker_count
+    assert Manifest.from_json(json.loads(json.dumps(manifest.to_json()))) == manifest

@@ -3,14 +3,18 @@ from pathlib import Path
 
 from orders_assets.core.plan.planner import assembly_weights, ingest_weights, plan_ingest, staged_rows
 from orders_assets.core.read.sources import SourceFile
+from orders_assets.core.store.manifest import Manifest
 
 
 def source(key, size=10, mtime=1):
     return SourceFile(key=key, path=Path(key), size=size, mtime_ns=mtime)
 
 
-def manifest(key, fingerprint="10:1", filter_fingerprint="f"):
-    return {"source_key": key, "fingerprint": fingerprint, "filter_fingerprint": filter_fingerprint}
+def manifest(key="a.csv", fingerprint="10:1", filter_fingerprint="f", **fields):
+    """A manifest of a 10-byte file with no rows, but for the given fields."""
+    return Manifest(**{"source_key": key, "fingerprint": fingerprint, "content_digest": None,
+                       "filter_fingerprint": filter_fingerprint, "bytes": 10, "rows_read": 0, "rows_kept": 0,
+                       "rows_filtered_out": 0, "rows_rejected": 0, **fields})
 
 
 def test_new_changed_and_refiltered_sources_are_ingested_and_gone_ones_retired():
@@ -26,13 +30,14 @@ def test_nothing_new_when_every_source_matches_its_manifest():
 
 
 def test_staged_rows_sum_every_slice_of_a_partition_over_the_manifests():
-    manifests = [{"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 7], ["s0.arrow", 1, 3]], "2025-03-04|BHP": [["s1.arrow", 0, 5]]}},
-                 {"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 2]]}}]
+    manifests = [manifest(partitions={"2025-03-03|BHP": [["s0.arrow", 0, 7], ["s0.arrow", 1, 3]],
+                                      "2025-03-04|BHP": [["s1.arrow", 0, 5]]}),
+                 manifest(partitions={"2025-03-03|BHP": [["s0.arrow", 0, 2]]})]
     assert staged_rows(manifests) == {"2025-03-03|BHP": 12, "2025-03-04|BHP": 5}
 
 
 def test_assembly_weights_are_staged_rows_and_at_least_one_for_an_emptied_partition():
-    manifests = [{"partitions": {"2025-03-03|BHP": [["s0.arrow", 0, 7]]}}]
+    manifests = [manifest(partitions={"2025-03-03|BHP": [["s0.arrow", 0, 7]]})]
     assert assembly_weights(manifests, [("2025-03-03", "BHP"), ("2025-03-04", "CBA")]) == {
         ("2025-03-03", "BHP"): 7, ("2025-03-04", "CBA"): 1}
 
@@ -43,7 +48,7 @@ def test_ingest_weights_are_the_sizes_of_the_files_to_ingest_only():
 
 
 def digested(key, digest, fingerprint="10:1"):
-    return {**manifest(key, fingerprint), "content_digest": digest}
+    return manifest(key, fingerprint, content_digest=digest)
 
 
 def test_files_just_ingested_with_the_content_of_another_are_its_copies():
@@ -88,7 +93,7 @@ def test_a_refused_file_is_not_retried_until_it_or_the_rules_change():
 
 def test_rehash_finds_a_file_corrected_in_place_with_its_old_size_and_time():
     """`touch -r`: same name, size and time, other content. Only the digest can tell."""
-    ingested = {**manifest("a.csv"), "bytes": 10, "content_digest": "old"}
+    ingested = manifest("a.csv", content_digest="old")
     corrected = source("a.csv")
     assert plan_ingest([corrected], [ingested], "f", digest_of=lambda _source: "new").nothing_new  # trusted by default
     rehashed = plan_ingest([corrected], [ingested], "f", digest_of=lambda _source: "new", rehash=True)

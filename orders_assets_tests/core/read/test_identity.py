@@ -37,7 +37,7 @@ def test_the_ingest_records_the_digest_of_what_it_read_and_gz_content_is_the_sam
     store = OrderStore(tmp_path / "data")
     ingest(landing, store, {"a.csv"})
     [a, b] = discover_sources(landing)
-    assert store.manifest("a.csv")["content_digest"] == content_digest(a) == content_digest(b)
+    assert store.manifest("a.csv").content_digest == content_digest(a) == content_digest(b)
 
 
 def test_touched_renamed_copied_and_corrected_files(tmp_path):

@@ -103,7 +103,7 @@ def test_column_names_null_turns_a_headerless_parent_into_a_header_variant(tmp_p
     assert layout.file_pattern == load_layout("lobster").file_pattern
     manifest = ingest_one(tmp_path, layout, "AAPL_2012-06-21_34200000_57600000_message_10.csv",
                           LOBSTER_HEADER + LOBSTER_ROWS)
-    assert (manifest["rows_read"], manifest["rows_kept"], manifest["rows_not_orders"], manifest["rows_rejected"]) \
+    assert (manifest.rows_read, manifest.rows_kept, manifest.rows_not_orders, manifest.rows_rejected) \
         == (2, 1, 1, 0)
 
 
@@ -327,9 +327,9 @@ def test_a_lobster_history_gives_the_reports_of_the_same_orders_in_canonical_for
     store = OrderStore(tmp_path / "data")
     manifests = [ingest_source(ChunkedSource(source, settings), store) for source in discover_sources(tmp_path / "landing")]
     assert len(manifests) == 8
-    assert sum(m["rows_read"] for m in manifests) == 30_000
-    assert sum(m["rows_not_orders"] for m in manifests) == int((as_lobster["event"] != 1).sum())
-    assert sum(m["rows_rejected"] for m in manifests) == 0
+    assert sum(m.rows_read for m in manifests) == 30_000
+    assert sum(m.rows_not_orders for m in manifests) == int((as_lobster["event"] != 1).sum())
+    assert sum(m.rows_rejected for m in manifests) == 0
     assemble_partitions(store, pending_partitions(store))
     partials = load_partials(store)
     for name in schema.REPORT_NAMES:

@@ -1,0 +1,83 @@
+"""The manifest of an ingested source file: the typed, versioned contract between ingest and the stages after it.
+
+Ingest writes one per source file as the commit point of its attempt; assembly, the planner, the
+summary, the checks and the UI metadata read it. It is JSON on disk (readable with any tool) and
+this frozen class in memory, so a field has one name, one type and one default, here.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+MANIFEST_VERSION = 2
+"""1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
+`rows_not_orders`, `stage_seconds`, `renamed_columns` and `content_digest` could be missing);
+2: every field present. A manifest of a later version is refused: its meaning is unknown here."""
+
+CANONICAL_LAYOUT = "canonical"
+
+
+class StoreVersionError(ValueError):
+    """The data folder was written by a later release; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What one attempt at a source file produced, and the file it read."""
+
+    source_key: str
+    """The file's path under the landing folder: its partition key in the UI."""
+    fingerprint: str
+    """Name, size, modification time and settings the file was read with (identity.py)."""
+    content_digest: str | None
+    """Digest of the decompressed content; None in manifests of releases that did not record it."""
+    filter_fingerprint: str
+    """The filter and layout rules that decided the file's rows: a change re-ingests it."""
+    bytes: int
+    rows_read: int
+    rows_kept: int
+    rows_filtered_out: int
+    rows_rejected: int
+    partitions: Mapping[str, list] = field(default_factory=dict)
+    """'date|security' -> the staged slices of that partition's kept rows."""
+    rows_not_orders: int = 0
+    """Part of rows_filtered_out: rows the file's layout says are not orders."""
+    layout: str = CANONICAL_LAYOUT
+    renamed_columns: Mapping[str, str] = field(default_factory=dict)
+    """The file's own columns renamed because the pipeline adds a column of that name."""
+    seconds: float = 0.0
+    workers: int = 1
+    stage_seconds: Mapping[str, float] = field(default_factory=dict)
+    attempt: str | None = None
+    """The folder of the published attempt (set by the store when it commits the attempt)."""
+    version: int = MANIFEST_VERSION
+
+    @property
+    def balanced(self) -> bool:
+        """Every row read is kept, filtered out or rejected, once."""
+        return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
+
+    def with_changes(self, **changes) -> Manifest:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        document = dataclasses.asdict(self)
+        return {name: dict(value) if isinstance(value, Mapping) else value for name, value in document.items()}
+
+    @classmethod
+    def from_json(cls, document: Mapping, where: str = "manifest") -> Manifest:
+        """A manifest of this version or an earlier one (its missing fields take their defaults)."""
+        version = document.get("version", 1)
+        if not isinstance(version, int) or version > MANIFEST_VERSION:
+            raise StoreVersionError(
+                f"{where}: written by a later release of orders_assets (manifest version {version}, this release "
+                f"reads up to {MANIFEST_VERSION}); upgrade orders_assets, or give this release its own data folder")
+        known = {item.name for item in dataclasses.fields(cls)}
+        values = {name: value for name, value in document.items() if name in known}
+        values["version"] = MANIFEST_VERSION
+        values.setdefault("content_digest", None)
+        for name in ("layout", "renamed_columns", "workers", "stage_seconds"):
+            if values.get(name) is None:
+                values.pop(name, None)
+        return cls(**values)
