@@ -22,8 +22,8 @@ import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble.assembly import expected_signatures, pending_partitions
-from orders_assets.core.read.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.plan.planner import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
+from orders_assets.core.read.identity import Observation, observations, stable_sources
+from orders_assets.core.plan.planner import assembly_weights, ingest_weights, survey_landing
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_complete, reports_current
 from orders_assets.core.read.sources import scan_landing
@@ -60,10 +60,8 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         sources = scan.sources
         cursor = _write_cursor(observations(sources))
         rules = settings.ingest_rules()
-        plan = plan_ingest(stable_sources(sources, seen), store.manifests(), rules.fingerprint_for,
-                           content_digest, store.duplicates(), rules.layouts.name_fields, store.refused())
-        apply_identity(store, plan, [source.key for source in sources])
-        record_skipped(store, scan.skipped, [source.key for source in sources])
+        plan = survey_landing(store, scan, rules.fingerprint_for, rules.layouts.name_fields,
+                              eligible=stable_sources(sources, seen))
         if plan.to_ingest:
             parts = _pieces(context, dask_scheduler)
             return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources, parts),

@@ -157,16 +157,16 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)
     store = OrderStore(args.data, overrides.get("output_url", ""))
-    for message in rules_reading_no_file(rules.layouts, [source.key for source in scan_landing(args.landing).sources]):
+    scan = scan_landing(args.landing)  # once: the warnings, the plan and the runs all use this listing
+    for message in rules_reading_no_file(rules.layouts, [source.key for source in scan.sources]):
         print(f"warning: {message}")
-    if not args.rehash:  # a rehash reads every file: the runs' own plan does it, once
-        work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields)
-        if work.nothing_to_do:
-            _print_skipped(store)
-            print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
-            return _exit_status(True, store)
+    work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields, args.rehash, scan)
+    if work.nothing_to_do:
+        _print_skipped(store)
+        print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
+        return _exit_status(True, store)
     checkpoint()
-    return _run_through_dagster(args, overrides, started, checkpoint)
+    return _run_through_dagster(args, overrides, started, checkpoint, work)
 
 
 def _print_skipped(store) -> None:
@@ -186,7 +186,7 @@ def _exit_status(runs_succeeded: bool, store) -> int:
     return 0 if runs_succeeded and not store.refused() else 1
 
 
-def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float, checkpoint) -> int:
+def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float, checkpoint, work) -> int:
     import warnings
 
     import dagster as dg
@@ -222,7 +222,7 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
         with open_instance(home) as instance, ProgressBar(settings.store().state):
             outcome = run_pipeline(settings, instance, log_level=args.log_level,
                                    dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash,
-                                   checkpoint=checkpoint)
+                                   checkpoint=checkpoint, planned=work)
     except ClusterUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -13,8 +13,7 @@ import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
 from orders_assets.core.assemble.assembly import pending_partitions
-from orders_assets.core.read.identity import content_digest
-from orders_assets.core.plan.planner import apply_identity, assembly_weights, ingest_weights, plan_ingest, record_skipped
+from orders_assets.core.plan.planner import WorkPlan, assembly_weights, ingest_weights, survey_landing
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_current
 from orders_assets.core.read.sources import scan_landing
@@ -48,29 +47,30 @@ class RunOutcome:
 
 def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str = "INFO",
                  dask_scheduler: str | None = None, rehash: bool = False,
-                 checkpoint: Callable[[], None] = lambda: None) -> RunOutcome:
+                 checkpoint: Callable[[], None] = lambda: None, planned: WorkPlan | None = None) -> RunOutcome:
     """Plan, then launch the runs of each stage; on a Dask cluster each stage's work is cut into one
     piece per worker (source files by bytes, partitions by staged rows) and its runs go at once.
     `rehash` compares every file's content with what was ingested, whatever its size and time.
-    `checkpoint` is called between runs and stages; it raises to stop (interrupts.SignalWatch)."""
+    `checkpoint` is called between runs and stages; it raises to stop (interrupts.SignalWatch).
+    `planned`: the command's own plan_work of this landing folder, carried out without planning again."""
     launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
                 else InProcessLauncher(settings, instance, log_level, checkpoint))
     try:
-        return _run_stages(settings, instance, launcher, rehash, checkpoint)
+        return _run_stages(settings, instance, launcher, rehash, checkpoint, planned)
     finally:
         launcher.close()
 
 
 def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool,
-                checkpoint: Callable[[], None]) -> RunOutcome:
+                checkpoint: Callable[[], None], planned: WorkPlan | None) -> RunOutcome:
     store = settings.store()
-    scan = scan_landing(settings.landing_dir)
+    if planned is not None and planned.scan is not None:
+        scan, plan = planned.scan, planned.ingest
+    else:
+        scan = scan_landing(settings.landing_dir)
+        rules = settings.ingest_rules()
+        plan = survey_landing(store, scan, rules.fingerprint_for, rules.layouts.name_fields, rehash)
     sources = scan.sources
-    rules = settings.ingest_rules()
-    plan = plan_ingest(sources, store.manifests(), rules.fingerprint_for, content_digest, store.duplicates(),
-                       rules.layouts.name_fields, store.refused(), rehash)
-    apply_identity(store, plan, [source.key for source in sources])
-    record_skipped(store, scan.skipped, [source.key for source in sources])
     outcome = RunOutcome(ingested=plan.to_ingest, retired=plan.to_retire)
     retire_sources(store, instance, plan.to_retire)
     sizes = ingest_weights(sources, plan.to_ingest)

@@ -157,3 +157,33 @@ def test_run_warns_of_a_layout_rule_that_reads_no_file(tmp_path, capfd, monkeypa
     out = capfd.readouterr().out
     assert "warning: layouts[0] {layout: databento_mbo, folder: cme} matches no file" in out
     assert "the sub-folders with order files are CME" in out
+
+
+def test_run_lists_the_landing_folder_and_plans_the_ingest_once(tmp_path, monkeypatch):
+    """The command's warnings, its plan and the runner carrying it out share one listing and one plan;
+    the ingest run lists the folder once more, to load its files (a run launched from the UI stands alone)."""
+    from orders_assets.core.generate import generate_orders
+    from orders_assets.cli import runner
+    from orders_assets.core.plan import planner
+    from orders_assets.core.read import sources
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=2, seed=9)
+    calls = {"scan_landing": 0, "plan_ingest": 0}
+
+    def counted(module, name):
+        real = getattr(module, name)
+
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(module, name, call)
+
+    counted(sources, "scan_landing")
+    counted(planner, "scan_landing")
+    counted(runner, "scan_landing")
+    counted(planner, "plan_ingest")
+    assert main(["run", "--landing", str(landing), "--data", str(data)]) == 0
+    assert (data / "reports" / "summary.json").exists()
+    assert calls == {"scan_landing": 2, "plan_ingest": 1}

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from orders_assets.core.store.manifest import Manifest
-from orders_assets.core.read.sources import SkippedFile, SourceFile, scan_landing
+from orders_assets.core.read.identity import content_digest
+from orders_assets.core.read.sources import LandingScan, SkippedFile, SourceFile, scan_landing
 from orders_assets.core.store.order_store import partition_text
 
 @dataclass(frozen=True)
@@ -221,23 +222,36 @@ class WorkPlan:
     ingest: IngestPlan
     pending_partitions: int
     reports_missing: bool
+    scan: LandingScan | None = None
+    """The listing the plan was made from: the runs that carry it out do not list the folder again."""
 
     @property
     def nothing_to_do(self) -> bool:
         return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
 
 
+def survey_landing(store, scan: LandingScan, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
+                   rehash: bool = False, eligible: Iterable[SourceFile] | None = None) -> IngestPlan:
+    """The one planning step of the command, the runner and the sensor: which files to ingest or
+    retire (plan_ingest over `eligible`, by default every source of the scan; the sensor passes the
+    files that stopped growing), with the bookkeeping of touched, duplicate, skipped and refused
+    files done on the way. It launches nothing and reads the landing folder only through `scan`."""
+    sources = scan.sources if eligible is None else list(eligible)
+    plan = plan_ingest(sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(),
+                       name_fields, store.refused(), rehash)
+    present = [source.key for source in scan.sources]
+    apply_identity(store, plan, present)
+    record_skipped(store, scan.skipped, present)
+    return plan
+
+
 def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
-              rehash: bool = False) -> WorkPlan:
-    """The work a run of `landing` into `store` has to do, with the bookkeeping of touched and
-    duplicate files done on the way (it launches nothing)."""
+              rehash: bool = False, scan: LandingScan | None = None) -> WorkPlan:
+    """The work a run of `landing` into `store` has to do (survey_landing, then the partitions and
+    reports behind); `scan` spares listing the folder again when the caller has it."""
     from orders_assets.core.assemble.assembly import pending_partitions
-    from orders_assets.core.read.identity import content_digest
     from orders_assets.core.report.files import reports_current
 
-    scan = scan_landing(landing)
-    ingest = plan_ingest(scan.sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(),
-                         name_fields, store.refused(), rehash)
-    apply_identity(store, ingest, [source.key for source in scan.sources])
-    record_skipped(store, scan.skipped, [source.key for source in scan.sources])
-    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store))
+    scan = scan if scan is not None else scan_landing(landing)
+    ingest = survey_landing(store, scan, fingerprint_for, name_fields, rehash)
+    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store), scan)
