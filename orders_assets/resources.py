@@ -3,6 +3,7 @@ machine's tuning (detected profile + rule of core.tuning, with explicit override
 
 import os
 from dataclasses import replace
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -66,7 +67,8 @@ class OrdersSettings(dg.ConfigurableResource):
         return order_filter_from(self.model_dump())
 
     def machine_profile(self) -> MachineProfile:
-        return detect_profile(self.data_dir)
+        """The machine, profiled once per process and data folder (see profile_of)."""
+        return profile_of(self.data_dir)
 
     def tuning_overrides(self) -> dict:
         """Environment variables (ORDERS_ASSETS_WORKERS, ...), then these settings: explicit values win."""
@@ -91,3 +93,19 @@ class OrdersSettings(dg.ConfigurableResource):
 
     def edges(self) -> tuple[int, ...]:
         return tuple(self.size_edges)
+
+
+PROFILE_MAX_AGE_SECONDS = 300.0
+"""How long a process trusts its machine profile: a run asks for it at code-location load, in the
+IO manager and in each step, and the cores do not change; a long-lived code server (the sensor's,
+the webserver's) reads memory and disk again after this, as they change."""
+_PROFILES: dict[str, tuple[float, MachineProfile]] = {}
+
+
+def profile_of(data_dir: str | Path) -> MachineProfile:
+    """detect_profile(data_dir), at most once per PROFILE_MAX_AGE_SECONDS in this process."""
+    key = str(Path(data_dir).resolve())
+    cached = _PROFILES.get(key)
+    if cached is None or time.monotonic() - cached[0] > PROFILE_MAX_AGE_SECONDS:
+        cached = _PROFILES[key] = (time.monotonic(), detect_profile(data_dir))
+    return cached[1]

@@ -1,5 +1,6 @@
 """`orders-assets profile`: the detected machine, the chosen settings, and saving them to reproduce a run."""
 import json
+from pathlib import Path
 
 import yaml
 
@@ -187,3 +188,19 @@ def test_run_lists_the_landing_folder_and_plans_the_ingest_once(tmp_path, monkey
     assert main(["run", "--landing", str(landing), "--data", str(data)]) == 0
     assert (data / "reports" / "summary.json").exists()
     assert calls == {"scan_landing": 2, "plan_ingest": 1}
+
+
+def test_run_profiles_the_machine_once_for_its_data_folder(tmp_path, monkeypatch):
+    """The command, the IO manager and each step all ask for the profile; the process reads it once."""
+    from orders_assets import resources
+    from orders_assets.core.generate import generate_orders
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=2, seed=9)
+    profiled = []
+    real = resources.detect_profile
+    monkeypatch.setattr(resources, "detect_profile", lambda data_dir: profiled.append(str(data_dir)) or real(data_dir))
+    assert main(["run", "--landing", str(landing), "--data", str(data)]) == 0
+    assert (data / "reports" / "summary.json").exists()
+    assert [folder for folder in profiled if Path(folder).resolve() == data.resolve()] == [str(data.resolve())]
