@@ -15,7 +15,6 @@ recorded and trigger nothing. The cursor holds the last size and time seen of ea
 """
 from __future__ import annotations
 
-import hashlib
 import json
 
 import dagster as dg
@@ -31,6 +30,7 @@ from orders_assets.core.store.order_store import partition_text, remove_orphan_t
 from orders_assets.platform.executors import connected_workers
 from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
+from orders_assets.core.read.digests import short_digest
 
 SENSOR_NAME = "landing_folder_sensor"
 MINIMUM_INTERVAL_SECONDS = 15
@@ -126,7 +126,7 @@ def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:
 
 
 def _digest(parts: list[str]) -> str:
-    return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()[:16]
+    return short_digest(*parts)
 
 
 def _read_cursor(cursor: str | None) -> dict[str, Observation]:

@@ -9,7 +9,6 @@ partition is pending exactly when its expected signature differs from the catalo
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -37,6 +36,7 @@ from orders_assets.core.store.atomic import atomic_write_parquet
 from orders_assets.core.machine.parallel import in_order
 from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.order_store import OrderStore, PartitionKey, parse_partition_text, partition_text
+from orders_assets.core.read.digests import short_digest
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def expected_signatures(store: OrderStore, keys: Iterable[PartitionKey] | None =
 
 
 def signature_of(tags: Iterable[str]) -> str:
-    return hashlib.sha1("\x1e".join(sorted(tags)).encode()).hexdigest()[:20]
+    return short_digest(*sorted(tags), length=20)
 
 
 EMPTY_SIGNATURE = signature_of([])

@@ -6,7 +6,6 @@ stamped with an offset lands on the exchange's date, not the writer's.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import time
@@ -17,6 +16,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.read.validate import LOCAL_TIME
+from orders_assets.core.read.digests import short_digest
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class OrderFilter:
     @property
     def fingerprint(self) -> str:
         """Changes whenever the rule changes; staged outputs made under another rule are stale."""
-        return hashlib.sha1(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        return short_digest(json.dumps(asdict(self), sort_keys=True))
 
 
 def check_timezone(name: str) -> None:

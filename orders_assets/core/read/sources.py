@@ -6,10 +6,11 @@ a symlink that leads out of the folder is never followed.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from orders_assets.core.read.digests import short_digest
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd", ".csv.xz", ".csv.bz2")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -48,7 +49,7 @@ class SourceFile:
 def storage_id(key: str) -> str:
     """Folder-safe name for a source key: readable stem plus a short hash of the full key."""
     stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)[-80:]
-    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:10]
+    digest = short_digest(key, length=10)
     return f"{stem}-{digest}"
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ from orders_assets.core.store.atomic import TEMP_PREFIX, atomic_write, atomic_wr
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.outputs import output_root
 from orders_assets.core.read.sources import storage_id
+from orders_assets.core.read.digests import short_digest
 
 PartitionKey = tuple[str, str]
 """(trade_date as YYYY-MM-DD, security_code)."""
@@ -407,7 +407,7 @@ class OrderStore:
         order = pc.sort_indices(catalog, [("trade_date", "ascending"), ("security_code", "ascending")])
         catalog = catalog.take(order)  # bytewise order of UTF-8 text: the order of Python's sorted keys
         parts += pc.binary_join_element_wise(_key_texts(catalog), catalog["signature"], "\x1f").to_pylist()
-        return hashlib.sha1("\x1e".join(parts).encode()).hexdigest()[:20]
+        return short_digest(*parts, length=20)
 
     def retire(self, source_key: str) -> None:
         """Forget a source that left the landing folder: its rows leave every partition."""

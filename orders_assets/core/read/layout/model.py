@@ -12,7 +12,6 @@ documents; `layout_apply` turns a vendor table into canonical columns with them.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.read.digests import short_digest
 
 CANONICAL = "canonical"
 TIME_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
@@ -91,7 +91,7 @@ class Layout:
         if not self.cases:
             del described["cases"]  # layouts without case rules keep the fingerprint they had before them
         text = json.dumps(described, sort_keys=True, default=lambda value: value.__dict__)
-        return f"{self.name}:{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+        return f"{self.name}:{short_digest(text, length=12)}"
 
     def file_fields(self, source_key: str) -> dict[str, str]:
         """security_code and/or trade_date (YYYY-MM-DD) taken from the file name, by the layout's pattern."""
