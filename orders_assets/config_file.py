@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from orders_assets.core.store.atomic import atomic_write_bytes
-from orders_assets.core.read.layout.load import rule_problem
+from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
 
 SECTIONS = {

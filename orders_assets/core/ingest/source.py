@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from orders_assets.core.read.filters import OrderFilter, kept_mask, order_filter_from, with_local_fields
 from orders_assets.core.read.identity import HashingStream, content_digest
 from orders_assets.core.read.layout.model import Layout, LayoutChoice
-from orders_assets.core.read.layout.load import layout_choice_from
+from orders_assets.core.read.layout.rules import layout_choice_from
 from orders_assets.core.machine.parallel import in_order
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
 from orders_assets.core.ingest.progress import StageClock
@@ -41,7 +41,7 @@ from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.order_store import OrderStore, partition_text
-from orders_assets.core.read.validate import decimal_prices
+from orders_assets.core.read.amounts import decimal_prices
 
 DEFAULT_STAGE_BYTES = 64 << 20
 """Kept rows held in memory before a flush to the staging area."""

@@ -3,7 +3,8 @@ import pyarrow as pa
 import pytest
 
 from orders_assets.core.read.filters import OrderFilter, kept_mask, with_local_fields
-from orders_assets.core.read.validate import LOCAL_TIME, parse_timestamps
+from orders_assets.core.read.timestamps import parse_timestamps
+from orders_assets.core.read.validate import LOCAL_TIME
 
 
 def table(stamps, types=None, participants=None):

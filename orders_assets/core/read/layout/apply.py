@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.read.layout.model import TEXT_CASES, TIME_UNITS, Layout, OrderCondition
-from orders_assets.core.read.validate import as_array, present_but
+from orders_assets.core.read.arrays import as_array, present_but
 
 Check = tuple[pa.Array, str]
 RESERVED_NAMES = frozenset(schema.CANONICAL_COLUMNS + (schema.TRADE_DATE, schema.HOUR, "source_line", "source_file",

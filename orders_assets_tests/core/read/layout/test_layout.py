@@ -1,5 +1,7 @@
-"""Vendor layouts: loading and its errors, rule choice, each conversion, and a whole vendor file
-(LOBSTER, written from generated orders) giving the same reports as the canonical file."""
+"""Vendor layouts at work: each conversion, the rules' coverage of the landing files, the docs'
+layouts, and a whole vendor file (LOBSTER, written from generated orders) giving the same reports
+as the canonical file. Loading, checking and choosing layouts: test_load, test_document,
+test_column_sources, test_rules."""
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -16,20 +18,19 @@ from orders_assets.core.assemble.assembly import assemble_partitions, load_parti
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
-from orders_assets.core.read.layout.model import CANONICAL, LayoutChoice, LayoutError, LayoutRule, rules_reading_no_file
+from orders_assets.core.read.layout.model import CANONICAL, LayoutChoice, LayoutRule, rules_reading_no_file
 from orders_assets.core.read.layout.apply import to_canonical
-from orders_assets.core.read.layout.load import built_in_names, layout_choice_from, layout_from_document, load_layout
+from orders_assets.core.read.layout.document import layout_from_document
+from orders_assets.core.read.layout.load import built_in_names, load_layout
+from orders_assets.core.read.layout.rules import layout_choice_from
 from orders_assets.core.read.parse import RowParser
 from orders_assets.core.read.reader import RawBlock, SourceFormatError
 from orders_assets.core.report.files import write_report
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets_tests.conftest import assert_report_equals, read_report
+from orders_assets_tests.core.read.layout.documents import NAMED_BY_FILE, TRADES
 from orders_assets_tests.support.reference import reference_reports
-
-TRADES = {"name": "trades", "columns": {"order_id": "id", "timestamp": "ts", "security_code": "sym", "side": "side",
-                                        "price": "px", "quantity": "qty"},
-          "constants": {"order_type": "TRADE", "participant_id": "UNKNOWN"}}
 
 
 def vendor_block(text: str, first_line: int = 2) -> RawBlock:
@@ -41,45 +42,6 @@ def parsed(document: dict, header: list[str], text: str, source_key: str = "v.cs
            decimals: int = 0):
     parser = RowParser(header, source_key, timezone, layout_from_document(document), decimals)
     return parser.parse(vendor_block(text, 1 if document.get("header") is False else 2))
-
-
-def test_every_built_in_layout_loads_and_canonical_is_always_there():
-    assert {CANONICAL, "databento_mbo", "generic_trades", "lobster"} <= set(built_in_names())
-    for name in built_in_names():
-        assert load_layout(name).name == name
-
-
-def test_a_bad_layout_lists_every_problem_with_its_fix():
-    document = {"name": "bad", "colums": {}, "columns": {"order_id": "id", "price": "px", "timestamp": "t",
-                                                          "quantity": "q", "side": "s", "order_type": "o"},
-                "constants": {"side": "B"}, "price_scale": 3, "time": {"format": "julian", "timezone": "Mars/Base"},
-                "values": {"participant_id": {"a": "b"}}, "file_name": {"pattern": "(?P<isin>x)"}}
-    with pytest.raises(LayoutError) as raised:
-        layout_from_document(document, "bad.yaml")
-    message = str(raised.value)
-    for expected in ("unknown key(s) colums", "security_code: say where it comes from",
-                     "participant_id: say where it comes from", "side: comes from both columns and constants",
-                     "price_scale: 3 is not a power of ten", "time.format: 'julian'", "'Mars/Base' is not an IANA",
-                     "values.participant_id: only columns taken from the file", "unknown group(s) isin"):
-        assert expected in message, expected
-    assert message.startswith("bad.yaml: layout bad has 9 problem(s)")
-
-
-def test_a_file_without_a_header_needs_its_column_names_and_uses_only_those():
-    with pytest.raises(LayoutError, match="a file without a header needs the list"):
-        layout_from_document({**TRADES, "header": False})
-    with pytest.raises(LayoutError, match="column.s. sym are used but not in column_names"):
-        layout_from_document({**TRADES, "header": False, "column_names": ["id", "ts", "side", "px", "qty"]})
-
-
-def test_a_layout_extends_another_and_null_removes_an_inherited_entry(tmp_path):
-    (tmp_path / "child.yaml").write_text(
-        "extends: generic_trades\nname: child\ncolumns: {order_id: id, side: null}\nconstants: {side: N}\n")
-    child = load_layout(str(tmp_path / "child.yaml"))
-    assert child.columns[schema.ORDER_ID] == "id" and child.columns[schema.PRICE] == "price"
-    assert schema.SIDE not in child.columns and schema.SIDE not in child.values
-    assert child.constants == {"order_type": "TRADE", "participant_id": "UNKNOWN", "side": "N"}
-
 
 
 LOBSTER_HEADER = "time,event_type,order_id,size,price,direction\n"
@@ -107,17 +69,6 @@ def test_column_names_null_turns_a_headerless_parent_into_a_header_variant(tmp_p
         == (2, 1, 1, 0)
 
 
-@pytest.mark.parametrize("child, expected", [
-    ("column_names: null\nheader: false\n", "column_names: null means the file has a header line, but header is false"),
-    ("header: true\n", "for a file with a header line, set column_names: null"),
-    ("column_names: time\n", "column_names: a list of non-empty names"),
-])
-def test_a_header_variant_that_contradicts_itself_is_refused_with_the_fix(tmp_path, child, expected):
-    (tmp_path / "child.yaml").write_text("extends: lobster\nname: child\n" + child)
-    with pytest.raises(LayoutError, match=re.escape(expected)):
-        load_layout(str(tmp_path / "child.yaml"))
-
-
 def test_a_header_line_in_a_file_whose_layout_has_none_is_quarantined_not_counted_as_not_an_order():
     parser = RowParser(list(load_layout("lobster").column_names), "AAPL_2012-06-21_x.csv", "America/New_York",
                        load_layout("lobster"))
@@ -126,13 +77,6 @@ def test_a_header_line_in_a_file_whose_layout_has_none_is_quarantined_not_counte
     assert result.rejects.select(["line", "column", "raw"]).to_pylist() == [
         {"line": 1, "column": "header", "raw": LOBSTER_HEADER.strip()}]
     assert "column_names: null" in result.rejects["reason"][0].as_py()
-
-
-NAMED_BY_FILE = {**TRADES, "columns": {key: value for key, value in TRADES["columns"].items()
-                                        if key != "security_code"},
-                 "file_name": {"pattern": r"^(?P<security_code>[A-Za-z.]+)_"}}
-FROM_TRADES_BY_NAME = ("extends: generic_trades\nname: by_name\ncolumns: {security_code: null}\n"
-                       "file_name: {pattern: '^(?P<security_code>[a-z]+)_'}\n")
 
 
 @pytest.mark.parametrize("extra, file_name, expected", [
@@ -151,15 +95,6 @@ def test_a_security_from_the_file_name_takes_the_case_rule_then_the_value_map(ex
     assert choice.name_fields(f"in/{file_name}") == {schema.SECURITY_CODE: expected}
 
 
-@pytest.mark.parametrize("child, file_name, expected", [
-    ("values: {security_code: {bhp: BHP.AX}}\n", "bhp_1.csv", "BHP.AX"),
-    ("case: {security_code: upper}\n", "cba_1.csv", "CBA"),
-])
-def test_a_child_layout_keeps_the_value_map_and_case_rule_of_a_file_name_field(tmp_path, child, file_name, expected):
-    (tmp_path / "child.yaml").write_text(FROM_TRADES_BY_NAME + child)
-    assert load_layout(str(tmp_path / "child.yaml")).file_fields(file_name) == {schema.SECURITY_CODE: expected}
-
-
 def test_a_case_rule_applies_to_a_vendor_column_before_its_value_map():
     document = {**TRADES, "case": {"side": "lower", "security_code": "upper"}, "values": {"side": {"buy": "B"}}}
     table = pa.table({"id": ["1", "2"], "ts": ["2025-01-02T10:00:00Z"] * 2, "sym": ["bhp", "Cba"],
@@ -167,33 +102,6 @@ def test_a_case_rule_applies_to_a_vendor_column_before_its_value_map():
     rows = to_canonical(layout_from_document(document), table, {}).table
     assert rows[schema.SIDE].to_pylist() == ["B", "B"]
     assert rows[schema.SECURITY_CODE].to_pylist() == ["BHP", "CBA"]
-
-
-@pytest.mark.parametrize("extra, expected", [
-    ({"case": {"security_code": "title"}}, "case.security_code: 'title' is not one of upper, lower"),
-    ({"case": "upper"}, "case: a mapping of canonical column: upper or lower"),
-    ({"case": {"price": "upper"}}, "case.price: numbers and times are converted by scales and time"),
-    ({"case": {"participant_id": "upper"}}, "case.participant_id: only columns taken from the file or its name"),
-    ({"values": {"trade_date": {"x": "y"}},
-      "file_name": {"pattern": r"^(?P<security_code>[a-z]+)_(?P<trade_date>\d+)"}},
-     "values.trade_date: the file name's date is read with file_name.date_format"),
-])
-def test_a_bad_case_rule_or_value_map_of_a_file_name_field_is_refused_with_the_fix(extra, expected):
-    with pytest.raises(LayoutError, match=re.escape(expected)):
-        layout_from_document({**NAMED_BY_FILE, **extra})
-
-
-def test_rules_choose_a_layout_by_sub_folder_or_file_name_first_match_wins():
-    choice = layout_choice_from([{"layout": "databento_mbo", "folder": "cme"},
-                                 {"layout": "generic_trades", "match": "*trades*.csv"}])
-    assert choice.layout_for("cme/ESH4_trades.csv").name == "databento_mbo"
-    assert choice.layout_for("x/btc_trades.csv").name == "generic_trades"
-    assert choice.layout_for("orders.csv").name == CANONICAL
-    with pytest.raises(LayoutError, match=r"layouts\[0\]: unknown layout 'nope'"):
-        layout_choice_from([{"layout": "nope", "folder": "a"}])
-    with pytest.raises(LayoutError, match="layouts\\[0\\]: neither 'folder' nor 'match'; give layout and one of folder"):
-        layout_choice_from([{"layout": "lobster"}])
-
 
 
 RULES = [{"layout": "databento_mbo", "folder": "cme"}, {"layout": "generic_trades", "match": "*trades*.csv"},
@@ -353,7 +261,6 @@ def test_every_layout_in_the_docs_is_valid_and_the_worked_example_is_the_shipped
     assert load_layout(str(tmp_path / f"doc{worked}.yaml")).fingerprint == shipped.fingerprint
     for path in (DOCS / "layouts").glob("*.yaml"):
         assert load_layout(str(path)).name == path.stem
-
 
 
 def built_in_section(text: str, name: str) -> str:
