@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from orders_assets.core.errors import InputError
 from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
@@ -41,8 +42,8 @@ SECTIONS = {
 TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url")
 
 
-class ConfigFileError(ValueError):
-    pass
+class ConfigFileError(InputError):
+    """A config file that cannot be used; the message names the file, the setting and the fix."""
 
 
 def load_settings_overrides(path: Path | str | None) -> dict:

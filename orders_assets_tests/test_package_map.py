@@ -21,12 +21,20 @@ def package_map() -> dict[str, set[str]]:
         package, _owns, allowed = [cell.strip() for cell in row.strip("|").split("|")]
         found[package.strip("`")] = set(re.findall(r"`([\w.]+)`", allowed))
     every = set(found)
+    shared = {package for package in found if "every package may import it" in _row_of(table, package)}
     for package, allowed in found.items():
-        if "every package" in table.split(f"`{package}`", 1)[1].splitlines()[0]:
+        row = _row_of(table, package)
+        if "every package" in row.split("|")[-2]:
             found[package] = every - {package}
-        elif "every `core` package" in table.split(f"`{package}`", 1)[1].splitlines()[0]:
+        elif "every `core` package" in row:
             found[package] = allowed | {name for name in every if name.startswith("core.")}
+        found[package] |= shared - {package}
     return found
+
+
+def _row_of(table: str, package: str) -> str:
+    """The text of the package's row, after its name."""
+    return table.split(f"| `{package}` |", 1)[1].splitlines()[0]
 
 
 def package_of(module: str) -> str:

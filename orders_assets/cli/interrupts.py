@@ -20,10 +20,12 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from orders_assets.core.errors import OrdersAssetsError
+
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-class Interrupted(Exception):
+class Interrupted(OrdersAssetsError):
     """A stop signal arrived: the command stops and exits with 128 + the signal's number."""
 
     def __init__(self, signum: int):

@@ -22,6 +22,7 @@ from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run_iterator
 
+from orders_assets.core.errors import OrdersAssetsError
 from orders_assets.assets.orders import ENGINE_SECONDS
 from orders_assets.definitions import build_definitions
 from orders_assets.platform.executors import dask_execution
@@ -153,7 +154,7 @@ def execute_reconstructed(instance_ref, job_name: str, partition_range: Range, r
                             time.perf_counter() - started)
 
 
-class ClusterUnreachable(RuntimeError):
+class ClusterUnreachable(OrdersAssetsError, RuntimeError):
     """No Dask scheduler (or no worker) answered at the given address."""
 
 

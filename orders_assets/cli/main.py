@@ -6,6 +6,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from orders_assets.core.errors import AccountingError, OrdersAssetsError
+
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "reader", "machine")
 """The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
@@ -48,11 +50,14 @@ def main(argv: list[str] | None = None) -> int:
                          help="write the effective settings as a config file that reproduces them exactly")
 
     args = parser.parse_args(argv)
-    if args.command == "generate":
-        return _generate(args)
-    if args.command == "profile":
-        return _profile(args)
-    return _run_until_stopped(args)
+    command = {"generate": _generate, "profile": _profile, "run": _run_until_stopped}[args.command]
+    try:
+        return command(args)
+    except AccountingError:
+        raise  # a defect, not the user's input: its traceback is what a bug report needs
+    except OrdersAssetsError as error:
+        print(f"error: {error}", file=sys.stderr)  # the message names the file and the fix
+        return 2
 
 
 def _run_until_stopped(args: argparse.Namespace) -> int:
@@ -71,8 +76,7 @@ def _run_until_stopped(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     import json
 
-    from orders_assets.config_file import ConfigFileError, load_settings_overrides, save_settings, settings_document
-    from orders_assets.core.machine.tuning import TuningError
+    from orders_assets.config_file import load_settings_overrides, save_settings, settings_document
     from orders_assets.resources import OrdersSettings
 
     try:
@@ -80,7 +84,7 @@ def _profile(args: argparse.Namespace) -> int:
                                   **load_settings_overrides(args.config))
         machine = settings.machine_profile()
         tuning = settings.tuning(machine)
-    except (ConfigFileError, TuningError, ValueError) as error:
+    except ValueError as error:  # pydantic's, for a setting of the wrong type; ours are OrdersAssetsErrors
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.save:
@@ -133,7 +137,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, checkpoint) -> int:
-    from orders_assets.config_file import ConfigFileError, load_settings_overrides
+    from orders_assets.config_file import load_settings_overrides
     from orders_assets.core.ingest.source import ingest_rules_from
     from orders_assets.core.read.layout.model import rules_reading_no_file
     from orders_assets.core.plan.planner import plan_work
@@ -144,7 +148,7 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     try:
         overrides = load_settings_overrides(args.config)
         rules = ingest_rules_from(overrides)
-    except (ConfigFileError, ValueError) as error:
+    except ValueError as error:  # pydantic's, for a setting of the wrong type; ours are OrdersAssetsErrors
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not args.landing.is_dir():
@@ -194,38 +198,24 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
     from orders_assets.config_file import save_settings, settings_document
-    from orders_assets.core.machine.tuning import TuningError
     from orders_assets.platform.executors import dask_scheduler_from
-    from orders_assets.platform.instance import InstanceConfigError, ensure_instance_folder, open_instance, use_batched_events
-    from orders_assets.cli.launch import ClusterUnreachable
+    from orders_assets.platform.instance import ensure_instance_folder, open_instance, use_batched_events
     from orders_assets.resources import OrdersSettings
     from orders_assets.cli.runner import run_pipeline
     from orders_assets.cli.terminal import ProgressBar
 
     settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
-    try:
-        tuning = settings.tuning()
-    except TuningError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    tuning = settings.tuning()
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))
-    try:
-        ensure_instance_folder(home)
-    except InstanceConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    ensure_instance_folder(home)
     use_batched_events()
     save_settings(settings.store().root / "state" / "effective_config.yaml",
                   settings_document(settings.model_dump(), tuning.as_dict()))
-    try:
-        with open_instance(home) as instance, ProgressBar(settings.store().state):
-            outcome = run_pipeline(settings, instance, log_level=args.log_level,
-                                   dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash,
-                                   checkpoint=checkpoint, planned=work)
-    except ClusterUnreachable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with open_instance(home) as instance, ProgressBar(settings.store().state):
+        outcome = run_pipeline(settings, instance, log_level=args.log_level,
+                               dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash,
+                               checkpoint=checkpoint, planned=work)
     _print_outcome(outcome, settings, time.perf_counter() - started, home)
     _print_skipped(settings.store())
     return 0 if outcome.success else 1
@@ -241,7 +231,7 @@ def _run_timing(run) -> str:
 
 
 def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
-    from orders_assets.core.report.page import read_summary
+    from orders_assets.core.report.summary import read_summary
 
     if outcome.did_nothing:
         print(f"nothing new in {settings.landing_dir}: no run launched ({seconds:.2f} s)")
@@ -255,9 +245,9 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
     summary = read_summary(reports_dir)
     if summary is not None:
         print(
-            f"{summary['source_files']} files: {summary['rows_read']:,} rows read = {summary['rows_kept']:,} kept "
-            f"+ {summary['rows_filtered_out']:,} filtered out + {summary['rows_rejected']:,} rejected; "
-            f"{summary['partitions']:,} partitions; value {summary['value']}"
+            f"{summary.source_files} files: {summary.rows_read:,} rows read = {summary.rows_kept:,} kept "
+            f"+ {summary.rows_filtered_out:,} filtered out + {summary.rows_rejected:,} rejected; "
+            f"{summary.partitions:,} partitions; value {summary.value:f}"
         )
     print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
 

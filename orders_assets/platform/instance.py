@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import dagster as dg
 import yaml
 
+from orders_assets.core.errors import InputError
 from orders_assets.core.store.order_store import file_lock
 
 BATCHING_ENVIRONMENT = {
@@ -69,7 +70,7 @@ POSTGRES_YAML_HEADER = f"""\
 POSTGRES_SCHEME = "postgresql+psycopg2"
 
 
-class InstanceConfigError(ValueError):
+class InstanceConfigError(InputError):
     """The instance settings in the environment cannot be used as they are; the message says why and the fix."""
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from orders_assets.core.errors import AccountingError
 from orders_assets.core.read.filters import OrderFilter, kept_mask, order_filter_from, with_local_fields
 from orders_assets.core.read.identity import HashingStream, content_digest
 from orders_assets.core.read.layout.model import Layout, LayoutChoice
@@ -208,7 +209,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
                 progress(block.bytes_done, counts)
         partitions = stager.close()
     if not counts.balanced():
-        raise AssertionError(f"{source.key}: row accounting does not balance: {counts}")
+        raise AccountingError(f"{source.key}: row accounting does not balance: {counts}")
     manifest = Manifest(
         source_key=source.key,
         fingerprint=source.fingerprint,

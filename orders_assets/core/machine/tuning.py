@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 
+from orders_assets.core.errors import InputError
 from orders_assets.core.machine.hardware import MachineProfile
 
 MiB = 1 << 20
@@ -77,7 +78,7 @@ class Tuning:
 OVERRIDABLE = tuple(field.name for field in fields(Tuning))
 
 
-class TuningError(ValueError):
+class TuningError(InputError):
     """Settings that cannot work on this machine; the message lists every problem and its reason."""
 
 

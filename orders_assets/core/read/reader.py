@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orders_assets.core.errors import InputError
 from orders_assets.core.read.csv_rows import last_row_end
 
 DEFAULT_BLOCK_BYTES = 16 << 20
@@ -30,7 +31,7 @@ UTF8_BOM = b"\xef\xbb\xbf"
 NEWLINE = ord("\n")
 
 
-class SourceFormatError(ValueError):
+class SourceFormatError(InputError):
     """The file cannot be read as an order file at all (not a row-level problem)."""
 
 

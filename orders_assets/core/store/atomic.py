@@ -14,6 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orders_assets.core.errors import StoreError
+
 TEMP_PREFIX = ".tmp-"
 
 
@@ -38,7 +40,7 @@ def process_umask() -> int:
     return umask
 
 
-class OutputWriteError(OSError):
+class OutputWriteError(StoreError, OSError):
     """An output could not be written (a full disk, a read-only folder): the previous file is intact."""
 
 

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from orders_assets.core.errors import AccountingError
 from orders_assets.core.store import outputs
 
 from orders_assets.core import schema
@@ -137,7 +138,7 @@ def write_units(writer: pq.ParquetWriter, rows: pa.Table, units: list[WriteUnit]
             writer.write_table(piece, row_group_size=piece.num_rows)
         start += unit.rows
     if start != rows.num_rows:
-        raise AssertionError(f"{rows.num_rows} rows given for write units of {start}")
+        raise AccountingError(f"{rows.num_rows} rows given for write units of {start}")
 
 
 def read_securities(file: pq.ParquetFile, index: SecurityIndex, securities: Iterable[str]) -> pa.Table | None:

@@ -10,6 +10,8 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from orders_assets.core.errors import StoreError
+
 MANIFEST_VERSION = 2
 """1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
 `rows_not_orders`, `stage_seconds`, `renamed_columns` and `content_digest` could be missing);
@@ -18,7 +20,7 @@ MANIFEST_VERSION = 2
 CANONICAL_LAYOUT = "canonical"
 
 
-class StoreVersionError(ValueError):
+class StoreVersionError(StoreError, ValueError):
     """The data folder was written by a later release; the message names the file and the fix."""
 
 

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from orders_assets.core.errors import InputError
 from orders_assets.core import schema
 from orders_assets.core.read.digests import short_digest
 
@@ -33,7 +34,7 @@ TEXT_CASES = {"upper": pc.utf8_upper, "lower": pc.utf8_lower}
 """A layout's `case` rules: one Arrow function for a column and for a file name's text, so both agree."""
 
 
-class LayoutError(ValueError):
+class LayoutError(InputError):
     """A layout document that cannot be used; the message lists every problem."""
 
 
