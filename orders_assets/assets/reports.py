@@ -15,11 +15,11 @@ from orders_assets.core.store import outputs
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import build_report
 from orders_assets.core.assemble.assembly import load_partials
-from orders_assets.core.report.plots import report_totals
+from orders_assets.core.report.plot_data import report_totals
 from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
-from orders_assets.core.report.files import markdown_preview, write_report, write_summary
-from orders_assets.core.report.page import read_summary, write_plot, write_report_page
-from orders_assets.core.report.summary import summary_document
+from orders_assets.core.report.files import markdown_preview, write_report
+from orders_assets.core.report.page import write_plot, write_report_page
+from orders_assets.core.report.summary import build_summary, read_summary, write_summary
 from orders_assets.resources import OrdersSettings
 
 REPORTS_GROUP = "reports"
@@ -90,10 +90,11 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     started = time.perf_counter()
     store = settings.store()
     with store.locked():
-        document = summary_document(store, load_partials(store))
-        page = write_report_page(store.reports, document)  # before summary.json, the commit point
-        path = write_summary(document, store.reports)
-    scalars = {key: value for key, value in document.items() if key != "files"}
+        built = build_summary(store, load_partials(store))
+        page = write_report_page(store.reports, built)  # before summary.json, the commit point
+        path = write_summary(built, store.reports)
+    document = built.to_json()
+    scalars = {key: value for key, value in document.items() if key not in ("files", "version")}
     return dg.MaterializeResult(
         metadata={
             **{key: value for key, value in scalars.items() if isinstance(value, int)},

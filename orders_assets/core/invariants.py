@@ -6,6 +6,8 @@ invariant holds.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -14,12 +16,43 @@ from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import sorted_by_keys
-from orders_assets.core.assemble.assembly import SOURCE_FILE
-from orders_assets.core.read.parse import SOURCE_LINE
+from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.order_store import OrderStore
 
 PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.HOUR, SOURCE_FILE)
 """A date file's columns; trade_date is its hive folder's value, added by every reader."""
+
+
+def accounting_problems(store: OrderStore) -> list[str]:
+    """Contract section 2 for every source file: its rows balance (rows_read = kept + filtered_out +
+    rejected), and its quarantine holds exactly the rows it rejected."""
+    problems = []
+    for manifest in store.manifests():
+        key = manifest.source_key
+        if not manifest.balanced:
+            problems.append(f"{key}: rows_read {manifest.rows_read} != kept {manifest.rows_kept} + filtered_out "
+                            f"{manifest.rows_filtered_out} + rejected {manifest.rows_rejected}")
+        quarantined = store.quarantined(key).num_rows
+        if quarantined != manifest.rows_rejected:
+            problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest.rows_rejected}")
+    return problems
+
+
+def partition_totals(store: OrderStore) -> dict[str, int | Decimal]:
+    """Orders, quantity and value summed over the catalog's partitions, exact: the summary's totals
+    (from the partial aggregates) summed another way."""
+    catalog = store.catalog_table()
+    return {
+        "orders": pc.sum(catalog["rows"]).as_py() or 0,
+        "quantity": schema.whole_units(pc.sum(catalog["quantity"]).as_py() or 0),
+        "value": sum((Decimal(value) for value in catalog["value"].to_pylist()), Decimal(0)),
+    }
+
+
+def totals_problems(reported: Mapping[str, int | Decimal], partitions: Mapping[str, int | Decimal]) -> list[str]:
+    """Each total the summary reports equals the partitions' (partition_totals)."""
+    return [f"the summary's {name} is {reported.get(name)}, the partitions hold {expected}"
+            for name, expected in partitions.items() if reported.get(name) != expected]
 
 
 def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[str]:

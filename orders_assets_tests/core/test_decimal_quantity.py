@@ -29,7 +29,7 @@ from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report.files import write_report
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.core.report.summary import summary_document
+from orders_assets.core.report.summary import build_summary
 
 EDGES = schema.DEFAULT_SIZE_EDGES
 EIGHT = Decimal("0.00000001")
@@ -264,7 +264,7 @@ def test_reports_and_summary_of_assembled_fractional_orders_are_exact(fractional
     for name in schema.REPORT_NAMES:
         assert_report_matches(pq.read_table(fractional_store.reports / f"{name}.parquet"),
                               reference_report(name, records))
-    document = summary_document(fractional_store, load_partials(fractional_store))
+    document = build_summary(fractional_store, load_partials(fractional_store)).to_json()
     quantity = sum(record["quantity"] for record in records)
     value = sum(record["price"] * record["quantity"] for record in records)
     found = (document["orders"], document["quantity"], document["value"])

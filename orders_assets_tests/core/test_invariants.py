@@ -1,7 +1,10 @@
 """The output invariants hold on real outputs and catch each kind of damage."""
 import json
+from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
@@ -10,10 +13,19 @@ from orders_assets.core.assemble.aggregate import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
-from orders_assets.core.invariants import partition_problems, report_problems
+from orders_assets.core.invariants import (
+    accounting_problems,
+    partition_problems,
+    partition_totals,
+    report_problems,
+    totals_problems,
+)
 from orders_assets.core.report.files import write_report
+from orders_assets.core.report.summary import build_summary, read_summary, write_summary
 from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.atomic import atomic_write_json
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets_tests.support.reference import reference_reports
 
 
 @pytest.fixture
@@ -27,12 +39,52 @@ def store(tmp_path):
     partials = load_partials(store)
     for name in schema.REPORT_NAMES:
         write_report(build_report(name, partials), store.reports, name)
+    write_summary(build_summary(store, partials), store.reports)
     return store
+
+
+def landing_reference(store: OrderStore):
+    """The oracle's figures for the fixture's one source file (tests/support/reference.py)."""
+    return reference_reports([Path(store.root).parent / "landing" / "orders.csv"])
 
 
 def test_the_invariants_hold_on_real_outputs(store):
     assert report_problems(store) == []
     assert partition_problems(store) == []
+    assert accounting_problems(store) == []
+    assert totals_problems(read_summary(store.reports).totals, partition_totals(store)) == []
+
+
+def test_the_partitions_totals_are_the_oracles(store):
+    reference = landing_reference(store)
+    assert reference.totals["orders"] > 1_000
+    assert partition_totals(store) == reference.totals
+
+
+def test_a_quarantine_missing_a_row_and_an_unbalanced_manifest_are_caught(store):
+    rejected = landing_reference(store).rows_rejected
+    assert rejected > 0
+    quarantine = store.quarantine_file("orders.csv")
+    pacsv.write_csv(store.quarantined("orders.csv").slice(1), quarantine)
+    assert accounting_problems(store) == [f"orders.csv: quarantine holds {rejected - 1} rows, rows_rejected is {rejected}"]
+
+    manifest_path = next(store.staging.glob("*/manifest.json"))
+    manifest = json.loads(manifest_path.read_text())
+    atomic_write_json(manifest_path, {**manifest, "rows_read": manifest["rows_read"] + 1})
+    assert accounting_problems(store)[0] == (
+        f"orders.csv: rows_read {manifest['rows_read'] + 1} != kept {manifest['rows_kept']} + filtered_out "
+        f"{manifest['rows_filtered_out']} + rejected {manifest['rows_rejected']}")
+
+
+def test_a_summary_with_a_changed_total_is_caught(store):
+    path = store.reports / "summary.json"
+    document = json.loads(path.read_text())
+    changed = Decimal(document["value"]) + Decimal("0.0001")
+    path.write_text(json.dumps({**document, "value": str(changed)}))
+    partitions = partition_totals(store)
+    assert totals_problems(read_summary(store.reports).totals, partitions) == [
+        f"the summary's value is {changed}, the partitions hold {partitions['value']}"]
+    assert totals_problems({}, partitions)[0] == f"the summary's orders is None, the partitions hold {partitions['orders']}"
 
 
 def test_a_report_with_a_wrong_column_a_repeated_key_or_unsorted_rows_is_caught(store):

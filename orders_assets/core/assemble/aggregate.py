@@ -4,18 +4,18 @@ A partition's partial aggregate is small (about participants + hours + buckets r
 three grouping sets at (trade_date, security_code) grain: by participant, by hour, by size
 bucket. Every report of contract section 4, distinct counts included, is a group-by over the
 union of partials, so a new day recomputes only its partitions and then combines, without
-rereading any order.
+rereading any order. The reports' averages follow averages.py's one rule.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.assemble.averages import exact_average
 
 GROUPING = "grouping"
 BY_PARTICIPANT, BY_HOUR, BY_SIZE = "participant", "hour", "size"
@@ -209,63 +209,6 @@ def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[
     return sorted_by_keys(pa.table(columns), keys, edges)
 
 
-FLOAT_EXACT_INTEGERS = 2 ** 53
-"""Integers up to this are exact in a float64."""
-
-
-def exact_average(sums: pa.Array | pa.ChunkedArray, orders: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """sum / orders by one rule: the float64 nearest the exact quotient (rounded once), null for no orders.
-
-    The sums stay exact (int64, decimal); the averages are float64 columns, and dividing a sum
-    first cast to float rounds twice (a decimal's cast, a sum beyond 2^53's cast, then the
-    division): the last digit would depend on the size of the sum. Whole sums that a float64
-    holds exactly are divided by Arrow (one IEEE division: rounded once); the others, and every
-    decimal sum, as Python's exact integer ratio, whose true division is correctly rounded.
-    """
-    numerators, denominators = _integer_ratio(sums, orders)
-    if (numerators is not None and _within(numerators, FLOAT_EXACT_INTEGERS)
-            and _within(denominators, FLOAT_EXACT_INTEGERS)):
-        nonzero = pc.if_else(pc.equal(orders, 0), pa.scalar(None, denominators.type), denominators)
-        return pc.divide(pc.cast(numerators, pa.float64()), pc.cast(nonzero, pa.float64()))
-    averages = []
-    for total, count in zip(sums.to_pylist(), orders.to_pylist()):
-        if not count or total is None:
-            averages.append(None)
-            continue
-        numerator, denominator = total.as_integer_ratio()
-        averages.append(numerator / (denominator * count))
-    return pa.array(averages, pa.float64())
-
-
-def _integer_ratio(sums, orders) -> tuple[pa.Array | None, pa.Array | None]:
-    """(numerator, denominator) int64 columns with sum / orders = numerator / denominator exactly
-    (a decimal sum of scale s: its unscaled integer over orders x 10^s), or (None, None) when they
-    do not fit in int64 (then the exact Python path divides)."""
-    if pa.types.is_integer(sums.type):
-        return sums, orders
-    unscaled = _unscaled_int64(sums.combine_chunks() if isinstance(sums, pa.ChunkedArray) else sums)
-    if unscaled is None:
-        return None, None
-    return unscaled, pc.multiply_checked(pc.cast(orders, pa.int64()), 10 ** sums.type.scale)
-
-
-def _unscaled_int64(decimals: pa.Array) -> pa.Array | None:
-    """A decimal128 column's unscaled integers as int64, read from its 16-byte little-endian
-    storage (Arrow has no exact cast for it), or None if one needs more than 64 bits."""
-    words = np.frombuffer(decimals.buffers()[1], dtype=np.int64)[2 * decimals.offset:2 * (decimals.offset + len(decimals))]
-    low, high = words[0::2], words[1::2]
-    valid = np.ones(len(decimals), dtype=bool) if decimals.null_count == 0 else \
-        np.asarray(decimals.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    if not np.array_equal(high[valid], low[valid] >> 63):
-        return None
-    return pa.array(low, pa.int64(), mask=~valid)
-
-
-def _within(numbers: pa.Array | pa.ChunkedArray, bound: int) -> bool:
-    largest = pc.max(pc.abs(numbers)).as_py()
-    return largest is None or largest <= bound
-
-
 def sorted_by_keys(table: pa.Table, keys, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
     """A report's rows in the contract's order: ascending by its keys, size buckets by value."""
     if list(keys) == [schema.SIZE_BUCKET]:
@@ -274,19 +217,27 @@ def sorted_by_keys(table: pa.Table, keys, edges: tuple[int, ...] = schema.DEFAUL
     return table.sort_by([(key, "ascending") for key in keys])
 
 
-def totals(partials: pa.Table) -> dict:
-    """Orders, quantity and exact value of the whole filtered order set.
-
-    JSON numbers are binary floats to most readers, so a fractional quantity is a decimal string
-    (as value always is); a whole-unit quantity stays an integer.
-    """
+def exact_totals(partials: pa.Table) -> dict[str, int | Decimal]:
+    """Orders, quantity and value of the whole filtered order set, exact: the orders and a
+    whole-unit quantity as ints, a fractional quantity and the value as Decimals."""
     rows = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
-    quantity = quantity_total(rows["quantity"])
+    value = pc.sum(rows["value"]).as_py()
     return {
         "orders": int(pc.sum(rows["orders"]).as_py() or 0),
-        "quantity": quantity if isinstance(quantity, int) else decimal_text(quantity),
-        "value": decimal_text(pc.sum(rows["value"]).as_py()),
+        "quantity": quantity_total(rows["quantity"]),
+        "value": Decimal(0) if value is None else value,
     }
+
+
+def totals(partials: pa.Table) -> dict[str, int | str]:
+    """exact_totals as summary.json holds them (json_amount)."""
+    return {name: json_amount(amount) for name, amount in exact_totals(partials).items()}
+
+
+def json_amount(amount: int | Decimal) -> int | str:
+    """An exact amount for a JSON document: JSON numbers are binary floats to most readers, so a
+    Decimal (a fractional quantity, a value) is a decimal string; an int stays an integer."""
+    return amount if isinstance(amount, int) else decimal_text(amount)
 
 
 def quantity_total(quantities: pa.ChunkedArray) -> int | Decimal:
@@ -294,9 +245,9 @@ def quantity_total(quantities: pa.ChunkedArray) -> int | Decimal:
     if pa.types.is_integer(quantities.type):
         quantities = pc.cast(quantities, schema.quantity_sum_type(0))  # an int64 sum wraps silently
     total = pc.sum(quantities).as_py()
-    if quantities.type.scale == 0:
-        return int(total or 0)
-    return total if total is not None else Decimal(0).scaleb(-quantities.type.scale)
+    if total is None:
+        total = Decimal(0).scaleb(-quantities.type.scale)  # the sum of nothing, at the column's places
+    return schema.whole_units(total)
 
 
 def decimal_text(amount: Decimal | None) -> str:

@@ -3,12 +3,15 @@
 A partition's filtered order set is the union of its slices from each source file that
 touches it (two files for one day both count; a corrected file replaces only its own slices).
 Its inputs are named by a signature: the sorted (source, ingest attempt) of its contributors
-(not the file's time: a file touched without change keeps its partitions). The catalog records the signature each partition was built from, so a
-partition is pending exactly when its expected signature differs from the catalog's.
+(not the file's time: a file touched without change keeps its partitions). The catalog records
+the signature each partition was built from, so a partition is pending exactly when its expected
+signature differs from the catalog's.
+
+Owns which partitions to build and from which slices, the locks, the catalog and the dates'
+aggregate files; writing one date's file from the staged runs is date_writer.py's.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -20,33 +23,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from orders_assets.core.store import date_files, outputs
-
 from orders_assets.core import schema
+from orders_assets.core.assemble import date_writer
 from orders_assets.core.assemble.aggregate import (
     BY_PARTICIPANT,
     GROUPING,
     PARTIAL_SCHEMA,
     conform_partials,
     decimal_text,
-    partial_aggregates,
-    quantity_decimals,
 )
-from orders_assets.core.store.atomic import atomic_write_parquet
+from orders_assets.core.assemble.date_writer import Contribution
 from orders_assets.core.machine.parallel import in_order
-from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
-from orders_assets.core.store.order_store import OrderStore, PartitionKey, parse_partition_text, partition_text
 from orders_assets.core.read.digests import short_digest
-
-
-@dataclass(frozen=True)
-class Contribution:
-    source_key: str
-    slice_path: Path
-    batch: int
-    offset: int
-    """Where the partition's run starts in the batch (a batch holds one date's partitions)."""
-    rows: int
+from orders_assets.core.store import date_files, outputs
+from orders_assets.core.store.atomic import atomic_write_parquet
+from orders_assets.core.store.order_store import OrderStore, PartitionKey, parse_partition_text, partition_text
 
 
 @dataclass(frozen=True)
@@ -113,10 +104,6 @@ def pending_partitions(store: OrderStore) -> list[PartitionKey]:
     return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != (catalog.get(key) or {}).get("signature"))
 
 
-CHUNK_ROWS = 1 << 20
-"""Rows of one date sorted and written together: a date of more is written in several pieces of
-consecutive securities, so memory holds a few pieces whatever a date's size."""
-
 
 def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
                         edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES,
@@ -179,8 +166,8 @@ def _assemble_date(store: OrderStore, trade_date: str, securities: list[str],
         index, units = date_files.plan_row_groups([*kept.items(), *new_rows.items()])
         partials: list[pa.Table] = []
         if index:
-            columns = _date_columns(path if kept else None, parts)
-            outputs.write_output(path, lambda target: _write_date(
+            columns = date_writer.date_columns(path if kept else None, parts)
+            outputs.write_output(path, lambda target: date_writer.write_date(
                 target, trade_date, columns, (index, units), kept, parts, path, edges, partials))
         else:
             outputs.remove(path)
@@ -209,93 +196,6 @@ def _previous_index(path: outputs.OutputPath) -> date_files.SecurityIndex:
     return date_files.index_of(outputs.read_metadata(path))
 
 
-def _date_columns(previous: outputs.OutputPath | None, parts: dict[str, list[Contribution]]) -> pa.Schema:
-    """The date file's columns: the staged order columns (no trade_date: the folder says it) and the
-    source file, with one quantity type for the date: that of the most decimal places among the
-    staged slices and the rows kept from the previous file, so every piece converts without loss."""
-    schemas = [_slice_schema(path) for path in {part.slice_path for group in parts.values() for part in group}]
-    if previous is not None:
-        with outputs.open_input(previous) as source:
-            schemas.append(pq.read_schema(source))
-    decimals = max((schema.quantity_decimals_of(found.field(schema.QUANTITY).type) for found in schemas), default=0)
-    base = next((found for found in schemas), None)
-    fields = [field for field in base if field.name not in (schema.TRADE_DATE, SOURCE_FILE)]
-    fields = [pa.field(schema.QUANTITY, schema.quantity_type(decimals)) if field.name == schema.QUANTITY else field
-              for field in fields]
-    return pa.schema([*fields, pa.field(SOURCE_FILE, pa.string())])
-
-
-def _slice_schema(path: Path) -> pa.Schema:
-    with pa.OSFile(str(path)) as file:
-        return pa.ipc.open_file(file).schema
-
-
-def _write_date(target, trade_date: str, columns: pa.Schema,
-                plan: tuple[date_files.SecurityIndex, list[date_files.WriteUnit]], kept: dict[str, int],
-                parts: dict[str, list[Contribution]], previous: outputs.OutputPath, edges: tuple[int, ...],
-                partials: list[pa.Table]) -> None:
-    """Stream the date's rows into one Parquet file, a piece of consecutive write units at a time;
-    the partial aggregates of the rebuilt securities' rows go to `partials`."""
-    index, units = plan
-    writer_schema = date_files.file_schema(columns, index)
-    with contextlib.ExitStack() as stack:
-        previous_file = None
-        if kept:
-            previous_file = stack.enter_context(pq.ParquetFile(stack.enter_context(outputs.open_input(previous))))
-            previous_index = date_files.index_of(previous_file.metadata)
-        writer = stack.enter_context(pq.ParquetWriter(target, writer_schema, **date_files.WRITE_OPTIONS))
-        for piece_units in _pieces(units):
-            piece = [security for unit in piece_units for security in unit.securities]
-            new = _staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])])
-            pieces = []
-            if new is not None:
-                partials.append(partial_aggregates(new, edges))
-                pieces.append(new.drop_columns([schema.TRADE_DATE]))
-            copied = [security for security in piece if security in kept]
-            if copied:
-                pieces.append(date_files.read_securities(previous_file, previous_index, copied))
-            rows = pa.concat_tables([_conform(table, columns) for table in pieces])
-            order = pc.sort_indices(rows, [(column, "ascending") for column in date_files.SORT_COLUMNS])
-            date_files.write_units(writer, rows.take(order), piece_units)
-
-
-def _pieces(units: list[date_files.WriteUnit]) -> list[list[date_files.WriteUnit]]:
-    """The date's write units, in order, cut into pieces of about CHUNK_ROWS rows."""
-    pieces: list[list[date_files.WriteUnit]] = []
-    rows_in_piece = 0
-    for unit in units:
-        if not pieces or (rows_in_piece + unit.rows > CHUNK_ROWS and pieces[-1]):
-            pieces.append([])
-            rows_in_piece = 0
-        pieces[-1].append(unit)
-        rows_in_piece += unit.rows
-    return pieces
-
-
-def _staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
-    """The staged runs of some partitions of one date, with their source file: each batch read once."""
-    by_batch: dict[tuple[Path, int], list[Contribution]] = defaultdict(list)
-    for part in parts:
-        by_batch[(part.slice_path, part.batch)].append(part)
-    tables = []
-    for (slice_path, batch_number), runs in sorted(by_batch.items()):
-        batch = read_slice(slice_path, batch_number)
-        for run in runs:
-            table = pa.Table.from_batches([batch.slice(run.offset, run.rows)])
-            tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
-    if not tables:
-        return None
-    return pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
-
-
-def _conform(rows: pa.Table, columns: pa.Schema) -> pa.Table:
-    """Rows in the date file's columns and types (the quantity cast to the date's type, exactly)."""
-    rows = rows.replace_schema_metadata(None).select(columns.names)
-    if rows.schema.field(schema.QUANTITY).type != columns.field(schema.QUANTITY).type:
-        rows = _cast_quantity(rows, columns.field(schema.QUANTITY).type)
-    return rows.cast(columns)
-
-
 def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decimal, str]]:
     """Per rebuilt security: its orders, quantity and value, from its by-participant partials
     (each row of a partition is in exactly one participant's group)."""
@@ -305,37 +205,6 @@ def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decima
     return {security: (orders, schema.whole_units(quantity), decimal_text(value))
             for security, orders, quantity, value in zip(*(summed[name].to_pylist() for name in (
                 schema.SECURITY_CODE, "orders_sum", "quantity_sum", "value_sum")))}
-
-
-def read_slice(path: Path, batch: int) -> pa.RecordBatch:
-    """One staged batch, read (not memory-mapped: mapped pages would count in the process's RSS)."""
-    with pa.OSFile(str(path)) as file:
-        return pa.ipc.open_file(file).get_batch(batch)
-
-
-def _with_common_quantity_type(tables: list[pa.Table]) -> list[pa.Table]:
-    """Staged rows given one quantity type: that of the most decimal places among them.
-
-    Slices staged under different quantity_decimals settings (int64 beside decimal128(19, d))
-    then meet in one exact type, instead of the decimal128(21, d) Arrow's permissive promotion
-    would make of them. Tables of that type already are returned as they are.
-    """
-    target = schema.quantity_type(quantity_decimals(tables))
-    return [table if table.schema.field(schema.QUANTITY).type == target else _cast_quantity(table, target)
-            for table in tables]
-
-
-def _cast_quantity(table: pa.Table, target: pa.DataType) -> pa.Table:
-    """The table with its quantity column cast to `target`; a value that does not fit raises.
-
-    An int64 goes through decimal128(38, 0): Arrow refuses int64 -> decimal128(19, d) outright
-    (int64 needs 19 integer digits), while the checked decimal cast refuses only the values too large.
-    """
-    quantity = table[schema.QUANTITY]
-    if pa.types.is_integer(quantity.type):
-        quantity = pc.cast(quantity, pa.decimal128(38, 0))
-    index = table.schema.get_field_index(schema.QUANTITY)
-    return table.set_column(index, schema.QUANTITY, pc.cast(quantity, target))
 
 
 def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Table) -> None:

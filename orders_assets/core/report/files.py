@@ -1,4 +1,5 @@
-"""Report files: each report as CSV and Parquet, and summary.json, each written whole (core/store/outputs.py)."""
+"""Report files: each report as CSV and Parquet, written whole (core/store/outputs.py), and whether
+the set of them (plots, page and summary.json included) is complete and current."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -9,7 +10,8 @@ import pyarrow.csv as pacsv
 from orders_assets.core.store import outputs
 from orders_assets.core.store.outputs import OutputPath
 from orders_assets.core.report.plots import PLOTTED_REPORTS
-from orders_assets.core.report.page import PAGE_NAME, PLOTS_FOLDER, SUMMARY_NAME, read_summary
+from orders_assets.core.report.page import PAGE_NAME, PLOTS_FOLDER
+from orders_assets.core.report.summary import SUMMARY_NAME, read_summary
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store.order_store import OrderStore
 
@@ -51,13 +53,7 @@ def reports_current(store: OrderStore) -> bool:
     """True when the reports exist and were built from the store's current ingests and partitions."""
     if not reports_complete(store):
         return False
-    return read_summary(store.reports).get("inputs_signature") == store.inputs_signature()
-
-
-def write_summary(document: dict, reports_dir: OutputPath) -> OutputPath:
-    path = reports_dir / SUMMARY_NAME
-    outputs.write_json(path, document)
-    return path
+    return read_summary(store.reports).inputs_signature == store.inputs_signature()
 
 
 def markdown_preview(table: pa.Table, rows: int = 10) -> str:

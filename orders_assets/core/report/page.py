@@ -10,7 +10,6 @@ clock time and nothing of the ingest attempts, so the same reports give the same
 from __future__ import annotations
 
 import html
-import json
 from decimal import Decimal
 
 import pyarrow as pa
@@ -18,11 +17,11 @@ import pyarrow as pa
 from orders_assets.core.store import outputs
 from orders_assets.core.store.outputs import OutputPath
 from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS, render_png
+from orders_assets.core.report.summary import SUMMARY_NAME, FileSummary, Summary
 from orders_assets.core.schema import REPORT_NAMES
 
 PLOTS_FOLDER = "plots"
 PAGE_NAME = "index.html"
-SUMMARY_NAME = "summary.json"
 
 SUMMARY_FIGURES = (
     ("source_files", "Source files"),
@@ -35,7 +34,7 @@ SUMMARY_FIGURES = (
     ("quantity", "Quantity"),
     ("value", "Value"),
 )
-"""summary.json field -> label, in the order the page shows them."""
+"""Summary field -> label, in the order the page shows them."""
 
 FILE_COLUMNS = (
     ("source_file", "Source file"),
@@ -82,11 +81,11 @@ def write_plot(reports_dir: OutputPath, report: str, table: pa.Table) -> tuple[O
     return path, png
 
 
-def write_report_page(reports_dir: OutputPath, summary: dict | None) -> OutputPath:
-    """Writes reports/index.html from the summary document (None: not built yet) and the files
+def write_report_page(reports_dir: OutputPath, summary: Summary | None) -> OutputPath:
+    """Writes reports/index.html from the summary (None: not built yet) and the files
     present in the reports folder.
 
-    The page links summary.json when given its document: the summary asset writes the page
+    The page links summary.json when given a summary: the summary asset writes the page
     before summary.json, so that summary.json, the reports' commit point, is never newer than the
     page (a crash in between leaves the reports stale, and the next run rebuilds both).
     """
@@ -95,13 +94,7 @@ def write_report_page(reports_dir: OutputPath, summary: dict | None) -> OutputPa
     return path
 
 
-def read_summary(reports_dir: OutputPath) -> dict | None:
-    """summary.json's document, None when it is not built yet."""
-    path = reports_dir / SUMMARY_NAME
-    return json.loads(outputs.read_text(path)) if outputs.exists(path) else None
-
-
-def report_page(reports_dir: OutputPath, summary: dict | None) -> str:
+def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
     sections = [
         "<h1>Orders reports</h1>",
         '<p class="note">Reports over the filtered order set. Value = price &times; quantity: exact in the '
@@ -123,43 +116,38 @@ def _text(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _figure_text(value) -> str:
+def _figure_text(value: int | Decimal) -> str:
     """A summary figure with thousands separators; exact decimals stay exact ('1,234.5000')."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, str):
-        try:
-            return f"{Decimal(value):,}"
-        except ArithmeticError:
-            return value
-    return str(value)
+    return f"{value:,}"
 
 
-def _summary_section(summary: dict | None) -> str:
+def _summary_section(summary: Summary | None) -> str:
     if summary is None:
         return '<h2>Summary</h2>\n<p class="note">summary.json is not built yet.</p>'
     figures = "\n".join(
-        f'<div><dt>{_text(label)}</dt><dd data-field="{_text(field)}">{_text(_figure_text(summary[field]))}</dd></div>'
-        for field, label in SUMMARY_FIGURES if field in summary
+        f'<div><dt>{_text(label)}</dt><dd data-field="{_text(field)}">'
+        f"{_text(_figure_text(getattr(summary, field)))}</dd></div>"
+        for field, label in SUMMARY_FIGURES
     )
     parts = ["<h2>Summary</h2>", f'<dl class="figures">\n{figures}\n</dl>']
-    files = summary.get("files") or []
+    files = summary.files
     if files:
         columns = [(field, label) for field, label in FILE_COLUMNS
-                   if field != "layout" or any("layout" in entry for entry in files)]
+                   if field != "layout" or any(entry.layout is not None for entry in files)]
         head = "".join(f"<th>{_text(label)}</th>" for _, label in columns)
         rows = "\n".join(
-            "<tr>" + "".join(_file_cell(entry.get(field, ""), field) for field, _ in columns) + "</tr>"
+            "<tr>" + "".join(_file_cell(entry, field) for field, _ in columns) + "</tr>"
             for entry in files
         )
         parts += ["<h2>Source files</h2>", f'<table class="files">\n<tr>{head}</tr>\n{rows}\n</table>']
     return "\n".join(parts)
 
 
-def _file_cell(value, field: str) -> str:
-    if isinstance(value, int) and not isinstance(value, bool):
+def _file_cell(entry: FileSummary, field: str) -> str:
+    value = getattr(entry, field)
+    if value is None:
+        value = ""  # a canonical file has no layout
+    if isinstance(value, int):
         return f'<td class="number" data-field="{_text(field)}">{_text(_figure_text(value))}</td>'
     return f'<td data-field="{_text(field)}">{_text(value)}</td>'
 

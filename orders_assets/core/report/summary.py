@@ -1,41 +1,177 @@
-"""summary.json: row accounting over every source file and the totals of the filtered order set."""
+"""summary.json: row accounting over every source file and the totals of the filtered order set.
+
+The reports' commit point, and what users and scripts read (contract section 4). It is JSON on
+disk, with the keys the contract names, and the frozen `Summary` in memory, so the page, the
+checks and the command line take one name, one type and one default for each figure, here.
+Money stays exact: the quantity is an int for whole units or a Decimal, the value a Decimal; on
+disk both decimals are strings (core/assemble/aggregate.json_amount).
+"""
 from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core.store.manifest import Manifest
-from orders_assets.core.assemble.aggregate import totals
+from orders_assets.core.assemble.aggregate import exact_totals, json_amount
 from orders_assets.core.read.layout.model import CANONICAL
+from orders_assets.core.store import outputs
+from orders_assets.core.store.manifest import Manifest, StoreVersionError
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.store.outputs import OutputPath
+
+SUMMARY_NAME = "summary.json"
+
+SUMMARY_VERSION = 1
+"""1: the keys summary.json has always held; a file written before this class has no `version` key
+and is read as 1. A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
 
 
-def summary_document(store: OrderStore, partials: pa.Table) -> dict:
-    """Contract section 4's summary: sources, row accounting, partitions and totals.
+@dataclass(frozen=True)
+class FileSummary:
+    """One source file's accounting; a file read through a vendor layout also names it and counts
+    the rows it says are not orders (part of rows_filtered_out)."""
+
+    source_file: str
+    rows_read: int
+    rows_kept: int
+    rows_filtered_out: int
+    rows_rejected: int
+    partitions: int
+    layout: str | None = None
+    """The vendor layout the file was read through; None for a canonical file (no key on disk)."""
+    rows_not_orders: int | None = None
+
+    def to_json(self) -> dict:
+        document = dataclasses.asdict(self)
+        if self.layout is None:
+            del document["layout"], document["rows_not_orders"]
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping) -> FileSummary:
+        return cls(**_known_fields(cls, document))
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file of the landing folder not read or not counted, and why."""
+
+    source_file: str
+    reason: str
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, document: Mapping) -> SkippedFile:
+        return cls(**_known_fields(cls, document))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the reports were built from: sources, row accounting, partitions and totals.
 
     Holds no clock time, so a rerun with nothing new writes the same bytes.
     """
+
+    source_files: int
+    rows_read: int
+    rows_kept: int
+    rows_filtered_out: int
+    rows_rejected: int
+    partitions: int
+    """Partitions with rows."""
+    orders: int
+    quantity: int | Decimal
+    """An int for whole units; an exact Decimal for quantities with decimal places."""
+    value: Decimal
+    inputs_signature: str | None = None
+    """The ingests, partitions and skipped files the reports were built from
+    (OrderStore.inputs_signature); None in a summary that did not record it, never current."""
+    files: tuple[FileSummary, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
+    version: int = SUMMARY_VERSION
+
+    @property
+    def totals(self) -> dict[str, int | Decimal]:
+        """Orders, quantity and value, exact."""
+        return {"orders": self.orders, "quantity": self.quantity, "value": self.value}
+
+    def to_json(self) -> dict:
+        document = dataclasses.asdict(self)
+        document.update(quantity=json_amount(self.quantity), value=json_amount(self.value),
+                        files=[entry.to_json() for entry in self.files],
+                        skipped=[entry.to_json() for entry in self.skipped])
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping, where: str = SUMMARY_NAME) -> Summary:
+        """A summary of this version or an earlier one (its missing fields take their defaults)."""
+        version = document.get("version", 1)
+        if not isinstance(version, int) or version > SUMMARY_VERSION:
+            raise StoreVersionError(
+                f"{where}: written by a later release of orders_assets (summary version {version}, this "
+                f"release reads up to {SUMMARY_VERSION}); upgrade orders_assets, or give this release its "
+                "own data folder")
+        values = _known_fields(cls, document)
+        values.update(quantity=exact_amount(document["quantity"]), value=Decimal(document["value"]),
+                      files=tuple(FileSummary.from_json(entry) for entry in document.get("files", ())),
+                      skipped=tuple(SkippedFile.from_json(entry) for entry in document.get("skipped", ())),
+                      version=SUMMARY_VERSION)
+        return cls(**values)
+
+
+def exact_amount(amount: int | str) -> int | Decimal:
+    """An amount of a JSON document as a number: decimal strings (fractional quantities, values)
+    as Decimals, whole ones as the ints they are."""
+    return Decimal(amount) if isinstance(amount, str) else amount
+
+
+def _known_fields(cls, document: Mapping) -> dict:
+    """The document's values of the class's fields (keys of other releases are left out)."""
+    known = {item.name for item in dataclasses.fields(cls)}
+    return {name: value for name, value in document.items() if name in known}
+
+
+def build_summary(store: OrderStore, partials: pa.Table) -> Summary:
+    """Contract section 4's summary of the store's current ingests and partitions."""
     manifests = store.manifests()
     catalog = store.catalog_table()
-    document = {
-        "source_files": len(manifests),
+    return Summary(
+        source_files=len(manifests),
         **{field: sum(getattr(manifest, field) for manifest in manifests) for field in COUNT_FIELDS},
-        "partitions": pc.sum(pc.greater(catalog["rows"], 0)).as_py() or 0,
-        "inputs_signature": store.inputs_signature(),
-        **totals(partials),
-        "files": [_file_entry(manifest) for manifest in manifests],
-        "skipped": store.skipped_list(),
-    }
-    return document
+        partitions=pc.sum(pc.greater(catalog["rows"], 0)).as_py() or 0,
+        **exact_totals(partials),
+        inputs_signature=store.inputs_signature(),
+        files=tuple(_file_summary(manifest) for manifest in manifests),
+        skipped=tuple(SkippedFile.from_json(entry) for entry in store.skipped_list()),
+    )
 
 
-def _file_entry(manifest: Manifest) -> dict:
-    """A file's accounting; a file read through a vendor layout also names it and counts the rows
-    it says are not orders (part of rows_filtered_out)."""
-    entry = {"source_file": manifest.source_key, **{field: getattr(manifest, field) for field in COUNT_FIELDS},
-             "partitions": len(manifest.partitions)}
-    if manifest.layout != CANONICAL:
-        entry.update(layout=manifest.layout, rows_not_orders=manifest.rows_not_orders)
-    return entry
+def _file_summary(manifest: Manifest) -> FileSummary:
+    counts = {field: getattr(manifest, field) for field in COUNT_FIELDS}
+    if manifest.layout == CANONICAL:
+        return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions))
+    return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions),
+                       layout=manifest.layout, rows_not_orders=manifest.rows_not_orders)
+
+
+def read_summary(reports_dir: OutputPath) -> Summary | None:
+    """summary.json, None when it is not built yet."""
+    path = reports_dir / SUMMARY_NAME
+    if not outputs.exists(path):
+        return None
+    return Summary.from_json(json.loads(outputs.read_text(path)), where=outputs.display(path))
+
+
+def write_summary(summary: Summary, reports_dir: OutputPath) -> OutputPath:
+    path = reports_dir / SUMMARY_NAME
+    outputs.write_json(path, summary.to_json())
+    return path

@@ -105,7 +105,7 @@ def test_no_temporary_file_is_left_after_an_ingest(tmp_path):
 
 
 def test_parallel_assembly_in_many_pieces_writes_what_one_thread_writes(tmp_path, monkeypatch):
-    from orders_assets.core.assemble import assembly as assemble
+    from orders_assets.core.assemble import date_writer
     from orders_assets.core.store import date_files
     from orders_assets.core.generate import generate_orders
     from orders_assets_tests.conftest import tree_hashes
@@ -117,7 +117,7 @@ def test_parallel_assembly_in_many_pieces_writes_what_one_thread_writes(tmp_path
     results = {}
     for workers in (1, 3):
         # one piece a date on one thread; pieces of a security or two on three threads
-        monkeypatch.setattr(assemble, "CHUNK_ROWS", assemble.CHUNK_ROWS if workers == 1 else 50)
+        monkeypatch.setattr(date_writer, "CHUNK_ROWS", date_writer.CHUNK_ROWS if workers == 1 else 50)
         store = OrderStore(tmp_path / f"data-{workers}")
         ingest_all(landing, store)
         pending = pending_partitions(store)

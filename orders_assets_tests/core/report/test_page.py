@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core.report import page as report_page
+from orders_assets.core.report.summary import Summary, read_summary
 from orders_assets.core.store.order_store import TEMP_PREFIX
 from orders_assets_tests.core.report.test_plots import PNG_SIGNATURE, build_sample_reports, png_size
 
@@ -64,7 +65,7 @@ def reports_dir(tmp_path_factory) -> Path:
     reports = build_sample_reports(tmp_path_factory.mktemp("page"), rows=20_000).reports
     for name in ("by_time_of_day", "by_participant", "by_security"):  # by_security has no plot
         report_page.write_plot(reports, name, pq.read_table(reports / f"{name}.parquet"))
-    report_page.write_report_page(reports, json.loads((reports / "summary.json").read_text()))
+    report_page.write_report_page(reports, read_summary(reports))
     return reports
 
 
@@ -115,7 +116,7 @@ def test_the_summary_figures_are_those_of_summary_json(reports_dir):
 
 def test_same_inputs_write_the_same_bytes_and_leave_no_temporary(reports_dir):
     before = (reports_dir / "index.html").read_bytes()
-    report_page.write_report_page(reports_dir, json.loads((reports_dir / "summary.json").read_text()))
+    report_page.write_report_page(reports_dir, read_summary(reports_dir))
     assert (reports_dir / "index.html").read_bytes() == before
     assert not list(reports_dir.rglob(f"{TEMP_PREFIX}*"))
 
@@ -126,7 +127,7 @@ def test_every_text_is_escaped(tmp_path):
                "partitions": 1, "orders": 1, "quantity": "0.5", "value": "12.3400",
                "files": [{"source_file": hostile, "layout": "<b>vendor</b>", "rows_read": 3, "rows_kept": 1,
                           "rows_filtered_out": 1, "rows_rejected": 1, "partitions": 1}]}
-    page = report_page.write_report_page(tmp_path, summary).read_text()
+    page = report_page.write_report_page(tmp_path, Summary.from_json(summary)).read_text()
     assert "<script" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &quot;quoted&quot;.csv" in page
     rows = [row for row in parse(tmp_path / "index.html").rows if row]

@@ -1,5 +1,5 @@
-"""The reports' pictures: valid small PNGs, the same bytes for the same table, and series that equal
-an independent pandas computation from the report CSVs."""
+"""The reports' pictures: valid small PNGs, the same bytes for the same table, whatever the user's
+matplotlib settings (the series they draw: test_plot_data.py)."""
 import datetime
 import struct
 import subprocess
@@ -13,16 +13,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets.core.report import plots
+from orders_assets.core.report import plot_data, plots
 from orders_assets.core.assemble.aggregate import PARTIAL_SCHEMA, build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
-from orders_assets.core.report.files import write_report, write_summary
+from orders_assets.core.report.files import write_report
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.core.report.summary import summary_document
+from orders_assets.core.report.summary import build_summary, write_summary
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PICTURE_SIZE = (1000, 540)
@@ -42,7 +42,7 @@ def build_sample_reports(root: Path, rows: int = 30_000, participants: int = 40)
     partials = load_partials(store)
     for name in REPORT_NAMES:
         write_report(build_report(name, partials), store.reports, name)
-    write_summary(summary_document(store, partials), store.reports)
+    write_summary(build_summary(store, partials), store.reports)
     return store
 
 
@@ -126,70 +126,6 @@ def test_importing_the_plots_module_does_not_load_matplotlib():
     assert result.stdout.strip() == "False"
 
 
-def test_time_of_day_series_equals_orders_and_value_per_hour_of_the_csv(reports_dir):
-    frame = report_csv(reports_dir, "by_time_of_day")
-    expected = frame.groupby("hour")[["orders", "value"]].sum().sort_index()
-    data = plots.time_of_day_data(report_table(reports_dir, "by_time_of_day"))
-    assert [int(label.split(":")[0]) for label in data.labels] == expected.index.tolist()
-    assert list(data.orders) == expected["orders"].tolist()
-    assert data.value == pytest.approx(expected["value"].tolist(), rel=1e-9)
-    assert data.total_orders == frame["orders"].sum() > 1_000
-
-
-def test_an_hour_without_orders_inside_the_span_is_drawn_as_zero():
-    table = pa.table({"hour": pa.array([10, 12], pa.int8()), "orders": [3, 5], "quantity": [30, 50],
-                      "value": pa.array([Decimal("100.5"), Decimal("200.25")], pa.decimal128(38, 4))})
-    data = plots.time_of_day_data(table)
-    assert data.labels == ("10:00", "11:00", "12:00")
-    assert data.orders == (3, 0, 5)
-    assert data.value == (100.5, 0.0, 200.25)
-
-
-def test_daily_series_equals_timeseries_daily_summed_over_securities_and_by_date(reports_dir):
-    frame = report_csv(reports_dir, "timeseries_daily")
-    assert frame["security_code"].nunique() > 1
-    expected = frame.groupby("trade_date")[["orders", "value"]].sum().sort_index()
-    data = plots.daily_data(report_table(reports_dir, "timeseries_daily"))
-    assert list(data.labels) == expected.index.tolist()
-    assert list(data.orders) == expected["orders"].tolist()
-    assert data.value == pytest.approx(expected["value"].tolist(), rel=1e-9)
-    by_date = report_csv(reports_dir, "by_date")
-    from_by_date = plots.daily_data(report_table(reports_dir, "by_date"))
-    assert list(from_by_date.labels) == by_date["trade_date"].tolist() == list(data.labels)
-    assert from_by_date.orders == data.orders
-
-
-def test_size_series_is_in_contract_order_with_orders_and_value_shares(reports_dir):
-    frame = report_csv(reports_dir, "by_order_size")
-    data = plots.order_size_data(report_table(reports_dir, "by_order_size"))
-    assert list(data.labels) == CONTRACT_BUCKETS
-    expected = frame.set_index("size_bucket").loc[CONTRACT_BUCKETS]
-    assert list(data.orders) == expected["orders"].tolist()
-    assert data.orders_share() == pytest.approx((100 * expected["orders"] / expected["orders"].sum()).tolist())
-    assert data.value_share() == pytest.approx((100 * expected["value"] / expected["value"].sum()).tolist())
-    assert sum(data.value_share()) == pytest.approx(100)
-
-
-def test_top_participants_are_the_fifteen_largest_by_value(reports_dir):
-    frame = report_csv(reports_dir, "by_participant")
-    assert len(frame) > 15
-    expected = frame.sort_values(["value", "participant_id"], ascending=[False, True]).head(15)
-    data = plots.top_participants_data(report_table(reports_dir, "by_participant"))
-    assert list(data.labels) == expected["participant_id"].tolist()
-    assert list(data.orders) == expected["orders"].tolist()
-    assert data.value == pytest.approx(expected["value"].tolist(), rel=1e-9)
-    assert data.total_value == pytest.approx(frame["value"].sum(), rel=1e-9)
-    assert data.value_share()[0] == pytest.approx(100 * expected["value"].iloc[0] / frame["value"].sum())
-
-
-def test_fewer_participants_than_fifteen_are_all_shown():
-    table = pa.table({"participant_id": ["B", "A", "C"], "orders": [1, 2, 3], "quantity": [1, 2, 3],
-                      "value": pa.array([Decimal(5), Decimal(5), Decimal(9)], pa.decimal128(38, 4))})
-    data = plots.top_participants_data(table)
-    assert data.labels == ("C", "A", "B")  # ties by participant id
-    assert data.orders == (3, 2, 1)
-
-
 @pytest.mark.parametrize("name", sorted(EXPECTED_PLOTS))
 def test_a_report_without_orders_renders_a_readable_no_orders_figure(reports_dir, name):
     empty = build_report(name, PARTIAL_SCHEMA.empty_table())
@@ -207,7 +143,7 @@ def test_fractional_quantities_and_their_wider_values_plot():
                       "security_code": ["BTC", "ETH"], "orders": [2, 1],
                       "quantity": pa.array([Decimal("0.00000003"), Decimal("1.5")], pa.decimal128(38, 8)),
                       "value": pa.array([Decimal("0.001234567891"), Decimal("3000.5")], pa.decimal128(38, 12))})
-    data = plots.daily_data(table)
+    data = plot_data.daily_data(table)
     assert data.labels == ("2025-03-03",)
     assert data.value == pytest.approx((3000.501234567891,))
     assert png_size(plots.render_png("timeseries_daily", table)) == PICTURE_SIZE

@@ -22,11 +22,11 @@ from orders_assets.core.store.atomic import TEMP_PREFIX, OutputWriteError, atomi
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems, report_problems
-from orders_assets.core.report.files import reports_complete, reports_current, write_report, write_summary
-from orders_assets.core.report.page import read_summary, write_plot, write_report_page
+from orders_assets.core.report.files import reports_complete, reports_current, write_report
+from orders_assets.core.report.page import write_plot, write_report_page
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.core.report.summary import summary_document
+from orders_assets.core.report.summary import build_summary, read_summary, write_summary
 from orders_assets_tests.conftest import assert_report_equals, read_report
 from orders_assets_tests.support.reference import reference_reports
 
@@ -118,7 +118,7 @@ def publish(landing: Path, store: OrderStore) -> None:
         table = build_report(name, partials)
         write_report(table, store.reports, name)
         write_plot(store.reports, name, table)
-    document = summary_document(store, partials)
+    document = build_summary(store, partials)
     write_report_page(store.reports, document)
     write_summary(document, store.reports)
 
@@ -161,7 +161,7 @@ def test_a_store_publishes_to_memory_what_it_publishes_locally_and_removes_stale
             assert data == local_files[name], name
     for name in schema.REPORT_NAMES:
         assert_report_equals(read_report(remote.reports, name, "parquet"), reference.reports[name], name)
-    assert read_summary(remote.reports)["rows_read"] == reference.rows_read
+    assert read_summary(remote.reports).rows_read == reference.rows_read
     assert reports_complete(remote) and reports_current(remote)
     assert report_problems(remote) == [] and partition_problems(remote) == []
 

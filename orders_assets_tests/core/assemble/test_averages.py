@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pyarrow as pa
 
-from orders_assets.core.assemble.aggregate import exact_average
+from orders_assets.core.assemble.averages import exact_average
 
 
 def test_an_average_is_the_exact_quotient_rounded_once_whatever_the_size_of_the_sum():

@@ -1,0 +1,158 @@
+"""One trade date's file written from the staged runs of the partitions being rebuilt.
+
+Owns the staged side of assembly: where a partition's rows lie in a staged slice (`Contribution`),
+reading those runs (each staged batch read once), bringing them and the rows kept from the date's
+current file to one set of columns and one exact quantity type, and streaming them, sorted, into
+the date's Parquet file a piece at a time so memory holds a few pieces whatever a date's size.
+Which partitions to rebuild, the locks and the catalog are assembly.py's.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from orders_assets.core import schema
+from orders_assets.core.assemble.aggregate import partial_aggregates, quantity_decimals
+from orders_assets.core.read.parse import SOURCE_FILE
+from orders_assets.core.store import date_files, outputs
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One run of a partition's rows in a slice staged by one source file."""
+
+    source_key: str
+    slice_path: Path
+    batch: int
+    offset: int
+    """Where the partition's run starts in the batch (a batch holds one date's partitions)."""
+    rows: int
+
+
+CHUNK_ROWS = 1 << 20
+"""Rows of one date sorted and written together: a date of more is written in several pieces of
+consecutive securities, so memory holds a few pieces whatever a date's size."""
+
+
+def date_columns(previous: outputs.OutputPath | None, parts: dict[str, list[Contribution]]) -> pa.Schema:
+    """The date file's columns: the staged order columns (no trade_date: the folder says it) and the
+    source file, with one quantity type for the date: that of the most decimal places among the
+    staged slices and the rows kept from the previous file, so every piece converts without loss."""
+    schemas = [_slice_schema(path) for path in {part.slice_path for group in parts.values() for part in group}]
+    if previous is not None:
+        with outputs.open_input(previous) as source:
+            schemas.append(pq.read_schema(source))
+    decimals = max((schema.quantity_decimals_of(found.field(schema.QUANTITY).type) for found in schemas), default=0)
+    base = next((found for found in schemas), None)
+    fields = [field for field in base if field.name not in (schema.TRADE_DATE, SOURCE_FILE)]
+    fields = [pa.field(schema.QUANTITY, schema.quantity_type(decimals)) if field.name == schema.QUANTITY else field
+              for field in fields]
+    return pa.schema([*fields, pa.field(SOURCE_FILE, pa.string())])
+
+
+def _slice_schema(path: Path) -> pa.Schema:
+    with pa.OSFile(str(path)) as file:
+        return pa.ipc.open_file(file).schema
+
+
+def write_date(target, trade_date: str, columns: pa.Schema,
+                plan: tuple[date_files.SecurityIndex, list[date_files.WriteUnit]], kept: dict[str, int],
+                parts: dict[str, list[Contribution]], previous: outputs.OutputPath, edges: tuple[int, ...],
+                partials: list[pa.Table]) -> None:
+    """Stream the date's rows into one Parquet file, a piece of consecutive write units at a time;
+    the partial aggregates of the rebuilt securities' rows go to `partials`."""
+    index, units = plan
+    writer_schema = date_files.file_schema(columns, index)
+    with contextlib.ExitStack() as stack:
+        previous_file = None
+        if kept:
+            previous_file = stack.enter_context(pq.ParquetFile(stack.enter_context(outputs.open_input(previous))))
+            previous_index = date_files.index_of(previous_file.metadata)
+        writer = stack.enter_context(pq.ParquetWriter(target, writer_schema, **date_files.WRITE_OPTIONS))
+        for piece_units in _pieces(units):
+            piece = [security for unit in piece_units for security in unit.securities]
+            new = _staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])])
+            pieces = []
+            if new is not None:
+                partials.append(partial_aggregates(new, edges))
+                pieces.append(new.drop_columns([schema.TRADE_DATE]))
+            copied = [security for security in piece if security in kept]
+            if copied:
+                pieces.append(date_files.read_securities(previous_file, previous_index, copied))
+            rows = pa.concat_tables([_conform(table, columns) for table in pieces])
+            order = pc.sort_indices(rows, [(column, "ascending") for column in date_files.SORT_COLUMNS])
+            date_files.write_units(writer, rows.take(order), piece_units)
+
+
+def _pieces(units: list[date_files.WriteUnit]) -> list[list[date_files.WriteUnit]]:
+    """The date's write units, in order, cut into pieces of about CHUNK_ROWS rows."""
+    pieces: list[list[date_files.WriteUnit]] = []
+    rows_in_piece = 0
+    for unit in units:
+        if not pieces or (rows_in_piece + unit.rows > CHUNK_ROWS and pieces[-1]):
+            pieces.append([])
+            rows_in_piece = 0
+        pieces[-1].append(unit)
+        rows_in_piece += unit.rows
+    return pieces
+
+
+def _staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
+    """The staged runs of some partitions of one date, with their source file: each batch read once."""
+    by_batch: dict[tuple[Path, int], list[Contribution]] = defaultdict(list)
+    for part in parts:
+        by_batch[(part.slice_path, part.batch)].append(part)
+    tables = []
+    for (slice_path, batch_number), runs in sorted(by_batch.items()):
+        batch = read_slice(slice_path, batch_number)
+        for run in runs:
+            table = pa.Table.from_batches([batch.slice(run.offset, run.rows)])
+            tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
+    if not tables:
+        return None
+    return pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
+
+
+def _conform(rows: pa.Table, columns: pa.Schema) -> pa.Table:
+    """Rows in the date file's columns and types (the quantity cast to the date's type, exactly)."""
+    rows = rows.replace_schema_metadata(None).select(columns.names)
+    if rows.schema.field(schema.QUANTITY).type != columns.field(schema.QUANTITY).type:
+        rows = _cast_quantity(rows, columns.field(schema.QUANTITY).type)
+    return rows.cast(columns)
+
+
+def read_slice(path: Path, batch: int) -> pa.RecordBatch:
+    """One staged batch, read (not memory-mapped: mapped pages would count in the process's RSS)."""
+    with pa.OSFile(str(path)) as file:
+        return pa.ipc.open_file(file).get_batch(batch)
+
+
+def _with_common_quantity_type(tables: list[pa.Table]) -> list[pa.Table]:
+    """Staged rows given one quantity type: that of the most decimal places among them.
+
+    Slices staged under different quantity_decimals settings (int64 beside decimal128(19, d))
+    then meet in one exact type, instead of the decimal128(21, d) Arrow's permissive promotion
+    would make of them. Tables of that type already are returned as they are.
+    """
+    target = schema.quantity_type(quantity_decimals(tables))
+    return [table if table.schema.field(schema.QUANTITY).type == target else _cast_quantity(table, target)
+            for table in tables]
+
+
+def _cast_quantity(table: pa.Table, target: pa.DataType) -> pa.Table:
+    """The table with its quantity column cast to `target`; a value that does not fit raises.
+
+    An int64 goes through decimal128(38, 0): Arrow refuses int64 -> decimal128(19, d) outright
+    (int64 needs 19 integer digits), while the checked decimal cast refuses only the values too large.
+    """
+    quantity = table[schema.QUANTITY]
+    if pa.types.is_integer(quantity.type):
+        quantity = pc.cast(quantity, pa.decimal128(38, 0))
+    index = table.schema.get_field_index(schema.QUANTITY)
+    return table.set_column(index, schema.QUANTITY, pc.cast(quantity, target))

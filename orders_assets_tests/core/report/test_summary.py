@@ -1,0 +1,86 @@
+"""summary.json as a typed record: it round-trips exactly, opens the files of releases before it
+(no version key), and refuses a later version with the file and the fix."""
+import json
+from decimal import Decimal
+
+import pytest
+
+from orders_assets.core.assemble.assembly import load_partials
+from orders_assets.core.report.summary import (
+    SUMMARY_VERSION,
+    FileSummary,
+    SkippedFile,
+    Summary,
+    build_summary,
+    read_summary,
+    write_summary,
+)
+from orders_assets.core.store.manifest import StoreVersionError
+from orders_assets_tests.core.report.test_plots import build_sample_reports
+from orders_assets_tests.support.reference import reference_reports
+
+WRITTEN_BEFORE_VERSIONS = {
+    "source_files": 2,
+    "rows_read": 1_010,
+    "rows_kept": 300,
+    "rows_filtered_out": 705,
+    "rows_rejected": 5,
+    "partitions": 7,
+    "inputs_signature": "a82692c0bdb421363521",
+    "orders": 300,
+    "quantity": "1264.00000003",
+    "value": "0.000000000001",
+    "files": [
+        {"source_file": "orders.csv", "rows_read": 1_000, "rows_kept": 295, "rows_filtered_out": 700,
+         "rows_rejected": 5, "partitions": 6},
+        {"source_file": "vendor/day.csv", "rows_read": 10, "rows_kept": 5, "rows_filtered_out": 5,
+         "rows_rejected": 0, "partitions": 1, "layout": "vendor_x", "rows_not_orders": 2},
+    ],
+    "skipped": [{"source_file": "notes.zip", "reason": "an archive"}],
+}
+"""A summary.json exactly as the release before `Summary` wrote one (its keys, a fractional
+quantity and a value of many places as decimal strings, a file read through a layout)."""
+
+
+def written(tmp_path, document: dict):
+    (tmp_path / "summary.json").write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    return tmp_path
+
+
+def test_a_summary_of_generated_data_round_trips_through_its_file(tmp_path):
+    store = build_sample_reports(tmp_path, rows=5_000)
+    summary = build_summary(store, load_partials(store))
+    reference = reference_reports([tmp_path / "landing" / "orders.csv"])
+    assert (summary.rows_read, summary.rows_kept, summary.rows_filtered_out, summary.rows_rejected) == (
+        reference.rows_read, reference.rows_kept, reference.rows_filtered_out, reference.rows_rejected)
+    assert summary.totals == reference.totals and isinstance(summary.value, Decimal)
+    write_summary(summary, store.reports)
+    assert read_summary(store.reports) == summary
+    document = json.loads((store.reports / "summary.json").read_text())
+    assert document["version"] == SUMMARY_VERSION and Summary.from_json(document) == summary
+
+
+def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_exactly(tmp_path):
+    summary = read_summary(written(tmp_path, WRITTEN_BEFORE_VERSIONS))
+    assert summary.quantity == Decimal("1264.00000003") and summary.value == Decimal("0.000000000001")
+    assert summary.files[1] == FileSummary("vendor/day.csv", 10, 5, 5, 0, 1, layout="vendor_x", rows_not_orders=2)
+    assert summary.files[0].layout is None
+    assert summary.skipped == (SkippedFile("notes.zip", "an archive"),)
+    assert summary.to_json() == {**WRITTEN_BEFORE_VERSIONS, "version": 1}
+
+
+def test_a_whole_unit_quantity_stays_an_integer_and_a_missing_signature_is_never_current(tmp_path):
+    document = {key: value for key, value in WRITTEN_BEFORE_VERSIONS.items() if key != "inputs_signature"}
+    summary = Summary.from_json({**document, "quantity": 1_264, "value": "12328299.8700"})
+    assert summary.quantity == 1_264 and isinstance(summary.quantity, int)
+    assert summary.inputs_signature is None
+    assert summary.to_json()["value"] == "12328299.8700"
+
+
+def test_a_summary_of_a_later_version_is_refused_naming_the_file_and_the_fix(tmp_path):
+    written(tmp_path, {**WRITTEN_BEFORE_VERSIONS, "version": SUMMARY_VERSION + 1})
+    with pytest.raises(StoreVersionError) as refused:
+        read_summary(tmp_path)
+    message = str(refused.value)
+    assert str(tmp_path / "summary.json") in message
+    assert f"summary version {SUMMARY_VERSION + 1}" in message and "upgrade orders_assets" in message
