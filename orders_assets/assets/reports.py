@@ -86,7 +86,13 @@ def plot_metadata(name: str, path, png: bytes) -> dict:
 
 @dg.asset(deps=report_specs, group_name=REPORTS_GROUP, kinds={"json"})
 def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
-    """Row accounting of every source file and the totals of the filtered order set (summary.json)."""
+    """Row accounting of every source file and the totals of the filtered order set (summary.json).
+
+    For each file: rows read = kept + filtered out + rejected; every file of the landing folder not
+    read or counted (a copy, a refused file, a name it skips) is named with the reason. The checks
+    on this asset confirm that nothing was lost or counted twice between the files, the partitions
+    and the reports. reports/index.html links every report and plot.
+    """
     started = time.perf_counter()
     store = settings.store()
     with store.locked():
