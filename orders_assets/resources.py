@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import dagster as dg
+from pydantic import Field
 
 from orders_assets.core import schema
 from orders_assets.core.read.filters import OrderFilter, order_filter_from
@@ -26,39 +27,45 @@ class OrdersSettings(dg.ConfigurableResource):
     """Where orders land and outputs go, the filter of the order set, the report buckets, and the
     work sizing: unset sizing fields are tuned from the detected machine, set ones win."""
 
-    landing_dir: str
-    """Folder watched for order files (CSV, CSV.gz, CSV.zst, Parquet)."""
-    data_dir: str
-    """The work area (staging, aggregates, quarantine, state): a local or shared POSIX folder, since it
-    needs renames and locks; also the home of the partitions and reports when output_url is empty."""
-    output_url: str = ""
-    """Where partition files and reports are published: a folder, file://, s3://bucket/prefix,
-    gs://bucket/prefix (any fsspec URL). Empty: data_dir. Credentials come from fsspec's own
-    configuration (FSSPEC_S3_KEY, ..., see core/store/outputs.py)."""
-    order_types: list[str] = list(schema.DEFAULT_ORDER_TYPES)
-    session_start: str = schema.DEFAULT_SESSION_START
-    session_end: str = schema.DEFAULT_SESSION_END
-    participants: list[str] = []
-    """Empty: every participant."""
-    timezone: str = schema.DEFAULT_TIMEZONE
-    """Exchange time zone: naive timestamps are in it, trade dates and hours are taken in it."""
-    size_edges: list[int] = list(schema.DEFAULT_SIZE_EDGES)
-    layouts: list[dict[str, str]] = []
-    """Vendor layout rules, first match wins: {layout: NAME_OR_PATH, folder: SUB_FOLDER} or
-    {layout: ..., match: GLOB}; files no rule names are read as the contract's columns."""
-    quantity_decimals: int = 0
-    """Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."""
+    landing_dir: str = Field(description="Folder watched for order files (CSV, CSV.gz, CSV.zst, Parquet).")
+    data_dir: str = Field(description=(
+        "The work area (staging, aggregates, quarantine, state): a local or shared POSIX folder, since it "
+        "needs renames and locks; also the home of the partitions and reports when output_url is empty."))
+    output_url: str = Field(default="", description=(
+        "Where partition files and reports are published: a folder, file://, s3://bucket/prefix, "
+        "gs://bucket/prefix (any fsspec URL). Empty: data_dir. Credentials come from fsspec's own "
+        "configuration (FSSPEC_S3_KEY, ...)."))
+    order_types: list[str] = Field(default=list(schema.DEFAULT_ORDER_TYPES), description=(
+        "Order types kept in the order set (contract section 3); default: Centre Point."))
+    session_start: str = Field(default=schema.DEFAULT_SESSION_START, description=(
+        "Local time (HH:MM:SS) from which orders are kept, inclusive."))
+    session_end: str = Field(default=schema.DEFAULT_SESSION_END, description=(
+        "Local time (HH:MM:SS) at which the kept session ends, exclusive."))
+    participants: list[str] = Field(default=[], description="Participants kept; empty: every participant.")
+    timezone: str = Field(default=schema.DEFAULT_TIMEZONE, description=(
+        "Exchange time zone: naive timestamps are in it, trade dates and hours are taken in it."))
+    size_edges: list[int] = Field(default=list(schema.DEFAULT_SIZE_EDGES), description=(
+        "Order-value bucket edges of the by_order_size report, ascending."))
+    layouts: list[dict[str, str]] = Field(default=[], description=(
+        "Vendor layout rules, first match wins: {layout: NAME_OR_PATH, folder: SUB_FOLDER} or "
+        "{layout: ..., match: GLOB}; files no rule names are read as the contract's columns."))
+    quantity_decimals: int = Field(default=0, description=(
+        "Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."))
 
-    preset: str = AUTO
-    """Machine preset: auto (from the detected machine), laptop, workstation or server."""
-    workers: Optional[int] = None
-    """Threads per step; unset: the cores this process may use (container quota included)."""
-    block_bytes: Optional[int] = None
-    read_ahead: Optional[int] = None
-    stage_bytes: Optional[int] = None
-    memory_budget: Optional[int] = None
-    max_concurrent: Optional[int] = None
-    """Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."""
+    preset: str = Field(default=AUTO, description=(
+        "Machine preset: auto (from the detected machine), laptop, workstation or server."))
+    workers: Optional[int] = Field(default=None, description=(
+        "Threads per step; unset: the cores this process may use (container quota included)."))
+    block_bytes: Optional[int] = Field(default=None, description=(
+        "Bytes of a source file parsed at once; unset: the preset's (16 MiB on a laptop), halved until a step fits the memory budget."))
+    read_ahead: Optional[int] = Field(default=None, description=(
+        "Blocks read ahead of the parsing threads; unset: the preset's."))
+    stage_bytes: Optional[int] = Field(default=None, description=(
+        "Bytes of kept rows buffered before a staging flush; unset: the preset's."))
+    memory_budget: Optional[int] = Field(default=None, description=(
+        "Bytes of memory the steps may use together; unset: the preset's share of the memory available."))
+    max_concurrent: Optional[int] = Field(default=None, description=(
+        "Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."))
 
     def store(self) -> OrderStore:
         return OrderStore(Path(self.data_dir), self.output_url)
