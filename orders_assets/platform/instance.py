@@ -193,15 +193,20 @@ EARLIER_EVENT_LOG_MODULES = ("orders_assets.event_log",)
 names it, and is rewritten (nothing else in it differs; what the instance stored stays)."""
 
 
+EVENT_LOG_MODULE = "orders_assets.platform.event_log"
+
+
 def _is_earlier_default_instance(home: Path) -> bool:
+    """True when home's dagster.yaml is one an earlier release wrote (rewritten for this one)."""
+    return _is_default_instance(home, EARLIER_EVENT_LOG_MODULES)
+
+
+def _is_default_instance(home: Path, event_log_modules: tuple[str, ...] = (EVENT_LOG_MODULE,)) -> bool:
+    """True when home's dagster.yaml is the one orders-assets writes (never a user's own), naming
+    one of these event log modules: today's by default."""
     config = home / "dagster.yaml"
-    current = INSTANCE_YAML.format(home=home.resolve())
+    if not config.exists():
+        return False
     written = config.read_text()
-    return any(written == current.replace("orders_assets.platform.event_log", module)
-               for module in EARLIER_EVENT_LOG_MODULES)
-
-
-def _is_default_instance(home: Path) -> bool:
-    """True when home's dagster.yaml is the one orders-assets writes (never a user's own)."""
-    config = home / "dagster.yaml"
-    return config.exists() and config.read_text() == INSTANCE_YAML.format(home=home.resolve())
+    current = INSTANCE_YAML.format(home=home.resolve())
+    return any(written == current.replace(EVENT_LOG_MODULE, module) for module in event_log_modules)
