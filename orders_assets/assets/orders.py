@@ -76,7 +76,7 @@ def order_files(
                         log=context.log.info, log_every=_progress_seconds())
     try:
         manifests, refused = _ingest_each(context, store, landing_orders, watch)
-        copies = _settle_copies_and_refusals(context, settings, landing_orders, refused)
+        copies = _settle_copies_and_refusals(context, store, landing_orders, refused)
         touched = {parse_partition_text(text) for manifest in manifests for text in manifest.partitions}
         register_order_partitions(context.instance, touched)
         engine_seconds = time.perf_counter() - started
@@ -136,11 +136,10 @@ def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Man
     )
 
 
-def _settle_copies_and_refusals(context: dg.AssetExecutionContext, settings: OrdersSettings,
-                                landing_orders: dict[str, ChunkedSource], refused: dict[str, dict]) -> list:
+def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
+                                refused: dict[str, dict]) -> list:
     """Files whose content turned out to be another's are taken as copies (their rows counted once);
     the refused files are recorded, so the summary names both."""
-    store = settings.store()
     if not landing_orders:
         return []
     rules = next(iter(landing_orders.values())).settings  # resolved once for the step, by the IO manager
