@@ -156,10 +156,10 @@ def run_timings(stdout: str) -> dict:
 
 
 def largest_partition(data: Path) -> str:
-    from orders_assets.core.store.order_store import OrderStore, partition_text
+    from orders_assets.core.store.order_store import OrderStore
 
     catalog = OrderStore(data).catalog()
-    return partition_text(max(catalog, key=lambda key: catalog[key]["rows"]))
+    return max(catalog.values(), key=lambda entry: entry.rows).key.text
 
 
 def rematerialize_one(source: Path, data: Path) -> dict:

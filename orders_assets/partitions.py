@@ -14,7 +14,7 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from orders_assets.core.plan.ranges import balanced_ranges, partition_rectangles
-from orders_assets.core.store.order_store import PartitionKey, parse_partition_text
+from orders_assets.core.store.keys import PartitionKey
 
 SOURCE_FILES = "source_files"
 TRADE_DATES = "trade_dates"
@@ -60,8 +60,8 @@ def dagster_key(key: PartitionKey) -> str:
 
 def store_key(text: str) -> PartitionKey:
     """The (date, security) partition of a Dagster multi-partition key (dagster_key's inverse)."""
-    trade_date, security = parse_partition_text(text)
-    return trade_date, security_code(security)
+    trade_date, security = PartitionKey.from_text(text)
+    return PartitionKey(trade_date, security_code(security))
 
 
 def add_partition_keys(instance: dg.DagsterInstance, name: str, keys) -> list[str]:

@@ -20,7 +20,8 @@ from orders_assets.core.ingest.progress import (
 )
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
 from orders_assets.core.read.reader import SourceFormatError
-from orders_assets.core.store.order_store import parse_partition_text
+from orders_assets.core.store.keys import PartitionKey
+from orders_assets.core.store.registries import Refusal
 from orders_assets.machine import machine_metadata
 from orders_assets.partitions import (
     SOURCE_FILES,
@@ -77,7 +78,7 @@ def order_files(
     try:
         manifests, refused = _ingest_each(context, store, landing_orders, watch)
         copies = _settle_copies_and_refusals(context, store, landing_orders, refused)
-        touched = {parse_partition_text(text) for manifest in manifests for text in manifest.partitions}
+        touched = {PartitionKey.from_text(text) for manifest in manifests for text in manifest.partitions}
         register_order_partitions(context.instance, touched)
         engine_seconds = time.perf_counter() - started
         step_figures = watch.finish(engine_seconds)
@@ -104,17 +105,16 @@ def _progress_seconds() -> float:
 
 
 def _ingest_each(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
-                 watch: IngestWatch) -> tuple[list[Manifest], dict[str, dict]]:
+                 watch: IngestWatch) -> tuple[list[Manifest], dict[str, Refusal]]:
     """The files ingested one after another, each shown on its partition as it ends; a file that
     cannot be read is refused (with the file and rules it was refused under) and the others go on."""
     manifests: list[Manifest] = []
-    refused: dict[str, dict] = {}
+    refused: dict[str, Refusal] = {}
     for key, chunked in landing_orders.items():
         try:
             manifest = ingest_source(chunked, store, watch.on_block)
         except SourceFormatError as error:
-            refused[key] = {"reason": str(error), "fingerprint": chunked.source.fingerprint,
-                            "filter_fingerprint": chunked.settings.fingerprint_for(key)}
+            refused[key] = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
             context.log.error(f"{key}: file refused, the others go on: {error}")
             watch.file_done(chunked.source.size, None)
             continue
@@ -137,7 +137,7 @@ def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Man
 
 
 def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
-                                refused: dict[str, dict]) -> list:
+                                refused: dict[str, Refusal]) -> list:
     """Files whose content turned out to be another's are taken as copies (their rows counted once);
     the refused files are recorded, so the summary names both."""
     if not landing_orders:
@@ -153,11 +153,11 @@ def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landin
     return copies
 
 
-def _refused_failure(refused: dict[str, dict], files: int) -> dg.Failure:
+def _refused_failure(refused: dict[str, Refusal], files: int) -> dg.Failure:
     return dg.Failure(
         description=f"{len(refused)} of {files} file(s) refused, the others were ingested: "
-        + "; ".join(entry["reason"] for entry in refused.values()),
-        metadata={"refused": dg.MetadataValue.md("\n".join(f"- {entry['reason']}" for entry in refused.values()))},
+        + "; ".join(entry.reason for entry in refused.values()),
+        metadata={"refused": dg.MetadataValue.md("\n".join(f"- {entry.reason}" for entry in refused.values()))},
     )
 
 

@@ -142,7 +142,8 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.core.read.layout.model import rules_reading_no_file
     from orders_assets.core.plan.planner import plan_work
     from orders_assets.core.read.sources import folders_problem, scan_landing
-    from orders_assets.core.store.order_store import OrderStore, remove_orphan_temporaries
+    from orders_assets.core.store.atomic import remove_orphan_temporaries
+    from orders_assets.core.store.order_store import OrderStore
 
     started = time.perf_counter()
     try:

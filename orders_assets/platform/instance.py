@@ -30,7 +30,7 @@ import dagster as dg
 import yaml
 
 from orders_assets.core.errors import InputError
-from orders_assets.core.store.order_store import file_lock
+from orders_assets.core.store.locks import file_lock
 
 BATCHING_ENVIRONMENT = {
     "DAGSTER_EVENT_BATCH_SIZE": "1000",

@@ -20,8 +20,9 @@ from orders_assets.core.assemble.aggregate import (
     build_report,
     combine_partials,
     order_values,
+    exact_totals,
+    json_amount,
     partial_aggregates,
-    totals,
 )
 from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
@@ -32,6 +33,12 @@ from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.report.summary import build_summary
 
 EDGES = schema.DEFAULT_SIZE_EDGES
+
+
+def totals(partials):
+    """The exact totals of the partials as summary.json holds them."""
+    return {name: json_amount(amount) for name, amount in exact_totals(partials).items()}
+
 EIGHT = Decimal("0.00000001")
 HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity"
 
@@ -254,9 +261,9 @@ def test_the_catalog_holds_each_partitions_exact_quantity_and_value(fractional_s
         entry[2] += record["price"] * record["quantity"]
     catalog = fractional_store.catalog()
     assert pq.read_schema(fractional_store.catalog_file).field("quantity").type == pa.decimal128(38, 8)
-    found = {key: [row["rows"], row["quantity"], Decimal(row["value"])] for key, row in catalog.items()}
+    found = {key: [entry.rows, entry.quantity, Decimal(entry.value)] for key, entry in catalog.items()}
     assert found == {key: list(entry) for key, entry in expected.items()}
-    assert catalog[("2025-03-03", "ETH")]["value"] == "0.000000000001"
+    assert catalog[("2025-03-03", "ETH")].value == "0.000000000001"
 
 
 def test_reports_and_summary_of_assembled_fractional_orders_are_exact(fractional_store):

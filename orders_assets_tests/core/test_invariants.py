@@ -99,14 +99,14 @@ def test_a_report_with_a_wrong_column_a_repeated_key_or_unsorted_rows_is_caught(
 
 
 def test_lost_or_doubled_rows_and_a_missing_partition_file_are_caught(store):
-    first_key = sorted(key for key, entry in store.catalog().items() if entry["rows"])[0]
+    first_key = sorted(key for key, entry in store.catalog().items() if entry.rows)[0]
     manifest_path = next(store.staging.glob("*/manifest.json"))
     manifest = json.loads(manifest_path.read_text())
     manifest_path.write_text(json.dumps({**manifest, "rows_kept": manifest["rows_kept"] + 1}))
     assert "the ingests kept" in partition_problems(store)[0]
     manifest_path.write_text(json.dumps(manifest))
     date_file = store.date_file(first_key[0])
-    expected = {key[1]: entry["rows"] for key, entry in store.catalog().items() if key[0] == first_key[0] and entry["rows"]}
+    expected = {key[1]: entry.rows for key, entry in store.catalog().items() if key[0] == first_key[0] and entry.rows}
     date_file.unlink()
     assert partition_problems(store) == [f"{date_file}: missing ({sum(expected.values())} rows of "
                                          f"{len(expected)} securities expected)"]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.store.order_store import TEMP_PREFIX
+from orders_assets.core.store.atomic import TEMP_PREFIX
 from orders_assets_tests.dagster.test_crash import outputs, run
 
 BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.store.order_store import TEMP_PREFIX
+from orders_assets.core.store.atomic import TEMP_PREFIX
 from orders_assets_tests.conftest import tree_hashes
 
 BIN = Path(sys.executable).parent

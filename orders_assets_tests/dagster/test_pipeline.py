@@ -236,7 +236,7 @@ def test_a_compressed_copy_beside_its_file_is_counted_once_and_named(tmp_path):
         again = run_pipeline(settings, instance)
     summary = json.loads((data / "reports" / "summary.json").read_text())
     assert summary["rows_read"] == generated.rows and summary["source_files"] == 1
-    assert json.loads((data / "state" / "duplicates.json").read_text())["orders_copy.csv.gz"]["original"] == "orders.csv"
+    assert json.loads((data / "state" / "duplicates.json").read_text())["copies"]["orders_copy.csv.gz"]["original"] == "orders.csv"
     assert "orders_copy.csv.gz: a copy of orders.csv" in ingest.asset_materialization.metadata["copies"].value
     assert again.did_nothing
     reference = reference_reports([landing / "orders.csv"])

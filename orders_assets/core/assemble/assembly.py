@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +37,10 @@ from orders_assets.core.machine.parallel import in_order
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.store import date_files, outputs
 from orders_assets.core.store.atomic import atomic_write_parquet
-from orders_assets.core.store.order_store import OrderStore, PartitionKey, parse_partition_text, partition_text
+from orders_assets.core.store.catalog import CatalogEntry
+from orders_assets.core.store.keys import PartitionKey
+from orders_assets.core.store.manifest import Manifest
+from orders_assets.core.store.order_store import OrderStore
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class AssembledPartition:
 def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
                   ) -> dict[PartitionKey, list[Contribution]]:
     """Every partition touched by a current manifest (or only those of `keys`), with the slices that make it up."""
-    wanted = None if keys is None else {partition_text(key) for key in keys}
+    wanted = None if keys is None else {PartitionKey(*key).text for key in keys}
     found: dict[PartitionKey, list[Contribution]] = defaultdict(list)
     for manifest in store.manifests():
         source_key = manifest.source_key
@@ -64,7 +67,7 @@ def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
         for text, slices in manifest.partitions.items():
             if wanted is not None and text not in wanted:
                 continue
-            key = parse_partition_text(text)
+            key = PartitionKey.from_text(text)
             for entry in slices:
                 slice_file, batch, offset, rows = entry if len(entry) == 4 else (entry[0], entry[1], 0, entry[2])
                 path = paths.get(slice_file) or paths.setdefault(slice_file, attempt / slice_file)
@@ -75,13 +78,19 @@ def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
 def expected_signatures(store: OrderStore, keys: Iterable[PartitionKey] | None = None) -> dict[PartitionKey, str]:
     """The signature each touched partition (or each of `keys` touched) should have once assembled
     from the current manifests."""
-    texts = None if keys is None else [partition_text(key) for key in keys]
+    return signatures_of(store.manifests(), keys)
+
+
+def signatures_of(manifests: Iterable[Manifest], keys: Iterable[PartitionKey] | None = None
+                  ) -> dict[PartitionKey, str]:
+    """expected_signatures over the given manifests (a snapshot's)."""
+    texts = None if keys is None else [PartitionKey(*key).text for key in keys]
     inputs: dict[PartitionKey, set[str]] = defaultdict(set)
-    for manifest in store.manifests():
+    for manifest in manifests:
         tag = f"{manifest.source_key}\x1f{manifest.attempt}"  # an attempt is one ingest of one content
         touched = manifest.partitions
         for text in (touched if texts is None else (text for text in texts if text in touched)):
-            inputs[parse_partition_text(text)].add(tag)
+            inputs[PartitionKey.from_text(text)].add(tag)
     return {key: signature_of(tags) for key, tags in inputs.items()}
 
 
@@ -98,10 +107,14 @@ def pending_partitions(store: OrderStore) -> list[PartitionKey]:
     Includes partitions that lost every contributor (a source removed or corrected), so
     their stale rows are removed too.
     """
-    expected = expected_signatures(store)
-    catalog = store.catalog()
-    keys = set(expected) | {key for key, entry in catalog.items() if entry["rows"] or entry["signature"] != EMPTY_SIGNATURE}
-    return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != (catalog.get(key) or {}).get("signature"))
+    return pending_of(expected_signatures(store), store.catalog())
+
+
+def pending_of(expected: Mapping[PartitionKey, str], catalog: Mapping[PartitionKey, CatalogEntry]
+               ) -> list[PartitionKey]:
+    """pending_partitions from the signatures the manifests call for and the catalog (a snapshot's)."""
+    keys = set(expected) | {key for key, entry in catalog.items() if entry.rows or entry.signature != EMPTY_SIGNATURE}
+    return sorted(key for key in keys if expected.get(key, EMPTY_SIGNATURE) != getattr(catalog.get(key), "signature", None))
 
 
 
@@ -144,9 +157,8 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
     if assembled:
         with store.catalog_locked():
             store.replace_catalog_entries([
-                {"trade_date": part.key[0], "security_code": part.key[1],
-                 "signature": expected.get(part.key, EMPTY_SIGNATURE), "rows": part.rows,
-                 "quantity": part.quantity, "value": part.value}
+                CatalogEntry(*part.key, signature=expected.get(part.key, EMPTY_SIGNATURE), rows=part.rows,
+                             quantity=part.quantity, value=part.value)
                 for part in assembled])
     return assembled
 

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from orders_assets.core import schema
 from orders_assets.core.store.atomic import output_write_error
 from orders_assets.core.ingest.progress import StageClock
-from orders_assets.core.store.order_store import PartitionKey
+from orders_assets.core.store.keys import PartitionKey
 
 
 class PartitionStager:
@@ -115,7 +115,8 @@ def grouped_by_partition(rows: pa.Table) -> tuple[pa.Table, list[tuple[Partition
     starts = np.concatenate(([0], np.flatnonzero(grouped[1:] != grouped[:-1]) + 1))
     stops = np.concatenate((starts[1:], [len(grouped)]))
     labels = codes.dictionary.to_pylist()
-    runs = [((str(np.datetime64(int(value // width), "D")), labels[int(value % width)]), int(start), int(stop - start))
+    runs = [(PartitionKey(str(np.datetime64(int(value // width), "D")), labels[int(value % width)]), int(start),
+             int(stop - start))
             for value, start, stop in zip(grouped[starts], starts, stops)]
     return rows.take(order).combine_chunks(), runs
 

@@ -5,14 +5,16 @@ Pure functions over the landing folder listing and the store's manifests, so the
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from orders_assets.core.store.manifest import Manifest
+from orders_assets.core.store.registries import Copy, Refusal
 from orders_assets.core.read.identity import content_digest
 from orders_assets.core.read.sources import LandingScan, SkippedFile, SourceFile, scan_landing
-from orders_assets.core.store.order_store import partition_text
+from orders_assets.core.store.keys import PartitionKey
 
 @dataclass(frozen=True)
 class IngestPlan:
@@ -43,8 +45,8 @@ NameFields = Callable[[str], dict]
 
 
 def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fingerprint_for: FingerprintFor,
-                digest_of: DigestOf | None = None, known_duplicates: Mapping[str, dict] | None = None,
-                name_fields: NameFields = lambda _key: {}, known_refused: Mapping[str, dict] | None = None,
+                digest_of: DigestOf | None = None, known_duplicates: Mapping[str, Copy] | None = None,
+                name_fields: NameFields = lambda _key: {}, known_refused: Mapping[str, Refusal] | None = None,
                 rehash: bool = False) -> IngestPlan:
     """Decide per file by name, size and time first, and by content where those cannot tell.
 
@@ -75,10 +77,11 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
         if key in comparable and manifest.fingerprint == source.fingerprint and not rehash:
             continue
         known = known_duplicates.get(key)
-        if (manifest is None and known and known["fingerprint"] == source.fingerprint
-                and known["original"] in comparable and not rehash):
+        if (manifest is None and known and known.fingerprint == source.fingerprint
+                and known.original in comparable and not rehash):
             continue
-        if not rehash and _refused_unchanged((known_refused or {}).get(key), source, fingerprint_for(key)):
+        refusal = (known_refused or {}).get(key)
+        if not rehash and refusal is not None and refusal.unchanged(source.fingerprint, fingerprint_for(key)):
             still_refused.append(key)
             continue
         candidates.append(source)
@@ -112,12 +115,6 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
             by_content.setdefault(identity(source.key, digest), source.key)
     return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates),
                       tuple(still_refused))
-
-
-def _refused_unchanged(refused: dict | None, source: SourceFile, filter_fingerprint: str) -> bool:
-    """The file was refused as it is now, under the rules of now (an entry without them: retry)."""
-    return (isinstance(refused, dict) and refused.get("fingerprint") == source.fingerprint
-            and refused.get("filter_fingerprint") == filter_fingerprint)
 
 
 def ingested_copies(manifests: Iterable[Manifest], just_ingested: Iterable[str],
@@ -154,8 +151,9 @@ def record_copies(store, copies: Iterable[tuple[str, str, str]]) -> None:
     for key, _fingerprint, _original in copies:
         store.retire(key)
     if copies:
-        store.write_duplicates({**store.duplicates(), **{key: {"fingerprint": fingerprint, "original": original}
-                                                         for key, fingerprint, original in copies}})
+        registry = store.duplicates()
+        store.write_duplicates(dataclasses.replace(registry, copies={
+            **registry.copies, **{key: Copy(fingerprint, original) for key, fingerprint, original in copies}}))
 
 
 def _retired(current: Mapping[str, dict], present: Mapping[str, SourceFile]) -> tuple[str, ...]:
@@ -168,30 +166,24 @@ def apply_identity(store, plan: IngestPlan, present_keys: Iterable[str]) -> None
     for key, fingerprint in plan.touched:
         store.refresh_fingerprint(key, fingerprint)
     present = set(present_keys)
-    registry = {key: entry for key, entry in store.duplicates().items()
-                if key in present and key not in plan.to_ingest}
-    registry.update({key: {"fingerprint": fingerprint, "original": original}
-                     for key, fingerprint, original in plan.duplicates})
-    if registry != store.duplicates():
-        store.write_duplicates(registry)
+    registry = store.duplicates()
+    copies = {key: entry for key, entry in registry.copies.items() if key in present and key not in plan.to_ingest}
+    copies.update({key: Copy(fingerprint, original) for key, fingerprint, original in plan.duplicates})
+    if copies != registry.copies:
+        store.write_duplicates(dataclasses.replace(registry, copies=copies))
 
 
 def record_skipped(store, skipped: Iterable[SkippedFile], present_keys: Iterable[str]) -> None:
     """Keep the landing folder's skipped entries as the scan found them, and the refused files that
     are still there unchanged or not yet retried (the ingest records the reason it refused them)."""
-    present = set(present_keys)
-    registry = store.skipped()
-    refused = {key: entry for key, entry in registry.get("refused", {}).items() if key in present}
-    store.write_skipped({"landing": {entry.key: entry.reason for entry in skipped}, "refused": refused})
+    landing = {entry.key: entry.reason for entry in skipped}
+    store.write_skipped(store.skipped().with_landing(landing, set(present_keys)))
 
 
-def record_refused(store, attempted: Iterable[str], refused: Mapping[str, dict]) -> None:
-    """After an ingest: the files it refused ({"reason", "fingerprint", "filter_fingerprint"}: the error,
-    and the file and rules it was refused under) replace what was known of the files it tried."""
-    registry = store.skipped()
-    tried = set(attempted)
-    kept = {key: entry for key, entry in registry.get("refused", {}).items() if key not in tried}
-    store.write_skipped({"landing": registry.get("landing", {}), "refused": {**kept, **refused}})
+def record_refused(store, attempted: Iterable[str], refused: Mapping[str, Refusal]) -> None:
+    """After an ingest: the files it refused (the error, and the file and rules it was refused
+    under) replace what was known of the files it tried."""
+    store.write_skipped(store.skipped().with_refusals(set(attempted), refused))
 
 
 def staged_rows(manifests: Iterable[Manifest]) -> dict[str, int]:
@@ -209,10 +201,10 @@ def ingest_weights(sources: Iterable[SourceFile], keys: Iterable[str]) -> dict[s
     return {key: size_of[key] for key in keys}
 
 
-def assembly_weights(manifests: Iterable[Manifest], keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def assembly_weights(manifests: Iterable[Manifest], keys: Iterable[PartitionKey]) -> dict[PartitionKey, int]:
     """Each (date, security) key's staged rows, at least 1 (a partition that lost its rows still has a file to remove)."""
     rows = staged_rows(manifests)
-    return {key: max(1, rows.get(partition_text(key), 0)) for key in keys}
+    return {key: max(1, rows.get(PartitionKey(*key).text, 0)) for key in keys}
 
 
 @dataclass(frozen=True)
@@ -222,7 +214,7 @@ class WorkPlan:
     ingest: IngestPlan
     pending_partitions: int
     reports_missing: bool
-    scan: LandingScan | None = None
+    scan: LandingScan
     """The listing the plan was made from: the runs that carry it out do not list the folder again."""
 
     @property
@@ -231,13 +223,16 @@ class WorkPlan:
 
 
 def survey_landing(store, scan: LandingScan, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
-                   rehash: bool = False, eligible: Iterable[SourceFile] | None = None) -> IngestPlan:
+                   rehash: bool = False, eligible: Iterable[SourceFile] | None = None,
+                   manifests: Iterable[Manifest] | None = None) -> IngestPlan:
     """The one planning step of the command, the runner and the sensor: which files to ingest or
     retire (plan_ingest over `eligible`, by default every source of the scan; the sensor passes the
     files that stopped growing), with the bookkeeping of touched, duplicate, skipped and refused
-    files done on the way. It launches nothing and reads the landing folder only through `scan`."""
+    files done on the way. It launches nothing and reads the landing folder only through `scan`,
+    and the store's manifests through `manifests` when the caller has them (a StoreSnapshot's)."""
     sources = scan.sources if eligible is None else list(eligible)
-    plan = plan_ingest(sources, store.manifests(), fingerprint_for, content_digest, store.duplicates(),
+    manifests = store.manifests() if manifests is None else manifests
+    plan = plan_ingest(sources, manifests, fingerprint_for, content_digest, store.duplicates().copies,
                        name_fields, store.refused(), rehash)
     present = [source.key for source in scan.sources]
     apply_identity(store, plan, present)
@@ -249,9 +244,11 @@ def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: Name
               rehash: bool = False, scan: LandingScan | None = None) -> WorkPlan:
     """The work a run of `landing` into `store` has to do (survey_landing, then the partitions and
     reports behind); `scan` spares listing the folder again when the caller has it."""
-    from orders_assets.core.assemble.assembly import pending_partitions
+    from orders_assets.core.plan.snapshot import StoreSnapshot
     from orders_assets.core.report.files import reports_current
 
     scan = scan if scan is not None else scan_landing(landing)
-    ingest = survey_landing(store, scan, fingerprint_for, name_fields, rehash)
-    return WorkPlan(ingest, len(pending_partitions(store)), not reports_current(store), scan)
+    snapshot = StoreSnapshot.of(store)
+    ingest = survey_landing(store, scan, fingerprint_for, name_fields, rehash, manifests=snapshot.manifests)
+    reports_missing = not reports_current(store, snapshot.inputs_signature(store))
+    return WorkPlan(ingest, len(snapshot.pending_partitions()), reports_missing, scan)

@@ -14,14 +14,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from orders_assets.core.store.keys import PartitionKey
+
 DEFAULT_MAX_GAP = 64
 """Keys between two wanted keys that a range may include rather than start a new run.
 
 Re-assembling an unchanged partition is idempotent and costs milliseconds; a run costs
 about a second of Dagster start-up, so small gaps are cheaper to cover than to split."""
-
-PartitionKey = tuple[str, str]
-"""(trade date, security code)."""
 
 
 def key_ranges(ordered_keys: Sequence[str], wanted: Iterable[str], max_gap: int = 0) -> list[tuple[str, str]]:
@@ -100,8 +99,8 @@ def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weight
             rectangles.extend(segments)
     rectangles = _halve_until(rectangles, parts, lambda rectangle: _halves(rectangle, weights, date_at, security_at),
                               lambda rectangle: sum(weights[key] for key in rectangle.keys))
-    return [((dates[r.dates[0]], securities[r.securities[0]]), (dates[r.dates[1]], securities[r.securities[1]]))
-            for r in rectangles]
+    return [(PartitionKey(dates[r.dates[0]], securities[r.securities[0]]),
+             PartitionKey(dates[r.dates[1]], securities[r.securities[1]])) for r in rectangles]
 
 
 def _segments(keys: list[PartitionKey], date_at: Mapping[str, int], security_at: Mapping[str, int],

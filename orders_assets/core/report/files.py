@@ -49,11 +49,12 @@ def reports_complete(store: OrderStore) -> bool:
     return all(outputs.exists(store.reports / name) for name in names)
 
 
-def reports_current(store: OrderStore) -> bool:
-    """True when the reports exist and were built from the store's current ingests and partitions."""
+def reports_current(store: OrderStore, inputs_signature: str | None = None) -> bool:
+    """True when the reports exist and were built from the store's current ingests and partitions
+    (`inputs_signature`: the store's as a snapshot saw it; by default, as it is now)."""
     if not reports_complete(store):
         return False
-    return read_summary(store.reports).inputs_signature == store.inputs_signature()
+    return read_summary(store.reports).inputs_signature == (inputs_signature or store.inputs_signature())
 
 
 def markdown_preview(table: pa.Table, rows: int = 10) -> str:

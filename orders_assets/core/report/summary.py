@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 from orders_assets.core.assemble.aggregate import exact_totals, json_amount
 from orders_assets.core.read.layout.model import CANONICAL
 from orders_assets.core.store import outputs
-from orders_assets.core.store.manifest import Manifest, StoreVersionError
+from orders_assets.core.store.manifest import Manifest
+from orders_assets.core.store.versions import readable_version
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.store.outputs import OutputPath
 
@@ -114,12 +115,7 @@ class Summary:
     @classmethod
     def from_json(cls, document: Mapping, where: str = SUMMARY_NAME) -> Summary:
         """A summary of this version or an earlier one (its missing fields take their defaults)."""
-        version = document.get("version", 1)
-        if not isinstance(version, int) or version > SUMMARY_VERSION:
-            raise StoreVersionError(
-                f"{where}: written by a later release of orders_assets (summary version {version}, this "
-                f"release reads up to {SUMMARY_VERSION}); upgrade orders_assets, or give this release its "
-                "own data folder")
+        readable_version(document, SUMMARY_VERSION, where, "summary")
         values = _known_fields(cls, document)
         values.update(quantity=exact_amount(document["quantity"]), value=Decimal(document["value"]),
                       files=tuple(FileSummary.from_json(entry) for entry in document.get("files", ())),

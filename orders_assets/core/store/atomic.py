@@ -87,3 +87,27 @@ def atomic_write_json(path: Path, document: dict) -> None:
 
 def atomic_write_parquet(path: Path, table: pa.Table) -> None:
     atomic_write(path, lambda temporary: pq.write_table(table, temporary, compression="zstd"))
+
+
+def remove_orphan_temporaries(root: Path, skip: tuple[str, ...] = ("dagster_home",)) -> int:
+    """Delete temporary files left by processes that no longer exist (a run killed mid-write)."""
+    removed = 0
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in skip]
+        for name in names:
+            if name.startswith(TEMP_PREFIX) and not _process_alive(name[len(TEMP_PREFIX):].split("-", 1)[0]):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _process_alive(pid_text: str) -> bool:
+    if not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

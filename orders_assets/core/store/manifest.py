@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from orders_assets.core.errors import StoreError
+from orders_assets.core.store.versions import StoreVersionError, readable_version
 
 MANIFEST_VERSION = 2
 """1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
@@ -18,10 +18,6 @@ MANIFEST_VERSION = 2
 2: every field present. A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
-
-
-class StoreVersionError(StoreError, ValueError):
-    """The data folder was written by a later release; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +66,7 @@ class Manifest:
     @classmethod
     def from_json(cls, document: Mapping, where: str = "manifest") -> Manifest:
         """A manifest of this version or an earlier one (its missing fields take their defaults)."""
-        version = document.get("version", 1)
-        if not isinstance(version, int) or version > MANIFEST_VERSION:
-            raise StoreVersionError(
-                f"{where}: written by a later release of orders_assets (manifest version {version}, this release "
-                f"reads up to {MANIFEST_VERSION}); upgrade orders_assets, or give this release its own data folder")
+        readable_version(document, MANIFEST_VERSION, where, "manifest")
         known = {item.name for item in dataclasses.fields(cls)}
         values = {name: value for name, value in document.items() if name in known}
         values["version"] = MANIFEST_VERSION

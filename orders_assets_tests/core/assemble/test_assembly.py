@@ -1,4 +1,5 @@
 """Staging and assembly: partitions from several files, corrections, removals, unsorted input."""
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -226,7 +227,7 @@ def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_wri
         assert pending_partitions(store) == []
         partition_files = {path: digest for path, digest in tree_hashes(store.root).items() if path.startswith("orders")}
         aggregates = load_partials(store)
-        catalog = {key: {name: value for name, value in entry.items() if name != "signature"}  # names the attempt
+        catalog = {key: dataclasses.replace(entry, signature="")  # the signature names the attempt
                    for key, entry in store.catalog().items()}
         results[how] = (partition_files, aggregates.sort_by([(name, "ascending") for name in aggregates.column_names]),
                         catalog)
@@ -238,7 +239,7 @@ def test_assemblies_of_two_halves_of_one_day_at_once_write_what_one_assembly_wri
 
 
 def test_a_manifest_is_parsed_once_per_version_and_a_new_version_is_read(tmp_path):
-    from orders_assets.core.store import order_store as store_module
+    from orders_assets.core.store import manifest_cache
 
     landing, store = tmp_path / "landing", OrderStore(tmp_path / "data")
     generate_orders(landing / "a.csv", rows=2_000, days=2, securities=3, seed=5)
@@ -250,7 +251,7 @@ def test_a_manifest_is_parsed_once_per_version_and_a_new_version_is_read(tmp_pat
     assert store.manifest("a.csv").rows_read == first.rows_read + 1
     shutil.rmtree(store.source_folder("a.csv"))
     assert store.manifests() == [] and store.manifest("a.csv") is None
-    assert not [cached for cached in store_module._PARSED_MANIFESTS if cached.startswith(str(store.staging))]
+    assert not [cached for cached in manifest_cache._PARSED_MANIFESTS if cached.startswith(str(store.staging))]
 
 
 def test_assembling_some_keys_reads_only_their_contributions(tmp_path):

@@ -18,7 +18,8 @@ from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, inge
 from orders_assets.core.read.reader import MAX_ROW_BYTES, SourceFormatError
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.atomic import OutputWriteError
-from orders_assets.core.store.order_store import TEMP_PREFIX, OrderStore
+from orders_assets.core.store.atomic import TEMP_PREFIX
+from orders_assets.core.store.order_store import OrderStore
 
 HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity"
 KEPT = "1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100"
@@ -228,7 +229,7 @@ def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
 
 def test_a_quantity_sum_beyond_int64_widens_the_report_column_and_stays_exact(tmp_path):
     """Ten 18-digit quantities, each valid, sum past 2^63: int64 sums would wrap to a negative figure."""
-    from orders_assets.core.assemble.aggregate import build_report, totals
+    from orders_assets.core.assemble.aggregate import build_report, exact_totals
     from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
     from orders_assets.core.invariants import metric_type_problems
 
@@ -240,7 +241,7 @@ def test_a_quantity_sum_beyond_int64_widens_the_report_column_and_stays_exact(tm
     assert report.schema.field("quantity").type == pa.decimal128(38, 0) and not metric_type_problems(report.schema)
     assert report.column("quantity").to_pylist() == [10 * int(largest), 10]
     assert report.column("avg_quantity").to_pylist() == [float(largest), 10.0]
-    assert totals(partials)["quantity"] == 10 * int(largest) + 10
+    assert exact_totals(partials)["quantity"] == 10 * int(largest) + 10
     assert sorted(store.catalog_table().column("quantity").to_pylist()) == [10, 10 * int(largest)]
     small = build_report("by_security", partials.filter(pa.compute.equal(partials["security_code"], "RIO")), (10_000,))
     assert small.schema.field("quantity").type == pa.int64()  # the contract's type wherever the sums fit

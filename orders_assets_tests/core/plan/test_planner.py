@@ -4,6 +4,7 @@ from pathlib import Path
 from orders_assets.core.plan.planner import assembly_weights, ingest_weights, plan_ingest, staged_rows
 from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.store.manifest import Manifest
+from orders_assets.core.store.registries import Refusal
 
 
 def source(key, size=10, mtime=1):
@@ -83,7 +84,7 @@ def test_the_plan_takes_no_file_as_a_copy_when_its_name_gives_other_fields():
 
 
 def test_a_refused_file_is_not_retried_until_it_or_the_rules_change():
-    refused = {"bad.csv": {"reason": "bad.csv: line 1: ...", "fingerprint": "10:1", "filter_fingerprint": "f"}}
+    refused = {"bad.csv": Refusal("bad.csv: line 1: ...", fingerprint="10:1", filter_fingerprint="f")}
     unchanged = plan_ingest([source("bad.csv")], [], "f", known_refused=refused)
     assert unchanged.to_ingest == () and unchanged.still_refused == ("bad.csv",) and unchanged.nothing_new
     assert plan_ingest([source("bad.csv", size=11)], [], "f", known_refused=refused).to_ingest == ("bad.csv",)

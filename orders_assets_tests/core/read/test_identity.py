@@ -19,7 +19,7 @@ def plan_and_apply(landing, store, digests):
         return content_digest(source)
 
     plan = plan_ingest(sources, store.manifests(), IngestSettings().order_filter.fingerprint, digest_of,
-                       store.duplicates())
+                       store.duplicates().copies)
     apply_identity(store, plan, [source.key for source in sources])
     return plan
 
@@ -54,7 +54,7 @@ def test_touched_renamed_copied_and_corrected_files(tmp_path):
     assert (plan.to_ingest, plan.nothing_new) == ((), True)
     assert [key for key, _ in plan.touched] == ["day1.csv"]
     assert [(key, original) for key, _, original in plan.duplicates] == [("copy of day2.csv", "day2.csv")]
-    assert store.duplicates()["copy of day2.csv"]["original"] == "day2.csv"
+    assert store.duplicates().copies["copy of day2.csv"].original == "day2.csv"
 
     digests.clear()
     again = plan_and_apply(landing, store, digests)
@@ -69,7 +69,7 @@ def test_touched_renamed_copied_and_corrected_files(tmp_path):
     (landing / "day2.csv").unlink()  # the original leaves: its copy is now the file to ingest
     moved = plan_and_apply(landing, store, digests)
     assert (moved.to_ingest, moved.to_retire) == (("copy of day2.csv", "day1.csv"), ("day2.csv",))
-    assert store.duplicates() == {}
+    assert store.duplicates().copies == {}
 
 
 def test_two_new_files_with_the_same_content_are_ingested_once(tmp_path):

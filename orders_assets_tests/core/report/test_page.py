@@ -11,7 +11,7 @@ import pytest
 
 from orders_assets.core.report import page as report_page
 from orders_assets.core.report.summary import Summary, read_summary
-from orders_assets.core.store.order_store import TEMP_PREFIX
+from orders_assets.core.store.atomic import TEMP_PREFIX
 from orders_assets_tests.core.report.test_plots import PNG_SIGNATURE, build_sample_reports, png_size
 
 SUMMARY_FIELDS = ("source_files", "rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "partitions",

@@ -19,7 +19,8 @@ from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems
 from orders_assets.core.read.sources import discover_sources
-from orders_assets.core.store.order_store import OrderStore, remove_orphan_temporaries
+from orders_assets.core.store.atomic import remove_orphan_temporaries
+from orders_assets.core.store.order_store import OrderStore
 from orders_assets_tests.conftest import race_in_children
 from orders_assets_tests.support.reference import reference_reports
 
@@ -66,7 +67,7 @@ def test_one_partition_read_back_equals_the_reference_rows_and_reads_only_its_ro
     assert len(catalog) == reference.partitions == 12
     for key in catalog:
         rows = store.read_partition(key)
-        assert rows.num_rows == catalog[key]["rows"] > 0
+        assert rows.num_rows == catalog[key].rows > 0
         assert row_multiset(rows) == reference_multiset(reference.kept, key), key
         timestamps = rows["timestamp"].to_pylist()
         assert timestamps == sorted(timestamps)
@@ -110,7 +111,7 @@ def test_row_groups_hold_whole_securities_with_disjoint_statistics(tmp_path, mon
 def test_the_folder_reads_as_one_hive_dataset_with_trade_date_from_the_folder(two_days):
     _landing, store = two_days
     dataset = ds.dataset(store.orders, format="parquet", partitioning="hive")
-    assert dataset.count_rows() == sum(entry["rows"] for entry in store.catalog().values())
+    assert dataset.count_rows() == sum(entry.rows for entry in store.catalog().values())
     key = sorted(store.catalog())[3]
     one = dataset.to_table(filter=(ds.field("trade_date") == key[0]) & (ds.field("security_code") == key[1]))
     assert one.num_rows == store.read_partition(key).num_rows
