@@ -20,13 +20,14 @@ import json
 import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
-from orders_assets.core.assemble.assembly import expected_signatures, pending_partitions
 from orders_assets.core.read.identity import Observation, observations, stable_sources
-from orders_assets.core.plan.planner import assembly_weights, ingest_weights, survey_landing
+from orders_assets.core.plan.planner import ingest_weights, survey_landing
+from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_complete, reports_current
 from orders_assets.core.read.sources import scan_landing
-from orders_assets.core.store.order_store import partition_text, remove_orphan_temporaries
+from orders_assets.core.store.atomic import remove_orphan_temporaries
+from orders_assets.core.store.keys import PartitionKey
 from orders_assets.platform.executors import connected_workers
 from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
@@ -56,12 +57,12 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         if store.root.is_dir():
             remove_orphan_temporaries(store.root)
         seen = _read_cursor(context.cursor)
-        scan = scan_landing(settings.landing_dir)
+        scan, snapshot = scan_landing(settings.landing_dir), StoreSnapshot.of(store)  # each read once a tick
         sources = scan.sources
         cursor = _write_cursor(observations(sources))
         rules = settings.ingest_rules()
         plan = survey_landing(store, scan, rules.fingerprint_for, rules.layouts.name_fields,
-                              eligible=stable_sources(sources, seen))
+                              eligible=stable_sources(sources, seen), manifests=snapshot.manifests)
         if plan.to_ingest:
             parts = _pieces(context, dask_scheduler)
             return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources, parts),
@@ -69,22 +70,22 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         waiting = len(sources) - len(stable_sources(sources, seen))
         if _in_flight(instance, ingest_job):
             return dg.SensorResult(skip_reason="ingest run(s) in flight", cursor=cursor)
-        present = {source.key for source in sources}  # the plan saw complete files only
-        gone = [manifest.source_key for manifest in store.manifests() if manifest.source_key not in present]
+        gone = snapshot.sources_not_in(source.key for source in sources)  # the plan saw complete files only
         if gone and not _in_flight(instance, partitions_job):
             retire_sources(store, instance, gone)
-        pending = pending_partitions(store)
+            snapshot = snapshot.without(gone)
+        pending = snapshot.pending_partitions()
         if pending:
             if _in_flight(instance, partitions_job):
                 return dg.SensorResult(skip_reason="partition run(s) in flight", cursor=cursor)
             parts = _pieces(context, dask_scheduler)
-            return dg.SensorResult(run_requests=_partition_requests(instance, partitions_job, pending, store, parts),
+            return dg.SensorResult(run_requests=_partition_requests(instance, partitions_job, pending, snapshot, parts),
                                    cursor=cursor)
         if _in_flight(instance, partitions_job) or _in_flight(instance, reports_job):
             return dg.SensorResult(skip_reason="partition or report run in flight", cursor=cursor)
-        if (store.manifests() or reports_complete(store)) and not reports_current(store):
-            return dg.SensorResult(run_requests=[dg.RunRequest(job_name=reports_job,
-                                                               run_key=f"reports:{store.inputs_signature()}")],
+        inputs = snapshot.inputs_signature(store)
+        if (snapshot.manifests or reports_complete(store)) and not reports_current(store, inputs):
+            return dg.SensorResult(run_requests=[dg.RunRequest(job_name=reports_job, run_key=f"reports:{inputs}")],
                                    cursor=cursor)
         reason = f"nothing new; {waiting} file(s) not complete yet" if waiting else "nothing new"
         if plan.still_refused:
@@ -113,10 +114,11 @@ def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ..
             for first, last in source_file_ranges(instance, ingest_weights(sources, keys), parts)]
 
 
-def _partition_requests(instance: dg.DagsterInstance, job: str, pending, store, parts: int = 1) -> list[dg.RunRequest]:
-    expected = expected_signatures(store)
-    identity = _digest([f"{partition_text(key)}\x1f{expected.get(key)}" for key in pending])
-    weights = assembly_weights(store.manifests(), pending)
+def _partition_requests(instance: dg.DagsterInstance, job: str, pending: list[PartitionKey], snapshot: StoreSnapshot,
+                        parts: int = 1) -> list[dg.RunRequest]:
+    expected = snapshot.expected_signatures
+    identity = _digest([f"{key.text}\x1f{expected.get(key)}" for key in pending])
+    weights = snapshot.assembly_weights(pending)
     return [dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=range_tags(first, last))
             for first, last in order_partition_ranges(instance, weights, DEFAULT_MAX_GAP, parts)]
 

@@ -148,6 +148,28 @@ def test_only_the_partitions_a_new_file_touches_are_requested(folder):
     assert request.tags["dagster/asset_partition_range_end"].startswith("2025-03-04|")
 
 
+def test_a_tick_reads_the_store_once_whatever_it_decides(folder, monkeypatch):
+    """Each tick lists the store's manifests and reads its catalog once (a snapshot), at every stage:
+    a year's store is megabytes of manifests, and a tick used to list them five times."""
+    from orders_assets.core.store.order_store import OrderStore
+
+    reads = {"manifests": 0, "catalog_table": 0}
+    for name in reads:
+        def counted(self, _original=getattr(OrderStore, name), _name=name):
+            reads[_name] += 1
+            return _original(self)
+        monkeypatch.setattr(OrderStore, name, counted)
+    generate_orders(folder.landing / "monday.csv", rows=3_000, days=1, securities=3, seed=1)
+    stages = []
+    for _ in range(6):
+        reads.update(manifests=0, catalog_table=0)
+        result = folder.tick()
+        stages.append(([request.job_name for request in result.run_requests], dict(reads)))
+        folder.run(result)
+    assert [jobs for jobs, _ in stages] == [[], [INGEST_JOB], [PARTITIONS_JOB], [REPORTS_JOB], [], []]
+    assert all(counts == {"manifests": 1, "catalog_table": 1} for _, counts in stages), stages
+
+
 def test_a_thousand_small_files_in_one_tick(folder):
     for number in range(1_000):
         (folder.landing / f"orders-{number:04d}.csv").write_text(

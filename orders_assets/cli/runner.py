@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
-from orders_assets.core.assemble.assembly import pending_partitions
-from orders_assets.core.plan.planner import WorkPlan, assembly_weights, ingest_weights, survey_landing
+from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
+from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_current
 from orders_assets.core.read.sources import scan_landing
@@ -64,7 +64,7 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
 def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool,
                 checkpoint: Callable[[], None], planned: WorkPlan | None) -> RunOutcome:
     store = settings.store()
-    if planned is not None and planned.scan is not None:
+    if planned is not None:
         scan, plan = planned.scan, planned.ingest
     else:
         scan = scan_landing(settings.landing_dir)
@@ -77,9 +77,10 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     checkpoint()
     outcome.runs += launcher.launch(INGEST_JOB, source_file_ranges(instance, sizes, launcher.parts))
     checkpoint()
-    pending = pending_partitions(store)
+    snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
+    pending = snapshot.pending_partitions()
     outcome.partitions = len(pending)
-    weights = assembly_weights(store.manifests(), pending)
+    weights = snapshot.assembly_weights(pending)
     partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
                                                                             launcher.parts))
     outcome.runs += partition_runs

@@ -229,11 +229,6 @@ def exact_totals(partials: pa.Table) -> dict[str, int | Decimal]:
     }
 
 
-def totals(partials: pa.Table) -> dict[str, int | str]:
-    """exact_totals as summary.json holds them (json_amount)."""
-    return {name: json_amount(amount) for name, amount in exact_totals(partials).items()}
-
-
 def json_amount(amount: int | Decimal) -> int | str:
     """An exact amount for a JSON document: JSON numbers are binary floats to most readers, so a
     Decimal (a fractional quantity, a value) is a decimal string; an int stays an integer."""

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.errors import InputError
 from orders_assets.core.read.validate import LOCAL_TIME
 from orders_assets.core.read.digests import short_digest
 
@@ -33,9 +34,9 @@ class OrderFilter:
     def __post_init__(self) -> None:
         start, end = time.fromisoformat(self.session_start), time.fromisoformat(self.session_end)
         if start >= end:
-            raise ValueError(f"filter: session_start {self.session_start} must be before session_end {self.session_end}")
+            raise InputError(f"filter: session_start {self.session_start} must be before session_end {self.session_end}")
         if not self.order_types:
-            raise ValueError("filter: order_types is empty, so every row would be filtered out")
+            raise InputError("filter: order_types is empty, so every row would be filtered out")
         check_timezone(self.timezone)
 
     @property
@@ -52,7 +53,7 @@ def check_timezone(name: str) -> None:
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         close = difflib.get_close_matches(str(name), sorted(available_timezones()), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(close)}?" if close else " (an IANA name such as Australia/Sydney)"
-        raise ValueError(f"timezone: {name!r} is not a time zone name{hint}") from None
+        raise InputError(f"timezone: {name!r} is not a time zone name{hint}") from None
 
 
 def order_filter_from(settings: dict) -> OrderFilter:
