@@ -39,6 +39,8 @@ SECTIONS = {
     "reader": ("block_bytes", "stage_bytes"),
     "machine": ("preset", "workers", "block_bytes", "read_ahead", "stage_bytes", "memory_budget", "max_concurrent"),
 }
+SECTION_OF = {"reader": "machine"}
+"""Sections accepted under an earlier name, and the section of OrdersSettings they fill."""
 TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url")
 
 
@@ -47,7 +49,8 @@ class ConfigFileError(InputError):
 
 
 def load_settings_overrides(path: Path | str | None) -> dict:
-    """OrdersSettings field values from a config file (empty when no file is given)."""
+    """OrdersSettings field values from a config file (empty when no file is given), shaped as the
+    settings are: {"filter": {...}, "machine": {...}, "timezone": ..., ...}."""
     if path is None:
         return {}
     path = Path(path)
@@ -57,7 +60,7 @@ def load_settings_overrides(path: Path | str | None) -> dict:
         raise ConfigFileError(f"{path}: cannot read the config file: {error}") from error
     if not isinstance(document, dict):
         raise ConfigFileError(f"{path}: expected a mapping of settings at the top level")
-    overrides = {}
+    overrides: dict = {}
     for key, value in document.items():
         if key in SECTIONS:
             if not isinstance(value, dict):
@@ -65,7 +68,7 @@ def load_settings_overrides(path: Path | str | None) -> dict:
             for field, field_value in value.items():
                 if field not in SECTIONS[key]:
                     raise ConfigFileError(f"{path}: unknown setting '{key}.{field}'; known: {', '.join(SECTIONS[key])}")
-                overrides[field] = field_value
+                overrides.setdefault(SECTION_OF.get(key, key), {})[field] = field_value
         elif key == "layouts":
             overrides[key] = _layout_rules(value, path)
         elif key in TOP_LEVEL:
@@ -96,9 +99,9 @@ def _layout_rules(rules, path: Path) -> list[dict]:
 
 
 def settings_document(settings: dict, tuning: dict) -> dict:
-    """A config file's content from OrdersSettings values and a tuning: loads back to the same run."""
+    """A config file's content from OrdersSettings values (model_dump) and a tuning: loads back to the same run."""
     document = {
-        "filter": {name: settings[name] for name in SECTIONS["filter"]},
+        "filter": {name: settings["filter"][name] for name in SECTIONS["filter"]},
         "timezone": settings["timezone"],
         "size_edges": list(settings["size_edges"]),
         "layouts": [dict(rule) for rule in settings.get("layouts", [])],

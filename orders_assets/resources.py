@@ -23,41 +23,29 @@ CONFIG_ENV = "ORDERS_ASSETS_CONFIG"
 """A config file (as for `orders-assets run --config`) for the code location's settings."""
 
 
-class OrdersSettings(dg.ConfigurableResource):
-    """Where orders land and outputs go, the filter of the order set, the report buckets, and the
-    work sizing: unset sizing fields are tuned from the detected machine, set ones win."""
+class FilterSettings(dg.Config):
+    """Which orders make the order set (contract section 3): the config file's `filter:` section."""
 
-    landing_dir: str = Field(description="Folder watched for order files (CSV, CSV.gz, CSV.zst, Parquet).")
-    data_dir: str = Field(description=(
-        "The work area (staging, aggregates, quarantine, state): a local or shared POSIX folder, since it "
-        "needs renames and locks; also the home of the partitions and reports when output_url is empty."))
-    output_url: str = Field(default="", description=(
-        "Where partition files and reports are published: a folder, file://, s3://bucket/prefix, "
-        "gs://bucket/prefix (any fsspec URL). Empty: data_dir. Credentials come from fsspec's own "
-        "configuration (FSSPEC_S3_KEY, ...)."))
     order_types: list[str] = Field(default=list(schema.DEFAULT_ORDER_TYPES), description=(
-        "Order types kept in the order set (contract section 3); default: Centre Point."))
+        "Order types kept in the order set; default: Centre Point."))
     session_start: str = Field(default=schema.DEFAULT_SESSION_START, description=(
         "Local time (HH:MM:SS) from which orders are kept, inclusive."))
     session_end: str = Field(default=schema.DEFAULT_SESSION_END, description=(
         "Local time (HH:MM:SS) at which the kept session ends, exclusive."))
     participants: list[str] = Field(default=[], description="Participants kept; empty: every participant.")
-    timezone: str = Field(default=schema.DEFAULT_TIMEZONE, description=(
-        "Exchange time zone: naive timestamps are in it, trade dates and hours are taken in it."))
-    size_edges: list[int] = Field(default=list(schema.DEFAULT_SIZE_EDGES), description=(
-        "Order-value bucket edges of the by_order_size report, ascending."))
-    layouts: list[dict[str, str]] = Field(default=[], description=(
-        "Vendor layout rules, first match wins: {layout: NAME_OR_PATH, folder: SUB_FOLDER} or "
-        "{layout: ..., match: GLOB}; files no rule names are read as the contract's columns."))
-    quantity_decimals: int = Field(default=0, description=(
-        "Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."))
+
+
+class MachineSettings(dg.Config):
+    """The work sizing, the config file's `machine:` section: unset values are tuned from the
+    detected machine, set ones win."""
 
     preset: str = Field(default=AUTO, description=(
         "Machine preset: auto (from the detected machine), laptop, workstation or server."))
     workers: Optional[int] = Field(default=None, description=(
         "Threads per step; unset: the cores this process may use (container quota included)."))
     block_bytes: Optional[int] = Field(default=None, description=(
-        "Bytes of a source file parsed at once; unset: the preset's (16 MiB on a laptop), halved until a step fits the memory budget."))
+        "Bytes of a source file parsed at once; unset: the preset's (16 MiB on a laptop), halved until a "
+        "step fits the memory budget."))
     read_ahead: Optional[int] = Field(default=None, description=(
         "Blocks read ahead of the parsing threads; unset: the preset's."))
     stage_bytes: Optional[int] = Field(default=None, description=(
@@ -67,11 +55,52 @@ class OrdersSettings(dg.ConfigurableResource):
     max_concurrent: Optional[int] = Field(default=None, description=(
         "Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."))
 
+
+SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
+"""The nested sections of OrdersSettings, as in the config file (config_file.SECTIONS)."""
+
+
+class OrdersSettings(dg.ConfigurableResource):
+    """Where orders land and outputs go, the filter of the order set, the report buckets, and the
+    work sizing. Shaped as the config file is: `filter` and `machine` are sections, the rest is
+    top level, so the launchpad's run config and `--config FILE` read alike."""
+
+    landing_dir: str = Field(description="Folder watched for order files (CSV, CSV.gz, CSV.zst, Parquet).")
+    data_dir: str = Field(description=(
+        "The work area (staging, aggregates, quarantine, state): a local or shared POSIX folder, since it "
+        "needs renames and locks; also the home of the partitions and reports when output_url is empty."))
+    output_url: str = Field(default="", description=(
+        "Where partition files and reports are published: a folder, file://, s3://bucket/prefix, "
+        "gs://bucket/prefix (any fsspec URL). Empty: data_dir. Credentials come from fsspec's own "
+        "configuration (FSSPEC_S3_KEY, ...)."))
+    filter: FilterSettings = Field(default=FilterSettings(), description=(
+        "Which orders make the order set: order_types, session_start, session_end, participants."))
+    timezone: str = Field(default=schema.DEFAULT_TIMEZONE, description=(
+        "Exchange time zone: naive timestamps are in it, trade dates and hours are taken in it."))
+    size_edges: list[int] = Field(default=list(schema.DEFAULT_SIZE_EDGES), description=(
+        "Order-value bucket edges of the by_order_size report, ascending."))
+    layouts: list[dict[str, str]] = Field(default=[], description=(
+        "Vendor layout rules, first match wins: {layout: NAME_OR_PATH, folder: SUB_FOLDER} or "
+        "{layout: ..., match: GLOB}; files no rule names are read as the contract's columns."))
+    quantity_decimals: int = Field(default=0, description=(
+        "Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."))
+    machine: MachineSettings = Field(default=MachineSettings(), description=(
+        "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent; "
+        "unset values are tuned from the detected machine."))
+
+    def __init__(self, **values):
+        super().__init__(**nested_settings(values))
+
     def store(self) -> OrderStore:
         return OrderStore(Path(self.data_dir), self.output_url)
 
+    def rule_values(self) -> dict:
+        """The values that decide how rows are read and kept, flat, as core reads them."""
+        return {**self.filter.model_dump(), "timezone": self.timezone, "layouts": self.layouts,
+                "quantity_decimals": self.quantity_decimals}
+
     def order_filter(self) -> OrderFilter:
-        return order_filter_from(self.model_dump())
+        return order_filter_from(self.rule_values())
 
     def machine_profile(self) -> MachineProfile:
         """The machine, profiled once per process and data folder (see profile_of)."""
@@ -79,7 +108,7 @@ class OrdersSettings(dg.ConfigurableResource):
 
     def tuning_overrides(self) -> dict:
         """Environment variables (ORDERS_ASSETS_WORKERS, ...), then these settings: explicit values win."""
-        explicit = {name: getattr(self, name) for name in OVERRIDABLE}
+        explicit = {name: getattr(self.machine, name) for name in OVERRIDABLE}
         if explicit["preset"] == AUTO:
             del explicit["preset"]
         return {**overrides_from_environment(os.environ), **{k: v for k, v in explicit.items() if v is not None}}
@@ -91,7 +120,7 @@ class OrdersSettings(dg.ConfigurableResource):
     def ingest_rules(self) -> IngestSettings:
         """What decides how rows are read and kept (filter, layouts, quantity decimals), default sizing:
         enough to plan, whose fingerprint_for says which files are current."""
-        return ingest_rules_from(self.model_dump())
+        return ingest_rules_from(self.rule_values())
 
     def ingest_settings(self, tuning: Tuning | None = None) -> IngestSettings:
         tuning = tuning or self.tuning()
@@ -100,6 +129,20 @@ class OrdersSettings(dg.ConfigurableResource):
 
     def edges(self) -> tuple[int, ...]:
         return tuple(self.size_edges)
+
+
+def nested_settings(values: dict) -> dict:
+    """Settings values with the fields of a section given at the top level (the shape of releases
+    before the sections, still accepted from Python) moved into their section; a section's own
+    values win over loose ones."""
+    nested = dict(values)
+    for section, settings_type in SECTION_TYPES.items():
+        loose = {name: nested.pop(name) for name in list(nested) if name in settings_type.model_fields}
+        if loose:
+            given = nested.get(section) or {}
+            given = given.model_dump() if isinstance(given, dg.Config) else dict(given)
+            nested[section] = {**loose, **given}
+    return nested
 
 
 PROFILE_MAX_AGE_SECONDS = 300.0

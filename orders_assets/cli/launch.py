@@ -180,7 +180,12 @@ def cluster_workers(scheduler: str) -> int:
 
 def settings_config(settings: OrdersSettings) -> dict:
     """The settings as the `settings` resource's run config (unset sizing left to each worker's machine)."""
-    return {name: value for name, value in settings.model_dump().items() if value is not None}
+    return _without_unset(settings.model_dump())
+
+
+def _without_unset(values: dict) -> dict:
+    return {name: _without_unset(value) if isinstance(value, dict) else value
+            for name, value in values.items() if value is not None}
 
 
 class RunTally:

@@ -138,17 +138,17 @@ def _generate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.config_file import load_settings_overrides
-    from orders_assets.core.ingest.source import ingest_rules_from
     from orders_assets.core.read.layout.model import rules_reading_no_file
     from orders_assets.core.plan.planner import plan_work
     from orders_assets.core.read.sources import folders_problem, scan_landing
     from orders_assets.core.store.atomic import remove_orphan_temporaries
-    from orders_assets.core.store.order_store import OrderStore
+    from orders_assets.resources import OrdersSettings
 
     started = time.perf_counter()
     try:
-        overrides = load_settings_overrides(args.config)
-        rules = ingest_rules_from(overrides)
+        settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()),
+                                  **load_settings_overrides(args.config))
+        rules = settings.ingest_rules()
     except ValueError as error:  # pydantic's, for a setting of the wrong type; ours are OrdersAssetsErrors
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
         return 2
     if args.data.is_dir():
         remove_orphan_temporaries(args.data)
-    store = OrderStore(args.data, overrides.get("output_url", ""))
+    store = settings.store()
     scan = scan_landing(args.landing)  # once: the warnings, the plan and the runs all use this listing
     for message in rules_reading_no_file(rules.layouts, [source.key for source in scan.sources]):
         print(f"warning: {message}")
@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
         print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
         return _exit_status(True, store)
     checkpoint()
-    return _run_through_dagster(args, overrides, started, checkpoint, work)
+    return _run_through_dagster(args, settings, started, checkpoint, work)
 
 
 def _print_skipped(store) -> None:
@@ -191,7 +191,7 @@ def _exit_status(runs_succeeded: bool, store) -> int:
     return 0 if runs_succeeded and not store.refused() else 1
 
 
-def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: float, checkpoint, work) -> int:
+def _run_through_dagster(args: argparse.Namespace, settings, started: float, checkpoint, work) -> int:
     import warnings
 
     import dagster as dg
@@ -201,11 +201,9 @@ def _run_through_dagster(args: argparse.Namespace, overrides: dict, started: flo
     from orders_assets.config_file import save_settings, settings_document
     from orders_assets.platform.executors import dask_scheduler_from
     from orders_assets.platform.instance import ensure_instance_folder, open_instance, use_batched_events
-    from orders_assets.resources import OrdersSettings
     from orders_assets.cli.runner import run_pipeline
     from orders_assets.cli.terminal import ProgressBar
 
-    settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()), **overrides)
     tuning = settings.tuning()
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))

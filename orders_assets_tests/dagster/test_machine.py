@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.generate import generate_orders
 from orders_assets.definitions import INGEST_JOB, build_definitions
 from orders_assets.resources import OrdersSettings
@@ -121,7 +122,8 @@ def test_run_config_overrides_the_tuning_of_a_run(tmp_path):
     generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=3, seed=2)
     defs = build_definitions(OrdersSettings(landing_dir=str(landing), data_dir=str(data)))
     run_config = {"resources": {"settings": {"config": {"landing_dir": str(landing), "data_dir": str(data),
-                                                        "workers": 1, "read_ahead": 0}}}}
+                                                        "filter": {"order_types": ["LIMIT"]},
+                                                        "machine": {"workers": 1, "read_ahead": 0}}}}}
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("source_files", ["orders.csv"])
         result = defs.resolve_job_def(INGEST_JOB).execute_in_process(
@@ -130,6 +132,8 @@ def test_run_config_overrides_the_tuning_of_a_run(tmp_path):
         metadata = instance.get_latest_materialization_event(dg.AssetKey("order_files")).asset_materialization.metadata
     assert metadata["workers"].value == 1
     assert "| read_ahead | 0 |" in metadata["machine"].value
+    (manifest,) = OrdersSettings(landing_dir=str(landing), data_dir=str(data)).store().manifests()
+    assert manifest.filter_fingerprint == OrderFilter(order_types=("LIMIT",)).fingerprint  # the run's filter
 
 
 def test_a_data_folder_inside_the_landing_folder_stops_the_code_location_loading(tmp_path):

@@ -1,5 +1,7 @@
-"""The launchpad documents every setting: the config schema Dagster builds from OrdersSettings
-carries a description for each field, and the defaults it shows are the contract's."""
+"""The launchpad documents every setting and is shaped as the config file: the config schema Dagster
+builds from OrdersSettings has the file's sections (`filter`, `machine`) with a description for each
+field, and the defaults it shows are the contract's."""
+from orders_assets.config_file import SECTIONS, TOP_LEVEL
 from orders_assets.core import schema
 from orders_assets.resources import OrdersSettings
 
@@ -8,16 +10,37 @@ def launchpad_fields():
     return OrdersSettings.to_config_schema().as_field().config_type.fields
 
 
+def section_fields(name: str):
+    return launchpad_fields()[name].config_type.fields
+
+
 def test_every_setting_has_a_description_in_the_launchpad():
     fields = launchpad_fields()
     assert set(fields) == set(OrdersSettings.model_fields)
-    undocumented = [name for name, field in fields.items() if not (field.description or "").strip()]
-    assert undocumented == []
+    documented = {name: field.description for name, field in fields.items()}
+    documented.update({f"{section}.{name}": field.description
+                       for section in ("filter", "machine") for name, field in section_fields(section).items()})
+    assert [name for name, description in documented.items() if not (description or "").strip()] == []
+
+
+def test_the_launchpad_has_the_config_files_sections_and_top_level_keys():
+    top_level = set(launchpad_fields()) - {"landing_dir", "data_dir"}  # given by the command line or environment
+    assert top_level == {"filter", "machine", *TOP_LEVEL}
+    assert set(section_fields("filter")) == set(SECTIONS["filter"])
+    assert set(section_fields("machine")) == set(SECTIONS["machine"])
 
 
 def test_the_launchpad_defaults_are_the_contracts_filter():
-    fields = launchpad_fields()
-    assert fields["order_types"].default_value == list(schema.DEFAULT_ORDER_TYPES)
-    assert fields["session_start"].default_value == schema.DEFAULT_SESSION_START
-    assert fields["session_end"].default_value == schema.DEFAULT_SESSION_END
+    fields, filter_fields = launchpad_fields(), section_fields("filter")
+    assert filter_fields["order_types"].default_value == list(schema.DEFAULT_ORDER_TYPES)
+    assert filter_fields["session_start"].default_value == schema.DEFAULT_SESSION_START
+    assert filter_fields["session_end"].default_value == schema.DEFAULT_SESSION_END
+    assert fields["timezone"].default_value == schema.DEFAULT_TIMEZONE
     assert fields["landing_dir"].is_required and fields["data_dir"].is_required  # the folders must be given
+
+
+def test_settings_given_flat_as_before_the_sections_land_in_their_section():
+    flat = OrdersSettings(landing_dir=".", data_dir=".", order_types=["LIMIT"], workers=1, machine={"read_ahead": 0})
+    assert flat.filter.order_types == ["LIMIT"] and (flat.machine.workers, flat.machine.read_ahead) == (1, 0)
+    assert flat == OrdersSettings(landing_dir=".", data_dir=".", filter={"order_types": ["LIMIT"]},
+                                  machine={"workers": 1, "read_ahead": 0})
