@@ -1,7 +1,8 @@
 """The landing-folder sensor: files dropped into the landing folder become up-to-date reports.
 
 One sensor walks the pipeline's three stages, one stage per tick, from what the store says is
-missing (the same core planning as `orders-assets run`):
+missing (the same core planning as `orders-assets run`; the stage is decided by the pure
+core/plan/stages.next_stage, and the sensor only retires and turns its keys into run requests):
 1. complete new or changed files (size and time unchanged since the previous tick, or a `.done`
    marker) -> their source-file partitions are added and one ingest run per contiguous range;
 2. when no ingest run is in flight, files gone from the landing folder are retired (their rows
@@ -23,8 +24,9 @@ from orders_assets.assets.orders import retire_sources
 from orders_assets.core.read.identity import Observation, observations, stable_sources
 from orders_assets.core.plan.planner import ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
+from orders_assets.core.plan.stages import InFlight, next_stage
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
-from orders_assets.core.report.files import reports_complete, reports_current
+from orders_assets.core.report.files import reports_built_from
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.core.store.atomic import remove_orphan_temporaries
 from orders_assets.core.store.keys import PartitionKey
@@ -63,35 +65,21 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         rules = settings.ingest_rules()
         plan = survey_landing(store, scan, rules.fingerprint_for, rules.layouts.name_fields,
                               eligible=stable_sources(sources, seen), manifests=snapshot.manifests)
-        if plan.to_ingest:
-            parts = _pieces(context, dask_scheduler)
-            return dg.SensorResult(run_requests=_ingest_requests(instance, ingest_job, plan.to_ingest, sources, parts),
-                                   cursor=cursor)
-        waiting = len(sources) - len(stable_sources(sources, seen))
-        if _in_flight(instance, ingest_job):
-            return dg.SensorResult(skip_reason="ingest run(s) in flight", cursor=cursor)
-        gone = snapshot.sources_not_in(source.key for source in sources)  # the plan saw complete files only
-        if gone and not _in_flight(instance, partitions_job):
-            retire_sources(store, instance, gone)
-            snapshot = snapshot.without(gone)
-        pending = snapshot.pending_partitions()
-        if pending:
-            if _in_flight(instance, partitions_job):
-                return dg.SensorResult(skip_reason="partition run(s) in flight", cursor=cursor)
-            parts = _pieces(context, dask_scheduler)
-            return dg.SensorResult(run_requests=_partition_requests(instance, partitions_job, pending, snapshot, parts),
-                                   cursor=cursor)
-        if _in_flight(instance, partitions_job) or _in_flight(instance, reports_job):
-            return dg.SensorResult(skip_reason="partition or report run in flight", cursor=cursor)
-        inputs = snapshot.inputs_signature(store)
-        if (snapshot.manifests or reports_complete(store)) and not reports_current(store, inputs):
-            return dg.SensorResult(run_requests=[dg.RunRequest(job_name=reports_job, run_key=f"reports:{inputs}")],
-                                   cursor=cursor)
-        reason = f"nothing new; {waiting} file(s) not complete yet" if waiting else "nothing new"
-        if plan.still_refused:
-            reason += (f"; {len(plan.still_refused)} refused file(s) unchanged, not retried until mended: "
-                       + ", ".join(plan.still_refused))
-        return dg.SensorResult(skip_reason=reason, cursor=cursor)
+        in_flight = InFlight(*(_in_flight(instance, job) for job in (ingest_job, partitions_job, reports_job)))
+        stage = next_stage(plan, snapshot, [source.key for source in sources], in_flight,  # complete files only
+                           lambda: reports_built_from(store), lambda seen_store: seen_store.inputs_signature(store),
+                           waiting=len(sources) - len(stable_sources(sources, seen)))
+        retire_sources(store, instance, stage.retire)
+        if stage.ingest:
+            requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, _pieces(context, dask_scheduler))
+        elif stage.partitions:
+            requests = _partition_requests(instance, partitions_job, list(stage.partitions), stage.snapshot,
+                                           _pieces(context, dask_scheduler))
+        elif stage.reports:
+            requests = [dg.RunRequest(job_name=reports_job, run_key=f"reports:{stage.reports}")]
+        else:
+            return dg.SensorResult(skip_reason=stage.reason, cursor=cursor)
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
 
     return landing_folder_sensor
 

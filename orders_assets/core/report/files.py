@@ -52,9 +52,16 @@ def reports_complete(store: OrderStore) -> bool:
 def reports_current(store: OrderStore, inputs_signature: str | None = None) -> bool:
     """True when the reports exist and were built from the store's current ingests and partitions
     (`inputs_signature`: the store's as a snapshot saw it; by default, as it is now)."""
+    built_from = reports_built_from(store)
+    return built_from is not None and built_from == (inputs_signature or store.inputs_signature())
+
+
+def reports_built_from(store: OrderStore) -> str | None:
+    """The inputs signature the reports were built from; None when any report file is missing
+    ('' for a summary that did not record it, which is never current)."""
     if not reports_complete(store):
-        return False
-    return read_summary(store.reports).inputs_signature == (inputs_signature or store.inputs_signature())
+        return None
+    return read_summary(store.reports).inputs_signature or ""
 
 
 def markdown_preview(table: pa.Table, rows: int = 10) -> str:
