@@ -1,6 +1,6 @@
 """End-to-end benchmark: raw file -> every partition -> every report, through Dagster, against DuckDB.
 
-    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/pip install -e '.[bench]'      # DuckDB and Polars, the peers
     .venv/bin/python benchmarks/run_benchmark.py --rows 1000000 [--rows 3000000] [--workdir bench-data]
 
 For each size it generates (or reuses) a CSV with the project's generator, then in the same run:
@@ -9,7 +9,8 @@ For each size it generates (or reuses) a CSV with the project's generator, then 
 - the same command again with nothing new (the no-op rerun);
 - `dagster asset materialize` of the largest (date, security) partition alone: wall time and the
   bytes the step read (the asset's `bytes_read` metadata) as a share of the source file;
-- DuckDB answering the same reports in one SQL query over the same file (wall time, peak RSS), and
+- DuckDB answering the same reports in one SQL query over the same file (wall time, peak RSS),
+- Polars' streaming engine answering them over the same file (wall time, peak RSS), and
   DuckDB writing the filtered order set to one Parquet folder per (date, security) (the second peer);
 and prints MB/s, rows/s, peak RSS and the ratio of throughputs. Peak RSS is the child process's
 maximum resident set (getrusage), so each measurement runs in its own process. With two sizes
@@ -59,6 +60,34 @@ FROM kept GROUP BY GROUPING SETS ((trade_date, security_code, participant_id), (
 ''').fetchall()
 print(len(rows))
 """
+
+POLARS_SCRIPT = r"""
+import sys
+from datetime import time
+import polars as pl
+path = sys.argv[1]
+raw = pl.scan_csv(path, infer_schema=False)
+ts = pl.col("timestamp").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False)
+typed = raw.select(
+    "security_code", "participant_id", "order_type", ts.alias("ts"),
+    pl.col("price").cast(pl.Decimal(18, 4), strict=False).alias("price"),
+    pl.col("quantity").cast(pl.Int64, strict=False).alias("quantity"))
+kept = typed.filter(
+    pl.col("order_type").is_in(["CENTRE_POINT", "CENTRE_POINT_BLOCK"]) & (pl.col("price") >= 0)
+    & (pl.col("quantity") > 0) & (pl.col("ts").dt.time() >= time(10)) & (pl.col("ts").dt.time() < time(16))
+).select("security_code", "participant_id", pl.col("ts").dt.date().alias("trade_date"),
+         pl.col("ts").dt.hour().alias("hour"), "quantity", (pl.col("price") * pl.col("quantity")).alias("value"))
+value = pl.col("value")
+bucket = (pl.when(value < 10000).then(0).when(value < 50000).then(1).when(value < 200000).then(2)
+          .when(value < 1000000).then(3).otherwise(4)).alias("bucket")
+metrics = [pl.len().alias("orders"), pl.col("quantity").sum(), pl.col("value").sum()]
+groupings = [kept.group_by("trade_date", "security_code", keys).agg(metrics)
+             for keys in ("participant_id", "hour", bucket)]
+frames = pl.collect_all(groupings, engine="streaming")
+print(sum(frame.height for frame in frames))
+"""
+"""The third peer: Polars' streaming engine answering the same three groupings over the same file
+(text columns, then casts whose failures drop the row, as DuckDB's TRY_CAST does)."""
 
 DUCKDB_PARTITIONED_SCRIPT = r"""
 import sys, shutil, duckdb
@@ -201,7 +230,10 @@ def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: floa
     seconds, peak, first = timed_child(run)
     noop_seconds, _, noop = timed_child(run)
     one = rematerialize_one(source, data)
-    duck_seconds, duck_peak, _ = timed_child([sys.executable, "-c", DUCKDB_SCRIPT, source])
+    duck_seconds, duck_peak, duck = timed_child([sys.executable, "-c", DUCKDB_SCRIPT, source])
+    polars_seconds, polars_peak, polars = timed_child([sys.executable, "-c", POLARS_SCRIPT, source])
+    if duck.stdout.split() != polars.stdout.split():
+        raise RuntimeError(f"the peers disagree: DuckDB {duck.stdout.strip()} groups, Polars {polars.stdout.strip()}")
     split_seconds, split_peak, _ = timed_child([sys.executable, "-c", DUCKDB_PARTITIONED_SCRIPT, source,
                                                 workdir / f"duckdb-partitions-{rows}"])
     summary = json.loads((data / "reports" / "summary.json").read_text())
@@ -209,6 +241,7 @@ def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: floa
         "rows": rows, "bytes": size, "seconds": seconds, "peak_rss": peak, "noop_seconds": noop_seconds,
         "noop_did_nothing": "nothing new" in noop.stdout, "partitions": summary["partitions"],
         "duckdb_seconds": duck_seconds, "duckdb_peak_rss": duck_peak,
+        "polars_seconds": polars_seconds, "polars_peak_rss": polars_peak,
         "duckdb_partitioned_seconds": split_seconds, "duckdb_partitioned_peak_rss": split_peak, "runs": run_timings(first.stdout),
         "one_partition": one,
     }
@@ -216,14 +249,17 @@ def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: floa
 
 def print_table(results: list[dict]) -> None:
     header = (f"{'rows':>11} {'MB':>7} {'s':>7} {'MB/s':>7} {'rows/s':>10} {'peak MiB':>9} {'partitions':>10} "
-              f"{'no-op s':>8} {'duckdb s':>9} {'duck MB/s':>9} {'duck MiB':>9} {'ratio':>6}")
+              f"{'no-op s':>8} {'duckdb s':>9} {'duck MB/s':>9} {'duck MiB':>9} {'ratio':>6} "
+              f"{'polars s':>9} {'pl MB/s':>8} {'pl MiB':>7} {'ratio':>6}")
     print(header)
     for r in results:
         mb = r["bytes"] / 1e6
         print(f"{r['rows']:>11,} {mb:>7.0f} {r['seconds']:>7.1f} {mb / r['seconds']:>7.1f} "
               f"{r['rows'] / r['seconds']:>10,.0f} {r['peak_rss'] / 2**20:>9.0f} {r['partitions']:>10,} "
               f"{r['noop_seconds']:>8.2f} {r['duckdb_seconds']:>9.1f} {mb / r['duckdb_seconds']:>9.1f} "
-              f"{r['duckdb_peak_rss'] / 2**20:>9.0f} {r['duckdb_seconds'] / r['seconds']:>6.2f}")
+              f"{r['duckdb_peak_rss'] / 2**20:>9.0f} {r['duckdb_seconds'] / r['seconds']:>6.2f} "
+              f"{r['polars_seconds']:>9.1f} {mb / r['polars_seconds']:>8.1f} {r['polars_peak_rss'] / 2**20:>7.0f} "
+              f"{r['polars_seconds'] / r['seconds']:>6.2f}")
     print()
     print(f"{'rows':>11} {'ingest s':>9} {'ingest MB/s':>11} {'assembly s':>10} {'reports s':>9} "
           f"{'Dagster ms/partition':>20} {'one partition':>22} {'s':>5} {'data read':>11} {'of source':>9} "
