@@ -33,12 +33,15 @@ from orders_assets.core.errors import InputError
 from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
+from orders_assets.resources import FilterSettings, MachineSettings
 
 SECTIONS = {
-    "filter": ("order_types", "session_start", "session_end", "participants"),
+    "filter": tuple(FilterSettings.model_fields),
     "reader": ("block_bytes", "stage_bytes"),
-    "machine": ("preset", "workers", "block_bytes", "read_ahead", "stage_bytes", "memory_budget", "max_concurrent"),
+    "machine": tuple(MachineSettings.model_fields),
 }
+"""Each section's keys: those of its settings class (resources.py), so the file and the launchpad
+have one list; `reader` is the first versions' name for two of the machine's."""
 SECTION_OF = {"reader": "machine"}
 """Sections accepted under an earlier name, and the section of OrdersSettings they fill."""
 TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url")

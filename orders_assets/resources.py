@@ -57,7 +57,7 @@ class MachineSettings(dg.Config):
 
 
 SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
-"""The nested sections of OrdersSettings, as in the config file (config_file.SECTIONS)."""
+"""The nested sections of OrdersSettings; the config file's sections take their keys (config_file.SECTIONS)."""
 
 
 class OrdersSettings(dg.ConfigurableResource):

@@ -1,7 +1,7 @@
 """The launchpad documents every setting and is shaped as the config file: the config schema Dagster
 builds from OrdersSettings has the file's sections (`filter`, `machine`) with a description for each
 field, and the defaults it shows are the contract's."""
-from orders_assets.config_file import SECTIONS, TOP_LEVEL
+from orders_assets.config_file import TOP_LEVEL, load_settings_overrides
 from orders_assets.core import schema
 from orders_assets.resources import OrdersSettings
 
@@ -25,9 +25,21 @@ def test_every_setting_has_a_description_in_the_launchpad():
 
 def test_the_launchpad_has_the_config_files_sections_and_top_level_keys():
     top_level = set(launchpad_fields()) - {"landing_dir", "data_dir"}  # given by the command line or environment
-    assert top_level == {"filter", "machine", *TOP_LEVEL}
-    assert set(section_fields("filter")) == set(SECTIONS["filter"])
-    assert set(section_fields("machine")) == set(SECTIONS["machine"])
+    assert top_level == {"filter", "machine", *TOP_LEVEL}  # the sections' keys are the classes' (config_file.SECTIONS)
+
+
+def test_every_key_of_a_config_file_reaches_its_setting(tmp_path):
+    path = tmp_path / "orders.yaml"
+    path.write_text("filter: {order_types: [LIMIT], session_start: '09:00:00', session_end: '17:00:00', "
+                    "participants: [P001]}\ntimezone: UTC\nquantity_decimals: 2\nreader: {stage_bytes: 4194304}\n"
+                    "machine: {preset: laptop, workers: 1, block_bytes: 1048576, read_ahead: 0, memory_budget: "
+                    "1073741824, max_concurrent: 1}\n")
+    settings = OrdersSettings(landing_dir=".", data_dir=".", **load_settings_overrides(path))
+    assert settings.filter.model_dump() == {"order_types": ["LIMIT"], "session_start": "09:00:00",
+                                            "session_end": "17:00:00", "participants": ["P001"]}
+    assert settings.machine.model_dump() == {"preset": "laptop", "workers": 1, "block_bytes": 1 << 20, "read_ahead": 0,
+                                             "stage_bytes": 4 << 20, "memory_budget": 1 << 30, "max_concurrent": 1}
+    assert (settings.timezone, settings.quantity_decimals) == ("UTC", 2)
 
 
 def test_the_launchpad_defaults_are_the_contracts_filter():

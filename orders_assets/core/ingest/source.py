@@ -41,7 +41,6 @@ from orders_assets.core.read.reader import (
 from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
 from orders_assets.core.store.manifest import Manifest
-from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.read.amounts import decimal_prices
 
@@ -220,7 +219,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         renamed_columns=renamed,
         bytes=source.size,
         **counts.__dict__,
-        partitions={PartitionKey(*key).text: slices for key, slices in sorted(partitions.items())},
+        partitions={key.text: slices for key, slices in sorted(partitions.items())},
         seconds=round(time.perf_counter() - started, 3),
         workers=settings.worker_count,
         stage_seconds={stage: round(seconds, 3) for stage, seconds in clock.seconds.items()},

@@ -250,5 +250,5 @@ def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: Name
     scan = scan if scan is not None else scan_landing(landing)
     snapshot = StoreSnapshot.of(store)
     ingest = survey_landing(store, scan, fingerprint_for, name_fields, rehash, manifests=snapshot.manifests)
-    reports_missing = not reports_current(store, snapshot.inputs_signature(store))
+    reports_missing = not reports_current(store, list(snapshot.manifests), snapshot.catalog_table)
     return WorkPlan(ingest, len(snapshot.pending_partitions()), reports_missing, scan)

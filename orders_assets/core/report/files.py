@@ -49,11 +49,12 @@ def reports_complete(store: OrderStore) -> bool:
     return all(outputs.exists(store.reports / name) for name in names)
 
 
-def reports_current(store: OrderStore, inputs_signature: str | None = None) -> bool:
+def reports_current(store: OrderStore, manifests: list | None = None, catalog_table: pa.Table | None = None) -> bool:
     """True when the reports exist and were built from the store's current ingests and partitions
-    (`inputs_signature`: the store's as a snapshot saw it; by default, as it is now)."""
+    (`manifests` and `catalog_table`: the store as a snapshot saw it; by default, as it is now).
+    The inputs signature is worked out only when every report exists."""
     built_from = reports_built_from(store)
-    return built_from is not None and built_from == (inputs_signature or store.inputs_signature())
+    return built_from is not None and built_from == store.inputs_signature(manifests, catalog_table)
 
 
 def reports_built_from(store: OrderStore) -> str | None:
