@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/ingest_candidates.py FILE.csv [--repeat 2]
 
 Each measurement runs in its own process, one after another, on the same file (MB/s of the file's
-bytes over the work's own time, imports left out, best of --repeat):
+bytes over the work's own time, imports left out, best of --repeat). A run with N threads is also
+pinned to N cores (sched_setaffinity), so "1 thread" is one core in all, the reading, hashing and
+staging threads included, and the speed-up column is what a second core gives:
 - orders-assets' ingest engine (core/ingest/source.ingest_source: parse, validate, filter, stage,
   manifest) with 1 and 2 workers, so the speed-up from 1 to 2 cores shows;
 - Arrow's CSV reader to text columns (the engine's first stage), 1 and 2 threads;
@@ -15,6 +17,7 @@ Candidates read the whole file; they do none of the contract's row rules, so the
 what an engine built on them could reach.
 """
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,12 +92,19 @@ CANDIDATES = [
 ]
 
 
+def pin_to_cores(count: int) -> None:
+    """Run the process on the first `count` cores this process may use (Linux)."""
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, set(cores[:count]))
+
+
 def best_seconds(script: str, path: Path, threads: int, repeat: int) -> tuple[float, str]:
     """The best of `repeat` processes' own timing of the work (imports and start-up left out)."""
     best, output = float("inf"), ""
     for _ in range(repeat):
         done = subprocess.run([sys.executable, "-c", script, str(path), str(threads)], capture_output=True,
-                              text=True, check=True)
+                              text=True, check=True, preexec_fn=lambda: pin_to_cores(threads))
         timing, _, output = done.stdout.partition("\n")
         best = min(best, float(timing.split()[1]))
     return best, output.strip()
@@ -107,7 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     megabytes = args.file.stat().st_size / 1e6
     print(f"{args.file} ({megabytes:,.0f} MB), a process each, its work timed in it, best of {args.repeat}")
-    print(f"{'':32} {'1 thread MB/s':>13} {'2 threads MB/s':>14} {'speed-up':>8}  output")
+    print(f"{'':32} {'1 core MB/s':>13} {'2 cores MB/s':>14} {'speed-up':>8}  output")
     for name, script in CANDIDATES:
         try:
             one, _ = best_seconds(script, args.file, 1, args.repeat)

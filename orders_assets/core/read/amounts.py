@@ -9,11 +9,12 @@ in Arrow 26 where a regex costs ~90 ms, so whole quantities try it first.
 """
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
-from orders_assets.core.read.arrays import all_false, present_but, with_columns
+from orders_assets.core.read.arrays import all_false, as_array, present_but, with_columns
 
 PRICE_PATTERN = r"^-?[0-9]{1,14}(\.[0-9]{1,4})?$"
 """decimal128(18, 4): at most 14 digits before the point and 4 after (a larger price is an error)."""
@@ -48,8 +49,12 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     well_formed = pc.match_substring_regex(text, PRICE_PATTERN)
     starts_negative = pc.fill_null(pc.starts_with(text, "-"), False)
     negative = starts_negative
-    if pc.any(starts_negative).as_py():
-        negative = pc.and_(starts_negative, pc.invert(pc.fill_null(pc.match_substring_regex(text, NEGATIVE_ZERO_PATTERN), False)))
+    if pc.any(starts_negative).as_py():  # -0.00 is not negative: the pattern runs on the few rows with a sign
+        signed = np.flatnonzero(as_array(starts_negative).to_numpy(zero_copy_only=False))
+        zero = pc.fill_null(pc.match_substring_regex(as_array(text).take(pa.array(signed)), NEGATIVE_ZERO_PATTERN), False)
+        negative = starts_negative.to_numpy(zero_copy_only=False).copy()
+        negative[signed[zero.to_numpy(zero_copy_only=False)]] = False
+        negative = pa.array(negative)
     return present_but(text, well_formed), pc.and_(negative, pc.fill_null(well_formed, False))
 
 
@@ -108,6 +113,25 @@ def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.Chu
         # The cast takes 19 digits up to 2^63; the pattern below, at most 18 significant ones.
         if whole is not None and (pc.max(whole).as_py() or 0) < MAX_QUANTITY:
             return whole, all_false(len(column))
+    return _screened_quantities(as_array(text), digits)
+
+
+def _screened_quantities(text: pa.Array, digits: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """A column with some value that is not plain digits (a bad row, a `+`): values of 1-18 digits
+    take the one cast, only the others the pattern, so a bad row costs one row, not a block."""
+    simple = pc.and_(pc.fill_null(as_array(digits), False), pc.less_equal(pc.binary_length(text), 18))
+    simple = simple.to_numpy(zero_copy_only=False)
+    if simple.all() or not simple.any():
+        return _pattern_quantities(text)
+    other = np.flatnonzero(~simple)
+    values, bad = _pattern_quantities(text.take(pa.array(other)))
+    fast = pc.cast(pc.if_else(pa.array(simple), text, pa.scalar(None, pa.string())), schema.QUANTITY_TYPE)
+    mask = pa.array(~simple)
+    return (pc.replace_with_mask(fast, mask, as_array(values)),
+            pc.replace_with_mask(all_false(len(text)), mask, as_array(bad)))
+
+
+def _pattern_quantities(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     well_formed = pc.match_substring_regex(text, QUANTITY_PATTERN)
     # Arrow's integer cast takes neither a leading + nor more than 19 characters of leading zeros.
     usable = pc.replace_substring_regex(pc.if_else(well_formed, text, pa.scalar(None, pa.string())), r"^\+?0*(.)", r"\1")

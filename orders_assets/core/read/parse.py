@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orders_assets.core import schema
-from orders_assets.core.read.csv_rows import RowSpans, has_lone_cr, row_spans
+from orders_assets.core.read.csv_rows import LF, RowSpans, has_lone_cr, row_spans
 from orders_assets.core.read.layout.model import CANONICAL_LAYOUT, Layout, LayoutError
 from orders_assets.core.read.layout.apply import to_canonical, vendor_columns_needed
 from orders_assets.core.read.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
@@ -245,9 +245,12 @@ def _through(positions: np.ndarray, raw_for: Callable[[np.ndarray], list[str]]) 
 
 
 def _lines_text(block: RawBlock, line_numbers: np.ndarray) -> list[str]:
-    """The raw text of the given physical lines of a block (when each row is one line)."""
-    physical = block.data.split(b"\n")
-    return [_decode(physical[number - block.first_line]).rstrip("\r") for number in line_numbers.tolist()]
+    """The raw text of the given physical lines of a block (when each row is one line): the line
+    starts from one numpy pass, not a bytes object a line (a split cost 24 ms a 16 MiB block)."""
+    line_starts = np.concatenate(([0], np.flatnonzero(np.frombuffer(block.data, dtype=np.uint8) == LF) + 1))
+    ends = np.append(line_starts[1:] - 1, len(block.data))
+    return [_decode(block.data[line_starts[index]:ends[index]]).rstrip("\r")
+            for index in (line_numbers - block.first_line).tolist()]
 
 
 def _spans_text(block: RawBlock, spans: RowSpans, indexes: np.ndarray) -> list[str]:

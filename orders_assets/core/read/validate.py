@@ -17,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.read.amounts import check_prices, parse_quantities, quantity_problem
-from orders_assets.core.read.arrays import with_columns
+from orders_assets.core.read.arrays import is_in_set, with_columns
 from orders_assets.core.read.timestamps import parse_timestamps
 
 LOCAL_TIME = "local_time"
@@ -63,7 +64,7 @@ def validate(table: pa.Table, timezone: str, naive_timezone: str | None = None,
     checks.append((_missing(table[schema.QUANTITY]), "quantity: missing"))
     checks.append((quantity_bad, quantity_problem(quantity_decimals)))
     checks.append((pc.fill_null(pc.less_equal(quantities, 0), False), "quantity: not greater than 0"))
-    side_ok = pc.is_in(table[schema.SIDE], value_set=pa.array(sides))
+    side_ok = is_in_set(table[schema.SIDE], sides)
     checks.append((pc.invert(pc.fill_null(side_ok, False)), f"side: not {' or '.join(sides)}"))
 
     reasons = _first_reasons(checks, table.num_rows)
@@ -81,11 +82,14 @@ def _missing(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _first_reasons(checks: list[tuple[pa.Array, str]], rows: int) -> pa.Array:
-    """Per row, the message of the first failing check (null when none fails)."""
-    reasons = pa.nulls(rows, pa.string())
-    for failed, message in reversed(checks):
-        failed = pc.fill_null(failed, False)
-        if pc.any(failed).as_py():
-            reasons = pc.if_else(failed, pa.scalar(message), reasons)
-    return reasons
+    """Per row, the message of the first failing check (null when none fails).
 
+    A dictionary array over the messages: one small integer a row, written check by check from
+    the last to the first (so the first failing check wins), never a string a row."""
+    first_failed = np.zeros(rows, dtype=np.int16)
+    for number in range(len(checks), 0, -1):
+        failed = pc.fill_null(checks[number - 1][0], False)
+        if pc.any(failed).as_py():  # most checks fail nowhere in a block
+            first_failed[np.asarray(failed.to_numpy(zero_copy_only=False), dtype=bool)] = number
+    indices = pa.array(first_failed - 1, pa.int16(), mask=first_failed == 0)
+    return pa.DictionaryArray.from_arrays(indices, pa.array([message for _, message in checks], pa.string()))

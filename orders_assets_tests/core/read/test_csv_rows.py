@@ -18,14 +18,14 @@ FIELD_KINDS = [
 ]
 
 
-def random_csv(rng: random.Random, rows: int) -> str:
+def random_csv(rng: random.Random, rows: int, kinds=FIELD_KINDS) -> str:
     line_end = rng.choice(["\n", "\r\n"])
     lines = []
     for _ in range(rows):
         if rng.random() < 0.05:
             lines.append("")  # a blank line
             continue
-        lines.append(",".join(rng.choice(FIELD_KINDS)(rng) for _ in range(rng.randint(1, 4))))
+        lines.append(",".join(rng.choice(kinds)(rng) for _ in range(rng.randint(1, 4))))
     return line_end.join(lines) + (line_end if rng.random() < 0.8 else "")
 
 
@@ -44,6 +44,22 @@ def test_rows_and_lines_match_pythons_csv_on_random_quoting():
     rng = random.Random(18)
     for case in range(400):
         text = random_csv(rng, rng.randint(1, 30))
+        data = text.encode()
+        spans = row_spans(data, first_line=1)
+        expected = oracle_rows(text)
+        assert spans.lines.tolist() == [line for line, _ in expected], (case, text)
+        fields = [next(csv.reader([spans.raw(data, index).decode()])) for index in range(len(spans))]
+        assert fields == [row for _, row in expected], (case, text)
+
+
+def test_rows_and_lines_match_pythons_csv_without_quotes():
+    """Blocks with no quote take the row-a-line path unless a blank line (or a CR-only line) is in them."""
+    rng = random.Random(20)
+    plain_kinds = [FIELD_KINDS[0]]
+    for case in range(400):
+        text = random_csv(rng, rng.randint(1, 30), plain_kinds)
+        if rng.random() < 0.1:
+            text = text.replace("\n", "\n\r\n", 1) if "\r\n" in text else "\n" + text
         data = text.encode()
         spans = row_spans(data, first_line=1)
         expected = oracle_rows(text)
