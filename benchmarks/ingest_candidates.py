@@ -74,6 +74,7 @@ print(frame.height, frame.null_count().sum_horizontal().item())
 DUCKDB_REJECTS = r"""
 import sys, time, duckdb
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # its bar would mix with the figures on stdout
 con.execute(f"SET threads = {int(sys.argv[2])}")
 started = time.perf_counter()
 rows = con.execute(f"SELECT count(*) FROM read_csv('{sys.argv[1]}', header=true, all_varchar=true, "

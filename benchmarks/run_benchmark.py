@@ -35,6 +35,7 @@ DUCKDB_SCRIPT = r"""
 import sys, duckdb
 path = sys.argv[1]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # its bar would mix with the figures on stdout
 con.execute("SET TimeZone = 'Australia/Sydney'")
 rows = con.execute(f'''
 WITH raw AS (
@@ -94,6 +95,7 @@ import sys, shutil, duckdb
 path, out = sys.argv[1], sys.argv[2]
 shutil.rmtree(out, ignore_errors=True)
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # its bar would mix with the figures on stdout
 con.execute("SET TimeZone = 'Australia/Sydney'")
 con.execute(f'''
 COPY (
