@@ -3,7 +3,10 @@
 The rule, and why:
 - workers = the cores the process may use (a container's CPU quota counts, not the host's cores):
   parsing, validation and assembly are Arrow kernels that release the GIL, so one thread per core
-  keeps every core busy; more only adds memory.
+  keeps every core busy; more only adds memory. One file's ingest stops growing at about 800
+  MB/s, its ordered read + SHA-256 thread, i.e. near 6-7 cores here (docs/performance.md, "How
+  the ingest grows with cores"); capping a step's workers there and running more steps at once
+  is what that model asks of this rule on larger machines, not yet measured on one.
 - memory budget = a preset's fraction of the memory available now (after a container's limit),
   leaving the rest to the OS page cache, which the ingest's reads depend on, and to other work.
 - peak memory of a step is modelled as ENGINE_BASELINE + (workers + read_ahead) x block_bytes x

@@ -117,9 +117,10 @@ def parse_quantities(column: pa.ChunkedArray, decimals: int = 0) -> tuple[pa.Chu
 
 
 def _screened_quantities(text: pa.Array, digits: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """A column with some value that is not plain digits (a bad row, a `+`): values of 1-18 digits
-    take the one cast, only the others the pattern, so a bad row costs one row, not a block."""
-    simple = pc.and_(pc.fill_null(as_array(digits), False), pc.less_equal(pc.binary_length(text), 18))
+    """A column with some value that is not plain digits (a bad row, a `+`): values of 1-18 ASCII
+    digits take the one cast, only the others the pattern, so a bad row costs one row, not a block."""
+    simple = pc.and_(pc.and_(pc.fill_null(as_array(digits), False), pc.string_is_ascii(text)),
+                     pc.less_equal(pc.binary_length(text), 18))  # utf8_is_digit also takes '５' (U+FF15)
     simple = simple.to_numpy(zero_copy_only=False)
     if simple.all() or not simple.any():
         return _pattern_quantities(text)

@@ -3,8 +3,11 @@ exchange-local wall times, with a flag for each present value that is not a vali
 
 Apart from the other row rules because time zones bring their own hazards (DST gaps, repeated
 hours, offsets that carry a date past year 9999) and their own fast and slow paths: a column of
-plain local date-times takes one vectorised cast, and only slices of CAST_SLICE rows holding an
-offset or a bad value are parsed shape by shape.
+plain local date-times of one width takes one vectorised cast; any other column is screened on
+its bytes (`plain_local_rows`), and only the values the screen does not call plain (an offset, a
+bad value, 7-9 fractional digits) are parsed shape by shape. Wall times become instants by the
+zone's offset per hour of the block; a block holding a transition hour takes Arrow's per-value
+conversion. Either way a value's instant and verdict never depend on the rows beside it.
 """
 from __future__ import annotations
 
