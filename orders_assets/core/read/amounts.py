@@ -50,11 +50,11 @@ def check_prices(column: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedAr
     starts_negative = pc.fill_null(pc.starts_with(text, "-"), False)
     negative = starts_negative
     if pc.any(starts_negative).as_py():  # -0.00 is not negative: the pattern runs on the few rows with a sign
-        signed = np.flatnonzero(as_array(starts_negative).to_numpy(zero_copy_only=False))
+        negative_mask = as_array(starts_negative).to_numpy(zero_copy_only=False).copy()
+        signed = np.flatnonzero(negative_mask)
         zero = pc.fill_null(pc.match_substring_regex(as_array(text).take(pa.array(signed)), NEGATIVE_ZERO_PATTERN), False)
-        negative = starts_negative.to_numpy(zero_copy_only=False).copy()
-        negative[signed[zero.to_numpy(zero_copy_only=False)]] = False
-        negative = pa.array(negative)
+        negative_mask[signed[zero.to_numpy(zero_copy_only=False)]] = False
+        negative = pa.array(negative_mask)
     return present_but(text, well_formed), pc.and_(negative, pc.fill_null(well_formed, False))
 
 

@@ -30,6 +30,12 @@ def with_columns(table: pa.Table, replacements: dict[str, pa.Array]) -> pa.Table
     return table
 
 
+def string_bytes(array: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, data) of a string array as numpy views, no copy: value i is
+    data[offsets[i]:offsets[i + 1]] (a sliced array's offsets start past 0)."""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
+    return offsets, np.frombuffer(array.buffers()[2], dtype=np.uint8)
+
 
 def is_in_set(column: pa.ChunkedArray | pa.Array, values: tuple[str, ...]) -> pa.Array | pa.ChunkedArray:
     """pc.is_in for text; a column of one-byte values against one-byte values (the side B / S) is
@@ -39,7 +45,6 @@ def is_in_set(column: pa.ChunkedArray | pa.Array, values: tuple[str, ...]) -> pa
             and all(len(value.encode()) == 1 for value in values)):
         lengths = pc.min_max(pc.binary_length(array)).as_py()
         if lengths["min"] == lengths["max"] == 1:
-            offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=4 * array.offset)
-            data = np.frombuffer(array.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-            return pa.array(np.isin(data, np.frombuffer("".join(values).encode(), dtype=np.uint8)))
+            offsets, data = string_bytes(array)
+            return pa.array(np.isin(data[offsets[0]:offsets[-1]], np.frombuffer("".join(values).encode(), dtype=np.uint8)))
     return pc.is_in(column, value_set=pa.array(values))

@@ -131,12 +131,13 @@ def row_spans(data: bytes, first_line: int) -> RowSpans:
     """Every non-blank row of `data` (which starts at a row start), with its first physical line."""
     raw = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(raw == LF)
-    if data and b'"' not in data and not _has_blank_line(raw, newlines):  # a row a line: no quoted newline, no blank line
+    if data and b'"' not in data:  # no quoted newline: a row a line unless a line is blank
         starts = np.concatenate(([0], newlines + 1)).astype(np.int64)
         stops = np.append(newlines, len(data)).astype(np.int64)
-        if data.endswith(b"\n"):
+        if data.endswith(b"\n"):  # no line after the last LF
             starts, stops = starts[:-1], stops[:-1]
-        return RowSpans(starts=starts, stops=stops, lines=first_line + np.arange(len(starts), dtype=np.int64))
+        if not _has_blank_line(raw, starts, stops):
+            return RowSpans(starts=starts, stops=stops, lines=first_line + np.arange(len(starts), dtype=np.int64))
     ends = newlines[~quoted_sections(data).inside(newlines)] if b'"' in data else newlines
     starts = np.concatenate(([0], ends + 1)).astype(np.int64)
     stops = np.concatenate((ends, [len(data)])).astype(np.int64)
@@ -150,19 +151,11 @@ def row_spans(data: bytes, first_line: int) -> RowSpans:
     return RowSpans(starts=starts, stops=stops, lines=lines)
 
 
-def _has_blank_line(raw: np.ndarray, newlines: np.ndarray) -> bool:
-    """A line with nothing in it, or only a CR (both readers skip it), found from the LF positions."""
-    if len(raw) == 0:
-        return False
-    starts = np.concatenate(([0], newlines + 1))
-    lengths = np.append(newlines, len(raw)) - starts
-    if raw[-1] == LF:  # no line after the last LF
-        lengths = lengths[:-1]
-        starts = starts[:-1]
-    if (lengths == 0).any():
-        return True
-    one = np.flatnonzero(lengths == 1)
-    return bool(one.size) and bool((raw[starts[one]] == CR).any())
+def _has_blank_line(raw: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> bool:
+    """A line (starts, stops: its LF excluded) with nothing in it, or only a CR: both readers skip it."""
+    lengths = stops - starts
+    one = starts[lengths == 1]
+    return bool((lengths == 0).any()) or bool((raw[one] == CR).any())
 
 
 def has_lone_cr(data: bytes) -> bool:

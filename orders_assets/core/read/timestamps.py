@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core.read.arrays import all_false, as_array
+from orders_assets.core.read.arrays import all_false, as_array, string_bytes
 
 TIMESTAMP_UNIT = "us"
 NAIVE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?$"
@@ -66,30 +66,30 @@ def parse_timestamps(column: pa.ChunkedArray, timezone: str,
             instants = pc.if_else(outside, pa.scalar(None, instants.type), instants)
         return instants, pc.local_timestamp(instants), outside if outside is not None else all_false(len(column))
     text = pc.cast(column, pa.string())
-    widths = pc.min_max(pc.binary_length(text)).as_py()
-    naive = _plain_local(text) if widths["min"] == widths["max"] else None
-    if naive is None:  # values of several widths: a bad value or an offset is likely, the screen decides
+    naive = _plain_local(text)
+    if naive is None:  # the screen decides value by value
         return _parse_screened(as_array(text), timezone)
     return _assume_local(naive, timezone)
 
 
 def _plain_local(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
-    """The values as naive timestamps when every one is a plain local date-time with seconds (one
-    vectorised cast), else None: then the patterns judge each value, whatever its neighbours."""
+    """The values as naive timestamps when they are all of one width, with seconds, and the one
+    vectorised cast takes every one, else None. Values of several widths make a bad value or an
+    offset likely, so the cast is not tried; a value shorter than SECONDS_LENGTH (a date alone,
+    which the cast takes) is left to the patterns, which judge each value whatever its neighbours."""
+    widths = pc.min_max(pc.binary_length(text)).as_py()
+    if widths["min"] != widths["max"] or (widths["min"] is not None and widths["min"] < SECONDS_LENGTH):
+        return None
     try:
-        naive = pc.cast(text, pa.timestamp(TIMESTAMP_UNIT))
+        return pc.cast(text, pa.timestamp(TIMESTAMP_UNIT))
     except pa.ArrowInvalid:
         return None
-    shortest = pc.min(pc.binary_length(text)).as_py()
-    return naive if shortest is None or shortest >= SECONDS_LENGTH else None
 
 
 def _parse_screened(text: pa.Array, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     """A column that is not all plain local date-times (a block with a bad value or an offset): the
     values the screen finds plainly valid are converted by it, only the others take the exact slow
     path, so a value's fate never depends on its neighbours and a bad row costs one row."""
-    if isinstance(text, pa.LargeStringArray):
-        text = pc.cast(text, pa.string())
     plain, micros = plain_local_rows(text)
     if not plain.any():
         return _parse_mixed_timestamps(text, timezone)
@@ -122,8 +122,7 @@ def plain_local_rows(text: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
 
 def _fixed_width(text: pa.StringArray, length: int) -> np.ndarray:
     """The bytes of a string array whose values all have `length` bytes, as a (rows, length) matrix."""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32, count=len(text) + 1, offset=4 * text.offset)
-    data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+    offsets, data = string_bytes(text)
     return data[offsets[0]:offsets[0] + len(text) * length].reshape(len(text), length)
 
 
@@ -159,7 +158,7 @@ def _plain_shape(chars: np.ndarray) -> np.ndarray:
     fraction = np.zeros(len(chars), dtype=np.int64)
     for position in range(20, chars.shape[1]):
         fraction = fraction * 10 + digits[position]
-    fraction *= 10 ** (26 - chars.shape[1]) if chars.shape[1] > 19 else 0
+    fraction *= 10 ** (26 - chars.shape[1])  # to microseconds (no digits at length 19: stays 0)
     seconds = ((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second
     return ok, seconds * 1_000_000 + fraction
 
