@@ -38,6 +38,7 @@ from orders_assets.core.read.reader import (
     read_header,
     with_line_ends,
 )
+from orders_assets.core.read.pieces import Piece, PieceStream, piece_blocks
 from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
 from orders_assets.core.store.manifest import Manifest
@@ -128,13 +129,15 @@ class ChunkedSource:
     settings: IngestSettings
 
     def blocks(self, digest_out: list[str] | None = None, clock: StageClock | None = None,
-               renamed_out: dict[str, str] | None = None) -> Iterator[FilteredBlock]:
+               renamed_out: dict[str, str] | None = None, piece: Piece | None = None) -> Iterator[FilteredBlock]:
         """The file's blocks in order, each parsed, validated and filtered on a worker thread.
 
         Once the last block is out, `digest_out` (if given) receives the content digest of
         what was read (CSV); for Parquet it stays empty. `clock` (if given) adds up the seconds
         of reading, parsing and filtering. `renamed_out` (if given) receives the file's columns
         renamed because the pipeline adds a column of that name (parse.renamed_extras).
+        With `piece`, only that piece's rows are read, and `digest_out` receives the digests of the
+        segments it hashed (pieces.PieceStream).
         """
         settings = self.settings
         clock = clock or StageClock()
@@ -147,7 +150,9 @@ class ChunkedSource:
                     return filter_block(parsed, bytes_done, settings.order_filter)
             return parse_and_filter
 
-        parsers = _timed(block_parsers(self.source, settings, digest_out, renamed_out), clock, "read")
+        parsers = (piece_parsers(self.source, settings, piece, digest_out, renamed_out) if piece is not None
+                   else block_parsers(self.source, settings, digest_out, renamed_out))
+        parsers = _timed(parsers, clock, "read")
         tasks = (task(parse, bytes_done) for parse, bytes_done in parsers)
         return in_order(tasks, settings.worker_count, settings.read_ahead)
 
@@ -190,24 +195,10 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
     source, settings = chunked.source, chunked.settings
     started = time.perf_counter()
     attempt = store.begin_attempt(source.key)
-    counts = RowCounts()
     digest: list[str] = []
     renamed: dict[str, str] = {}
     clock = StageClock()
-    with PartitionStager(attempt, settings.stage_bytes, clock) as stager, \
-            QuarantineWriter(attempt / "quarantine.csv") as quarantine:
-        for block in chunked.blocks(digest, clock, renamed):
-            counts.rows_read += block.rows_read
-            counts.rows_rejected += block.rejects.num_rows
-            counts.rows_kept += block.kept.num_rows
-            counts.rows_filtered_out += block.rows_filtered_out
-            counts.rows_not_orders += block.rows_not_orders
-            with clock.timing("write"):
-                quarantine.write(block.rejects)
-            stager.add(block.kept)  # its flushes are timed on their own thread
-            if progress:
-                progress(block.bytes_done, counts)
-        partitions = stager.close()
+    counts, partitions = stage_blocks(chunked.blocks(digest, clock, renamed), attempt, settings, clock, progress)
     if not counts.balanced():
         raise AccountingError(f"{source.key}: row accounting does not balance: {counts}")
     manifest = Manifest(
@@ -228,6 +219,28 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
     return store.manifest(source.key)
 
 
+def stage_blocks(blocks: Iterator[FilteredBlock], folder: Path, settings: IngestSettings, clock: StageClock,
+                 progress: Progress | None) -> tuple[RowCounts, dict]:
+    """Count, quarantine and stage the filtered blocks into `folder`; return the counts and the
+    staged slices per partition (the whole file's, or one piece's)."""
+    counts = RowCounts()
+    with PartitionStager(folder, settings.stage_bytes, clock) as stager, \
+            QuarantineWriter(folder / "quarantine.csv") as quarantine:
+        for block in blocks:
+            counts.rows_read += block.rows_read
+            counts.rows_rejected += block.rejects.num_rows
+            counts.rows_kept += block.kept.num_rows
+            counts.rows_filtered_out += block.rows_filtered_out
+            counts.rows_not_orders += block.rows_not_orders
+            with clock.timing("write"):
+                quarantine.write(block.rejects)
+            stager.add(block.kept)  # its flushes are timed on their own thread
+            if progress:
+                progress(block.bytes_done, counts)
+        partitions = stager.close()
+    return counts, partitions
+
+
 def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list[str] | None = None,
                   renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
     """Per block of a source, a function that parses and validates it, and the bytes consumed so far.
@@ -236,13 +249,7 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
     it can run on a worker thread.
     """
     layout = settings.layouts.layout_for(source.key)
-
-    def parser_for(header: list[str]) -> RowParser:
-        parser = RowParser(header, source.key, settings.order_filter.timezone, layout, settings.quantity_decimals)
-        if renamed_out is not None:
-            renamed_out.update(parser.renamed)
-        return parser
-
+    parser_for = _parser_maker(source, settings, renamed_out)
     if source.is_parquet:
         for parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):
             yield (lambda parsed=parsed: parsed), bytes_done
@@ -260,6 +267,44 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
             yield (lambda block=block: parser.parse(block)), raw.file_position()
         if digest_out is not None:
             digest_out.append(hashing.hexdigest_to_end())
+
+
+def _parser_maker(source: SourceFile, settings: IngestSettings,
+                  renamed_out: dict[str, str] | None) -> Callable[[list[str]], RowParser]:
+    layout = settings.layouts.layout_for(source.key)
+
+    def parser_for(header: list[str]) -> RowParser:
+        parser = RowParser(header, source.key, settings.order_filter.timezone, layout, settings.quantity_decimals)
+        if renamed_out is not None:
+            renamed_out.update(parser.renamed)
+        return parser
+    return parser_for
+
+
+def header_parser(source: SourceFile, settings: IngestSettings,
+                  renamed_out: dict[str, str] | None = None) -> RowParser:
+    """The parser of a CSV file's rows, from its header line (read from the file's start) or its
+    layout's column names; a header the contract cannot read is refused here (SourceFormatError)."""
+    layout = settings.layouts.layout_for(source.key)
+    if layout.header:
+        with open_stream(source.path) as raw:
+            stream, pending = with_line_ends(raw, source.path)
+            header, _rest = read_header(stream, source.path, pending)
+    else:
+        header = list(layout.column_names)
+    return _parser_maker(source, settings, renamed_out)(header)
+
+
+def piece_parsers(source: SourceFile, settings: IngestSettings, piece: Piece, segments_out: list[str] | None = None,
+                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
+    """`block_parsers` for one piece of a file: the header read from the file's start, then only
+    the piece's bytes, its blocks numbered from its first row's line."""
+    parser = header_parser(source, settings, renamed_out)
+    with PieceStream(source.path, piece) as stream:
+        for block in piece_blocks(stream, settings.block_bytes, source.path):
+            yield (lambda block=block: parser.parse(block)), stream.file_position()
+        if segments_out is not None:
+            segments_out.extend(stream.segments())
 
 
 def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:

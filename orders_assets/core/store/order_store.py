@@ -167,6 +167,12 @@ class OrderStore:
         if previous and previous != attempt.name:
             shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
 
+    def drop_attempts_except(self, source_key: str, attempt_name: str) -> None:
+        """Remove a source's attempt folders other than `attempt_name` (a cut's pieces left by a crash)."""
+        for entry in self.source_folder(source_key).iterdir():
+            if entry.is_dir() and entry.name != attempt_name:
+                shutil.rmtree(entry, ignore_errors=True)
+
     def manifest(self, source_key: str) -> Manifest | None:
         return read_manifest(self.source_folder(source_key) / "manifest.json")
 
