@@ -12,6 +12,7 @@
       - {layout: vendors/acme.yaml, match: "acme_*.csv"}  # a layout file (relative to this file)
     quantity_decimals: 0        # decimal places a quantity may have (0 to 8)
     output_url: s3://bucket/orders  # where partitions and reports are published (default: the data folder)
+    piece_bytes: 536870912      # on a cluster, a big CSV file is cut into pieces of at least this size
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -33,6 +34,7 @@ from orders_assets.core.errors import InputError
 from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
+from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.resources import FilterSettings, MachineSettings
 
 SECTIONS = {
@@ -44,7 +46,7 @@ SECTIONS = {
 have one list; `reader` is the first versions' name for two of the machine's."""
 SECTION_OF = {"reader": "machine"}
 """Sections accepted under an earlier name, and the section of OrdersSettings they fill."""
-TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url")
+TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes")
 
 
 class ConfigFileError(InputError):
@@ -109,6 +111,7 @@ def settings_document(settings: dict, tuning: dict) -> dict:
         "size_edges": list(settings["size_edges"]),
         "layouts": [dict(rule) for rule in settings.get("layouts", [])],
         "quantity_decimals": settings.get("quantity_decimals", 0),
+        "piece_bytes": settings.get("piece_bytes", MIN_PIECE_BYTES),
         "machine": {name: tuning[name] for name in SECTIONS["machine"]},
     }
     if settings.get("output_url"):

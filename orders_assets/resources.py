@@ -14,6 +14,7 @@ from orders_assets.core import schema
 from orders_assets.core.read.filters import OrderFilter, order_filter_from
 from orders_assets.core.machine.hardware import MachineProfile, detect_profile
 from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
+from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store.order_store import OrderStore
 
@@ -84,6 +85,9 @@ class OrdersSettings(dg.ConfigurableResource):
         "{layout: ..., match: GLOB}; files no rule names are read as the contract's columns."))
     quantity_decimals: int = Field(default=0, description=(
         "Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."))
+    piece_bytes: int = Field(default=MIN_PIECE_BYTES, description=(
+        "An uncompressed CSV file is cut into byte-range pieces, each its own step, when several workers "
+        "can run them (a Dask cluster): one piece per worker, none shorter than this (default 512 MiB)."))
     machine: MachineSettings = Field(default=MachineSettings(), description=(
         "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent; "
         "unset values are tuned from the detected machine."))

@@ -9,6 +9,7 @@ import dagster as dg
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.pieces import commit_pieces, ingest_piece, load_cut, pieces_done
 from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
 from orders_assets.core.ingest.progress import (
     DEFAULT_INTERVAL_SECONDS,
@@ -39,6 +40,8 @@ ENGINE_SECONDS = "engine_seconds"
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
 """Seconds between two progress lines in the run's logs (default 5)."""
 PER_PARTITION_METADATA_LIMIT = 100
+PIECE_TAG = "orders_assets/piece"
+"""Run tag '<cut id>:<piece index>': the run's order_files step ingests that piece of its one file."""
 
 landing_orders = dg.AssetSpec(
     "landing_orders",
@@ -55,10 +58,11 @@ landing_orders = dg.AssetSpec(
     ins={"landing_orders": dg.AssetIn(key=landing_orders.key)},
     group_name="ingest",
     kinds={"pyarrow"},
+    output_required=False,
 )
 def order_files(
     context: dg.AssetExecutionContext, settings: OrdersSettings, landing_orders: dict[str, ChunkedSource]
-) -> dg.MaterializeResult:
+):
     """Each order file of the landing folder, read once for every (date, security) it holds.
 
     Every row is checked against the data contract: a row that breaks it goes to the file's
@@ -67,8 +71,25 @@ def order_files(
     row accounting (read = kept + filtered out + rejected) and where its time went. A file that
     cannot be read at all is refused with the reason and the fix; the other files are ingested.
     The (date, security) partitions found appear under filtered_orders, ready to materialize.
+
+    A run tagged with a piece of a big file (PIECE_TAG, set by `orders-assets run --dask`) ingests
+    that piece only; the file is materialized by the step that finds every piece done, its pieces
+    shown as observations meanwhile (core/ingest/pieces.py).
     """
-    started = time.perf_counter()
+    piece_tag = context.run.tags.get(PIECE_TAG)
+    if piece_tag:
+        result = _ingest_one_piece(context, settings, landing_orders, piece_tag)
+    else:
+        result = _ingest_files(context, settings, landing_orders)
+    if result is not None:
+        yield result
+
+
+def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
+                  landing_orders: dict[str, ChunkedSource], committed_pieces: Manifest | None = None,
+                  started: float | None = None) -> dg.MaterializeResult:
+    """The step over whole files (or over the manifest the last piece of a file committed)."""
+    started = started if started is not None else time.perf_counter()
     store = settings.store()
     profile = settings.machine_profile()
     tuning = settings.tuning(profile)
@@ -76,7 +97,12 @@ def order_files(
                         [chunked.source.size for chunked in landing_orders.values()],
                         log=context.log.info, log_every=_progress_seconds())
     try:
-        manifests, refused = _ingest_each(context, store, landing_orders, watch)
+        if committed_pieces is not None:
+            manifests, refused = [committed_pieces], {}
+            watch.file_done(committed_pieces.bytes, committed_pieces)
+            _show_file(context, store, committed_pieces.source_key, committed_pieces)
+        else:
+            manifests, refused = _ingest_each(context, store, landing_orders, watch)
         copies = _settle_copies_and_refusals(context, store, landing_orders, refused)
         touched = {PartitionKey.from_text(text) for manifest in manifests for text in manifest.partitions}
         register_order_partitions(context.instance, touched)
@@ -98,6 +124,40 @@ def order_files(
             **machine_metadata(profile, tuning),
         }
     )
+
+
+def _ingest_one_piece(context: dg.AssetExecutionContext, settings: OrdersSettings,
+                      landing_orders: dict[str, ChunkedSource], piece_tag: str) -> dg.MaterializeResult | None:
+    """One piece of one file; the file's materialization when this step finds all its pieces done."""
+    started = time.perf_counter()
+    [(key, chunked)] = landing_orders.items()
+    store = settings.store()
+    cut_id, index = piece_tag.rsplit(":", 1)
+    pieces = load_cut(store, chunked, cut_id)
+    try:
+        outcome = ingest_piece(chunked, pieces, int(index), store)
+    except SourceFormatError as error:  # the file changed or broke since it was cut: refused, as one step does
+        refusal = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
+        _settle_copies_and_refusals(context, store, landing_orders, {key: refusal})
+        raise _refused_failure({key: refusal}, 1) from None
+    done = pieces_done(store, chunked, pieces)
+    counts = outcome.counts
+    context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key, metadata={
+        "piece": pieces[int(index)].label,
+        "pieces_done": f"{len(done)}/{len(pieces)}",
+        "bytes": pieces[int(index)].end - pieces[int(index)].start,
+        "first_line": pieces[int(index)].first_line,
+        **{name: counts[name] for name in ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")},
+        "seconds": outcome.seconds,
+        ENGINE_SECONDS: outcome.seconds if outcome.redone else 0.0,
+        "found_done": not outcome.redone,  # a rerun after a crash: this piece was not read again
+    }))
+    context.log.info(f"{key}: piece {pieces[int(index)].label} {'ingested' if outcome.redone else 'was done'}: "
+                     f"{counts['rows_read']:,} rows in {outcome.seconds:.1f} s; {len(done)} of {len(pieces)} pieces done")
+    manifest = commit_pieces(chunked, pieces, store) if len(done) == len(pieces) else None
+    if manifest is None:
+        return None  # the file is materialized once, by the step that completes it
+    return _ingest_files(context, settings, landing_orders, manifest, started)
 
 
 def _progress_seconds() -> float:
@@ -198,6 +258,7 @@ def _file_metadata(manifest: Manifest, store) -> dict:
         "rows_rejected": manifest.rows_rejected,
         "rows_not_orders": manifest.rows_not_orders,
         "layout": manifest.layout,
+        "pieces": manifest.pieces,
         "partitions": len(manifest.partitions),
         "bytes": manifest.bytes,
         "seconds": seconds,

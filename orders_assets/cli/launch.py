@@ -23,7 +23,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run_iterator
 
 from orders_assets.core.errors import OrdersAssetsError
-from orders_assets.assets.orders import ENGINE_SECONDS
+from orders_assets.assets.orders import ENGINE_SECONDS, PIECE_TAG
 from orders_assets.definitions import build_definitions
 from orders_assets.platform.executors import dask_execution
 from orders_assets.partitions import range_tags
@@ -67,17 +67,17 @@ class InProcessLauncher:
         # In this process whatever the code location's default (a Dask scheduler in the environment).
         self.run_config = {**_logger_config(log_level), "execution": {"config": {"in_process": {}}}}
 
-    def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
+    def launch(self, job_name: str, ranges: list[Range], extra_tags: list[dict] | None = None) -> list[LaunchedRun]:
         runs = []
-        for partition_range in ranges:
+        for partition_range, tags in zip(ranges, extra_tags or [{}] * len(ranges)):
             self.checkpoint()
-            runs.append(self._execute(job_name, partition_range))
+            runs.append(self._execute(job_name, partition_range, tags))
         return runs
 
     def close(self) -> None:
         pass
 
-    def _execute(self, job_name: str, partition_range: Range) -> LaunchedRun:
+    def _execute(self, job_name: str, partition_range: Range, extra_tags: dict) -> LaunchedRun:
         """One run, executed here with its events streamed, not kept.
 
         `execute_in_process` keeps every event of the run in its result: at a year's 75,000 keys
@@ -89,12 +89,13 @@ class InProcessLauncher:
         started = time.perf_counter()
         job_def = self.defs.resolve_job_def(job_name)
         run = self.instance.create_run_for_job(job_def, run_config=self.run_config,
-                                               tags={**job_def.run_tags, **_tags(partition_range)})
+                                               tags={**job_def.run_tags, **_tags(partition_range), **extra_tags})
         tally = RunTally()
         for event in execute_run_iterator(InMemoryJob(job_def), run, self.instance):
             tally.add(event)
         success = self.instance.get_run_by_id(run.run_id).is_success
-        return launched_run(job_name, partition_range, tally, success, run.run_id, time.perf_counter() - started)
+        return launched_run(job_name, partition_range, tally, success, run.run_id, time.perf_counter() - started,
+                            extra_tags)
 
 
 class DaskLauncher:
@@ -122,10 +123,12 @@ class DaskLauncher:
         self.pool = ProcessPoolExecutor(max_workers=self.parts, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_load_definitions, initargs=(self.working_directory,))
 
-    def launch(self, job_name: str, ranges: list[Range]) -> list[LaunchedRun]:
+    def launch(self, job_name: str, ranges: list[Range], extra_tags: list[dict] | None = None) -> list[LaunchedRun]:
+        """The runs at once; `extra_tags` (one dict a range) are added to each run's tags (a piece of a file)."""
         count = len(ranges)
         return list(self.pool.map(execute_reconstructed, [self.instance_ref] * count, [job_name] * count, ranges,
-                                  [self.run_config] * count, [self.working_directory] * count))
+                                  [self.run_config] * count, [self.working_directory] * count,
+                                  extra_tags or [{}] * count))
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -140,18 +143,18 @@ def _load_definitions(working_directory: str) -> None:
 
 
 def execute_reconstructed(instance_ref, job_name: str, partition_range: Range, run_config: dict,
-                          working_directory: str) -> LaunchedRun:
+                          working_directory: str, extra_tags: dict | None = None) -> LaunchedRun:
     """One run of the code location's job, its steps on the executor its run config names (in a process of its own)."""
     repository = ReconstructableRepository.for_module(DEFINITIONS_MODULE, "defs", working_directory)
     started = time.perf_counter()
     with dg.DagsterInstance.from_ref(instance_ref) as instance, dg.execute_job(
             repository.get_reconstructable_job(job_name), instance, run_config=run_config,
-            tags=_tags(partition_range), raise_on_error=False) as result:
+            tags={**_tags(partition_range), **(extra_tags or {})}, raise_on_error=False) as result:
         tally = RunTally()
         for event in result.all_events:
             tally.add(event)
         return launched_run(job_name, partition_range, tally, result.success, result.run_id,
-                            time.perf_counter() - started)
+                            time.perf_counter() - started, extra_tags)
 
 
 class ClusterUnreachable(OrdersAssetsError, RuntimeError):
@@ -219,9 +222,12 @@ class RunTally:
 
 
 def launched_run(job_name: str, partition_range: Range, tally: RunTally, success: bool, run_id: str,
-                 seconds: float) -> LaunchedRun:
+                 seconds: float, extra_tags: dict | None = None) -> LaunchedRun:
     label = "" if partition_range is None else (
         partition_range[0] if partition_range[0] == partition_range[1] else "...".join(partition_range))
+    piece = (extra_tags or {}).get(PIECE_TAG)
+    if piece:
+        label += f", piece {int(piece.rsplit(':', 1)[1]) + 1}"
     return LaunchedRun(job=job_name, partition_range=label, success=success and not tally.failed_checks,
                        seconds=seconds, engine_seconds=tally.engine_seconds, partitions=tally.partitions,
                        run_id=run_id)

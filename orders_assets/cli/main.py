@@ -9,7 +9,8 @@ from pathlib import Path
 from orders_assets.core.errors import AccountingError, OrdersAssetsError
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
-CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "reader", "machine")
+CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "reader",
+               "machine")
 """The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
 equal; not imported from there so that `--help` loads no YAML or Arrow)."""
 

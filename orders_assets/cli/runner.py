@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from orders_assets.assets.orders import retire_sources
+from orders_assets.assets.orders import PIECE_TAG, retire_sources
+from orders_assets.core.ingest.pieces import cut_files
+from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
@@ -19,7 +21,7 @@ from orders_assets.core.report.files import reports_current
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.cli.launch import DaskLauncher, InProcessLauncher, LaunchedRun
-from orders_assets.partitions import order_partition_ranges, source_file_ranges
+from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partition_ranges, source_file_ranges
 from orders_assets.resources import OrdersSettings
 from orders_assets.ui_status import refresh_partition_status
 
@@ -75,7 +77,8 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     retire_sources(store, instance, plan.to_retire)
     sizes = ingest_weights(sources, plan.to_ingest)
     checkpoint()
-    outcome.runs += launcher.launch(INGEST_JOB, source_file_ranges(instance, sizes, launcher.parts))
+    ranges, piece_tags = _ingest_ranges(settings, instance, store, sources, sizes, launcher.parts)
+    outcome.runs += launcher.launch(INGEST_JOB, ranges, piece_tags)
     checkpoint()
     snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
     pending = snapshot.pending_partitions()
@@ -92,3 +95,22 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     checkpoint()
     outcome.refused = tuple(sorted(store.refused()))
     return outcome
+
+
+def _ingest_ranges(settings: OrdersSettings, instance: dg.DagsterInstance, store, sources, sizes: dict[str, int],
+                   parts: int) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The ingest runs: with several workers, a big file's pieces one run each (tagged with the piece),
+    the other files in ranges of about equal bytes, all launched together (the pieces first: the
+    longest work starts first)."""
+    cuts = {}
+    if parts > 1:
+        ingest = settings.ingest_settings()
+        by_key = {source.key: source for source in sources}
+        cuts = cut_files(store, {key: ChunkedSource(by_key[key], ingest) for key in sizes}, parts,
+                         settings.piece_bytes)
+    add_partition_keys(instance, SOURCE_FILES, cuts)
+    ranges = [(key, key) for key, (_cut_id, pieces) in sorted(cuts.items()) for _piece in pieces]
+    tags = [{PIECE_TAG: f"{cut_id}:{piece.index}"} for _key, (cut_id, pieces) in sorted(cuts.items()) for piece in pieces]
+    whole = {key: size for key, size in sizes.items() if key not in cuts}
+    whole_ranges = source_file_ranges(instance, whole, parts) if whole else []
+    return ranges + whole_ranges, tags + [{} for _ in whole_ranges]
