@@ -156,3 +156,68 @@ def test_the_sensor_cuts_new_work_into_one_run_per_connected_worker(tmp_path):
     assert len(ranges["assemble_order_partitions"]) == 2
     assert len(requested["build_reports"]) == 1
     assert json.loads((data / "reports" / "summary.json").read_text())["source_files"] == 3
+
+
+@pytest.fixture(scope="module")
+def one_file_in_pieces(tmp_path_factory):
+    """One file above the piece size, run on this machine (one step) and on two workers (two pieces)."""
+    root = tmp_path_factory.mktemp("pieces")
+    landing = root / "landing"
+    generate_orders(landing / "history.csv", rows=100_000, days=2, securities=6, seed=4, bad_rows=0.001)
+    config = root / "settings.yaml"
+    config.write_text("piece_bytes: 2000000\nmachine:\n  block_bytes: 1048576\n")
+    alone = orders_assets("run", "--landing", landing, "--data", root / "alone", "--config", config, cwd=root)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    with running_dask_cluster(root / "cluster") as cluster:
+        arguments = ("run", "--landing", landing, "--data", root / "distributed", "--config", config,
+                     "--dask", cluster.address)
+        distributed = orders_assets(*arguments, cwd=root)
+        assert distributed.returncode == 0, distributed.stdout + distributed.stderr[-3000:] + cluster.log_tail()
+        again = orders_assets(*arguments, cwd=root)
+    return root, distributed, again, cluster
+
+
+def test_one_file_is_ingested_in_two_pieces_one_on_each_worker(one_file_in_pieces):
+    from orders_assets.assets.orders import PIECE_TAG
+
+    root, distributed, _, cluster = one_file_in_pieces
+    with dg.DagsterInstance.from_config(str(root / "distributed" / "dagster_home")) as instance:
+        ingests = [run for run in instance.get_runs() if run.job_name == "ingest_order_files"]
+        assert sorted(run.tags[PIECE_TAG].rsplit(":", 1)[1] for run in ingests) == ["0", "1"]
+        pids = {entry.dagster_event.pid for run in ingests
+                for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)}
+        observed = [record.asset_observation.metadata for record in instance.fetch_observations(
+            dg.AssetKey("order_files"), limit=10).records]
+        [materialized] = instance.fetch_materializations(dg.AssetKey("order_files"), limit=10).records
+    assert pids == set(cluster.worker_pids.values()), "both workers ingested a piece"
+    assert sorted(metadata["piece"].value for metadata in observed) == ["1/2", "2/2"]
+    assert all(metadata["rows_read"].value > 10_000 and not metadata["found_done"].value for metadata in observed)
+    assert sum(metadata["rows_read"].value for metadata in observed) == 100_000
+    assert materialized.asset_materialization.metadata["pieces"].value == 2
+    assert "history.csv, piece 1" in distributed.stdout and "history.csv, piece 2" in distributed.stdout
+
+
+def test_the_pieces_outputs_are_byte_for_byte_the_single_steps(one_file_in_pieces):
+    from orders_assets_tests.core.ingest.test_pieces import store_files
+    from orders_assets.core.store.order_store import OrderStore
+
+    root, _, _, _ = one_file_in_pieces
+    alone, distributed = OrderStore(root / "alone"), OrderStore(root / "distributed")
+    assert [manifest.pieces for manifest in alone.manifests()] == [1]
+    assert [manifest.pieces for manifest in distributed.manifests()] == [2]
+    assert [manifest.content_digest for manifest in distributed.manifests()] == [
+        manifest.content_digest for manifest in alone.manifests()]
+    one_files, cut_files = store_files(alone), store_files(distributed)
+    assert any(name.startswith("quarantine") for name in one_files) and one_files.keys() == cut_files.keys()
+    assert all(cut_files[name] == content for name, content in one_files.items())
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(root / "distributed" / "reports", name, "csv"),
+                             read_report(root / "alone" / "reports", name, "csv"), name)
+    summaries = [json.loads((root / where / "reports" / "summary.json").read_text()) for where in ("alone", "distributed")]
+    counts = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "partitions", "value")
+    assert [summaries[0][key] for key in counts] == [summaries[1][key] for key in counts]
+
+
+def test_a_rerun_after_the_pieces_launches_nothing(one_file_in_pieces):
+    _, _, again, _ = one_file_in_pieces
+    assert again.returncode == 0 and "nothing new" in again.stdout and "ok " not in again.stdout
