@@ -12,7 +12,7 @@
       - {layout: vendors/acme.yaml, match: "acme_*.csv"}  # a layout file (relative to this file)
     quantity_decimals: 0        # decimal places a quantity may have (0 to 8)
     output_url: s3://bucket/orders  # where partitions and reports are published (default: the data folder)
-    piece_bytes: 536870912      # on a cluster, a big CSV file is cut into pieces of at least this size
+    piece_bytes: 536870912      # a big CSV file is cut into pieces of at least this size
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -21,6 +21,7 @@
       stage_bytes: 67108864
       memory_budget: 8589934592
       max_concurrent: 2
+      file_pieces: 1            # pieces of a big file at once on this machine (Dask: one per worker)
 
 `reader: {block_bytes, stage_bytes}` is accepted too (the first versions' name). `orders-assets
 profile --save FILE` writes such a file with every machine value explicit, so a run can be

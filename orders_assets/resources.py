@@ -55,6 +55,9 @@ class MachineSettings(dg.Config):
         "Bytes of memory the steps may use together; unset: the preset's share of the memory available."))
     max_concurrent: Optional[int] = Field(default=None, description=(
         "Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."))
+    file_pieces: Optional[int] = Field(default=None, description=(
+        "Pieces a big uncompressed CSV file is cut into on this machine, each its own step process at once "
+        "(1: never cut here); unset: one per 7 cores, at most max_concurrent. On Dask: one per worker."))
 
 
 SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
@@ -86,10 +89,11 @@ class OrdersSettings(dg.ConfigurableResource):
     quantity_decimals: int = Field(default=0, description=(
         "Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."))
     piece_bytes: int = Field(default=MIN_PIECE_BYTES, description=(
-        "An uncompressed CSV file is cut into byte-range pieces, each its own step, when several workers "
-        "can run them (a Dask cluster): one piece per worker, none shorter than this (default 512 MiB)."))
+        "An uncompressed CSV file is cut into byte-range pieces, each its own step, when several can run "
+        "at once (Dask workers, or machine.file_pieces here): none shorter than this (default 512 MiB)."))
     machine: MachineSettings = Field(default=MachineSettings(), description=(
-        "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent; "
+        "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent, "
+        "file_pieces; "
         "unset values are tuned from the detected machine."))
 
     def __init__(self, **values):

@@ -5,7 +5,7 @@ from orders_assets.config_file import load_settings_overrides, settings_document
 from orders_assets.resources import OrdersSettings
 
 TUNING = {"preset": "laptop", "workers": 1, "block_bytes": 1 << 20, "read_ahead": 1, "stage_bytes": 1 << 22,
-          "memory_budget": 1 << 30, "max_concurrent": 1}
+          "memory_budget": 1 << 30, "max_concurrent": 1, "file_pieces": 1}
 
 
 def test_output_url_from_the_config_file_is_where_the_store_publishes(tmp_path):

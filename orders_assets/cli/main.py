@@ -120,6 +120,7 @@ def _profile_text(machine, tuning, chosen: bool) -> str:
         f"  stage_bytes      {tuning.stage_bytes // mib} MiB",
         f"  memory_budget    {tuning.memory_budget / gib:.1f} GiB",
         f"  max_concurrent   {tuning.max_concurrent} Dagster step processes",
+        f"  file_pieces      {tuning.file_pieces} (a big file in pieces, one step process each)",
         f"  step peak (est.) {tuning.step_peak // mib} MiB",
     ])
 

@@ -33,12 +33,13 @@ def test_every_key_of_a_config_file_reaches_its_setting(tmp_path):
     path.write_text("filter: {order_types: [LIMIT], session_start: '09:00:00', session_end: '17:00:00', "
                     "participants: [P001]}\ntimezone: UTC\nquantity_decimals: 2\nreader: {stage_bytes: 4194304}\n"
                     "machine: {preset: laptop, workers: 1, block_bytes: 1048576, read_ahead: 0, memory_budget: "
-                    "1073741824, max_concurrent: 1}\n")
+                    "1073741824, max_concurrent: 1, file_pieces: 2}\n")
     settings = OrdersSettings(landing_dir=".", data_dir=".", **load_settings_overrides(path))
     assert settings.filter.model_dump() == {"order_types": ["LIMIT"], "session_start": "09:00:00",
                                             "session_end": "17:00:00", "participants": ["P001"]}
     assert settings.machine.model_dump() == {"preset": "laptop", "workers": 1, "block_bytes": 1 << 20, "read_ahead": 0,
-                                             "stage_bytes": 4 << 20, "memory_budget": 1 << 30, "max_concurrent": 1}
+                                             "stage_bytes": 4 << 20, "memory_budget": 1 << 30, "max_concurrent": 1,
+                                             "file_pieces": 2}
     assert (settings.timezone, settings.quantity_decimals) == ("UTC", 2)
 
 

@@ -7,6 +7,11 @@ The rule, and why:
   MB/s, its ordered read + SHA-256 thread, i.e. near 6-7 cores here (docs/performance.md, "How
   the ingest grows with cores"); capping a step's workers there and running more steps at once
   is what that model asks of this rule on larger machines, not yet measured on one.
+- file pieces (one big CSV file cut into pieces, each its own step process at once on this
+  machine) = one per CORES_PER_FILE_STEP cores, at most max_concurrent, at least 1: below that a
+  single threaded step already keeps the cores busy (1.78x on 2 cores) and pieces only add a
+  Dagster run each (measured on 2 cores: docs/performance.md, issue 21). On a Dask cluster the
+  pieces are one per worker instead (each worker has its own cores).
 - memory budget = a preset's fraction of the memory available now (after a container's limit),
   leaving the rest to the OS page cache, which the ingest's reads depend on, and to other work.
 - peak memory of a step is modelled as ENGINE_BASELINE + (workers + read_ahead) x block_bytes x
@@ -38,6 +43,9 @@ MIN_BLOCK_BYTES = 1 * MiB
 MIN_FREE_DISK = 1 * GiB
 """Below this the data folder's disk is considered full: a run would fail half way."""
 MAX_WORKERS_PER_CORE = 4
+CORES_PER_FILE_STEP = 7
+"""Cores one file's threaded step keeps busy before its ordered read + SHA-256 thread bounds it
+(about 800 MB/s; the model of docs/performance.md, "How the ingest grows with cores")."""
 AUTO = "auto"
 ENV_PREFIX = "ORDERS_ASSETS_"
 
@@ -68,6 +76,8 @@ class Tuning:
     memory_budget: int
     max_concurrent: int
     """Dagster step processes at once (the multiprocess executor's max_concurrent)."""
+    file_pieces: int = 1
+    """Pieces one big uncompressed CSV file is cut into on this machine, each a step process of its own."""
 
     @property
     def step_peak(self) -> int:
@@ -121,8 +131,21 @@ def tune(profile: MachineProfile, overrides: Mapping[str, object] | None = None)
     tuning = Tuning(preset_name, workers, block_bytes, read_ahead, stage_bytes, budget, 1)
     fitting_steps = max(1, budget // max(1, tuning.step_peak))
     tuning = replace(tuning, max_concurrent=int(given.get("max_concurrent", min(profile.cores, fitting_steps))))
+    tuning = replace(tuning, file_pieces=int(given.get("file_pieces", file_pieces_for(profile.cores,
+                                                                                     tuning.max_concurrent))))
     check_tuning(tuning, profile)
     return tuning
+
+
+def file_pieces_for(cores: int, max_concurrent: int) -> int:
+    """The pieces a big file is cut into on one machine: one per CORES_PER_FILE_STEP cores, as many
+    as may run at once."""
+    return max(1, min(max_concurrent, cores // CORES_PER_FILE_STEP))
+
+
+def piece_workers(workers: int, pieces: int) -> int:
+    """Threads each of `pieces` steps on one machine gets, so that together they use `workers`."""
+    return max(1, workers // max(1, pieces))
 
 
 def check_tuning(tuning: Tuning, profile: MachineProfile) -> None:
@@ -160,6 +183,8 @@ def check_tuning(tuning: Tuning, profile: MachineProfile) -> None:
         problems.append(f"stage_bytes = {tuning.stage_bytes}: the staging buffer needs at least 1 MiB")
     if tuning.max_concurrent < 1:
         problems.append(f"max_concurrent = {tuning.max_concurrent}: Dagster needs at least 1 step process")
+    if tuning.file_pieces < 1:
+        problems.append(f"file_pieces = {tuning.file_pieces}: a file is at least 1 piece (1: never cut here)")
     if profile.host.data_dir_free < MIN_FREE_DISK:
         problems.append(f"the data folder's disk has only {_size(profile.host.data_dir_free)} free (less than "
                         f"{_size(MIN_FREE_DISK)}): outputs could not be written; free space or choose another --data")

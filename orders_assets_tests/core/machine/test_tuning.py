@@ -7,6 +7,7 @@ from orders_assets.core.machine.tuning import (
     PRESETS,
     TuningError,
     overrides_from_environment,
+    piece_workers,
     preset_for,
     step_peak,
     tune,
@@ -65,7 +66,7 @@ def test_blocks_shrink_until_the_step_fits_the_memory_budget():
 
 def test_explicit_overrides_always_win():
     explicit = {"preset": "server", "workers": 3, "block_bytes": 8 * MiB, "read_ahead": 0,
-                "stage_bytes": 16 * MiB, "memory_budget": 4 * GiB, "max_concurrent": 1}
+                "stage_bytes": 16 * MiB, "memory_budget": 4 * GiB, "max_concurrent": 1, "file_pieces": 3}
     assert tune(WORKSTATION, explicit).as_dict() == explicit
     assert tune(WORKSTATION, {"workers": None}).workers == 16
 
@@ -80,6 +81,7 @@ def test_explicit_overrides_always_win():
     ({"read_ahead": -1}, LAPTOP, "read_ahead = -1: cannot be negative"),
     ({"stage_bytes": 1000}, LAPTOP, "stage_bytes = 1000: the staging buffer needs at least 1 MiB"),
     ({"max_concurrent": 0}, LAPTOP, "max_concurrent = 0: Dagster needs at least 1"),
+    ({"file_pieces": 0}, LAPTOP, "file_pieces = 0: a file is at least 1 piece"),
     ({}, machine(2, 8, free_gib=0.2), "the data folder's disk has only 204.8 MiB free"),
     ({"preset": "mainframe"}, LAPTOP, "preset 'mainframe' does not exist"),
     ({"threads": 4}, LAPTOP, "unknown setting(s) threads"),
@@ -103,3 +105,18 @@ def test_overrides_from_the_environment():
     assert overrides_from_environment(environment) == {"workers": 3, "preset": "server"}
     with pytest.raises(TuningError, match="ORDERS_ASSETS_MAX_CONCURRENT='two': expected a whole number"):
         overrides_from_environment({"ORDERS_ASSETS_MAX_CONCURRENT": "two"})
+
+
+@pytest.mark.parametrize("profile, pieces", [(LAPTOP, 1), (machine(6, 64), 1), (machine(7, 64), 1),
+                                             (machine(14, 64), 2), (SERVER, 9), (machine(64, 4), 1)])
+def test_a_big_file_is_cut_into_one_piece_per_seven_cores_as_many_as_fit_in_memory(profile, pieces):
+    """Below 14 cores one threaded step keeps the cores busy; a machine whose memory fits one step
+    at a time (64 cores, 4 GiB) runs one piece at a time, so cuts none."""
+    tuning = tune(profile)
+    assert tuning.file_pieces == pieces
+    assert tuning.file_pieces <= tuning.max_concurrent
+    assert tune(LAPTOP, {"file_pieces": 2}).file_pieces == 2
+
+
+def test_the_pieces_on_one_machine_share_its_threads():
+    assert [piece_workers(16, pieces) for pieces in (1, 2, 3, 16, 32)] == [16, 8, 5, 1, 1]
