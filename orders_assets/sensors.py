@@ -4,7 +4,9 @@ One sensor walks the pipeline's three stages, one stage per tick, from what the 
 missing (the same core planning as `orders-assets run`; the stage is decided by the pure
 core/plan/stages.next_stage, and the sensor only retires and turns its keys into run requests):
 1. complete new or changed files (size and time unchanged since the previous tick, or a `.done`
-   marker) -> their source-file partitions are added and one ingest run per contiguous range;
+   marker) -> their source-file partitions are added and one ingest run per contiguous range; a
+   big file worth cutting (assets/pieces.py) gets a run that cuts it, then, on the next tick, one
+   run per piece, all at once;
 2. when no ingest run is in flight, files gone from the landing folder are retired (their rows
    leave), and the (date, security) partitions whose inputs changed -> single-run backfills of
    exactly those partitions;
@@ -21,6 +23,9 @@ import json
 import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
+from orders_assets.assets.pieces import piece_plan, piece_run_tags
+from orders_assets.assets.tags import CUT_TAG
+from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.read.identity import Observation, observations, stable_sources
 from orders_assets.core.plan.planner import ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
@@ -31,7 +36,7 @@ from orders_assets.core.read.sources import scan_landing
 from orders_assets.core.store.atomic import remove_orphan_temporaries
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.platform.executors import connected_workers
-from orders_assets.partitions import order_partition_ranges, range_tags, source_file_ranges
+from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
 from orders_assets.core.read.digests import short_digest
 
@@ -71,10 +76,11 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
                            waiting=len(sources) - len(stable_sources(sources, seen)))
         retire_sources(store, instance, stage.retire)
         if stage.ingest:
-            requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, _pieces(context, dask_scheduler))
+            requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, settings,
+                                        _workers(context, dask_scheduler))
         elif stage.partitions:
             requests = _partition_requests(instance, partitions_job, list(stage.partitions), stage.snapshot,
-                                           _pieces(context, dask_scheduler))
+                                           _workers(context, dask_scheduler) or 1)
         elif stage.reports:
             requests = [dg.RunRequest(job_name=reports_job, run_key=f"reports:{stage.reports}")]
         else:
@@ -84,22 +90,39 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
     return landing_folder_sensor
 
 
-def _pieces(context: dg.SensorEvaluationContext, dask_scheduler: str | None) -> int:
-    """One piece of a stage's work per Dask worker; one piece without a cluster or when it does not answer."""
+def _workers(context: dg.SensorEvaluationContext, dask_scheduler: str | None) -> int | None:
+    """Dask workers connected: one piece of a stage's work each; None without a cluster (this
+    machine) and 1 when it does not answer."""
     if not dask_scheduler:
-        return 1
+        return None
     workers = connected_workers(dask_scheduler)
     if workers is None:
         context.log.warning(f"Dask scheduler {dask_scheduler} did not answer: the work goes in one run per range")
     return workers or 1
 
 
-def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources,
-                     parts: int = 1) -> list[dg.RunRequest]:
-    fingerprints = {source.key: source.fingerprint for source in sources}
-    identity = _digest([f"{key}\x1f{fingerprints.get(key)}" for key in keys])
-    return [dg.RunRequest(job_name=job, run_key=f"ingest:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in source_file_ranges(instance, ingest_weights(sources, keys), parts)]
+def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources, settings: OrdersSettings,
+                     dask_workers: int | None = None) -> list[dg.RunRequest]:
+    """One run per range of whole files; a big file (assets/pieces.piece_plan, as `run` plans it) is
+    first cut by a run of its own, then ingested in one run per piece, each at once."""
+    by_key = {source.key: source for source in sources}
+    local_workers = settings.tuning().workers if dask_workers is None else None
+    parts = settings.tuning().file_pieces if dask_workers is None else dask_workers
+    rules = settings.ingest_rules()
+    plan = piece_plan(settings.store(), {key: ChunkedSource(by_key[key], rules) for key in keys}, parts,
+                      settings.piece_bytes, scan=False)
+    add_partition_keys(instance, SOURCE_FILES, [*plan.to_cut, *plan.pieces])
+    requests = [dg.RunRequest(job_name=job, run_key=f"cut:{_digest([key, by_key[key].fingerprint])}:{key}",
+                              tags={**range_tags(key, key), CUT_TAG: str(parts)}) for key in plan.to_cut]
+    requests += [dg.RunRequest(job_name=job, run_key=f"piece:{cut_id}:{piece.index}",
+                               tags={**range_tags(key, key), **piece_run_tags(cut_id, piece, local_workers)})
+                 for key, (cut_id, pieces) in sorted(plan.pieces.items()) for piece in pieces]
+    if not plan.whole:
+        return requests
+    identity = _digest([f"{key}\x1f{by_key[key].fingerprint}" for key in plan.whole])
+    return requests + [dg.RunRequest(job_name=job, run_key=f"ingest:{identity}:{first}", tags=range_tags(first, last))
+                       for first, last in source_file_ranges(instance, ingest_weights(sources, plan.whole),
+                                                             dask_workers or 1)]
 
 
 def _partition_requests(instance: dg.DagsterInstance, job: str, pending: list[PartitionKey], snapshot: StoreSnapshot,

@@ -9,7 +9,8 @@ import dagster as dg
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
-from orders_assets.core.ingest.pieces import commit_pieces, ingest_piece, load_cut, pieces_done
+from orders_assets.assets.pieces import cut_in_run, run_piece, with_piece_workers
+from orders_assets.assets.tags import CUT_TAG, ENGINE_SECONDS, PIECE_TAG
 from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
 from orders_assets.core.ingest.progress import (
     DEFAULT_INTERVAL_SECONDS,
@@ -35,13 +36,9 @@ from orders_assets.partitions import (
 from orders_assets.resources import OrdersSettings
 
 CHUNKED_SOURCE_IO_MANAGER = "chunked_source_io_manager"
-ENGINE_SECONDS = "engine_seconds"
-"""Metadata: seconds the step spent in the core engine; the rest of a run is Dagster's."""
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
 """Seconds between two progress lines in the run's logs (default 5)."""
 PER_PARTITION_METADATA_LIMIT = 100
-PIECE_TAG = "orders_assets/piece"
-"""Run tag '<cut id>:<piece index>': the run's order_files step ingests that piece of its one file."""
 
 landing_orders = dg.AssetSpec(
     "landing_orders",
@@ -72,17 +69,25 @@ def order_files(
     cannot be read at all is refused with the reason and the fix; the other files are ingested.
     The (date, security) partitions found appear under filtered_orders, ready to materialize.
 
-    A run tagged with a piece of a big file (PIECE_TAG, set by `orders-assets run --dask`) ingests
-    that piece only; the file is materialized by the step that finds every piece done, its pieces
-    shown as observations meanwhile (core/ingest/pieces.py).
+    A big file may be cut into pieces, each a run of its own (assets/pieces.py): the file is
+    materialized by the step that finds every piece done, its cut and pieces shown as
+    observations of its partition meanwhile.
     """
-    piece_tag = context.run.tags.get(PIECE_TAG)
-    if piece_tag:
-        result = _ingest_one_piece(context, settings, landing_orders, piece_tag)
+    tags = context.run.tags
+    if PIECE_TAG in tags:
+        result = _ingest_one_piece(context, settings, landing_orders)
+    elif CUT_TAG in tags and _cut_only(context, settings, landing_orders, int(tags[CUT_TAG])):
+        result = None  # cut and recorded: its pieces are the next runs
     else:
         result = _ingest_files(context, settings, landing_orders)
     if result is not None:
         yield result
+
+
+def _cut_only(context: dg.AssetExecutionContext, settings: OrdersSettings, landing_orders: dict[str, ChunkedSource],
+              parts: int) -> bool:
+    [(key, chunked)] = landing_orders.items()
+    return cut_in_run(context, settings.store(), key, chunked, parts, settings.piece_bytes)
 
 
 def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
@@ -127,36 +132,20 @@ def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
 
 
 def _ingest_one_piece(context: dg.AssetExecutionContext, settings: OrdersSettings,
-                      landing_orders: dict[str, ChunkedSource], piece_tag: str) -> dg.MaterializeResult | None:
+                      landing_orders: dict[str, ChunkedSource]) -> dg.MaterializeResult | None:
     """One piece of one file; the file's materialization when this step finds all its pieces done."""
     started = time.perf_counter()
     [(key, chunked)] = landing_orders.items()
     store = settings.store()
-    cut_id, index = piece_tag.rsplit(":", 1)
-    pieces = load_cut(store, chunked, cut_id)
     try:
-        outcome = ingest_piece(chunked, pieces, int(index), store)
+        manifest = run_piece(context, store, key, with_piece_workers(chunked, context.run.tags),
+                             context.run.tags[PIECE_TAG])
     except SourceFormatError as error:  # the file changed or broke since it was cut: refused, as one step does
         refusal = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
         _settle_copies_and_refusals(context, store, landing_orders, {key: refusal})
         raise _refused_failure({key: refusal}, 1) from None
-    done = pieces_done(store, chunked, pieces)
-    counts = outcome.counts
-    context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key, metadata={
-        "piece": pieces[int(index)].label,
-        "pieces_done": f"{len(done)}/{len(pieces)}",
-        "bytes": pieces[int(index)].end - pieces[int(index)].start,
-        "first_line": pieces[int(index)].first_line,
-        **{name: counts[name] for name in ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")},
-        "seconds": outcome.seconds,
-        ENGINE_SECONDS: outcome.seconds if outcome.redone else 0.0,
-        "found_done": not outcome.redone,  # a rerun after a crash: this piece was not read again
-    }))
-    context.log.info(f"{key}: piece {pieces[int(index)].label} {'ingested' if outcome.redone else 'was done'}: "
-                     f"{counts['rows_read']:,} rows in {outcome.seconds:.1f} s; {len(done)} of {len(pieces)} pieces done")
-    manifest = commit_pieces(chunked, pieces, store) if len(done) == len(pieces) else None
     if manifest is None:
-        return None  # the file is materialized once, by the step that completes it
+        return None
     return _ingest_files(context, settings, landing_orders, manifest, started)
 
 

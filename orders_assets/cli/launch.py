@@ -1,5 +1,6 @@
 """How `orders-assets run` executes the runs it plans: one after another in this process (a laptop),
-or several at once on a Dask cluster, each run's step a task on a worker.
+several at once on a Dask cluster, each run's step a task on a worker, or a big file's pieces at
+once on this machine, each run in a process of its own.
 
 Either way a run is an ordinary Dagster run of one of the code location's jobs, recorded on the
 instance with its partition range; only the executor differs. On a cluster the job is
@@ -23,7 +24,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run_iterator
 
 from orders_assets.core.errors import OrdersAssetsError
-from orders_assets.assets.orders import ENGINE_SECONDS, PIECE_TAG
+from orders_assets.assets.tags import ENGINE_SECONDS, PIECE_TAG
 from orders_assets.definitions import build_definitions
 from orders_assets.platform.executors import dask_execution
 from orders_assets.partitions import range_tags
@@ -62,6 +63,7 @@ class InProcessLauncher:
                  checkpoint: Callable[[], None] = lambda: None):
         self.defs = build_definitions(settings)
         self.instance = instance
+        self.log_level = log_level
         self.checkpoint = checkpoint
         """Called before each run: it raises to stop launching (a signal arrived)."""
         # In this process whatever the code location's default (a Dask scheduler in the environment).
@@ -98,28 +100,25 @@ class InProcessLauncher:
                             extra_tags)
 
 
-class DaskLauncher:
-    """Runs execute at once, one per piece of a stage's work, their steps as tasks on a Dask cluster.
+class PoolLauncher:
+    """Runs execute at once, each orchestrated by a process of its own from a pool started once.
 
-    A stage is cut into as many pieces as the cluster has workers (`parts`), each a single-run
-    backfill of a range of keys: Dask's scheduler gives each waiting step to a free worker. The
-    runs are orchestrated by a pool of processes here, one per worker, as Dagster's default run
-    launcher runs each run in a process of its own (the orchestration only waits for Dask and
-    relays events; the work is done in the workers' processes). Not threads: Dagster re-applies
-    the logging configuration when a run starts, which deadlocks against another run's thread
-    logging at that moment.
+    As Dagster's default run launcher runs each run in a process of its own. Not threads: Dagster
+    re-applies the logging configuration when a run starts, which deadlocks against another run's
+    thread logging at that moment. Each process imports Dagster and the definitions once (seconds),
+    not once per run. The job is reconstructed from the definitions module and the settings travel
+    in the run config.
     """
 
-    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, scheduler: str):
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, execution: dict,
+                 parts: int):
         if not instance.is_persistent:
-            raise ValueError("a Dask run needs a persistent Dagster instance (DAGSTER_HOME) that the workers can open")
+            raise ValueError("runs in other processes need a persistent Dagster instance (DAGSTER_HOME) they can open")
         self.instance_ref = instance.get_ref()
         self.working_directory = os.getcwd()
-        self.run_config = {**_logger_config(log_level), "execution": dask_execution(scheduler),
+        self.run_config = {**_logger_config(log_level), "execution": execution,
                            "resources": {"settings": {"config": settings_config(settings)}}}
-        self.parts = cluster_workers(scheduler)
-        # One orchestrating process per worker, started now and kept for every stage: each imports
-        # Dagster and the definitions once (seconds), not once per run.
+        self.parts = parts
         self.pool = ProcessPoolExecutor(max_workers=self.parts, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_load_definitions, initargs=(self.working_directory,))
 
@@ -132,6 +131,28 @@ class DaskLauncher:
 
     def close(self) -> None:
         self.pool.shutdown()
+
+
+class DaskLauncher(PoolLauncher):
+    """Runs execute at once, one per piece of a stage's work, their steps as tasks on a Dask cluster.
+
+    A stage is cut into as many pieces as the cluster has workers (`parts`), each a single-run
+    backfill of a range of keys: Dask's scheduler gives each waiting step to a free worker. The
+    runs are orchestrated by a pool of processes here, one per worker (the orchestration only waits
+    for Dask and relays events; the work is done in the workers' processes).
+    """
+
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, scheduler: str):
+        super().__init__(settings, instance, log_level, dask_execution(scheduler), cluster_workers(scheduler))
+
+
+class LocalPiecesLauncher(PoolLauncher):
+    """The pieces of big files on this machine: `parts` runs at once, each in a process of its own
+    with its step in that process (tuning.file_pieces; each piece's step takes its share of the
+    cores, assets/orders.PIECE_WORKERS_TAG)."""
+
+    def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, parts: int):
+        super().__init__(settings, instance, log_level, {"config": {"in_process": {}}}, parts)
 
 
 def _import_definitions() -> None:

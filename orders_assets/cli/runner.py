@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from orders_assets.assets.orders import PIECE_TAG, retire_sources
-from orders_assets.core.ingest.pieces import cut_files
+from orders_assets.assets.orders import retire_sources
+from orders_assets.assets.pieces import piece_plan, piece_run_tags
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
@@ -20,7 +20,7 @@ from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_current
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
-from orders_assets.cli.launch import DaskLauncher, InProcessLauncher, LaunchedRun
+from orders_assets.cli.launch import DaskLauncher, InProcessLauncher, LaunchedRun, LocalPiecesLauncher
 from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partition_ranges, source_file_ranges
 from orders_assets.resources import OrdersSettings
 from orders_assets.ui_status import refresh_partition_status
@@ -77,8 +77,7 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     retire_sources(store, instance, plan.to_retire)
     sizes = ingest_weights(sources, plan.to_ingest)
     checkpoint()
-    ranges, piece_tags = _ingest_ranges(settings, instance, store, sources, sizes, launcher.parts)
-    outcome.runs += launcher.launch(INGEST_JOB, ranges, piece_tags)
+    outcome.runs += _launch_ingest(settings, instance, launcher, store, sources, sizes)
     checkpoint()
     snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
     pending = snapshot.pending_partitions()
@@ -97,20 +96,32 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     return outcome
 
 
-def _ingest_ranges(settings: OrdersSettings, instance: dg.DagsterInstance, store, sources, sizes: dict[str, int],
-                   parts: int) -> tuple[list[tuple[str, str]], list[dict]]:
-    """The ingest runs: with several workers, a big file's pieces one run each (tagged with the piece),
-    the other files in ranges of about equal bytes, all launched together (the pieces first: the
-    longest work starts first)."""
-    cuts = {}
-    if parts > 1:
-        ingest = settings.ingest_settings()
-        by_key = {source.key: source for source in sources}
-        cuts = cut_files(store, {key: ChunkedSource(by_key[key], ingest) for key in sizes}, parts,
-                         settings.piece_bytes)
-    add_partition_keys(instance, SOURCE_FILES, cuts)
-    ranges = [(key, key) for key, (_cut_id, pieces) in sorted(cuts.items()) for _piece in pieces]
-    tags = [{PIECE_TAG: f"{cut_id}:{piece.index}"} for _key, (cut_id, pieces) in sorted(cuts.items()) for piece in pieces]
-    whole = {key: size for key, size in sizes.items() if key not in cuts}
-    whole_ranges = source_file_ranges(instance, whole, parts) if whole else []
-    return ranges + whole_ranges, tags + [{} for _ in whole_ranges]
+def _launch_ingest(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, store, sources,
+                   sizes: dict[str, int]) -> list[LaunchedRun]:
+    """The ingest runs: a big file's pieces one run each (tagged with the piece), the other files in
+    ranges of about equal bytes. On a cluster all go at once, the pieces first (the longest work
+    starts first); on this machine the pieces go at once in processes of their own
+    (tuning.file_pieces, each step its share of the cores), then the rest in this process."""
+    local = isinstance(launcher, InProcessLauncher)
+    tuning = settings.tuning() if local else None
+    parts = tuning.file_pieces if local else launcher.parts
+    ingest = settings.ingest_settings(tuning)
+    by_key = {source.key: source for source in sources}
+    plan = piece_plan(store, {key: ChunkedSource(by_key[key], ingest) for key in sizes}, parts, settings.piece_bytes,
+                      scan=True)
+    add_partition_keys(instance, SOURCE_FILES, plan.pieces)
+    piece_ranges = [(key, key) for key, (_cut_id, pieces) in sorted(plan.pieces.items()) for _piece in pieces]
+    piece_tags = [piece_run_tags(cut_id, piece, tuning.workers if local else None)
+                  for _key, (cut_id, pieces) in sorted(plan.pieces.items()) for piece in pieces]
+    whole = {key: sizes[key] for key in plan.whole}
+    whole_ranges = source_file_ranges(instance, whole, launcher.parts) if whole else []
+    if not local:
+        return launcher.launch(INGEST_JOB, piece_ranges + whole_ranges, piece_tags + [{} for _ in whole_ranges])
+    runs = []
+    if piece_ranges:
+        pool = LocalPiecesLauncher(settings, instance, launcher.log_level, parts)
+        try:
+            runs += pool.launch(INGEST_JOB, piece_ranges, piece_tags)
+        finally:
+            pool.close()
+    return runs + launcher.launch(INGEST_JOB, whole_ranges)

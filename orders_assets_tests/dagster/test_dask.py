@@ -178,7 +178,7 @@ def one_file_in_pieces(tmp_path_factory):
 
 
 def test_one_file_is_ingested_in_two_pieces_one_on_each_worker(one_file_in_pieces):
-    from orders_assets.assets.orders import PIECE_TAG
+    from orders_assets.assets.tags import PIECE_TAG
 
     root, distributed, _, cluster = one_file_in_pieces
     with dg.DagsterInstance.from_config(str(root / "distributed" / "dagster_home")) as instance:

@@ -205,23 +205,52 @@ def _join_quarantines(attempt: Path, count: int) -> None:
     atomic_write(attempt / "quarantine.csv", write)
 
 
+def pieces_wanted(chunked: ChunkedSource, parts: int, piece_bytes: int) -> int:
+    """How many pieces this file is worth for `parts` steps at once (below 2: it is one step)."""
+    if not can_be_cut(chunked.source.path):
+        return 1
+    return piece_count(chunked.source.size, parts, piece_bytes)
+
+
+def find_cut(store: OrderStore, chunked: ChunkedSource) -> tuple[str, list[Piece]] | None:
+    """A cut recorded for this version of the file under these rules (by an earlier run, or the
+    sensor's cut run), whatever its piece count: (cut id, pieces); None when there is none. Reading
+    it costs no scan of the file, so a rerun after a crash, and the sensor, plan without one."""
+    folder = store.source_folder(chunked.source.key)
+    published = getattr(store.manifest(chunked.source.key), "attempt", None)
+    for record in sorted(folder.glob(f"attempt-p*/{CUT_RECORD}")):
+        if record.parent.name == published:
+            continue  # committed already: asked again (run --rehash), the file is read as one step
+        try:
+            pieces = [Piece(**piece) for piece in json.loads(record.read_text())["pieces"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            continue  # a cut record being written or from another release: planned anew
+        if _attempt_name(chunked, pieces) == record.parent.name:
+            return record.parent.name.removeprefix("attempt-p"), pieces
+    return None
+
+
 def cut_files(store: OrderStore, chunked_by_key: dict[str, ChunkedSource], parts: int,
               piece_bytes: int) -> dict[str, tuple[str, list[Piece]]]:
-    """The files worth cutting for `parts` workers, each cut and recorded: key -> (cut id, pieces).
-    A file that cannot be cut, is too short for two pieces, or is found unreadable while it is
-    planned is not in it: it is one step, as before, whose ingest refuses it with the reason."""
+    """The files worth cutting for `parts` steps at once, each cut and recorded (or its recorded
+    cut found): key -> (cut id, pieces). A file that cannot be cut, is too short for two pieces, or
+    is found unreadable while it is planned is not in it: it is one step, as before, whose ingest
+    refuses it with the reason."""
     cuts = {}
     for key, chunked in chunked_by_key.items():
-        source = chunked.source
-        count = piece_count(source.size, parts, piece_bytes)
-        if count < 2 or not can_be_cut(source.path):
+        count = pieces_wanted(chunked, parts, piece_bytes)
+        if count < 2:
+            continue
+        found = find_cut(store, chunked)
+        if found is not None:
+            cuts[key] = found
             continue
         try:
-            header_parser(source, chunked.settings)
-            pieces = plan_pieces(source.path, count, chunked.settings.block_bytes,
+            header_parser(chunked.source, chunked.settings)
+            pieces = plan_pieces(chunked.source.path, count, chunked.settings.block_bytes,
                                  header=chunked.settings.layouts.layout_for(key).header)
         except (InputError, OSError):
             continue
-        if len(pieces) >= 2:
+        if len(pieces) >= 2 and not committed(store, chunked, pieces):  # committed: --rehash compares in one step
             cuts[key] = (save_cut(store, chunked, pieces), pieces)
     return cuts

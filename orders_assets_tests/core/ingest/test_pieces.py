@@ -244,3 +244,22 @@ def test_a_piece_killed_with_sigkill_then_a_rerun_commits_the_file_as_one_pass_d
     one_store, one = single_pass(landing, tmp_path / "one", 4096)
     assert store.manifest(chunked.source.key).rows_read == one.rows_read == 20_000
     assert store_files(store) == store_files(one_store)
+
+
+def test_a_recorded_cut_is_found_without_a_scan_until_it_is_committed(tmp_path, monkeypatch):
+    """The sensor plans from the recorded cut; once committed, the file asked again (run --rehash)
+    is read as one step, which compares its content, never 'found done' from its pieces."""
+    landing = tmp_path / "landing"
+    generate_orders(landing / "history.csv", rows=20_000, days=2, securities=3, seed=2)
+    store = OrderStore(tmp_path / "data")
+    chunked, (cut_id, pieces) = cut(landing, store, 64 << 10, 3)
+    assert pieces_module.find_cut(store, chunked) == (cut_id, pieces)
+    other_rules = ChunkedSource(chunked.source, IngestSettings(quantity_decimals=2, block_bytes=64 << 10))
+    assert pieces_module.find_cut(store, other_rules) is None  # cut under other rules: planned anew
+    assert pieces_module.pieces_wanted(chunked, 3, 1) == 3 and pieces_module.pieces_wanted(chunked, 3, chunked.source.size) == 1
+    monkeypatch.setattr(pieces_module, "plan_pieces", lambda *args, **kwargs: pytest.fail("scanned again"))
+    assert cut_files(store, {chunked.source.key: chunked}, 3, 1) == {chunked.source.key: (cut_id, pieces)}
+    ingest_and_commit(chunked, pieces, store)
+    monkeypatch.undo()
+    assert pieces_module.find_cut(store, chunked) is None
+    assert cut_files(store, {chunked.source.key: chunked}, 3, 1) == {}

@@ -1,0 +1,124 @@
+"""The steps of a big file in pieces: the cut run, and one run per piece (core/ingest/pieces.py).
+
+Who plans them: `orders-assets run` (with or without `--dask`) and the sensor, by the same rule
+(`piece_plan`): a file worth cutting for the steps that can run at once (Dask workers, or the
+machine's `file_pieces`) is cut into one piece per step. Runs carry what their step does in tags (assets/tags.py):
+- CUT_TAG '<pieces>': cut the run's one file and record the cut (the sensor's first step for a
+  big file: a tick cannot scan 200 GB within its time limit, a run can); a file that cannot be cut
+  after all is ingested whole by the same step;
+- PIECE_TAG '<cut id>:<piece index>': ingest that piece only; the step that finds every piece done
+  commits the file as one;
+- PIECE_WORKERS_TAG '<threads>': on one machine the pieces share its cores, each step this many.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import dagster as dg
+
+from orders_assets.core.ingest.pieces import (
+    commit_pieces,
+    cut_files,
+    find_cut,
+    ingest_piece,
+    load_cut,
+    pieces_done,
+    pieces_wanted,
+)
+from orders_assets.core.ingest.source import ChunkedSource
+from orders_assets.core.machine.tuning import piece_workers
+from orders_assets.core.read.pieces import Piece
+from orders_assets.core.store.manifest import Manifest
+from orders_assets.assets.tags import ENGINE_SECONDS, PIECE_TAG, PIECE_WORKERS_TAG
+
+
+@dataclass(frozen=True)
+class PiecePlan:
+    """How the files to ingest go: the pieces of the cut ones, the big ones still to cut, the rest whole."""
+
+    pieces: dict[str, tuple[str, list[Piece]]]
+    to_cut: tuple[str, ...] = ()
+    whole: tuple[str, ...] = ()
+
+
+def piece_plan(store, chunked_by_key: dict[str, ChunkedSource], parts: int, piece_bytes: int,
+               scan: bool) -> PiecePlan:
+    """The rule `run` and the sensor share. With `scan` (the runner) big files are cut here; without
+    (a sensor tick) a big file without a recorded cut is left `to_cut` by a run of its own."""
+    if parts < 2:
+        return PiecePlan({}, whole=tuple(chunked_by_key))
+    if scan:
+        pieces = cut_files(store, chunked_by_key, parts, piece_bytes)
+        return PiecePlan(pieces, whole=tuple(key for key in chunked_by_key if key not in pieces))
+    pieces, to_cut = {}, []
+    for key, chunked in chunked_by_key.items():
+        if pieces_wanted(chunked, parts, piece_bytes) < 2:
+            continue
+        found = find_cut(store, chunked)
+        if found is None:
+            to_cut.append(key)
+        else:
+            pieces[key] = found
+    whole = tuple(key for key in chunked_by_key if key not in pieces and key not in to_cut)
+    return PiecePlan(pieces, tuple(to_cut), whole)
+
+
+def piece_run_tags(cut_id: str, piece: Piece, shared_workers: int | None) -> dict[str, str]:
+    """The tags of one piece's run; `shared_workers`: this machine's threads, shared by the pieces."""
+    tags = {PIECE_TAG: f"{cut_id}:{piece.index}"}
+    if shared_workers is not None:
+        tags[PIECE_WORKERS_TAG] = str(piece_workers(shared_workers, piece.count))
+    return tags
+
+
+def with_piece_workers(chunked: ChunkedSource, tags: dict) -> ChunkedSource:
+    """The source read with the piece's share of the threads, when the run says so."""
+    workers = tags.get(PIECE_WORKERS_TAG)
+    if not workers:
+        return chunked
+    return dataclasses.replace(chunked, settings=dataclasses.replace(chunked.settings, workers=int(workers)))
+
+
+def cut_in_run(context: dg.AssetExecutionContext, store, key: str, chunked: ChunkedSource, parts: int,
+               piece_bytes: int) -> bool:
+    """The cut run's work: cut and record the file; False when it is not cut (then ingested whole)."""
+    cuts = cut_files(store, {key: chunked}, parts, piece_bytes)
+    if key not in cuts:
+        context.log.info(f"{key}: not cut into pieces (too short, or unreadable where it was planned): one step")
+        return False
+    cut_id, pieces = cuts[key]
+    context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key, metadata={
+        "cut": cut_id, "pieces_done": f"0/{len(pieces)}",
+        "piece_starts": dg.MetadataValue.json([[piece.start, piece.first_line] for piece in pieces])}))
+    context.log.info(f"{key}: cut into {len(pieces)} pieces (cut {cut_id}); the sensor's next tick runs them")
+    return True
+
+
+def run_piece(context: dg.AssetExecutionContext, store, key: str, chunked: ChunkedSource,
+              piece_tag: str) -> Manifest | None:
+    """Ingest one piece (shown as an observation of the file's partition); the file's committed
+    manifest when this step finds every piece done, else None. Raises SourceFormatError when the
+    file changed or broke since it was cut."""
+    cut_id, index_text = piece_tag.rsplit(":", 1)
+    pieces = load_cut(store, chunked, cut_id)
+    piece = pieces[int(index_text)]
+    outcome = ingest_piece(chunked, pieces, piece.index, store)
+    done = pieces_done(store, chunked, pieces)
+    counts = outcome.counts
+    context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key, metadata={
+        "piece": piece.label,
+        "pieces_done": f"{len(done)}/{len(pieces)}",
+        "bytes": piece.end - piece.start,
+        "first_line": piece.first_line,
+        **{name: counts[name] for name in ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")},
+        "seconds": outcome.seconds,
+        "threads": chunked.settings.worker_count,
+        ENGINE_SECONDS: outcome.seconds if outcome.redone else 0.0,
+        "found_done": not outcome.redone,  # a rerun after a crash: this piece was not read again
+    }))
+    context.log.info(f"{key}: piece {piece.label} {'ingested' if outcome.redone else 'was done'}: "
+                     f"{counts['rows_read']:,} rows in {outcome.seconds:.1f} s; {len(done)} of {len(pieces)} pieces done")
+    if len(done) < len(pieces):
+        return None  # the file is materialized once, by the step that completes it
+    return commit_pieces(chunked, pieces, store)

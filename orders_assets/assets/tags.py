@@ -1,0 +1,10 @@
+"""The names the assets, the sensor and the command line share: run tags and metadata keys."""
+
+ENGINE_SECONDS = "engine_seconds"
+"""Metadata: seconds the step spent in the core engine; the rest of a run is Dagster's."""
+PIECE_TAG = "orders_assets/piece"
+"""Run tag '<cut id>:<piece index>': the run's order_files step ingests that piece of its one file."""
+PIECE_WORKERS_TAG = "orders_assets/piece_workers"
+"""Run tag: threads of a piece's step when the pieces share one machine's cores."""
+CUT_TAG = "orders_assets/cut"
+"""Run tag '<pieces>': the run's order_files step cuts its one file into that many pieces."""
