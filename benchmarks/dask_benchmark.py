@@ -77,9 +77,9 @@ def median_run(repeat: int, label: str, landing: Path, data: Path, cluster=None)
     return median
 
 
-def measure_run(label: str, landing: Path, data: Path, cluster=None) -> dict:
+def measure_run(label: str, landing: Path, data: Path, cluster=None, arguments: tuple = ()) -> dict:
     shutil.rmtree(data, ignore_errors=True)
-    command = [BIN / "orders-assets", "run", "--landing", landing, "--data", data]
+    command = [BIN / "orders-assets", "run", "--landing", landing, "--data", data, *arguments]
     if cluster is not None:
         command += ["--dask", cluster.address]
     seconds, peak, result = timed_child(command)

@@ -1,10 +1,12 @@
-"""One big file on Dask workers: whole on one single-core worker, in two pieces on two (issue 21).
+"""One big file in pieces: on Dask workers (whole on one single-core worker, in two pieces on two)
+and on this machine (one threaded step, or two pieces at once in processes of their own) (issue 21).
 
     .venv/bin/pip install -e '.[bench,dask]'
     .venv/bin/python benchmarks/pieces_benchmark.py [--file landing/history.csv | --rows 28000000] [--workdir bench-data]
 
 Runs, each on a fresh data folder and Dagster instance, in the same invocation:
 - `orders-assets run` on this machine (the threaded single step, every core);
+- `orders-assets run` with `machine.file_pieces: 2` (two pieces at once, each a process with half the threads);
 - `orders-assets run --dask` on 1 worker with 1 core (one step reads the file);
 - `orders-assets run --dask` on 2 workers with 1 core each (the file cut into 2 pieces, one per worker).
 It prints each run's ingest stage wall (its runs overlap: the longest), the whole run's wall, the
@@ -45,13 +47,18 @@ def pin_one_core_each(cluster) -> None:
                        capture_output=True)
 
 
-def measure(label: str, landing: Path, data: Path, cluster=None) -> dict:
+def measure(label: str, landing: Path, data: Path, cluster=None, arguments: tuple = ()) -> dict:
     """One run, measured as dask_benchmark measures it, with its ingest stage printed as it ends."""
-    figures = measure_run(label, landing, data, cluster)
+    figures = measure_run(label, landing, data, cluster, arguments)
     ingest = figures["stages"].get("ingest_order_files", {})
     print(f"  {label}: {figures['seconds']:.1f} s, ingest {ingest.get('wall', 0):.1f} s "
           f"in {ingest.get('runs', 0)} run(s)", flush=True)
     return figures
+
+
+def ingest_wall(result: dict) -> float:
+    """The ingest stage's wall time (its runs overlap: first start to last end)."""
+    return result["stages"].get("ingest_order_files", {}).get("wall", 0.0)
 
 
 def main() -> None:
@@ -74,21 +81,26 @@ def main() -> None:
     base = args.workdir / "pieces-bench"
     environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
     results = [measure(f"this machine ({os.cpu_count()} cores, threads)", landing, base / "single")]
+    config = args.workdir / "two-pieces.yaml"
+    config.write_text("machine:\n  file_pieces: 2\n")
+    local = measure("this machine, 2 pieces at once", landing, base / "local-2", arguments=("--config", config))
     for workers in (1, 2):
         with running_dask_cluster(base / f"cluster-{workers}", workers=workers, cores_per_worker=1,
                                   environment=environment) as cluster:
             pin_one_core_each(cluster)
             results.append(measure(f"Dask, {workers} x 1-core worker (pinned)", landing, base / f"dask-{workers}", cluster))
+    results.append(local)
     same = {name: output_files(base / name) == output_files(base / "single")
-            and reports_of(base / name) == reports_of(base / "single") for name in ("dask-1", "dask-2")}
+            and reports_of(base / name) == reports_of(base / "single") for name in ("dask-1", "dask-2", "local-2")}
     one_worker = results[1]
     print(f"{path.name}: {size / 1e6:,.0f} MB; cut into {len(pieces)} pieces in {cut_seconds:.1f} s "
           f"(one scan, {size / 1e6 / cut_seconds:,.0f} MB/s, warm cache)")
-    print(f"{'run':<34} {'run s':>7} {'ingest s':>9} {'x 1 worker':>10} {'peak MiB':>9}")
+    print(f"{'run':<34} {'run s':>7} {'ingest s':>9} {'x 1 worker':>10} {'x threads':>9} {'peak MiB':>9}")
     for result in results:
-        ingest = result["stages"].get("ingest_order_files", {}).get("wall", 0.0)
-        ratio = ingest / max(1e-9, one_worker["stages"]["ingest_order_files"]["wall"])
-        print(f"{result['label']:<34} {result['seconds']:7.1f} {ingest:9.1f} {ratio:10.2f} {result['peak_rss'] / 2**20:9.0f}")
+        ingest = ingest_wall(result)
+        print(f"{result['label']:<34} {result['seconds']:7.1f} {ingest:9.1f} "
+              f"{ingest / max(1e-9, ingest_wall(one_worker)):10.2f} {ingest / max(1e-9, ingest_wall(results[0])):9.2f} "
+              f"{result['peak_rss'] / 2**20:9.0f}")
     print(f"outputs and reports byte-identical to the single step: {same}")
     if args.json:
         args.json.write_text(json.dumps({"bytes": size, "cut_seconds": cut_seconds, "results": results,
