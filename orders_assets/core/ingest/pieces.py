@@ -23,7 +23,7 @@ from orders_assets.core.errors import AccountingError, InputError, StoreError
 from orders_assets.core.ingest.progress import StageClock
 from orders_assets.core.ingest.source import ChunkedSource, Progress, RowCounts, header_parser, stage_blocks
 from orders_assets.core.read.identity import combined_digest
-from orders_assets.core.read.pieces import Piece, can_be_cut, piece_count, plan_id, plan_pieces
+from orders_assets.core.read.pieces import Piece, can_be_cut, piece_count, plan_id, plan_parquet_pieces, plan_pieces
 from orders_assets.core.store.atomic import atomic_write, atomic_write_json
 from orders_assets.core.store.locks import file_lock
 from orders_assets.core.store.manifest import Manifest
@@ -246,11 +246,20 @@ def cut_files(store: OrderStore, chunked_by_key: dict[str, ChunkedSource], parts
             cuts[key] = found
             continue
         try:
-            header_parser(chunked.source, chunked.settings)
-            pieces = plan_pieces(chunked.source.path, count, chunked.settings.block_bytes,
-                                 header=chunked.settings.layouts.layout_for(key).header)
+            pieces = _plan(chunked, count)
         except (InputError, OSError):
             continue
         if len(pieces) >= 2 and not committed(store, chunked, pieces):  # committed: --rehash compares in one step
             cuts[key] = (save_cut(store, chunked, pieces), pieces)
     return cuts
+
+
+def _plan(chunked: ChunkedSource, count: int) -> list[Piece]:
+    """A Parquet file by its row groups (its footer), a CSV file by one scan of its block starts
+    (its header read first: a header the contract cannot read is the one step's refusal)."""
+    source = chunked.source
+    if source.is_parquet:
+        return plan_parquet_pieces(source.path, count)
+    header_parser(source, chunked.settings)
+    return plan_pieces(source.path, count, chunked.settings.block_bytes,
+                       header=chunked.settings.layouts.layout_for(source.key).header)

@@ -38,7 +38,7 @@ from orders_assets.core.read.reader import (
     read_header,
     with_line_ends,
 )
-from orders_assets.core.read.pieces import Piece, PieceStream, piece_blocks
+from orders_assets.core.read.pieces import Piece, PieceStream, byte_range_segments, piece_blocks
 from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
 from orders_assets.core.store.manifest import Manifest
@@ -299,6 +299,13 @@ def piece_parsers(source: SourceFile, settings: IngestSettings, piece: Piece, se
                   renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
     """`block_parsers` for one piece of a file: the header read from the file's start, then only
     the piece's bytes, its blocks numbered from its first row's line."""
+    if source.is_parquet:
+        for parsed, bytes_done in _parquet_blocks(source, _parser_maker(source, settings, renamed_out),
+                                                  settings.block_bytes, piece):
+            yield (lambda parsed=parsed: parsed), bytes_done
+        if segments_out is not None:
+            segments_out.extend(byte_range_segments(source.path, piece))
+        return
     parser = header_parser(source, settings, renamed_out)
     with PieceStream(source.path, piece) as stream:
         for block in piece_blocks(stream, settings.block_bytes, source.path):
@@ -314,15 +321,17 @@ def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tupl
 
 
 def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowParser],
-                    block_bytes: int) -> Iterator[tuple[ParsedBlock, int]]:
-    """Parquet batches through the same rules; bytes consumed are estimated from rows read."""
+                    block_bytes: int, piece: Piece | None = None) -> Iterator[tuple[ParsedBlock, int]]:
+    """Parquet batches through the same rules (with `piece`, its row groups only); bytes consumed
+    are estimated from rows read."""
     try:
         parquet = pq.ParquetFile(str(source.path))
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{source.path}: not a readable Parquet file: {error}") from error
     parser = parser_for(parquet.schema_arrow.names)
     total_rows = max(1, parquet.metadata.num_rows)
-    batches = iter_parquet_batches(source.path, max(1024, block_bytes // 100))
+    batches = (iter_parquet_batches(source.path, max(1024, block_bytes // 100)) if piece is None else
+               iter_parquet_batches(source.path, max(1024, block_bytes // 100), piece.row_groups, piece.first_line))
     while True:
         try:
             batch, first_row = next(batches)

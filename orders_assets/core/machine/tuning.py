@@ -77,7 +77,7 @@ class Tuning:
     max_concurrent: int
     """Dagster step processes at once (the multiprocess executor's max_concurrent)."""
     file_pieces: int = 1
-    """Pieces one big uncompressed CSV file is cut into on this machine, each a step process of its own."""
+    """Pieces one big uncompressed CSV or Parquet file is cut into on this machine, each a step process of its own."""
 
     @property
     def step_peak(self) -> int:

@@ -8,10 +8,13 @@ reads the file once without parsing it (block cuts and newline counts only); eac
 knows the physical line of its first row, so its quarantine lines and `source_line` are the
 single pass's.
 
-Only an uncompressed CSV file with LF line ends is cut: a compressed stream cannot be entered in
-the middle (gzip, xz, bz2, zstd without seekable frames), and a file with CR line ends is rare
-and small. Each piece also hashes the digest segments that start in its range
-(`identity.SEGMENT_BYTES`), so the file's content digest is the same as one pass computes.
+A Parquet file is cut at row groups, from its footer alone (no scan): a piece is a run of whole
+row groups of about equal compressed bytes, its first row's number its `first_line`, as the single
+pass numbers Parquet rows. Only an uncompressed CSV file with LF line ends, or a Parquet file of
+two row groups or more, is cut: a compressed stream cannot be entered in the middle (gzip, xz, bz2,
+zstd without seekable frames), and a file with CR line ends is rare and small. Each piece also
+hashes the digest segments that start in its byte range (`identity.SEGMENT_BYTES`), so the file's
+content digest is the same as one pass computes.
 """
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from orders_assets.core.read import identity
 from orders_assets.core.read.reader import (
@@ -45,6 +51,12 @@ class Piece:
     end: int
     first_line: int
     file_bytes: int
+    row_groups: tuple[int, int] | None = None
+    """A Parquet piece's row groups [first, last); None for a CSV piece (its bytes start..end)."""
+
+    def __post_init__(self) -> None:
+        if self.row_groups is not None:  # a list when read back from the cut's JSON record
+            object.__setattr__(self, "row_groups", tuple(self.row_groups))
 
     @property
     def label(self) -> str:
@@ -66,7 +78,7 @@ def _segment_start(offset: int) -> int:
 
 def can_be_cut(path: Path) -> bool:
     suffix = path.suffix.lower()
-    return suffix not in ARROW_CODECS and suffix not in PYTHON_CODECS and suffix != ".parquet"
+    return suffix not in ARROW_CODECS and suffix not in PYTHON_CODECS
 
 
 def piece_count(file_bytes: int, workers: int, min_piece_bytes: int = MIN_PIECE_BYTES) -> int:
@@ -124,6 +136,59 @@ def plan_pieces(path: Path, count: int, block_bytes: int, header: bool = True) -
             while targets and targets[0] <= offset:
                 targets.pop(0)
     return pieces_at(blocks, cuts)
+
+
+def plan_parquet_pieces(path: Path, count: int) -> list[Piece]:
+    """`count` runs of whole row groups of about equal compressed bytes, from the footer alone;
+    fewer when the file has fewer row groups. Raises SourceFormatError for an unreadable footer."""
+    try:
+        metadata = pq.ParquetFile(str(path)).metadata
+    except (OSError, pa.ArrowException) as error:
+        raise SourceFormatError(f"{path}: not a readable Parquet file: {error}") from error
+    file_bytes = path.stat().st_size
+    groups = [metadata.row_group(index) for index in range(metadata.num_row_groups)]
+    sizes = [sum(group.column(index).total_compressed_size for index in range(group.num_columns)) for group in groups]
+    total = max(1, sum(sizes))
+    firsts = [0]
+    done = 0
+    for index, size in enumerate(sizes[:-1]):
+        done += size
+        if done * count >= total * len(firsts) and len(firsts) < count:
+            firsts.append(index + 1)
+    rows_before = [0]
+    for group in groups:
+        rows_before.append(rows_before[-1] + group.num_rows)
+    starts = [0] + [_row_group_offset(groups[first]) for first in firsts[1:]]
+    if any(later <= earlier for earlier, later in zip(starts, starts[1:])):
+        firsts, starts = [0], [0]  # row groups not in byte order (an unusual writer): one piece
+    ends = starts[1:] + [file_bytes]
+    lasts = firsts[1:] + [len(groups)]
+    return [Piece(index, len(firsts), start, end, rows_before[first] + 1, file_bytes, (first, last))
+            for index, (first, last, start, end) in enumerate(zip(firsts, lasts, starts, ends))]
+
+
+def _row_group_offset(group) -> int:
+    """Where a row group's bytes start: its first column chunk's first page (dictionary or data)."""
+    chunk = group.column(0)
+    offsets = [chunk.data_page_offset] + ([chunk.dictionary_page_offset] if chunk.has_dictionary_page else [])
+    return min(offset for offset in offsets if offset is not None and offset > 0)
+
+
+def byte_range_segments(path: Path, piece: Piece) -> list[str]:
+    """The digests of the segments a piece hashes (Piece.hashed), read from the file on their own:
+    a Parquet piece reads its rows by column chunks, not in byte order."""
+    first, last = piece.hashed
+    digest = identity.SegmentDigest()
+    with open(path, "rb") as file:
+        file.seek(first)
+        while first < last:
+            chunk = file.read(min(8 << 20, last - first))
+            if not chunk:
+                raise SourceFormatError(f"{path}: ended at byte {first:,}, before byte {last:,} (the file changed "
+                                        "while it was read)")
+            digest.update(chunk)
+            first += len(chunk)
+    return digest.segment_list()
 
 
 class PieceStream:

@@ -197,10 +197,12 @@ def _block(data: bytes, first_line: int, offset: int) -> RawBlock:
     return RawBlock(data=data, first_line=first_line, offset=offset, lines=lines)
 
 
-def iter_parquet_batches(path: Path, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
-    """Yield (batch, row number of its first row, 1-based) from a Parquet file, one row group at a time."""
+def iter_parquet_batches(path: Path, batch_rows: int, row_groups: tuple[int, int] | None = None,
+                         first_row: int = 1) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Yield (batch, row number of its first row, 1-based) from a Parquet file, one row group at a
+    time; with `row_groups` [first, last), those only, numbered from `first_row`."""
     parquet = pq.ParquetFile(str(path))
-    first_row = 1
-    for batch in parquet.iter_batches(batch_size=batch_rows):
+    groups = None if row_groups is None else list(range(*row_groups))
+    for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=groups):
         yield batch, first_row
         first_row += batch.num_rows

@@ -263,3 +263,34 @@ def test_a_recorded_cut_is_found_without_a_scan_until_it_is_committed(tmp_path, 
     monkeypatch.undo()
     assert pieces_module.find_cut(store, chunked) is None
     assert cut_files(store, {chunked.source.key: chunked}, 3, 1) == {}
+
+
+def parquet_in_row_groups(landing: Path, rows: int, group_rows: int) -> Path:
+    """A generated Parquet file rewritten in row groups of `group_rows`, a quantity in every 997th row
+    made negative so that some rows are rejected (with their row numbers) in every piece."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    generated = generate_orders(landing / "generated.parquet", rows=rows, days=2, securities=5, seed=6).path
+    table = pq.read_table(generated)
+    quantity = table["quantity"].to_numpy().copy()
+    quantity[::997] = -5
+    table = table.set_column(table.schema.get_field_index("quantity"), "quantity", pa.array(quantity))
+    generated.unlink()
+    path = landing / "history.parquet"
+    pq.write_table(table, path, row_group_size=group_rows, compression="zstd")
+    return path
+
+
+def test_a_parquet_file_is_cut_at_its_row_groups_with_the_single_passs_row_numbers(tmp_path, monkeypatch):
+    monkeypatch.setattr(identity, "SEGMENT_BYTES", 64 << 10)
+    landing = tmp_path / "landing"
+    path = parquet_in_row_groups(landing, 30_000, 2_500)
+    monkeypatch.setattr(pieces_module, "plan_pieces", lambda *a, **k: pytest.fail("a Parquet file needs no scan"))
+    for parts in (2, 5):
+        pieces = assert_same_as_one_pass(landing, tmp_path / f"parts-{parts}", 1 << 20, parts)
+        assert len(pieces) == parts and pieces[0].row_groups[0] == 0 and pieces[-1].row_groups[1] == 12
+        assert [piece.first_line for piece in pieces] == [1 + piece.row_groups[0] * 2_500 for piece in pieces]
+    one = OrderStore(tmp_path / "parts-2" / "one").manifests()[0]
+    assert one.rows_rejected == len(range(0, 30_000, 997)) and path.stat().st_size > 4 * (64 << 10)
