@@ -12,7 +12,7 @@
       - {layout: vendors/acme.yaml, match: "acme_*.csv"}  # a layout file (relative to this file)
     quantity_decimals: 0        # decimal places a quantity may have (0 to 8)
     output_url: s3://bucket/orders  # where partitions and reports are published (default: the data folder)
-    piece_bytes: 536870912      # a big CSV file is cut into pieces of at least this size
+    piece_bytes: 536870912      # a big CSV or Parquet file is cut into pieces of at least this size
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2

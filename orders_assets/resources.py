@@ -56,7 +56,7 @@ class MachineSettings(dg.Config):
     max_concurrent: Optional[int] = Field(default=None, description=(
         "Dagster step processes at once (multiprocess executor); unset: as many as fit the memory budget."))
     file_pieces: Optional[int] = Field(default=None, description=(
-        "Pieces a big uncompressed CSV file is cut into on this machine, each its own step process at once "
+        "Pieces a big uncompressed CSV or Parquet file is cut into on this machine, each its own step process at once "
         "(1: never cut here); unset: one per 7 cores, at most max_concurrent. On Dask: one per worker."))
 
 
@@ -89,8 +89,9 @@ class OrdersSettings(dg.ConfigurableResource):
     quantity_decimals: int = Field(default=0, description=(
         "Decimal places a quantity may have: 0 (whole units, the contract) up to 8 (crypto)."))
     piece_bytes: int = Field(default=MIN_PIECE_BYTES, description=(
-        "An uncompressed CSV file is cut into byte-range pieces, each its own step, when several can run "
-        "at once (Dask workers, or machine.file_pieces here): none shorter than this (default 512 MiB)."))
+        "An uncompressed CSV file (at row boundaries) or a Parquet file (at row groups) is cut into pieces, "
+        "each its own step, when several can run at once (Dask workers, or machine.file_pieces here): none "
+        "shorter than this (default 512 MiB)."))
     machine: MachineSettings = Field(default=MachineSettings(), description=(
         "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent, "
         "file_pieces; "

@@ -139,7 +139,7 @@ def _ingest_one_piece(context: dg.AssetExecutionContext, settings: OrdersSetting
     store = settings.store()
     try:
         manifest = run_piece(context, store, key, with_piece_workers(chunked, context.run.tags),
-                             context.run.tags[PIECE_TAG])
+                             context.run.tags[PIECE_TAG], _progress_seconds())
     except SourceFormatError as error:  # the file changed or broke since it was cut: refused, as one step does
         refusal = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
         _settle_copies_and_refusals(context, store, landing_orders, {key: refusal})

@@ -27,6 +27,7 @@ from orders_assets.core.ingest.pieces import (
     pieces_wanted,
 )
 from orders_assets.core.ingest.source import ChunkedSource
+from orders_assets.core.ingest.watch import IngestWatch, progress_file
 from orders_assets.core.machine.tuning import piece_workers
 from orders_assets.core.read.pieces import Piece
 from orders_assets.core.store.manifest import Manifest
@@ -96,14 +97,22 @@ def cut_in_run(context: dg.AssetExecutionContext, store, key: str, chunked: Chun
 
 
 def run_piece(context: dg.AssetExecutionContext, store, key: str, chunked: ChunkedSource,
-              piece_tag: str) -> Manifest | None:
-    """Ingest one piece (shown as an observation of the file's partition); the file's committed
-    manifest when this step finds every piece done, else None. Raises SourceFormatError when the
-    file changed or broke since it was cut."""
+              piece_tag: str, log_every: float) -> Manifest | None:
+    """Ingest one piece (its progress logged every `log_every` seconds and drawn by `orders-assets
+    run`, the piece shown as an observation of the file's partition when done); the file's
+    committed manifest when this step finds every piece done, else None. Raises SourceFormatError
+    when the file changed or broke since it was cut."""
     cut_id, index_text = piece_tag.rsplit(":", 1)
     pieces = load_cut(store, chunked, cut_id)
     piece = pieces[int(index_text)]
-    outcome = ingest_piece(chunked, pieces, piece.index, store)
+    run_id = context.run.run_id
+    watch = IngestWatch(progress_file(store.state, run_id), run_id, [piece.end - piece.start],
+                        log=lambda line: context.log.info(f"{key}, piece {piece.label}: {line}"), log_every=log_every)
+    try:
+        outcome = ingest_piece(chunked, pieces, piece.index, store,
+                               lambda done, counts: watch.on_block(max(0, done - piece.start), counts))
+    finally:
+        watch.close()
     done = pieces_done(store, chunked, pieces)
     counts = outcome.counts
     context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=key, metadata={

@@ -121,6 +121,8 @@ class PoolLauncher:
         self.parts = parts
         self.pool = ProcessPoolExecutor(max_workers=self.parts, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_load_definitions, initargs=(self.working_directory,))
+        for _ in range(self.parts):  # every process starts now, loading Dagster while the caller plans
+            self.pool.submit(_started)
 
     def launch(self, job_name: str, ranges: list[Range], extra_tags: list[dict] | None = None) -> list[LaunchedRun]:
         """The runs at once; `extra_tags` (one dict a range) are added to each run's tags (a piece of a file)."""
@@ -153,6 +155,10 @@ class LocalPiecesLauncher(PoolLauncher):
 
     def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, parts: int):
         super().__init__(settings, instance, log_level, {"config": {"in_process": {}}}, parts)
+
+
+def _started() -> None:
+    """A pool process's first task: none, so that the pool starts its processes at once."""
 
 
 def _import_definitions() -> None:

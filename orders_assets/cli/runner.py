@@ -13,6 +13,7 @@ import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
 from orders_assets.assets.pieces import piece_plan, piece_run_tags
+from orders_assets.core.ingest.pieces import pieces_wanted
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
@@ -107,21 +108,22 @@ def _launch_ingest(settings: OrdersSettings, instance: dg.DagsterInstance, launc
     parts = tuning.file_pieces if local else launcher.parts
     ingest = settings.ingest_settings(tuning)
     by_key = {source.key: source for source in sources}
-    plan = piece_plan(store, {key: ChunkedSource(by_key[key], ingest) for key in sizes}, parts, settings.piece_bytes,
-                      scan=True)
-    add_partition_keys(instance, SOURCE_FILES, plan.pieces)
-    piece_ranges = [(key, key) for key, (_cut_id, pieces) in sorted(plan.pieces.items()) for _piece in pieces]
-    piece_tags = [piece_run_tags(cut_id, piece, tuning.workers if local else None)
-                  for _key, (cut_id, pieces) in sorted(plan.pieces.items()) for piece in pieces]
-    whole = {key: sizes[key] for key in plan.whole}
-    whole_ranges = source_file_ranges(instance, whole, launcher.parts) if whole else []
-    if not local:
-        return launcher.launch(INGEST_JOB, piece_ranges + whole_ranges, piece_tags + [{} for _ in whole_ranges])
-    runs = []
-    if piece_ranges:
-        pool = LocalPiecesLauncher(settings, instance, launcher.log_level, parts)
-        try:
-            runs += pool.launch(INGEST_JOB, piece_ranges, piece_tags)
-        finally:
+    chunked = {key: ChunkedSource(by_key[key], ingest) for key in sizes}
+    worth_cutting = any(pieces_wanted(one, parts, settings.piece_bytes) >= 2 for one in chunked.values())
+    # Started before the cut's scan: the pool's processes load Dagster meanwhile.
+    pool = LocalPiecesLauncher(settings, instance, launcher.log_level, parts) if local and worth_cutting else None
+    try:
+        plan = piece_plan(store, chunked, parts, settings.piece_bytes, scan=True)
+        add_partition_keys(instance, SOURCE_FILES, plan.pieces)
+        piece_ranges = [(key, key) for key, (_cut_id, pieces) in sorted(plan.pieces.items()) for _piece in pieces]
+        piece_tags = [piece_run_tags(cut_id, piece, tuning.workers if local else None)
+                      for _key, (cut_id, pieces) in sorted(plan.pieces.items()) for piece in pieces]
+        whole = {key: sizes[key] for key in plan.whole}
+        whole_ranges = source_file_ranges(instance, whole, launcher.parts) if whole else []
+        if not local:
+            return launcher.launch(INGEST_JOB, piece_ranges + whole_ranges, piece_tags + [{} for _ in whole_ranges])
+        runs = pool.launch(INGEST_JOB, piece_ranges, piece_tags) if piece_ranges else []
+    finally:
+        if pool is not None:
             pool.close()
     return runs + launcher.launch(INGEST_JOB, whole_ranges)
