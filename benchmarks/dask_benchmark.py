@@ -69,9 +69,10 @@ def peak_rss(pid: int) -> int:
     return 0
 
 
-def median_run(repeat: int, label: str, landing: Path, data: Path, cluster=None) -> dict:
+def median_run(repeat: int, label: str, landing: Path, data: Path, cluster=None, arguments: tuple = ()) -> dict:
     """The run of median wall time among `repeat` runs, each on a fresh data folder and instance."""
-    runs = sorted((measure_run(label, landing, data, cluster) for _ in range(repeat)), key=lambda run: run["seconds"])
+    runs = sorted((measure_run(label, landing, data, cluster, arguments) for _ in range(repeat)),
+                  key=lambda run: run["seconds"])
     median = runs[len(runs) // 2]
     median["all_seconds"] = [run["seconds"] for run in runs]
     return median

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.dask_benchmark import measure_run, reports_of  # noqa: E402
+from benchmarks.dask_benchmark import median_run, reports_of  # noqa: E402
 from benchmarks.run_benchmark import BIN  # noqa: E402
 from orders_assets.core.read.pieces import plan_pieces  # noqa: E402
 from orders_assets_tests.support.dask_cluster import running_dask_cluster  # noqa: E402
@@ -47,11 +47,11 @@ def pin_one_core_each(cluster) -> None:
                        capture_output=True)
 
 
-def measure(label: str, landing: Path, data: Path, cluster=None, arguments: tuple = ()) -> dict:
-    """One run, measured as dask_benchmark measures it, with its ingest stage printed as it ends."""
-    figures = measure_run(label, landing, data, cluster, arguments)
+def measure(repeat: int, label: str, landing: Path, data: Path, cluster=None, arguments: tuple = ()) -> dict:
+    """The median of `repeat` runs, measured as dask_benchmark measures them, printed as it ends."""
+    figures = median_run(repeat, label, landing, data, cluster, arguments)
     ingest = figures["stages"].get("ingest_order_files", {})
-    print(f"  {label}: {figures['seconds']:.1f} s, ingest {ingest.get('wall', 0):.1f} s "
+    print(f"  {label}: {figures['seconds']:.1f} s (of {figures['all_seconds']}), ingest {ingest.get('wall', 0):.1f} s "
           f"in {ingest.get('runs', 0)} run(s)", flush=True)
     return figures
 
@@ -68,6 +68,7 @@ def main() -> None:
     parser.add_argument("--bad-rows", type=float, default=0.001)
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration; the median is shown")
     args = parser.parse_args()
     landing = args.file.parent if args.file else args.workdir / f"landing-pieces-{args.rows}"
     path = args.file or landing / "history.csv"
@@ -80,15 +81,15 @@ def main() -> None:
     cut_seconds = time.perf_counter() - started
     base = args.workdir / "pieces-bench"
     environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
-    results = [measure(f"this machine ({os.cpu_count()} cores, threads)", landing, base / "single")]
+    results = [measure(args.repeat, f"this machine ({os.cpu_count()} cores, threads)", landing, base / "single")]
     config = args.workdir / "two-pieces.yaml"
     config.write_text("machine:\n  file_pieces: 2\n")
-    local = measure("this machine, 2 pieces at once", landing, base / "local-2", arguments=("--config", config))
+    local = measure(args.repeat, "this machine, 2 pieces at once", landing, base / "local-2", arguments=("--config", config))
     for workers in (1, 2):
         with running_dask_cluster(base / f"cluster-{workers}", workers=workers, cores_per_worker=1,
                                   environment=environment) as cluster:
             pin_one_core_each(cluster)
-            results.append(measure(f"Dask, {workers} x 1-core worker (pinned)", landing, base / f"dask-{workers}", cluster))
+            results.append(measure(args.repeat, f"Dask, {workers} x 1-core worker (pinned)", landing, base / f"dask-{workers}", cluster))
     results.append(local)
     same = {name: output_files(base / name) == output_files(base / "single")
             and reports_of(base / name) == reports_of(base / "single") for name in ("dask-1", "dask-2", "local-2")}
