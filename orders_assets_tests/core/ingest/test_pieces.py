@@ -139,12 +139,16 @@ def test_every_ingested_csv_case_of_the_bad_input_catalogue_cut_at_each_of_its_r
     assert tried > 80
 
 
-def test_a_generated_file_with_malformed_rows_in_pieces_with_many_digest_segments(tmp_path, monkeypatch):
+@pytest.mark.parametrize("bad_rows", [0.0, 0.001])
+def test_a_generated_file_clean_or_with_malformed_rows_in_pieces_with_many_digest_segments(tmp_path, monkeypatch,
+                                                                                            bad_rows):
     monkeypatch.setattr(identity, "SEGMENT_BYTES", 64 << 10)
     landing = tmp_path / "landing"
-    generate_orders(landing / "orders.csv", rows=20_000, days=3, securities=6, seed=5, bad_rows=0.001)
+    generate_orders(landing / "orders.csv", rows=20_000, days=3, securities=6, seed=5, bad_rows=bad_rows)
     pieces = assert_same_as_one_pass(landing, tmp_path, 64 << 10, 3)
     assert len(pieces) == 3
+    rejected = OrderStore(tmp_path / "one").manifests()[0].rows_rejected
+    assert (rejected > 0) == (bad_rows > 0)
 
 
 def test_quoted_newlines_and_stray_quotes_at_every_cut(tmp_path):
