@@ -1,4 +1,4 @@
-"""orders-assets generate | run | profile: the command line of the project (contract section 5)."""
+"""orders-assets generate | run | ui | profile: the command line of the project (contract section 5)."""
 import argparse
 import os
 import sys
@@ -43,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                      help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
 
+    ui = commands.add_parser("ui", help="the Dagster UI (webserver and daemon) on 127.0.0.1 over the folders of run")
+    ui.add_argument("--landing", type=Path, required=True)
+    ui.add_argument("--data", type=Path, required=True)
+    ui.add_argument("--config", type=Path, default=None, help="YAML settings, as for run --config")
+    ui.add_argument("--port", type=int, default=3000, help="the webserver's port (default 3000)")
+
     profile = commands.add_parser("profile", help="print the detected machine and the settings chosen for it")
     profile.add_argument("--data", type=Path, default=Path("."), help="data folder (its disk's free space counts)")
     profile.add_argument("--config", type=Path, default=None, help="YAML settings; their machine values win")
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
                          help="write the effective settings as a config file that reproduces them exactly")
 
     args = parser.parse_args(argv)
-    command = {"generate": _generate, "profile": _profile, "run": _run_until_stopped}[args.command]
+    command = {"generate": _generate, "profile": _profile, "run": _run_until_stopped, "ui": _ui}[args.command]
     try:
         return command(args)
     except AccountingError:
@@ -72,6 +78,12 @@ def _run_until_stopped(args: argparse.Namespace) -> int:
         print(f"stopped by {stop}: no further run was launched; what was written is whole (every output is "
               "written atomically). Run the same command again to finish.", file=sys.stderr)
         return stop.exit_status
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from orders_assets.cli.ui import serve_ui
+
+    return serve_ui(args.landing, args.data, args.config, args.port)
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -194,12 +206,6 @@ def _exit_status(runs_succeeded: bool, store) -> int:
 
 
 def _run_through_dagster(args: argparse.Namespace, settings, started: float, checkpoint, work) -> int:
-    import warnings
-
-    import dagster as dg
-
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
     from orders_assets.config_file import save_settings, settings_document
     from orders_assets.platform.executors import dask_scheduler_from
     from orders_assets.platform.instance import ensure_instance_folder, open_instance, use_batched_events

@@ -1,8 +1,10 @@
 """The commands users type, as subprocesses: orders-assets run, dagster asset materialize, definitions validate,
-the webserver, and dagster dev with its daemon running the sensor."""
+the webserver, and orders-assets ui (dagster dev's webserver and daemon) running the sensor."""
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,6 @@ import yaml
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.platform.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
 from orders_assets.resources import DATA_ENV, LANDING_ENV
 from orders_assets.sensors import INTERVAL_ENV
 from orders_assets_tests.conftest import assert_report_equals, read_report
@@ -135,21 +136,24 @@ def test_the_webserver_loads_workspace_yaml_and_shows_the_graph_and_partitions(r
         server.wait(timeout=30)
 
 
-def test_dagster_dev_runs_the_sensor_on_a_dropped_file(tmp_path):
-    """`dagster dev` (webserver and daemon) on 127.0.0.1: a dropped file goes through the sensor's three
-    stages to reports equal to the independent computation; the runs are seen through GraphQL."""
-    landing, data, home = tmp_path / "landing", tmp_path / "data", tmp_path / "home"
+def test_orders_assets_ui_runs_the_sensor_on_a_dropped_file_and_stops_cleanly(tmp_path):
+    """`orders-assets ui` (dagster dev's webserver and daemon) on 127.0.0.1 over the folders of `run`: a
+    dropped file goes through the sensor's three stages to reports equal to the independent
+    computation, seen through GraphQL; SIGTERM stops every process it started, exit status 0, and no
+    warning the user cannot act on was printed."""
+    landing, data = tmp_path / "landing", tmp_path / "data"
     landing.mkdir()
-    ensure_instance_folder(home)
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("ORDERS_ASSETS_")}
-    env.update({"DAGSTER_HOME": str(home), LANDING_ENV: str(landing), DATA_ENV: str(data), INTERVAL_ENV: "3",
-                **BATCHING_ENVIRONMENT})
-    server = subprocess.Popen([BIN / "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                              cwd=Path(__file__).parents[2], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("ORDERS_ASSETS_") and key != "DAGSTER_HOME"}
+    env[INTERVAL_ENV] = "3"
+    server = subprocess.Popen([BIN / "orders-assets", "ui", "--landing", landing, "--data", data, "--port", str(port)],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
     try:
         wait_until_serving(server, port)
+        locations = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
+        assert locations["workspaceOrError"]["locationEntries"] == [{"name": "orders_assets", "loadStatus": "LOADED"}]
         generate_orders(tmp_path / "drop.csv", rows=3_000, days=1, securities=3, seed=6)
         shutil.move(tmp_path / "drop.csv", landing / "drop.csv")
         runs = {}
@@ -165,5 +169,56 @@ def test_dagster_dev_runs_the_sensor_on_a_dropped_file(tmp_path):
         reference = reference_reports([landing / "drop.csv"])
         for name in REPORT_NAMES:
             assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
+        os.kill(server.pid, signal.SIGTERM)
+        output, _ = server.communicate(timeout=90)
+        left = group_alive_after(server.pid, seconds=30)
     finally:
         stop_group(server, grace_seconds=60)
+    assert server.returncode == 0, output[-3000:]
+    assert f"Dagster UI on http://127.0.0.1:{port}" in output and output.rstrip().endswith("Dagster UI stopped")
+    assert "Warning" not in output, [line for line in output.splitlines() if "Warning" in line]
+    assert (data / "dagster_home" / "dagster.yaml").is_file()
+    assert not left, "the webserver, the daemon or a code server outlived the command"
+
+
+def group_alive_after(group: int, seconds: float) -> bool:
+    """Whether a process of the group is still running (zombies aside) after waiting up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = [fields for fields in map(_stat_fields, Path("/proc").glob("[0-9]*/stat"))
+                 if fields[2:3] == [str(group)] and fields[0] != "Z"]
+        if not alive:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.5)
+
+
+def _stat_fields(status: Path) -> list[str]:
+    """state, ppid, pgrp, ... of /proc/<pid>/stat (the fields after the command's parentheses)."""
+    try:
+        return status.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+@pytest.mark.parametrize("problem", ["no landing folder", "no config file", "a config that cannot work", "port in use"])
+def test_orders_assets_ui_refuses_what_cannot_work_before_anything_starts(tmp_path, problem):
+    landing, data, config = tmp_path / "landing", tmp_path / "data", tmp_path / "orders.yaml"
+    if problem != "no landing folder":
+        landing.mkdir()
+    if problem == "a config that cannot work":
+        config.write_text("machine:\n  workers: 0\n")
+    port = free_port()
+    with socket.socket() as holder:
+        if problem == "port in use":
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        arguments = ["--config", config] if "config" in problem else []
+        refused = subprocess.run([BIN / "orders-assets", "ui", "--landing", landing, "--data", data, "--port", str(port),
+                                  *arguments], capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    expected = {"no landing folder": str(landing), "no config file": str(config),
+                "a config that cannot work": "workers = 0", "port in use": f"port {port}"}[problem]
+    assert refused.stderr.startswith("error: ") and expected in refused.stderr, refused.stderr
+    assert not (data / "dagster_home").exists()  # nothing started, no instance made
