@@ -31,7 +31,7 @@ class LandingFolder:
         self.landing.mkdir()
         self.settings = settings or OrdersSettings(landing_dir=str(self.landing), data_dir=str(self.data))
         self.defs = build_definitions(self.settings)
-        self.sensor = self.defs.get_sensor_def(SENSOR_NAME)
+        self.sensor = self.defs.resolve_sensor_def(SENSOR_NAME)
         self.instance = instance
         self.cursor = None
 

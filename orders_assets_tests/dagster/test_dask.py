@@ -141,7 +141,7 @@ def test_the_sensor_cuts_new_work_into_one_run_per_connected_worker(tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     with running_dask_cluster(tmp_path / "cluster") as cluster:
         defs = build_definitions(settings, dask_scheduler=cluster.address)
-        sensor, cursor = defs.get_sensor_def(SENSOR_NAME), None
+        sensor, cursor = defs.resolve_sensor_def(SENSOR_NAME), None
         requested: dict[str, list[dg.RunRequest]] = {}
         for _ in range(4):  # a file is complete once two ticks saw it unchanged
             result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, resources={"settings": settings}))
