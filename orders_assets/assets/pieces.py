@@ -111,6 +111,7 @@ def run_piece(context: dg.AssetExecutionContext, store, key: str, chunked: Chunk
     try:
         outcome = ingest_piece(chunked, pieces, piece.index, store,
                                lambda done, counts: watch.on_block(max(0, done - piece.start), counts))
+        watch.finish(outcome.seconds)  # its last line: 100%
     finally:
         watch.close()
     done = pieces_done(store, chunked, pieces)

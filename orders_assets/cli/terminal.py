@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from orders_assets.core.ingest.progress import MiB, format_seconds, latest_progress
+from orders_assets.core.ingest.progress import MiB, format_seconds, latest_progress, take_finished_progress
 
 BAR_WIDTH = 24
 
@@ -42,6 +42,7 @@ class ProgressBar:
         self._drawn = False
         self._last = None
         self._last_line = 0.0
+        self._started = time.time()
 
     def __enter__(self) -> "ProgressBar":
         self._thread.start()
@@ -50,6 +51,10 @@ class ProgressBar:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         self._thread.join()
+        final = take_finished_progress(self.state_folder, self._started - 1.0)  # mtimes are coarse
+        if final is not None and final != self._last:
+            self._last = final
+            self._draw(final)  # the step ended between two looks: its 100% line, not the last one seen
         if self._drawn and self.in_place:
             self.stream.write("\n")
             self.stream.flush()

@@ -39,3 +39,24 @@ def test_a_pipe_gets_a_line_per_interval_and_the_final_one(tmp_path):
         time.sleep(0.3)
     lines = stream.getvalue().splitlines()
     assert [line.split("]")[1].split("%")[0].strip() for line in lines] == ["10", "100"]
+
+
+def test_a_step_that_ends_between_two_looks_still_leaves_its_100_percent_line(tmp_path):
+    """The bar looks every few seconds; the step's last snapshot (written as it ends) is drawn when
+    the bar stops, not the 23% it saw last, and is then removed."""
+    from orders_assets.core.ingest.source import RowCounts
+    from orders_assets.core.ingest.watch import IngestWatch, progress_file
+
+    stream = io.StringIO()
+    with ProgressBar(tmp_path, stream, refresh_seconds=0.05, line_seconds=60) as bar:
+        watch = IngestWatch(progress_file(tmp_path, "run"), "run", [1_000_000], log=lambda line: None, log_every=0.0)
+        watch.on_block(230_000, RowCounts(rows_read=2_300))
+        time.sleep(0.3)
+        bar.refresh = 60  # the bar looks no more: the step ends unseen
+        watch.on_block(1_000_000, RowCounts(rows_read=10_000))
+        watch.finish(1.0)
+        watch.close()
+    lines = stream.getvalue().splitlines()
+    assert [line.split("]")[1].split("%")[0].strip() for line in lines] == ["23", "100"]
+    assert "10,000 rows" in lines[-1]
+    assert not list((tmp_path / PROGRESS_FOLDER).iterdir())  # read once, then gone

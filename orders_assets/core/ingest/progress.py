@@ -23,7 +23,11 @@ from orders_assets.core.store.atomic import atomic_write_json
 
 MiB = 1 << 20
 PROGRESS_FOLDER = "progress"
-"""Under <data>/state: one live JSON file per ingest run in progress (removed when it ends)."""
+"""Under <data>/state: one live JSON file per ingest run in progress; when the run ends it is renamed
+to <run id>.done (its last, 100% snapshot), read and removed by the command that drew the progress."""
+FINISHED_SUFFIX = ".done"
+FINISHED_KEPT_SECONDS = 3600.0
+"""A finished run's last snapshot no command came to read (a run of the UI) is removed after this."""
 RATE_WINDOW_SECONDS = 20.0
 DEFAULT_INTERVAL_SECONDS = 5.0
 """How often progress is reported: often enough to follow a 200 GB run, rare enough not to flood logs."""
@@ -101,6 +105,28 @@ def latest_progress(state_folder) -> dict | None:
         except (OSError, ValueError):
             continue
     return None
+
+
+def take_finished_progress(state_folder, since: float) -> dict | None:
+    """The last snapshot of the newest run finished since `since` (a time.time()), and every such
+    snapshot removed: the command's final progress line, read once."""
+    folder = state_folder / PROGRESS_FOLDER
+    finished = [path for path in (folder.glob(f"*{FINISHED_SUFFIX}") if folder.is_dir() else ()) if _mtime(path) >= since]
+    newest = None
+    for path in sorted(finished, key=_mtime):
+        try:
+            newest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+        path.unlink(missing_ok=True)
+    return newest
+
+
+def remove_stale_finished(folder, now: float) -> None:
+    """Finished snapshots older than FINISHED_KEPT_SECONDS: nobody is coming for them."""
+    for path in folder.glob(f"*{FINISHED_SUFFIX}") if folder.is_dir() else ():
+        if now - _mtime(path) > FINISHED_KEPT_SECONDS:
+            path.unlink(missing_ok=True)
 
 
 def _mtime(path) -> float:

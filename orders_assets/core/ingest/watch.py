@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orders_assets.core.ingest.progress import (
+    FINISHED_SUFFIX,
     MiB,
     PROGRESS_FOLDER,
     ProgressMonitor,
@@ -20,6 +21,7 @@ from orders_assets.core.ingest.progress import (
     StageClock,
     bottleneck_hint,
     mb_per_second,
+    remove_stale_finished,
     write_progress,
 )
 from orders_assets.core.store.manifest import Manifest
@@ -53,6 +55,8 @@ class IngestWatch:
         self.wall_seconds = 0.0
         self.workers = 1
         self.totals = dict.fromkeys(TOTALS, 0)
+        self.finished = False
+        remove_stale_finished(live_file.parent, time.time())
 
     def on_block(self, bytes_done: int, counts) -> None:
         """The ingest's progress callback (core.ingest.source.Progress)."""
@@ -79,6 +83,7 @@ class IngestWatch:
         throughput, seconds per stage and the bottleneck's hint, each under RUN_PREFIX."""
         snapshot = self.monitor.snapshot()
         self._publish(snapshot, force_log=True, done=True)
+        self.finished = True
         run_figures = {
             **self.totals,
             "throughput_mb_per_s": mb_per_second(self.totals["bytes"], engine_seconds),
@@ -90,8 +95,12 @@ class IngestWatch:
                 **{f"{RUN_PREFIX}{name}": value for name, value in run_figures.items()}}
 
     def close(self) -> None:
-        """Progress is a live view, not an output: its file goes when the step ends."""
-        self.live_file.unlink(missing_ok=True)
+        """Progress is a live view, not an output: its file goes when the step ends, its last (100%)
+        snapshot kept as <run id>.done for the command's final line when the step finished."""
+        if self.finished and self.live_file.exists():
+            self.live_file.replace(self.live_file.with_suffix(FINISHED_SUFFIX))
+        else:
+            self.live_file.unlink(missing_ok=True)
 
     def _publish(self, snapshot: ProgressSnapshot, force_log: bool = False, done: bool = False) -> None:
         write_progress(self.live_file, snapshot, self.run_id, done)
