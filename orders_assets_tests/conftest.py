@@ -4,6 +4,26 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Where the real-data tests read from, at the end of every run (-q too): they skip without it,
+    never silently."""
+    from orders_assets_tests.support.real_data_oracles import REAL_DATA, REAL_DATA_ENV
+
+    found = "found" if REAL_DATA.is_dir() else f"NOT FOUND, so its tests skipped: {REAL_DATA_ENV}=PATH points at it"
+    terminalreporter.write_line(f"real market data: {REAL_DATA} ({found})")
+
+
+def pytest_sessionstart(session) -> None:
+    """A real-data folder named by the variable must exist: asked for, its tests do not skip."""
+    import os
+
+    from orders_assets_tests.support.real_data_oracles import REAL_DATA, REAL_DATA_ENV
+
+    if os.environ.get(REAL_DATA_ENV) and not REAL_DATA.is_dir():
+        raise pytest.UsageError(f"{REAL_DATA_ENV}={os.environ[REAL_DATA_ENV]}: no such folder")
 
 
 def tree_hashes(root: Path, skip: tuple[str, ...] = ("dagster_home",)) -> dict[str, str]:

@@ -25,11 +25,12 @@ from orders_assets_tests.support import real_data_oracles as oracles
 from orders_assets_tests.support.real_data_compare import assert_reports_match
 from orders_assets_tests.support.reference import size_bucket_labels
 
-REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "real-data"
+REAL_DATA = oracles.REAL_DATA
 
 pytestmark = pytest.mark.skipif(
     not REAL_DATA.is_dir(),
-    reason=f"real market data not found at {REAL_DATA} (it is kept outside the repo, in ../shared/real-data)",
+    reason=f"real market data not found at {REAL_DATA} (kept outside the repo, in ../shared/real-data; "
+           f"{oracles.REAL_DATA_ENV} names another folder)",
 )
 
 CME = REAL_DATA / "cme_es_mbo_databento"
@@ -46,7 +47,6 @@ def expected(folder: str) -> oracles.Expected:
     """Each oracle runs once per session; a missing dataset folder skips its tests."""
     if not (REAL_DATA / folder).is_dir():
         pytest.skip(f"dataset {folder} not found under {REAL_DATA}")
-    assert oracles.REAL_DATA == REAL_DATA
     return oracles.EXPECTED_BY_FOLDER[folder](REAL_DATA)
 
 

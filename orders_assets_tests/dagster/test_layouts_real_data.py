@@ -29,7 +29,8 @@ DOCS_LAYOUTS = Path(__file__).resolve().parents[2] / "docs" / "layouts"
 
 pytestmark = pytest.mark.skipif(
     not oracles.REAL_DATA.is_dir(),
-    reason=f"real market data not found at {oracles.REAL_DATA} (kept outside the repo, in ../shared/real-data)",
+    reason=f"real market data not found at {oracles.REAL_DATA} (kept outside the repo, in ../shared/real-data; "
+           f"{oracles.REAL_DATA_ENV} names another folder)",
 )
 
 

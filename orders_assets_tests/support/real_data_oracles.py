@@ -52,13 +52,16 @@ from decimal import (
 )
 from fractions import Fraction
 from pathlib import Path
+import os
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-REAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "real-data"
+REAL_DATA_ENV = "ORDERS_ASSETS_REAL_DATA"
+"""Where the real data is when the clone is not beside ../shared (a path; set, it must exist)."""
+REAL_DATA = Path(os.environ.get(REAL_DATA_ENV) or Path(__file__).resolve().parents[3] / "shared" / "real-data")
 
 REPORT_NAMES = (
     "by_security",
