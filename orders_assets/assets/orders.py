@@ -25,6 +25,7 @@ from orders_assets.core.read.reader import SourceFormatError
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.registries import Refusal
 from orders_assets.machine import machine_metadata
+from orders_assets.platform.partition_metadata import add_partition_metadata
 from orders_assets.partitions import (
     SOURCE_FILES,
     dagster_key,
@@ -38,7 +39,6 @@ from orders_assets.resources import OrdersSettings
 CHUNKED_SOURCE_IO_MANAGER = "chunked_source_io_manager"
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
 """Seconds between two progress lines in the run's logs (default 5)."""
-PER_PARTITION_METADATA_LIMIT = 100
 
 landing_orders = dg.AssetSpec(
     "landing_orders",
@@ -261,6 +261,17 @@ def _file_metadata(manifest: Manifest, store) -> dict:
     }
 
 
+def partition_metadata(part) -> dict:
+    """One (date, security) key's own figures, exact: money as text, never a float."""
+    return {
+        "dagster/row_count": part.rows,
+        "quantity": part.quantity if isinstance(part.quantity, int) else dg.MetadataValue.text(str(part.quantity)),
+        "value": dg.MetadataValue.text(part.value),
+        "stored_in": dg.MetadataValue.path(str(part.path)) if part.path is not None else dg.MetadataValue.text(
+            "no rows: no file holds this key"),
+    }
+
+
 def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
     """Forget sources that left the landing folder: staged rows and their file partitions."""
     for key in keys:
@@ -281,28 +292,25 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
 
     Built from what the ingest kept of every source file that holds this (date, security), never
     by reading a source file again. Stored in orders/trade_date=D/orders.parquet (one file per
-    date, rows sorted by security), each row with the source file and line it came from. A
-    partition shows its orders and value when a run builds at most 100 of them (the sensor's
-    runs); the daily series report (timeseries_daily) has them for every partition.
+    date, rows sorted by security), each row with the source file and line it came from. Each
+    partition shows its own figures: its order events (dagster/row_count: every event of the
+    order set, AMEND and CANCEL rows included, as the contract counts them), quantity, value
+    (exact, as text) and the file that holds its rows.
     """
-    # Each key gets its own materialization (the UI's partition status) carrying only per-key
+    # Each key gets its own materialization (the UI's partition status) carrying only its own
     # figures: Dagster copies a step's MaterializeResult metadata into each of them, so the step's
-    # own figures go once per run in an AssetObservation, not 75,000 times. Per-key metadata stops
-    # at PER_PARTITION_METADATA_LIMIT keys: in Dagster 1.13 each add_asset_metadata(partition_key=...)
-    # re-lists the dynamic partitions from the instance, O(partitions) per call.
+    # own figures go once per run in an AssetObservation, not 75,000 times. The keys' figures are
+    # added in one pass (platform/partition_metadata.py), at every backfill size.
     started = time.perf_counter()
     keys = [store_key(key) for key in context.partition_keys]
     assembled = assemble_partitions(settings.store(), keys, settings.edges(), workers=settings.tuning().workers)
-    if len(assembled) <= PER_PARTITION_METADATA_LIMIT:
-        for part in assembled:
-            context.add_asset_metadata({"orders": part.rows, "value": float(part.value)},
-                                       partition_key=dagster_key(part.key))
+    add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part) for part in assembled})
     seconds = time.perf_counter() - started
     orders = sum(part.rows for part in assembled)
     context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={
         "partitions": len(assembled),
         "orders": orders,
-        "value": float(sum(Decimal(part.value) for part in assembled)),
+        "value": dg.MetadataValue.text(str(sum((Decimal(part.value) for part in assembled), Decimal(0)))),
         "empty_partitions": sum(1 for part in assembled if part.rows == 0),
         "orders_per_s": round(orders / seconds) if seconds else 0,
         "peak_rss_mib": round(peak_rss_bytes() / MiB, 1),

@@ -1,5 +1,6 @@
 """The whole pipeline through Dagster on generated data, against the independent reference."""
 import json
+from decimal import Decimal
 from types import SimpleNamespace
 
 import dagster as dg
@@ -7,7 +8,6 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets.assets.orders import PER_PARTITION_METADATA_LIMIT
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import OrdersSettings
@@ -103,11 +103,19 @@ def test_the_backfill_records_its_figures_once_and_each_key_only_its_own(pipelin
     assert len(materializations) == reference.partitions
     per_key = {record.partition_key: record.asset_materialization.metadata for record in materializations}
     assert all("engine_seconds" not in metadata and "partitions" not in metadata for metadata in per_key.values())
-    if reference.partitions <= PER_PARTITION_METADATA_LIMIT:  # a small run: each key's own orders, plotted
-        daily = reference.reports["timeseries_daily"]
-        assert {f"{row.trade_date}|{row.security_code}": row.orders for row in daily.itertuples()} == {
-            partition: metadata["orders"].value for partition, metadata in per_key.items()
-            if metadata["orders"].value}
+    daily = reference.reports["timeseries_daily"]  # the independent computation, per (date, security)
+    expected = {f"{row.trade_date}|{row.security_code}": (row.orders, row.quantity, Decimal(str(row.value)))
+                for row in daily.itertuples()}
+    shown = {partition: (metadata["dagster/row_count"].value, metadata["quantity"].value,
+                         Decimal(metadata["value"].value)) for partition, metadata in per_key.items()}
+    assert {key: figures for key, figures in shown.items() if figures[0]} == expected
+    for partition, metadata in per_key.items():
+        assert isinstance(metadata["value"], dg.TextMetadataValue)  # exact, never a float
+        trade_date = partition.split("|")[0]
+        if shown[partition][0]:
+            assert metadata["stored_in"].value == str(pipeline.data / "orders" / f"trade_date={trade_date}" / "orders.parquet")
+        else:
+            assert metadata["stored_in"].value.startswith("no rows")
 
 
 def test_the_ui_partition_status_is_current_when_the_run_ends(pipeline):
