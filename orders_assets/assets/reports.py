@@ -96,7 +96,7 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     started = time.perf_counter()
     store = settings.store()
     with store.locked():
-        built = build_summary(store, load_partials(store))
+        built = build_summary(store, load_partials(store), settings.order_filter())
         page = write_report_page(store.reports, built)  # before summary.json, the commit point
         path = write_summary(built, store.reports)
     document = built.to_json()
@@ -106,6 +106,13 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
             **{key: value for key, value in scalars.items() if isinstance(value, int)},
             **{key: dg.MetadataValue.text(document[key])
                for key in ("quantity", "value") if isinstance(document[key], str)},
+            **{key: dg.MetadataValue.text(document[key])
+               for key in ("first_trade_date", "last_trade_date") if document[key]},
+            **({"order_filter": dg.MetadataValue.json(document["order_filter"])} if document["order_filter"] else {}),
+            **({"rejections_by_reason": dg.MetadataValue.md(
+                "| reason | rows |\n|---|---:|\n" + "\n".join(
+                    f"| {entry['reason']} | {entry['rows']:,} |" for entry in document["rejections_by_reason"]))}
+               if document["rejections_by_reason"] else {}),
             "path": dg.MetadataValue.path(outputs.display(path)),
             "index_html": dg.MetadataValue.path(outputs.display(page)),
             "index_url": dg.MetadataValue.url(outputs.browser_url(page)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core.assemble.aggregate import exact_totals, json_amount
+from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.read.layout.model import CANONICAL
 from orders_assets.core.store import outputs
 from orders_assets.core.store.manifest import Manifest
@@ -27,9 +29,11 @@ from orders_assets.core.store.outputs import OutputPath
 
 SUMMARY_NAME = "summary.json"
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 """1: the keys summary.json has always held; a file written before this class has no `version` key
-and is read as 1. A summary of a later version is refused: its meaning is unknown here."""
+and is read as 1. 2 adds what the reports were made under and over: the filter, the trade dates,
+the rejected rows by reason and each file's quarantine (a version 1 file reads with them empty).
+A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
 
@@ -48,11 +52,15 @@ class FileSummary:
     layout: str | None = None
     """The vendor layout the file was read through; None for a canonical file (no key on disk)."""
     rows_not_orders: int | None = None
+    quarantine: str | None = None
+    """Its rejected rows' file, relative to the data folder (None: no row rejected)."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
         if self.layout is None:
             del document["layout"], document["rows_not_orders"]
+        if self.quarantine is None:
+            del document["quarantine"]
         return document
 
     @classmethod
@@ -98,6 +106,15 @@ class Summary:
     (OrderStore.inputs_signature); None in a summary that did not record it, never current."""
     files: tuple[FileSummary, ...] = ()
     skipped: tuple[SkippedFile, ...] = ()
+    order_filter: dict | None = None
+    """The rule the order set was made under: order_types, session_start, session_end (local,
+    end exclusive), timezone, participants (empty: all)."""
+    first_trade_date: str | None = None
+    last_trade_date: str | None = None
+    trade_dates: int = 0
+    """Trade dates with rows in the order set (the dates between without any are not counted)."""
+    rejections_by_reason: tuple[tuple[str, int], ...] = ()
+    """(reason, rows) over every file's quarantine, most rows first."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -109,7 +126,9 @@ class Summary:
         document = dataclasses.asdict(self)
         document.update(quantity=json_amount(self.quantity), value=json_amount(self.value),
                         files=[entry.to_json() for entry in self.files],
-                        skipped=[entry.to_json() for entry in self.skipped])
+                        skipped=[entry.to_json() for entry in self.skipped],
+                        rejections_by_reason=[{"reason": reason, "rows": rows}
+                                              for reason, rows in self.rejections_by_reason])
         return document
 
     @classmethod
@@ -120,6 +139,8 @@ class Summary:
         values.update(quantity=exact_amount(document["quantity"]), value=Decimal(document["value"]),
                       files=tuple(FileSummary.from_json(entry) for entry in document.get("files", ())),
                       skipped=tuple(SkippedFile.from_json(entry) for entry in document.get("skipped", ())),
+                      rejections_by_reason=tuple((entry["reason"], entry["rows"])
+                                                 for entry in document.get("rejections_by_reason", ())),
                       version=SUMMARY_VERSION)
         return cls(**values)
 
@@ -136,27 +157,50 @@ def _known_fields(cls, document: Mapping) -> dict:
     return {name: value for name, value in document.items() if name in known}
 
 
-def build_summary(store: OrderStore, partials: pa.Table) -> Summary:
-    """Contract section 4's summary of the store's current ingests and partitions."""
+def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilter | None = None) -> Summary:
+    """Contract section 4's summary of the store's current ingests and partitions, with what it
+    was made under (`order_filter`) and over (the trade dates, the rejected rows by reason)."""
     manifests = store.manifests()
     catalog = store.catalog_table()
+    dates = sorted(set(catalog.filter(pc.greater(catalog["rows"], 0))["trade_date"].to_pylist()))
     return Summary(
         source_files=len(manifests),
         **{field: sum(getattr(manifest, field) for manifest in manifests) for field in COUNT_FIELDS},
         partitions=pc.sum(pc.greater(catalog["rows"], 0)).as_py() or 0,
         **exact_totals(partials),
         inputs_signature=store.inputs_signature(),
-        files=tuple(_file_summary(manifest) for manifest in manifests),
+        files=tuple(_file_summary(store, manifest) for manifest in manifests),
         skipped=tuple(SkippedFile.from_json(entry) for entry in store.skipped_list()),
+        order_filter=None if order_filter is None else _filter_document(order_filter),
+        first_trade_date=str(dates[0]) if dates else None,
+        last_trade_date=str(dates[-1]) if dates else None,
+        trade_dates=len(dates),
+        rejections_by_reason=_rejections_by_reason(store, manifests),
     )
 
 
-def _file_summary(manifest: Manifest) -> FileSummary:
+def _filter_document(order_filter: OrderFilter) -> dict:
+    document = dataclasses.asdict(order_filter)
+    return {**document, "order_types": list(document["order_types"]), "participants": list(document["participants"])}
+
+
+def _rejections_by_reason(store: OrderStore, manifests: list[Manifest]) -> tuple[tuple[str, int], ...]:
+    """Rows per reason over the quarantines (their `reason` column only): most rows first."""
+    counts: Counter = Counter()
+    for manifest in manifests:
+        if manifest.rows_rejected:
+            counts.update(store.quarantine_reasons(manifest.source_key))
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _file_summary(store: OrderStore, manifest: Manifest) -> FileSummary:
     counts = {field: getattr(manifest, field) for field in COUNT_FIELDS}
+    quarantine = (str(store.quarantine_file(manifest.source_key).relative_to(store.root))
+                  if manifest.rows_rejected else None)
     if manifest.layout == CANONICAL:
-        return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions))
+        return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions), quarantine=quarantine)
     return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions),
-                       layout=manifest.layout, rows_not_orders=manifest.rows_not_orders)
+                       layout=manifest.layout, rows_not_orders=manifest.rows_not_orders, quarantine=quarantine)
 
 
 def read_summary(reports_dir: OutputPath) -> Summary | None:

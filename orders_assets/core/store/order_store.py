@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from upath import UPath
 
@@ -86,6 +87,15 @@ class OrderStore:
         if not path.exists():
             return QUARANTINE_SCHEMA.empty_table()
         return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=QUARANTINE_SCHEMA))
+
+    def quarantine_reasons(self, source_key: str) -> dict[str, int]:
+        """A source's rejected rows counted by reason (its quarantine's reason column alone)."""
+        path = self.quarantine_file(source_key)
+        if not path.exists():
+            return {}
+        reasons = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            include_columns=["reason"], column_types={"reason": pa.string()}))["reason"]
+        return {entry["values"]: entry["counts"] for entry in pc.value_counts(reasons).to_pylist()}
 
     def date_file(self, trade_date: str) -> UPath:
         """The published filtered order sets of one trade date: every security's rows."""

@@ -66,7 +66,9 @@ def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_
     assert summary.files[1] == FileSummary("vendor/day.csv", 10, 5, 5, 0, 1, layout="vendor_x", rows_not_orders=2)
     assert summary.files[0].layout is None
     assert summary.skipped == (SkippedFile("notes.zip", "an archive"),)
-    assert summary.to_json() == {**WRITTEN_BEFORE_VERSIONS, "version": 1}
+    assert summary.to_json() == {**WRITTEN_BEFORE_VERSIONS, "version": SUMMARY_VERSION, "order_filter": None,
+                                 "first_trade_date": None, "last_trade_date": None, "trade_dates": 0,
+                                 "rejections_by_reason": []}  # what version 1 did not record: empty
 
 
 def test_a_whole_unit_quantity_stays_an_integer_and_a_missing_signature_is_never_current(tmp_path):
@@ -84,3 +86,27 @@ def test_a_summary_of_a_later_version_is_refused_naming_the_file_and_the_fix(tmp
     message = str(refused.value)
     assert str(tmp_path / "summary.json") in message
     assert f"summary version {SUMMARY_VERSION + 1}" in message and "upgrade orders_assets" in message
+
+
+def test_the_summary_says_what_it_was_made_under_and_over(tmp_path):
+    """The filter, the trade dates against the reference's kept rows, and the rejected rows by reason
+    against the quarantine read on its own, each file naming its quarantine."""
+    import pandas as pd
+
+    from orders_assets.core.read.filters import OrderFilter
+
+    store = build_sample_reports(tmp_path, rows=5_000)
+    rule = OrderFilter(participants=())
+    summary = Summary.from_json(build_summary(store, load_partials(store), rule).to_json())
+    reference = reference_reports([tmp_path / "landing" / "orders.csv"])
+    assert summary.order_filter == {"order_types": list(rule.order_types), "session_start": "10:00:00",
+                                    "session_end": "16:00:00", "participants": [], "timezone": "Australia/Sydney"}
+    dates = sorted({row.trade_date for row in reference.kept})
+    assert (summary.first_trade_date, summary.last_trade_date, summary.trade_dates) == (
+        str(dates[0]), str(dates[-1]), len(dates))
+    [entry] = summary.files
+    quarantine = pd.read_csv(store.root / entry.quarantine)
+    assert len(quarantine) == reference.rows_rejected > 0
+    counted = quarantine["reason"].value_counts()
+    assert dict(summary.rejections_by_reason) == {reason: int(rows) for reason, rows in counted.items()}
+    assert [rows for _, rows in summary.rejections_by_reason] == sorted(counted.tolist(), reverse=True)
