@@ -30,7 +30,7 @@ SUMMARY_FIGURES = (
     ("rows_filtered_out", "Rows filtered out"),
     ("rows_rejected", "Rows rejected"),
     ("partitions", "Partitions"),
-    ("orders", "Orders"),
+    ("orders", "Orders (order events)"),
     ("quantity", "Quantity"),
     ("value", "Value"),
 )
@@ -53,10 +53,11 @@ main { max-width: 1060px; margin: 0 auto; padding: 24px 20px 48px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 12px; border-bottom: 1px solid #d9dde3; padding-bottom: 6px; }
 p.note { color: #6b7280; margin: 0 0 16px; }
-dl.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(190px, 1fr)); gap: 10px; margin: 0; }
+dl.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 10px; margin: 0; }
 dl.figures div { background: #fff; border: 1px solid #d9dde3; border-radius: 6px; padding: 10px 14px; }
 dt { font-size: 13px; color: #6b7280; }
-dd { margin: 4px 0 0; font-size: 20px; font-weight: bold; font-variant-numeric: tabular-nums; }
+dd { margin: 4px 0 0; font-size: 20px; font-weight: bold; font-variant-numeric: tabular-nums;
+     overflow-wrap: anywhere; }
 table { border-collapse: collapse; background: #fff; width: 100%; font-size: 14px; }
 th, td { border: 1px solid #d9dde3; padding: 6px 10px; text-align: left; }
 th { background: #eef0f3; }
@@ -97,9 +98,13 @@ def write_report_page(reports_dir: OutputPath, summary: Summary | None) -> Outpu
 def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
     sections = [
         "<h1>Orders reports</h1>",
-        '<p class="note">Reports over the filtered order set. Value = price &times; quantity: exact in the '
-        "report files, rounded in the plots.</p>",
+        '<p class="note">Reports over the filtered order set. Orders count order events: every row of the '
+        "set (new orders, amendments and cancellations alike), as the data contract counts them. Value = "
+        "price &times; quantity: exact in the report files and here, rounded in the plots.</p>",
+        _made_under_section(summary),
         _summary_section(summary),
+        _rejections_section(summary),
+        _top_securities_section(reports_dir),
         _plots_section(reports_dir),
         _reports_section(reports_dir, summary is not None),
     ]
@@ -141,6 +146,60 @@ def _summary_section(summary: Summary | None) -> str:
         )
         parts += ["<h2>Source files</h2>", f'<table class="files">\n<tr>{head}</tr>\n{rows}\n</table>']
     return "\n".join(parts)
+
+
+TOP_SECURITIES = 10
+"""Securities in the page's table, by value."""
+
+
+def _made_under_section(summary: Summary | None) -> str:
+    """The rule the order set was made under and the trade dates it covers."""
+    if summary is None or summary.order_filter is None:
+        return ""
+    rule = summary.order_filter
+    participants = ", ".join(rule["participants"]) if rule["participants"] else "all"
+    dates = ("no trade date with orders" if summary.first_trade_date is None else
+             f"{summary.first_trade_date} to {summary.last_trade_date} ({summary.trade_dates:,} trade dates with orders)")
+    rows = [("Order types", ", ".join(rule["order_types"])),
+            ("Session", f"{rule['session_start']} &le; local time &lt; {rule['session_end']} ({rule['timezone']})"),
+            ("Participants", participants), ("Trade dates", dates)]
+    body = "\n".join(f"<tr><th>{_text(label)}</th><td>{value if label == 'Session' else _text(value)}</td></tr>"
+                     for label, value in rows)
+    return f'<h2>The order set</h2>\n<table class="made-under">\n{body}\n</table>'
+
+
+def _rejections_section(summary: Summary | None) -> str:
+    """Rejected rows by reason, and each file's quarantine (its line, column, reason and raw text)."""
+    if summary is None or not summary.rows_rejected or not summary.rejections_by_reason:
+        return ""
+    rows = "\n".join(f'<tr><td>{_text(reason)}</td><td class="number">{_text(_figure_text(count))}</td></tr>'
+                     for reason, count in summary.rejections_by_reason)
+    files = [entry for entry in summary.files if entry.quarantine]
+    links = "".join(f'<li><a href="../{_text(entry.quarantine)}">{_text(entry.quarantine)}</a>: '
+                    f"{_text(_figure_text(entry.rows_rejected))} rows of {_text(entry.source_file)}</li>"
+                    for entry in files)
+    return ("<h2>Rejected rows</h2>\n"
+            f'<table class="rejections">\n<tr><th>Reason</th><th>Rows</th></tr>\n{rows}\n</table>\n'
+            '<p class="note">Every rejected row, with its line, column, reason and raw text, is in its '
+            f"file's quarantine (in the data folder):</p>\n<ul>{links}</ul>")
+
+
+def _top_securities_section(reports_dir: OutputPath) -> str:
+    """The securities of most value, from by_security (exact values, as in the report)."""
+    path = reports_dir / "by_security.parquet"
+    if not outputs.exists(path):
+        return ""
+    table = outputs.read_table(path).select(["security_code", "orders", "quantity", "value"])
+    ranked = sorted(table.to_pylist(), key=lambda row: (-row["value"], row["security_code"]))[:TOP_SECURITIES]
+    if not ranked:
+        return ""
+    head = "<tr><th>Security</th><th>Orders</th><th>Quantity</th><th>Value</th></tr>"
+    rows = "\n".join(
+        f"<tr><td>{_text(row['security_code'])}</td>"
+        + "".join(f'<td class="number">{_text(_figure_text(row[name]))}</td>' for name in ("orders", "quantity", "value"))
+        + "</tr>" for row in ranked)
+    return (f"<h2>Top {len(ranked)} securities by value</h2>\n<table class=\"top-securities\">\n{head}\n{rows}\n</table>"
+            f'\n<p class="note">All {table.num_rows:,} securities: <a href="by_security.csv">by_security.csv</a>.</p>')
 
 
 def _file_cell(entry: FileSummary, field: str) -> str:

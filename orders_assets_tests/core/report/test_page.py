@@ -70,16 +70,51 @@ def reports_dir(tmp_path_factory) -> Path:
 
 
 def test_every_link_is_relative_and_resolves_to_a_file_and_every_file_is_linked(reports_dir):
-    links = parse(reports_dir / "index.html").links
-    for link in links:
+    every = parse(reports_dir / "index.html").links
+    for link in every:
         parts = urlsplit(link)
         assert not parts.scheme and not parts.netloc and not link.startswith("/"), link
         assert (reports_dir / parts.path).is_file(), link
+    quarantines = [link for link in every if link.startswith("../")]
+    assert quarantines == ["../quarantine/" + path.name for path in (reports_dir.parent / "quarantine").iterdir()]
+    links = [link for link in every if link not in quarantines]
     present = {str(path.relative_to(reports_dir)) for path in reports_dir.rglob("*") if path.is_file()}
     assert set(links) == present - {"index.html"}
     assert {"plots/by_time_of_day.png", "plots/by_participant.png", "summary.json",
             "by_order_size.csv", "timeseries_daily.parquet"} <= set(links)
-    assert len(links) == 7 * 2 + 1 + 2
+    assert len(links) == 7 * 2 + 1 + 2 + 1  # by_security.csv twice: its files and the top securities
+
+
+def test_the_page_says_what_was_counted_the_rejections_by_reason_and_the_top_securities(reports_dir):
+    """The rejections table is summary.json's; the top securities are by_security's of most value."""
+    summary = read_summary(reports_dir)
+    text = (reports_dir / "index.html").read_text(encoding="utf-8")
+    assert "Orders (order events)" in text and "amendments and cancellations alike" in text
+    rejections = re.search(r'<table class="rejections">(.*?)</table>', text, re.S).group(1)
+    shown = re.findall(r"<tr><td>(.*?)</td><td class=\"number\">([\d,]+)</td></tr>", rejections)
+    assert [(reason, number(rows)) for reason, rows in shown] == list(summary.rejections_by_reason)
+    assert sum(rows for _, rows in summary.rejections_by_reason) == summary.rows_rejected > 0
+    top = re.search(r'<table class="top-securities">(.*?)</table>', text, re.S).group(1)
+    securities = re.findall(r"<tr><td>(\w+)</td>", top)
+    by_security = pq.read_table(reports_dir / "by_security.parquet").to_pylist()
+    expected = sorted(by_security, key=lambda row: (-row["value"], row["security_code"]))[:10]
+    assert securities == [row["security_code"] for row in expected]
+    values = re.findall(r'<td class="number">([\d,.]+)</td></tr>', top)
+    assert [Decimal(value.replace(",", "")) for value in values] == [row["value"] for row in expected]
+
+
+def test_the_page_states_the_filter_and_the_trade_dates_it_was_made_under(tmp_path):
+    summary = {"source_files": 1, "rows_read": 3, "rows_kept": 1, "rows_filtered_out": 2, "rows_rejected": 0,
+               "partitions": 1, "orders": 1, "quantity": 5, "value": "12.3400", "version": 2,
+               "order_filter": {"order_types": ["CENTRE_POINT"], "session_start": "10:00:00", "session_end": "16:00:00",
+                                "participants": ["P001", "P002"], "timezone": "Australia/Sydney"},
+               "first_trade_date": "2025-03-03", "last_trade_date": "2025-03-07", "trade_dates": 4}
+    text = report_page.write_report_page(tmp_path, Summary.from_json(summary)).read_text()
+    made_under = re.search(r'<table class="made-under">(.*?)</table>', text, re.S).group(1)
+    assert "<td>CENTRE_POINT</td>" in made_under and "<td>P001, P002</td>" in made_under
+    assert "10:00:00 &le; local time &lt; 16:00:00 (Australia/Sydney)" in made_under
+    assert "2025-03-03 to 2025-03-07 (4 trade dates with orders)" in made_under
+    assert "Rejected rows" not in text  # none rejected: no table
 
 
 def test_only_reports_with_a_plot_get_a_picture(reports_dir):
