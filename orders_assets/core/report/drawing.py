@@ -7,6 +7,7 @@ matplotlib. Rendering (canvas, style reset, PNG encoding) is plots.py's.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 from orders_assets.core.report.plot_data import PlotData
 
@@ -103,10 +104,11 @@ def _orders_and_value_panels(figure, data: PlotData, x_label: str, date_labels: 
     top, bottom = figure.subplots(2, 1, sharex=True, gridspec_kw={"hspace": 0.12})
     slanted = date_labels and len(data.labels) > MAX_UPRIGHT_DATES
     figure.subplots_adjust(left=0.09, right=0.985, top=0.84, bottom=0.17 if slanted else 0.12)
-    positions = range(len(data.labels))
+    positions = calendar_positions(data.labels) if date_labels else list(range(len(data.labels)))
     divisor, unit = _value_scale(data.value)
     scaled = [value / divisor for value in data.value]
-    width = 0.8 if len(positions) < 120 else 1.0
+    span = positions[-1] - positions[0] + 1 if positions else 0
+    width = 0.8 if span < 120 else 1.0
     top.bar(positions, data.orders, width=width, color=ORDERS_COLOUR)
     bottom.bar(positions, scaled, width=width, color=VALUE_COLOUR)
     top.set_ylabel("Orders")
@@ -119,11 +121,19 @@ def _orders_and_value_panels(figure, data: PlotData, x_label: str, date_labels: 
         _style_axes(axes)
         axes.margins(x=0.01)
     step = max(1, math.ceil(len(data.labels) / MAX_DATE_LABELS))
-    ticks = list(positions)[::step]
-    slanted = date_labels and len(data.labels) > MAX_UPRIGHT_DATES
-    bottom.set_xticks(ticks, [data.labels[index] for index in ticks],
+    shown = list(range(len(data.labels)))[::step]
+    bottom.set_xticks([positions[index] for index in shown], [data.labels[index] for index in shown],
                       rotation=30 if slanted else 0, ha="right" if slanted else "center")
     bottom.set_xlabel(x_label)
+
+
+def calendar_positions(labels: tuple[str, ...]) -> list[int]:
+    """Days from the first trade date: the bars stand on a calendar, so weekends, holidays and
+    missing days show as gaps instead of being closed up."""
+    if not labels:
+        return []
+    first = date.fromisoformat(labels[0])
+    return [(date.fromisoformat(label) - first).days for label in labels]
 
 
 def draw_time_of_day(figure, data: PlotData) -> None:

@@ -147,3 +147,22 @@ def test_fractional_quantities_and_their_wider_values_plot():
     assert data.labels == ("2025-03-03",)
     assert data.value == pytest.approx((3000.501234567891,))
     assert png_size(plots.render_png("timeseries_daily", table)) == PICTURE_SIZE
+
+
+def test_the_daily_series_stands_on_a_calendar_so_missing_days_show_as_gaps():
+    from matplotlib.figure import Figure
+
+    from orders_assets.core.report import drawing
+
+    days = [datetime.date(2025, 3, 3), datetime.date(2025, 3, 4), datetime.date(2025, 3, 10)]  # a week missing
+    table = pa.table({"trade_date": pa.array(days, pa.date32()), "security_code": ["BHP"] * 3, "orders": [5, 7, 2],
+                      "quantity": [50, 70, 20], "value": pa.array([Decimal("1.5"), Decimal("2"), Decimal("3")],
+                                                                  pa.decimal128(38, 4))})
+    data = plot_data.daily_data(table)
+    figure = Figure()
+    drawing.draw_daily(figure, data)
+    orders_panel = figure.axes[0]
+    assert [round(bar.get_x() + bar.get_width() / 2) for bar in orders_panel.patches] == [0, 1, 7]
+    assert [bar.get_height() for bar in orders_panel.patches] == [5, 7, 2]
+    assert [label.get_text() for label in figure.axes[1].get_xticklabels()] == [str(day) for day in days]
+    assert png_size(plots.render_png("timeseries_daily", table)) == PICTURE_SIZE
