@@ -109,6 +109,8 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
             **{key: dg.MetadataValue.text(document[key])
                for key in ("first_trade_date", "last_trade_date") if document[key]},
             **({"order_filter": dg.MetadataValue.json(document["order_filter"])} if document["order_filter"] else {}),
+            **({"rows_filtered_out_by": dg.MetadataValue.json(document["rows_filtered_out_by"])}
+               if document["rows_filtered_out_by"] else {}),
             **({"rejections_by_reason": dg.MetadataValue.md(
                 "| reason | rows |\n|---|---:|\n" + "\n".join(
                     f"| {entry['reason']} | {entry['rows']:,} |" for entry in document["rejections_by_reason"]))}

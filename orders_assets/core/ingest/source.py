@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orders_assets.core.errors import AccountingError
-from orders_assets.core.read.filters import OrderFilter, kept_mask, order_filter_from, with_local_fields
+from orders_assets.core.read.filters import OrderFilter, kept_mask_and_causes, order_filter_from, with_local_fields
 from orders_assets.core.read.identity import HashingStream, content_digest
 from orders_assets.core.read.layout.model import Layout, LayoutChoice
 from orders_assets.core.read.layout.rules import layout_choice_from
@@ -102,6 +102,8 @@ class FilteredBlock:
     rows_not_orders: int
     bytes_done: int
     """Bytes of the source file consumed so far (compressed bytes for gzip / zstd / xz)."""
+    filtered_by: tuple[int, ...] = (0, 0, 0)
+    """Valid rows filtered out by each rule of filters.FILTER_RULES (with rows_not_orders: rows_filtered_out)."""
 
 
 @dataclass
@@ -112,6 +114,10 @@ class RowCounts:
     rows_rejected: int = 0
     rows_not_orders: int = 0
     """Part of rows_filtered_out: rows the file's layout says are not orders."""
+    rows_filtered_order_type: int = 0
+    rows_filtered_session: int = 0
+    rows_filtered_participant: int = 0
+    """The rest of rows_filtered_out, by the first rule of the filter each row failed."""
 
     def balanced(self) -> bool:
         return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
@@ -171,7 +177,8 @@ _END = object()
 
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
-    kept = parsed.rows.filter(kept_mask(parsed.rows, order_filter))
+    mask, causes = kept_mask_and_causes(parsed.rows, order_filter)
+    kept = parsed.rows.filter(mask)
     return FilteredBlock(
         rows_read=parsed.rows_read,
         rejects=parsed.rejects,
@@ -179,6 +186,7 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         rows_filtered_out=parsed.rows.num_rows - kept.num_rows + parsed.rows_not_orders,
         rows_not_orders=parsed.rows_not_orders,
         bytes_done=bytes_done,
+        filtered_by=causes,
     )
 
 
@@ -232,6 +240,9 @@ def stage_blocks(blocks: Iterator[FilteredBlock], folder: Path, settings: Ingest
             counts.rows_kept += block.kept.num_rows
             counts.rows_filtered_out += block.rows_filtered_out
             counts.rows_not_orders += block.rows_not_orders
+            counts.rows_filtered_order_type += block.filtered_by[0]
+            counts.rows_filtered_session += block.filtered_by[1]
+            counts.rows_filtered_participant += block.filtered_by[2]
             with clock.timing("write"):
                 quarantine.write(block.rejects)
             stager.add(block.kept)  # its flushes are timed on their own thread

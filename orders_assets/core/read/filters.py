@@ -74,20 +74,36 @@ def with_local_fields(rows: pa.Table) -> pa.Table:
     return rows.append_column(schema.HOUR, pc.cast(pc.hour(local), pa.int8()))
 
 
+FILTER_RULES = ("order_type", "session", "participant")
+"""The filter's rules in the order a filtered-out row is attributed to them: the first it fails."""
+
+
 def kept_mask(rows: pa.Table, order_filter: OrderFilter) -> pa.ChunkedArray:
     """True for the validated rows that belong to the filtered order set."""
+    return kept_mask_and_causes(rows, order_filter)[0]
+
+
+def kept_mask_and_causes(rows: pa.Table, order_filter: OrderFilter) -> tuple[pa.ChunkedArray, tuple[int, ...]]:
+    """The kept mask, and the rows each rule of FILTER_RULES filtered out (each row counted once,
+    under the first rule it fails: not of the order types, then outside the session, then another
+    participant)."""
     local = rows[LOCAL_TIME]
     time_of_day = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"), pa.int64()))
-    mask = pc.and_(
-        pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types)),
-        pc.and_(
-            pc.greater_equal(time_of_day, _micros(order_filter.session_start)),
-            pc.less(time_of_day, _micros(order_filter.session_end)),
-        ),
-    )
+    of_type = pc.fill_null(pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types)), False)
+    in_session = pc.fill_null(pc.and_(pc.greater_equal(time_of_day, _micros(order_filter.session_start)),
+                                      pc.less(time_of_day, _micros(order_filter.session_end))), False)
+    mask = pc.and_(of_type, in_session)
+    in_session_count = _true_count(mask)
     if order_filter.participants:
-        mask = pc.and_(mask, pc.is_in(rows[schema.PARTICIPANT_ID], value_set=pa.array(order_filter.participants)))
-    return pc.fill_null(mask, False)
+        mask = pc.and_(mask, pc.fill_null(
+            pc.is_in(rows[schema.PARTICIPANT_ID], value_set=pa.array(order_filter.participants)), False))
+    of_type_count, kept_count = _true_count(of_type), _true_count(mask)
+    causes = (rows.num_rows - of_type_count, of_type_count - in_session_count, in_session_count - kept_count)
+    return mask, causes
+
+
+def _true_count(mask) -> int:
+    return pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
 
 
 def _micros(clock: str) -> int:

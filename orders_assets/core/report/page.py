@@ -148,6 +148,9 @@ def _summary_section(summary: Summary | None) -> str:
     return "\n".join(parts)
 
 
+FILTERED_OUT_LABELS = (("order_type", "not of these order types"), ("session", "outside the session"),
+                       ("participant", "of other participants"), ("not_orders", "not orders (their layout says so)"))
+"""summary.FILTERED_OUT_CAUSES as the page words them."""
 TOP_SECURITIES = 10
 """Securities in the page's table, by value."""
 
@@ -163,6 +166,10 @@ def _made_under_section(summary: Summary | None) -> str:
     rows = [("Order types", ", ".join(rule["order_types"])),
             ("Session", f"{rule['session_start']} &le; local time &lt; {rule['session_end']} ({rule['timezone']})"),
             ("Participants", participants), ("Trade dates", dates)]
+    causes = summary.rows_filtered_out_by
+    if causes is not None:
+        rows.append(("Filtered out", "; ".join(f"{causes[cause]:,} {label}" for cause, label in FILTERED_OUT_LABELS
+                                               if causes[cause] or cause != "not_orders")))
     body = "\n".join(f"<tr><th>{_text(label)}</th><td>{value if label == 'Session' else _text(value)}</td></tr>"
                      for label, value in rows)
     return f'<h2>The order set</h2>\n<table class="made-under">\n{body}\n</table>'

@@ -32,10 +32,16 @@ SUMMARY_NAME = "summary.json"
 SUMMARY_VERSION = 2
 """1: the keys summary.json has always held; a file written before this class has no `version` key
 and is read as 1. 2 adds what the reports were made under and over: the filter, the trade dates,
-the rejected rows by reason and each file's quarantine (a version 1 file reads with them empty).
+the rejected rows by reason, the filtered-out rows by cause, and each file's quarantine (a version
+1 file reads with them empty).
 A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
+FILTERED_OUT_CAUSES = {"order_type": "rows_filtered_order_type", "session": "rows_filtered_session",
+                       "participant": "rows_filtered_participant", "not_orders": "rows_not_orders"}
+"""Why a valid row is not in the order set -> the manifest's count: the first rule of the filter it
+failed (not of the order types, outside the session, another participant), or its layout says it
+is not an order."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,16 @@ class FileSummary:
     rows_not_orders: int | None = None
     quarantine: str | None = None
     """Its rejected rows' file, relative to the data folder (None: no row rejected)."""
+    filtered_out_by: Mapping[str, int] | None = None
+    """rows_filtered_out by cause (FILTERED_OUT_CAUSES); None when its manifest did not count them."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
         if self.layout is None:
             del document["layout"], document["rows_not_orders"]
-        if self.quarantine is None:
-            del document["quarantine"]
+        for name in ("quarantine", "filtered_out_by"):
+            if document[name] is None:
+                del document[name]
         return document
 
     @classmethod
@@ -115,6 +124,9 @@ class Summary:
     """Trade dates with rows in the order set (the dates between without any are not counted)."""
     rejections_by_reason: tuple[tuple[str, int], ...] = ()
     """(reason, rows) over every file's quarantine, most rows first."""
+    rows_filtered_out_by: Mapping[str, int] | None = None
+    """rows_filtered_out by cause (FILTERED_OUT_CAUSES) over every file; None when a file's manifest
+    did not count them (ingested by an earlier release)."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -176,7 +188,20 @@ def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilt
         last_trade_date=str(dates[-1]) if dates else None,
         trade_dates=len(dates),
         rejections_by_reason=_rejections_by_reason(store, manifests),
+        rows_filtered_out_by=_summed_causes([_filtered_out_by(manifest) for manifest in manifests]),
     )
+
+
+def _filtered_out_by(manifest: Manifest) -> dict[str, int] | None:
+    if manifest.rows_filtered_order_type is None:
+        return None
+    return {cause: getattr(manifest, field) for cause, field in FILTERED_OUT_CAUSES.items()}
+
+
+def _summed_causes(per_file: list[dict[str, int] | None]) -> dict[str, int] | None:
+    if not per_file or any(causes is None for causes in per_file):
+        return None
+    return {cause: sum(causes[cause] for causes in per_file) for cause in FILTERED_OUT_CAUSES}
 
 
 def _filter_document(order_filter: OrderFilter) -> dict:
@@ -197,10 +222,12 @@ def _file_summary(store: OrderStore, manifest: Manifest) -> FileSummary:
     counts = {field: getattr(manifest, field) for field in COUNT_FIELDS}
     quarantine = (str(store.quarantine_file(manifest.source_key).relative_to(store.root))
                   if manifest.rows_rejected else None)
+    common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
+              "filtered_out_by": _filtered_out_by(manifest)}
     if manifest.layout == CANONICAL:
-        return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions), quarantine=quarantine)
-    return FileSummary(manifest.source_key, **counts, partitions=len(manifest.partitions),
-                       layout=manifest.layout, rows_not_orders=manifest.rows_not_orders, quarantine=quarantine)
+        return FileSummary(manifest.source_key, **counts, **common)
+    return FileSummary(manifest.source_key, **counts, **common, layout=manifest.layout,
+                       rows_not_orders=manifest.rows_not_orders)
 
 
 def read_summary(reports_dir: OutputPath) -> Summary | None:

@@ -108,12 +108,14 @@ def test_the_page_states_the_filter_and_the_trade_dates_it_was_made_under(tmp_pa
                "partitions": 1, "orders": 1, "quantity": 5, "value": "12.3400", "version": 2,
                "order_filter": {"order_types": ["CENTRE_POINT"], "session_start": "10:00:00", "session_end": "16:00:00",
                                 "participants": ["P001", "P002"], "timezone": "Australia/Sydney"},
-               "first_trade_date": "2025-03-03", "last_trade_date": "2025-03-07", "trade_dates": 4}
+               "first_trade_date": "2025-03-03", "last_trade_date": "2025-03-07", "trade_dates": 4,
+               "rows_filtered_out_by": {"order_type": 1, "session": 1, "participant": 0, "not_orders": 0}}
     text = report_page.write_report_page(tmp_path, Summary.from_json(summary)).read_text()
     made_under = re.search(r'<table class="made-under">(.*?)</table>', text, re.S).group(1)
     assert "<td>CENTRE_POINT</td>" in made_under and "<td>P001, P002</td>" in made_under
     assert "10:00:00 &le; local time &lt; 16:00:00 (Australia/Sydney)" in made_under
     assert "2025-03-03 to 2025-03-07 (4 trade dates with orders)" in made_under
+    assert "<td>1 not of these order types; 1 outside the session; 0 of other participants</td>" in made_under
     assert "Rejected rows" not in text  # none rejected: no table
 
 

@@ -68,7 +68,7 @@ def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_
     assert summary.skipped == (SkippedFile("notes.zip", "an archive"),)
     assert summary.to_json() == {**WRITTEN_BEFORE_VERSIONS, "version": SUMMARY_VERSION, "order_filter": None,
                                  "first_trade_date": None, "last_trade_date": None, "trade_dates": 0,
-                                 "rejections_by_reason": []}  # what version 1 did not record: empty
+                                 "rejections_by_reason": [], "rows_filtered_out_by": None}  # not recorded by 1
 
 
 def test_a_whole_unit_quantity_stays_an_integer_and_a_missing_signature_is_never_current(tmp_path):
@@ -110,3 +110,34 @@ def test_the_summary_says_what_it_was_made_under_and_over(tmp_path):
     counted = quarantine["reason"].value_counts()
     assert dict(summary.rejections_by_reason) == {reason: int(rows) for reason, rows in counted.items()}
     assert [rows for _, rows in summary.rejections_by_reason] == sorted(counted.tolist(), reverse=True)
+
+
+def test_the_filtered_out_rows_by_cause_match_an_independent_count_of_the_file(tmp_path):
+    """Each valid row not kept is counted once, under the first rule it fails, as counted here from
+    the CSV with the reference's own readers (its rejected lines left out)."""
+    from datetime import time as clock
+    from zoneinfo import ZoneInfo
+
+    from orders_assets.core.read.filters import OrderFilter
+    from orders_assets_tests.support.reference import _parse_local_timestamp, _records_with_line_numbers
+
+    store = build_sample_reports(tmp_path, rows=5_000)
+    summary = build_summary(store, load_partials(store), OrderFilter())
+    path = tmp_path / "landing" / "orders.csv"
+    reference = reference_reports([path])
+    rejected = reference.rejected_lines["orders.csv"]
+    expected = dict.fromkeys(("order_type", "session", "participant", "not_orders"), 0)
+    records = _records_with_line_numbers(path)
+    header = next(records)[1]
+    for line, fields in records:
+        if line in rejected:
+            continue
+        row = dict(zip(header, fields))
+        local = _parse_local_timestamp(row["timestamp"], ZoneInfo("Australia/Sydney")).time()
+        if row["order_type"] not in ("CENTRE_POINT", "CENTRE_POINT_BLOCK"):
+            expected["order_type"] += 1
+        elif not clock(10) <= local < clock(16):
+            expected["session"] += 1
+    assert summary.rows_filtered_out_by == expected and summary.files[0].filtered_out_by == expected
+    assert sum(expected.values()) == summary.rows_filtered_out == reference.rows_filtered_out
+    assert expected["order_type"] > 0 and expected["session"] > 0
