@@ -65,7 +65,7 @@ def test_each_materialization_carries_the_figures_the_ui_shows(monitored):
     assert {key: metadata["rows_read"].value for key, metadata in files.items()} == {"a.csv": 900_000,
                                                                                     "b.csv.gz": 300_000}
     partitions = instance.fetch_materializations(dg.AssetKey("filtered_orders"), limit=100).records
-    per_partition = {record.partition_key: record.asset_materialization.metadata["orders"].value
+    per_partition = {record.partition_key: record.asset_materialization.metadata["dagster/row_count"].value
                      for record in partitions}
     on_disk = {f"{path.parent.name.split('=')[1]}|{security}": entry.rows
                for path in (data / "orders").rglob("*.parquet")
