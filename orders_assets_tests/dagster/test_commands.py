@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -154,7 +155,7 @@ def test_orders_assets_ui_runs_the_sensor_on_a_dropped_file_and_stops_cleanly(tm
         wait_until_serving(server, port)
         locations = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
         assert locations["workspaceOrError"]["locationEntries"] == [{"name": "orders_assets", "loadStatus": "LOADED"}]
-        generate_orders(tmp_path / "drop.csv", rows=3_000, days=1, securities=3, seed=6)
+        generate_orders(tmp_path / "drop.csv", rows=6_000, days=2, securities=3, seed=6)
         shutil.move(tmp_path / "drop.csv", landing / "drop.csv")
         runs = {}
         deadline = time.monotonic() + 240
@@ -169,6 +170,7 @@ def test_orders_assets_ui_runs_the_sensor_on_a_dropped_file_and_stops_cleanly(tm
         reference = reference_reports([landing / "drop.csv"])
         for name in REPORT_NAMES:
             assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
+        backfill_every_key_from_the_ui(port, data, reference)
         os.kill(server.pid, signal.SIGTERM)
         output, _ = server.communicate(timeout=90)
         left = group_alive_after(server.pid, seconds=30)
@@ -179,6 +181,37 @@ def test_orders_assets_ui_runs_the_sensor_on_a_dropped_file_and_stops_cleanly(tm
     assert "Warning" not in output, [line for line in output.splitlines() if "Warning" in line]
     assert (data / "dagster_home" / "dagster.yaml").is_file()
     assert not left, "the webserver, the daemon or a code server outlived the command"
+
+
+def backfill_every_key_from_the_ui(port: int, data: Path, reference) -> None:
+    """The UI's own mutation backfills the file's 2 dates x 3 securities; the daemon runs it; each key's
+    latest materialization then carries its own figures, those of the independent reference."""
+    daily = reference.reports["timeseries_daily"]
+    expected = {f"{row.trade_date}|{row.security_code}": (row.orders, row.quantity, Decimal(str(row.value)))
+                for row in daily.itertuples()}
+    assert len(expected) == 6
+    launched = graphql(port, "mutation { launchPartitionBackfill(backfillParams: {partitionNames: "
+                             f"{json.dumps(sorted(expected))}, assetSelection: [{{path: [\"filtered_orders\"]}}]}}) "
+                             "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }")
+    backfill = launched["launchPartitionBackfill"]
+    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+    deadline, status = time.monotonic() + 240, None
+    while status not in ("COMPLETED", "COMPLETED_SUCCESS"):
+        assert status not in ("FAILED", "COMPLETED_FAILED", "CANCELED") and time.monotonic() < deadline, status
+        time.sleep(2)
+        status = graphql(port, f'{{ partitionBackfillOrError(backfillId: "{backfill["backfillId"]}") '
+                               "{ ... on PartitionBackfill { status } } }")["partitionBackfillOrError"]["status"]
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        records = instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey("filtered_orders"), asset_partitions=sorted(expected)), limit=100).records
+        materialized = instance.get_materialized_partitions(dg.AssetKey("filtered_orders"))
+    latest = {}
+    for record in sorted(records, key=lambda record: record.storage_id):
+        latest[record.partition_key] = record.asset_materialization.metadata
+    assert len(records) == 2 * len(expected)  # the sensor's materialization of each key, then the backfill's
+    assert {key: (metadata["dagster/row_count"].value, metadata["quantity"].value, Decimal(metadata["value"].value))
+            for key, metadata in latest.items()} == expected
+    assert materialized == set(expected)  # the grid: exactly the cells with data
 
 
 def group_alive_after(group: int, seconds: float) -> bool:
