@@ -106,8 +106,9 @@ def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ..
     """One run per range of whole files; a big file (assets/pieces.piece_plan, as `run` plans it) is
     first cut by a run of its own, then ingested in one run per piece, each at once."""
     by_key = {source.key: source for source in sources}
-    local_workers = settings.tuning().workers if dask_workers is None else None
-    parts = settings.tuning().file_pieces if dask_workers is None else dask_workers
+    tuning = settings.tuning() if dask_workers is None else None  # this machine's pieces share its cores
+    local_workers = tuning.workers if tuning else None
+    parts = tuning.file_pieces if tuning else dask_workers
     rules = settings.ingest_rules()
     plan = piece_plan(settings.store(), {key: ChunkedSource(by_key[key], rules) for key in keys}, parts,
                       settings.piece_bytes, scan=False)

@@ -20,11 +20,10 @@ import dagster as dg
 from orders_assets.core.ingest.pieces import (
     commit_pieces,
     cut_files,
-    find_cut,
     ingest_piece,
     load_cut,
     pieces_done,
-    pieces_wanted,
+    recorded_cuts,
 )
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
@@ -50,19 +49,12 @@ def piece_plan(store, chunked_by_key: dict[str, ChunkedSource], parts: int, piec
     if parts < 2:
         return PiecePlan({}, whole=tuple(chunked_by_key))
     if scan:
-        pieces = cut_files(store, chunked_by_key, parts, piece_bytes)
-        return PiecePlan(pieces, whole=tuple(key for key in chunked_by_key if key not in pieces))
-    pieces, to_cut = {}, []
-    for key, chunked in chunked_by_key.items():
-        if pieces_wanted(chunked, parts, piece_bytes) < 2:
-            continue
-        found = find_cut(store, chunked)
-        if found is None:
-            to_cut.append(key)
-        else:
-            pieces[key] = found
+        pieces, to_cut = cut_files(store, chunked_by_key, parts, piece_bytes), ()
+    else:
+        pieces, still_to_cut = recorded_cuts(store, chunked_by_key, parts, piece_bytes)
+        to_cut = tuple(still_to_cut)
     whole = tuple(key for key in chunked_by_key if key not in pieces and key not in to_cut)
-    return PiecePlan(pieces, tuple(to_cut), whole)
+    return PiecePlan(pieces, to_cut, whole)
 
 
 def piece_run_tags(cut_id: str, piece: Piece, shared_workers: int | None) -> dict[str, str]:

@@ -104,7 +104,7 @@ def _launch_ingest(settings: OrdersSettings, instance: dg.DagsterInstance, launc
     starts first); on this machine the pieces go at once in processes of their own
     (tuning.file_pieces, each step its share of the cores), then the rest in this process."""
     local = isinstance(launcher, InProcessLauncher)
-    tuning = settings.tuning() if local else None
+    tuning = settings.tuning()
     parts = tuning.file_pieces if local else launcher.parts
     ingest = settings.ingest_settings(tuning)
     by_key = {source.key: source for source in sources}

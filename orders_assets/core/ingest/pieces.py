@@ -231,21 +231,33 @@ def find_cut(store: OrderStore, chunked: ChunkedSource) -> tuple[str, list[Piece
     return None
 
 
+def recorded_cuts(store: OrderStore, chunked_by_key: dict[str, ChunkedSource], parts: int,
+                  piece_bytes: int) -> tuple[dict[str, tuple[str, list[Piece]]], dict[str, int]]:
+    """Without reading any file: the recorded cuts of the files worth cutting for `parts` steps at
+    once (key -> (cut id, pieces)), and the rest of those files with the piece count each is worth
+    (key -> count), still to cut. Files not worth cutting are in neither."""
+    found, to_cut = {}, {}
+    for key, chunked in chunked_by_key.items():
+        count = pieces_wanted(chunked, parts, piece_bytes)
+        if count < 2:
+            continue
+        recorded = find_cut(store, chunked)
+        if recorded is None:
+            to_cut[key] = count
+        else:
+            found[key] = recorded
+    return found, to_cut
+
+
 def cut_files(store: OrderStore, chunked_by_key: dict[str, ChunkedSource], parts: int,
               piece_bytes: int) -> dict[str, tuple[str, list[Piece]]]:
     """The files worth cutting for `parts` steps at once, each cut and recorded (or its recorded
     cut found): key -> (cut id, pieces). A file that cannot be cut, is too short for two pieces, or
     is found unreadable while it is planned is not in it: it is one step, as before, whose ingest
     refuses it with the reason."""
-    cuts = {}
-    for key, chunked in chunked_by_key.items():
-        count = pieces_wanted(chunked, parts, piece_bytes)
-        if count < 2:
-            continue
-        found = find_cut(store, chunked)
-        if found is not None:
-            cuts[key] = found
-            continue
+    cuts, to_cut = recorded_cuts(store, chunked_by_key, parts, piece_bytes)
+    for key, count in to_cut.items():
+        chunked = chunked_by_key[key]
         try:
             pieces = _plan(chunked, count)
         except (InputError, OSError):
