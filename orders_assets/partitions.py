@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from orders_assets.core.plan.ranges import balanced_ranges, partition_rectangles
+from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP, EXACT_RUN_BUDGET, balanced_ranges, partition_cover
 from orders_assets.core.store.keys import PartitionKey
 
 SOURCE_FILES = "source_files"
@@ -104,11 +104,13 @@ def source_file_ranges(instance: dg.DagsterInstance, weights: Mapping[str, int],
     return balanced_ranges(ordered, weights, parts)
 
 
-def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[PartitionKey, int], max_gap: int = 0,
-                           parts: int = 1) -> list[tuple[str, str]]:
+def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[PartitionKey, int], parts: int = 1,
+                           max_gap: int = DEFAULT_MAX_GAP,
+                           exact_run_budget: int = EXACT_RUN_BUDGET) -> list[tuple[str, str]]:
     """Register the (date, security) keys and cover them with ranges: rectangles of dates x
-    securities (how Dagster resolves a multi-partition range), each holding at most `max_gap`
-    unwanted keys per date.
+    securities (how Dagster resolves a multi-partition range) holding exactly the wanted keys
+    when that takes at most `exact_run_budget` runs, else at most `max_gap` unwanted keys per date
+    (core.plan.ranges.partition_cover).
 
     `weights` maps each key to its rows: with `parts` > 1 the rectangles are cut into about
     `parts` pieces of equal rows."""
@@ -116,7 +118,7 @@ def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[Partit
     dates = trade_date_partitions.get_partition_keys(dynamic_partitions_store=instance)
     securities = [security_code(key) for key in security_partitions.get_partition_keys(dynamic_partitions_store=instance)]
     return [(dagster_key(first), dagster_key(last))
-            for first, last in partition_rectangles(dates, securities, weights, parts, max_gap)]
+            for first, last in partition_cover(dates, securities, weights, parts, max_gap, exact_run_budget).rectangles]
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

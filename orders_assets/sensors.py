@@ -30,7 +30,6 @@ from orders_assets.core.read.identity import Observation, observations, stable_s
 from orders_assets.core.plan.planner import ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import InFlight, next_stage
-from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_built_from
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.core.store.atomic import remove_orphan_temporaries
@@ -132,7 +131,7 @@ def _partition_requests(instance: dg.DagsterInstance, job: str, pending: list[Pa
     identity = _digest([f"{key.text}\x1f{expected.get(key)}" for key in pending])
     weights = snapshot.assembly_weights(pending)
     return [dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in order_partition_ranges(instance, weights, DEFAULT_MAX_GAP, parts)]
+            for first, last in order_partition_ranges(instance, weights, parts)]
 
 
 def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:

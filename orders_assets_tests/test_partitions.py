@@ -22,16 +22,17 @@ def test_order_ranges_are_disjoint_rectangles_that_hold_every_wanted_partition()
     wanted = {("2025-03-05", "AAA"): 40, ("2025-03-05", "BHP"): 10, ("2025-03-05", "WOW"): 10, ("2025-03-03", "CBA"): 30}
     last_range = {}
     for parts in (1, 2, 3):
-        ranges = order_partition_ranges(instance, wanted, max_gap=1, parts=parts)
+        ranges = order_partition_ranges(instance, wanted, parts, max_gap=1, exact_run_budget=0)
         pieces = resolved(order_partitions, ranges, instance)
         union = set().union(*pieces)
         assert {f"{date}|{security}" for date, security in wanted} <= union
         assert sum(len(piece) for piece in pieces) == len(union)
         assert len(ranges) == max(2, parts)  # dates 03 and 05 apart (04 between), then halves by rows
         last_range[parts] = ranges[-1]
-    # Securities in the dynamic order (AAA was registered last); three parts cut 2025-03-05 by rows.
+    # Securities in the dynamic order (AAA was registered last); with three parts the exact cover
+    # (2025-03-05's BHP, then WOW..AAA: CBA has no rows there) takes no extra run, so it is taken.
     assert last_range == {1: ("2025-03-05|BHP", "2025-03-05|AAA"), 2: ("2025-03-05|BHP", "2025-03-05|AAA"),
-                          3: ("2025-03-05|AAA", "2025-03-05|AAA")}
+                          3: ("2025-03-05|WOW", "2025-03-05|AAA")}
 
 
 def test_source_files_are_cut_by_bytes_into_one_range_per_worker():

@@ -17,7 +17,6 @@ from orders_assets.core.ingest.pieces import pieces_wanted
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
-from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP
 from orders_assets.core.report.files import reports_current
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
@@ -84,8 +83,7 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     pending = snapshot.pending_partitions()
     outcome.partitions = len(pending)
     weights = snapshot.assembly_weights(pending)
-    partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, DEFAULT_MAX_GAP,
-                                                                            launcher.parts))
+    partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, launcher.parts))
     outcome.runs += partition_runs
     checkpoint()
     if partition_runs:

@@ -1,15 +1,25 @@
-"""The Dagster UI in headless Chromium: the webserver on 127.0.0.1 over an instance holding real
-materializations, driven through chromedriver with the tiny WebDriver client of orders_assets_tests.support.webdriver.
+"""The Dagster UI in headless Chromium, as a user meets it: `orders-assets ui` (the webserver and the
+daemon) on 127.0.0.1 over empty folders, files dropped into the landing folder and taken by the
+sensor, a backfill launched with the UI's own GraphQL mutation, and pages read in the browser, driven
+through chromedriver with the tiny WebDriver client of orders_assets_tests.support.webdriver.
 
-Chromium and chromedriver are Debian's packages; the session fixture installs them when missing (CI runs as
-root on a fresh Debian machine) and fails, never skips, when it cannot. Screenshots are saved under the test's
-temporary folder, and copied to $ORDERS_ASSETS_SCREENSHOTS when it is set (how docs/images/ is refreshed).
+The tests share one UI and run in the file's order, as a session would: the first drop, the graph and
+a report's page, the backfill and one key's page, a second drop with ragged keys and the grid, then the
+clean stop. Chromium and chromedriver are Debian's packages; the session fixture installs them when
+missing (CI runs as root on a fresh Debian machine) and fails, never skips, when it cannot.
+Screenshots are saved under the test's temporary folder, and copied to $ORDERS_ASSETS_SCREENSHOTS when
+it is set (how docs/images/ is refreshed).
 """
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,15 +27,16 @@ import pytest
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.resources import DATA_ENV, LANDING_ENV
-from orders_assets_tests.dagster.test_commands import free_port, graphql, wait_until_serving
+from orders_assets.sensors import INTERVAL_ENV
+from orders_assets_tests.conftest import assert_report_equals, read_report
+from orders_assets_tests.dagster.test_commands import graphql, wait_until_serving
+from orders_assets_tests.support.loopback import free_port, group_alive_after, stop, stop_group
 from orders_assets_tests.support.reference import reference_reports
 from orders_assets_tests.support.webdriver import XPATH, Session, start_chromedriver, wait_until
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-REPOSITORY = Path(__file__).parents[2]
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CHROMIUM_PACKAGES = ("chromium", "chromium-driver")
 SCREENSHOTS_ENV = "ORDERS_ASSETS_SCREENSHOTS"
@@ -36,17 +47,49 @@ MATERIALIZED = "rgb(46, 204, 129)"
 NODES_SCRIPT = """return Object.fromEntries([...document.querySelectorAll('foreignObject *')]
     .filter(label => label.childElementCount === 0 && label.textContent.trim())
     .map(label => [label.textContent.trim(), getComputedStyle(label.parentElement).borderTopColor]))"""
+PARTITION_VALUE = "2"
+"""The value's cell in a partition page's metadata rows."""
+GRID_QUERY = """{ assetNodeOrError(assetKey: {path: ["filtered_orders"]}) { ... on AssetNode { assetPartitionStatuses {
+    ... on MultiPartitionStatuses { ranges { primaryDimStartKey primaryDimEndKey
+        secondaryDim { ... on DefaultPartitionStatuses { materializedPartitions } } } } } } } }"""
+"""What the UI's partition grid of filtered_orders is drawn from: materialized securities per run of dates."""
 
 
 class DagsterUI(NamedTuple):
-    """The webserver's port, and the sample its instance was built from (for the independent figures)."""
+    """The running `orders-assets ui`: its port, folders, output log and process."""
 
     port: int
-    sample: Path
+    landing: Path
+    data: Path
+    log: Path
+    server: subprocess.Popen
+    dropped: "DroppedFiles"
 
     @property
     def address(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def drop(self, folder: Path, name: str, **generated) -> None:
+        """Generate a file beside the landing folder, move it in whole, and wait for the sensor's runs
+        (ingest, partitions, reports) to finish."""
+        reports_before = self.successful_runs("build_reports")
+        generate_orders(folder / name, **generated)
+        shutil.move(folder / name, self.landing / name)
+        self.dropped.paths.append(self.landing / name)
+        wait_until(lambda: self.successful_runs("build_reports") > reports_before and not self.runs_in_flight(),
+                   f"the sensor's runs for {name}", timeout=240, interval=2)
+
+    def runs(self) -> list[dict]:
+        results = graphql(self.port, "{ runsOrError { ... on Runs { results { jobName status } } } }")
+        runs = results["runsOrError"]["results"]
+        assert not [run for run in runs if run["status"] == "FAILURE"], runs
+        return runs
+
+    def successful_runs(self, job: str) -> int:
+        return sum(run["jobName"] == job and run["status"] == "SUCCESS" for run in self.runs())
+
+    def runs_in_flight(self) -> bool:
+        return any(run["status"] not in ("SUCCESS", "FAILURE", "CANCELED") for run in self.runs())
 
 
 @pytest.fixture(scope="session")
@@ -87,29 +130,38 @@ def install_chromium() -> float:
     return time.monotonic() - started
 
 
+class DroppedFiles:
+    """The files dropped into the landing folder so far (the independent reference's inputs)."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory):
-    """`orders-assets run` on a small generated sample, then dagster-webserver on 127.0.0.1 over its instance."""
-    root = tmp_path_factory.mktemp("browser")
+def ui(tmp_path_factory):
+    """`orders-assets ui` over an empty landing folder; a first file dropped and taken by the sensor's three runs."""
+    root = tmp_path_factory.mktemp("ui")
     landing, data = root / "landing", root / "data"
     landing.mkdir()
-    generate_orders(landing / "sample.csv", rows=20_000, days=2, securities=5, seed=3)
     env = {key: value for key, value in os.environ.items()
-           if key != "DAGSTER_HOME" and not key.startswith("ORDERS_ASSETS_")}
-    run = subprocess.run([BIN / "orders-assets", "run", "--landing", landing, "--data", data],
-                         capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    env.update({"DAGSTER_HOME": str(data / "dagster_home"), LANDING_ENV: str(landing), DATA_ENV: str(data)})
+           if not key.startswith("ORDERS_ASSETS_") and key != "DAGSTER_HOME"}
+    env[INTERVAL_ENV] = "3"
     port = free_port()
-    with open(root / "webserver.log", "w") as log:
-        server = subprocess.Popen([BIN / "dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
-                                   "-p", str(port)], cwd=REPOSITORY, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = root / "ui.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen([BIN / "orders-assets", "ui", "--landing", landing, "--data", data,
+                                   "--port", str(port)], cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    session = DagsterUI(port, landing, data, log, server, DroppedFiles())
     try:
         wait_until_serving(server, port)
+        locations = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
+        assert locations["workspaceOrError"]["locationEntries"] == [{"name": "orders_assets", "loadStatus": "LOADED"}]
         graphql(port, "mutation { setNuxSeen }")  # the "Join the Dagster community" dialog would cover the page
-        yield DagsterUI(port, landing / "sample.csv")
+        session.drop(root, "first.csv", rows=6_000, days=2, securities=3, seed=6)
+        yield session
     finally:
-        stop(server)
+        stop_group(server, grace_seconds=60)
 
 
 @pytest.fixture(scope="module")
@@ -126,16 +178,6 @@ def browser(chromium, tmp_path_factory):
             session.close()
     finally:
         stop(driver)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Terminate a server this module started, killing it if it does not exit."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=30)
 
 
 def save_screenshot(session: Session, folder: Path, name: str) -> Path:
@@ -155,16 +197,47 @@ def drawn_nodes(session: Session) -> dict[str, str]:
     return session.execute(NODES_SCRIPT)
 
 
-def metadata_cell(session: Session, key: str) -> dict:
-    """The value cell of the metadata table's row `key` on an asset page."""
-    return session.find(f"//tr[td[1][normalize-space()='{key}']]/td[last()]", XPATH)
+def metadata_cell(session: Session, key: str, cell: str = "last()") -> dict:
+    """The value cell of the metadata table's row `key`: the last on an asset's page (after the
+    time it was recorded), the second on a partition's (a copy button follows it)."""
+    return session.find(f"//tr[td[1][normalize-space()='{key}']]/td[{cell}]", XPATH)
 
 
-def test_the_asset_graph_draws_the_report_assets(webserver, browser, tmp_path):
-    nodes = graphql(webserver.port, "{ assetNodes { groupName } }")["assetNodes"]
+def grid_cells(port: int) -> set[str]:
+    """The (date|security) cells the UI's partition grid of filtered_orders shows materialized."""
+    ranges = graphql(port, GRID_QUERY)["assetNodeOrError"]["assetPartitionStatuses"]["ranges"]
+    dates = graphql(port, '{ assetNodeOrError(assetKey: {path: ["filtered_orders"]}) '
+                          "{ ... on AssetNode { partitionKeysByDimension { name partitionKeys } } } }")
+    ordered = next(dimension["partitionKeys"] for dimension in
+                   dates["assetNodeOrError"]["partitionKeysByDimension"] if dimension["name"] == "date")
+    cells = set()
+    for run in ranges:
+        span = ordered[ordered.index(run["primaryDimStartKey"]):ordered.index(run["primaryDimEndKey"]) + 1]
+        cells |= {f"{day}|{security}" for day in span for security in run["secondaryDim"]["materializedPartitions"]}
+    return cells
+
+
+def cells_with_data(reference) -> dict[str, tuple[int, int, Decimal]]:
+    """Each (date|security) key of the independent reference with its orders, quantity and exact value."""
+    daily = reference.reports["timeseries_daily"]
+    return {f"{row.trade_date}|{row.security_code}": (row.orders, row.quantity, Decimal(str(row.value)))
+            for row in daily.itertuples()}
+
+
+def test_the_sensor_takes_the_first_dropped_file_to_reports_equal_to_the_reference(ui):
+    runs = {run["jobName"]: run["status"] for run in ui.runs()}
+    assert runs == {"ingest_order_files": "SUCCESS", "assemble_order_partitions": "SUCCESS",
+                    "build_reports": "SUCCESS"}
+    reference = reference_reports(ui.dropped.paths)
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(ui.data / "reports", name, "csv"), reference.reports[name], name)
+
+
+def test_the_asset_graph_draws_the_report_assets(ui, browser, tmp_path):
+    nodes = graphql(ui.port, "{ assetNodes { groupName } }")["assetNodes"]
     # The global lineage page draws each group collapsed; ?expanded= opens them (ids as Dagster 1.13 spells them).
     expanded = ",".join(sorted({f"global@global:{node['groupName']}" for node in nodes}))
-    browser.open(f"{webserver.address}/asset-groups?expanded={expanded}")
+    browser.open(f"{ui.address}/asset-groups?expanded={expanded}")
     materialized = set(REPORT_NAMES) | {"summary", "filtered_orders", "order_files"}
     drawn = wait_until(lambda: drawn_nodes(browser), "every asset's node in the global lineage, with its status",
                        done=lambda nodes: all(nodes.get(name) == MATERIALIZED for name in materialized))
@@ -172,9 +245,9 @@ def test_the_asset_graph_draws_the_report_assets(webserver, browser, tmp_path):
     save_screenshot(browser, tmp_path, "asset_graph.png")
 
 
-def test_the_report_asset_page_shows_its_metadata_and_plot(webserver, browser, tmp_path):
-    expected = reference_reports([webserver.sample]).reports[REPORT]
-    browser.open(f"{webserver.address}/assets/{REPORT}")
+def test_the_report_asset_page_shows_its_metadata_and_plot(ui, browser, tmp_path):
+    expected = reference_reports(ui.dropped.paths).reports[REPORT]
+    browser.open(f"{ui.address}/assets/{REPORT}")
     preview = wait_until(lambda: browser.text(metadata_cell(browser, "preview")),
                          f"the latest materialization's preview on the {REPORT} page")
     assert browser.text(metadata_cell(browser, "rows")) == str(len(expected))
@@ -196,3 +269,59 @@ def test_the_report_asset_page_shows_its_metadata_and_plot(webserver, browser, t
                       "the plot image decoded")
     assert min(size) > 0
     save_screenshot(browser, tmp_path, "report_asset_plot.png")
+
+
+def test_a_backfill_from_the_ui_gives_each_key_its_own_figures_on_its_page(ui, browser, tmp_path):
+    """The UI's own mutation backfills the file's 2 dates x 3 securities; the daemon runs it; each key's
+    page then shows its own figures, those of the independent reference."""
+    expected = cells_with_data(reference_reports(ui.dropped.paths))
+    assert len(expected) == 6
+    launched = graphql(ui.port, "mutation { launchPartitionBackfill(backfillParams: {partitionNames: "
+                                f"{json.dumps(sorted(expected))}, assetSelection: [{{path: [\"filtered_orders\"]}}]}}) "
+                                "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }")
+    backfill = launched["launchPartitionBackfill"]
+    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
+    status = f'{{ partitionBackfillOrError(backfillId: "{backfill["backfillId"]}") {{ ... on PartitionBackfill {{ status }} }} }}'
+    finished = wait_until(lambda: graphql(ui.port, status)["partitionBackfillOrError"]["status"], "the backfill",
+                          done=lambda state: state not in ("REQUESTED", "CANCELING"), timeout=240, interval=2)
+    assert finished in ("COMPLETED", "COMPLETED_SUCCESS"), finished
+    key = sorted(expected)[-1]
+    orders, quantity, value = expected[key]
+    browser.open(f"{ui.address}/assets/filtered_orders?view=partitions&partition={urllib.parse.quote(key)}")
+    shown = wait_until(lambda: browser.text(metadata_cell(browser, "dagster/row_count", PARTITION_VALUE)), f"{key}'s figures on its page")
+    assert shown == str(orders)
+    assert browser.text(metadata_cell(browser, "quantity", PARTITION_VALUE)) == str(quantity)
+    assert Decimal(browser.text(metadata_cell(browser, "value", PARTITION_VALUE))) == value
+    assert browser.text(metadata_cell(browser, "stored_in", PARTITION_VALUE)).endswith("orders.parquet")
+    events = browser.find("//button[contains(., 'View all historical events')]", XPATH)
+    assert browser.text(events).endswith("(2)")  # the sensor's materialization, then the backfill's
+    save_screenshot(browser, tmp_path, "partition_page.png")
+
+
+def test_a_ragged_drop_lands_and_the_grid_shows_exactly_the_cells_with_data(ui, browser, tmp_path):
+    """A second file over two new dates where a few securities have no rows on a day (holes inside the
+    keys' rectangle): the sensor's runs land and the grid's materialized cells are exactly those with data."""
+    ui.drop(tmp_path, "second.csv", rows=80, days=2, securities=5, seed=0, start_date=date(2025, 3, 5))
+    expected = cells_with_data(reference_reports(ui.dropped.paths))
+    second = {key for key in expected if key >= "2025-03-05"}
+    securities = {key.split("|")[1] for key in expected}
+    assert len(second) < 2 * len(securities)  # holes on the new dates, or the test shows nothing
+    assert grid_cells(ui.port) == set(expected)
+    browser.open(f"{ui.address}/assets/filtered_orders?view=partitions")
+    counts = f"Materialized ({len(expected)})"
+    wait_until(lambda: browser.execute("return document.body.innerText"), "the grid's counts",
+               done=lambda text: counts in text and f"Missing ({4 * len(securities) - len(expected)})" in text)
+    save_screenshot(browser, tmp_path, "partition_grid.png")
+
+
+def test_the_ui_stops_cleanly_and_printed_no_warning(ui):
+    """SIGTERM stops every process `orders-assets ui` started, exit status 0, and it printed nothing the
+    user cannot act on."""
+    os.kill(ui.server.pid, signal.SIGTERM)
+    ui.server.wait(timeout=90)
+    assert not group_alive_after(ui.server.pid, seconds=30), "the webserver, the daemon or a code server outlived it"
+    output = ui.log.read_text()
+    assert ui.server.returncode == 0, output[-3000:]
+    assert f"Dagster UI on http://127.0.0.1:{ui.port}" in output and output.rstrip().endswith("Dagster UI stopped")
+    assert "Warning" not in output, [line for line in output.splitlines() if "Warning" in line]
+    assert (ui.data / "dagster_home" / "dagster.yaml").is_file()

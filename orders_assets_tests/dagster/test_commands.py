@@ -1,15 +1,13 @@
 """The commands users type, as subprocesses: orders-assets run, dagster asset materialize, definitions validate,
-the webserver, and orders-assets ui (dagster dev's webserver and daemon) running the sensor."""
+the webserver, and what orders-assets ui refuses (the UI itself, running the sensor and backfills, is
+test_browser's)."""
 import json
 import os
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -18,12 +16,8 @@ import pytest
 import yaml
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import DATA_ENV, LANDING_ENV
-from orders_assets.sensors import INTERVAL_ENV
-from orders_assets_tests.conftest import assert_report_equals, read_report
-from orders_assets_tests.support.loopback import free_port, stop_group
-from orders_assets_tests.support.reference import reference_reports
+from orders_assets_tests.support.loopback import free_port
 
 BIN = Path(sys.executable).parent
 
@@ -135,104 +129,6 @@ def test_the_webserver_loads_workspace_yaml_and_shows_the_graph_and_partitions(r
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def test_orders_assets_ui_runs_the_sensor_on_a_dropped_file_and_stops_cleanly(tmp_path):
-    """`orders-assets ui` (dagster dev's webserver and daemon) on 127.0.0.1 over the folders of `run`: a
-    dropped file goes through the sensor's three stages to reports equal to the independent
-    computation, seen through GraphQL; SIGTERM stops every process it started, exit status 0, and no
-    warning the user cannot act on was printed."""
-    landing, data = tmp_path / "landing", tmp_path / "data"
-    landing.mkdir()
-    port = free_port()
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("ORDERS_ASSETS_") and key != "DAGSTER_HOME"}
-    env[INTERVAL_ENV] = "3"
-    server = subprocess.Popen([BIN / "orders-assets", "ui", "--landing", landing, "--data", data, "--port", str(port)],
-                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True)
-    try:
-        wait_until_serving(server, port)
-        locations = graphql(port, "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }")
-        assert locations["workspaceOrError"]["locationEntries"] == [{"name": "orders_assets", "loadStatus": "LOADED"}]
-        generate_orders(tmp_path / "drop.csv", rows=6_000, days=2, securities=3, seed=6)
-        shutil.move(tmp_path / "drop.csv", landing / "drop.csv")
-        runs = {}
-        deadline = time.monotonic() + 240
-        while runs.get("build_reports") != "SUCCESS":
-            assert time.monotonic() < deadline, f"the sensor's runs did not finish: {runs}"
-            assert "FAILURE" not in runs.values(), runs
-            time.sleep(2)
-            results = graphql(port, "{ runsOrError { ... on Runs { results { jobName status } } } }")
-            runs = {run["jobName"]: run["status"] for run in reversed(results["runsOrError"]["results"])}
-        assert runs == {"ingest_order_files": "SUCCESS", "assemble_order_partitions": "SUCCESS",
-                        "build_reports": "SUCCESS"}
-        reference = reference_reports([landing / "drop.csv"])
-        for name in REPORT_NAMES:
-            assert_report_equals(read_report(data / "reports", name, "csv"), reference.reports[name], name)
-        backfill_every_key_from_the_ui(port, data, reference)
-        os.kill(server.pid, signal.SIGTERM)
-        output, _ = server.communicate(timeout=90)
-        left = group_alive_after(server.pid, seconds=30)
-    finally:
-        stop_group(server, grace_seconds=60)
-    assert server.returncode == 0, output[-3000:]
-    assert f"Dagster UI on http://127.0.0.1:{port}" in output and output.rstrip().endswith("Dagster UI stopped")
-    assert "Warning" not in output, [line for line in output.splitlines() if "Warning" in line]
-    assert (data / "dagster_home" / "dagster.yaml").is_file()
-    assert not left, "the webserver, the daemon or a code server outlived the command"
-
-
-def backfill_every_key_from_the_ui(port: int, data: Path, reference) -> None:
-    """The UI's own mutation backfills the file's 2 dates x 3 securities; the daemon runs it; each key's
-    latest materialization then carries its own figures, those of the independent reference."""
-    daily = reference.reports["timeseries_daily"]
-    expected = {f"{row.trade_date}|{row.security_code}": (row.orders, row.quantity, Decimal(str(row.value)))
-                for row in daily.itertuples()}
-    assert len(expected) == 6
-    launched = graphql(port, "mutation { launchPartitionBackfill(backfillParams: {partitionNames: "
-                             f"{json.dumps(sorted(expected))}, assetSelection: [{{path: [\"filtered_orders\"]}}]}}) "
-                             "{ __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }")
-    backfill = launched["launchPartitionBackfill"]
-    assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
-    deadline, status = time.monotonic() + 240, None
-    while status not in ("COMPLETED", "COMPLETED_SUCCESS"):
-        assert status not in ("FAILED", "COMPLETED_FAILED", "CANCELED") and time.monotonic() < deadline, status
-        time.sleep(2)
-        status = graphql(port, f'{{ partitionBackfillOrError(backfillId: "{backfill["backfillId"]}") '
-                               "{ ... on PartitionBackfill { status } } }")["partitionBackfillOrError"]["status"]
-    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
-        records = instance.fetch_materializations(dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey("filtered_orders"), asset_partitions=sorted(expected)), limit=100).records
-        materialized = instance.get_materialized_partitions(dg.AssetKey("filtered_orders"))
-    latest = {}
-    for record in sorted(records, key=lambda record: record.storage_id):
-        latest[record.partition_key] = record.asset_materialization.metadata
-    assert len(records) == 2 * len(expected)  # the sensor's materialization of each key, then the backfill's
-    assert {key: (metadata["dagster/row_count"].value, metadata["quantity"].value, Decimal(metadata["value"].value))
-            for key, metadata in latest.items()} == expected
-    assert materialized == set(expected)  # the grid: exactly the cells with data
-
-
-def group_alive_after(group: int, seconds: float) -> bool:
-    """Whether a process of the group is still running (zombies aside) after waiting up to `seconds`."""
-    deadline = time.monotonic() + seconds
-    while True:
-        alive = [fields for fields in map(_stat_fields, Path("/proc").glob("[0-9]*/stat"))
-                 if fields[2:3] == [str(group)] and fields[0] != "Z"]
-        if not alive:
-            return False
-        if time.monotonic() > deadline:
-            return True
-        time.sleep(0.5)
-
-
-def _stat_fields(status: Path) -> list[str]:
-    """state, ppid, pgrp, ... of /proc/<pid>/stat (the fields after the command's parentheses)."""
-    try:
-        return status.read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return []
 
 
 @pytest.mark.parametrize("problem", ["no landing folder", "no config file", "a config that cannot work", "port in use"])

@@ -3,6 +3,8 @@ import os
 import signal
 import socket
 import subprocess
+import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -37,3 +39,24 @@ def stop_group(process: subprocess.Popen, grace_seconds: float = 30) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # children that outlived their parent
     except ProcessLookupError:
         pass
+
+
+def group_alive_after(group: int, seconds: float) -> bool:
+    """Whether a process of the group is still running (zombies aside) after waiting up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = [fields for fields in map(_stat_fields, Path("/proc").glob("[0-9]*/stat"))
+                 if fields[2:3] == [str(group)] and fields[0] != "Z"]
+        if not alive:
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.5)
+
+
+def _stat_fields(status: Path) -> list[str]:
+    """state, ppid, pgrp, ... of /proc/<pid>/stat (the fields after the command's parentheses)."""
+    try:
+        return status.read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []

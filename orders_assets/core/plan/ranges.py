@@ -22,6 +22,15 @@ DEFAULT_MAX_GAP = 64
 Re-assembling an unchanged partition is idempotent and costs milliseconds; a run costs
 about a second of Dagster start-up, so small gaps are cheaper to cover than to split."""
 
+EXACT_RUN_BUDGET = 16
+"""Runs an exact cover of (date, security) keys may take before the cover widens to DEFAULT_MAX_GAP.
+
+Every key of a range run is recorded as materialized, so a key without rows inside a widened
+rectangle shows in the UI's grid as materialized (with row count 0). An exact cover, which
+holds only the wanted keys, keeps the grid true; it costs one run per hole-free block, so it is
+taken while it needs at most this many runs (a daily file with a few securities missing) and
+widened past that (a year's first load over a ragged calendar), where a second a run counts."""
+
 
 def key_ranges(ordered_keys: Sequence[str], wanted: Iterable[str], max_gap: int = 0) -> list[tuple[str, str]]:
     """Cover the wanted keys with (first, last) ranges of `ordered_keys`.
@@ -73,6 +82,25 @@ class Rectangle:
         return (self.dates[1] - self.dates[0] + 1) * (self.securities[1] - self.securities[0] + 1)
 
 
+@dataclass(frozen=True)
+class PartitionCover:
+    """The rectangles (corners) that cover the wanted keys, and how many other keys they hold."""
+
+    rectangles: list[tuple[PartitionKey, PartitionKey]]
+    keys_not_wanted: int
+
+
+def partition_cover(dates: Sequence[str], securities: Sequence[str], weights: Mapping[PartitionKey, int],
+                    parts: int = 1, max_gap: int = DEFAULT_MAX_GAP,
+                    exact_run_budget: int = EXACT_RUN_BUDGET) -> PartitionCover:
+    """The exact cover of the weighted keys when it takes at most max(parts, `exact_run_budget`)
+    rectangles, else the cover with up to `max_gap` unwanted keys between wanted ones."""
+    exact = _rectangles(dates, securities, weights, parts, max_gap=0)
+    chosen = exact if len(exact) <= max(parts, exact_run_budget) else _rectangles(dates, securities, weights, parts,
+                                                                                 max_gap)
+    return PartitionCover(_corners(chosen, dates, securities), sum(r.area - len(r) for r in chosen))
+
+
 def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weights: Mapping[PartitionKey, int],
                          parts: int = 1, max_gap: int = 0) -> list[tuple[PartitionKey, PartitionKey]]:
     """Cover the weighted (date, security) keys with rectangles, as ((first date, first security),
@@ -84,6 +112,11 @@ def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weight
     small ones). Then the heaviest rectangle is halved, across dates if it spans several,
     else across securities, until there are `parts` rectangles or none can be cut.
     """
+    return _corners(_rectangles(dates, securities, weights, parts, max_gap), dates, securities)
+
+
+def _rectangles(dates: Sequence[str], securities: Sequence[str], weights: Mapping[PartitionKey, int], parts: int,
+                max_gap: int) -> list[Rectangle]:
     date_at = _positions(dates, {key[0] for key in weights})
     security_at = _positions(securities, {key[1] for key in weights})
     by_date: dict[int, list[PartitionKey]] = defaultdict(list)
@@ -97,8 +130,12 @@ def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weight
             rectangles[-1] = merged
         else:
             rectangles.extend(segments)
-    rectangles = _halve_until(rectangles, parts, lambda rectangle: _halves(rectangle, weights, date_at, security_at),
-                              lambda rectangle: sum(weights[key] for key in rectangle.keys))
+    return _halve_until(rectangles, parts, lambda rectangle: _halves(rectangle, weights, date_at, security_at),
+                        lambda rectangle: sum(weights[key] for key in rectangle.keys))
+
+
+def _corners(rectangles: list[Rectangle], dates: Sequence[str],
+             securities: Sequence[str]) -> list[tuple[PartitionKey, PartitionKey]]:
     return [(PartitionKey(dates[r.dates[0]], securities[r.securities[0]]),
              PartitionKey(dates[r.dates[1]], securities[r.securities[1]])) for r in rectangles]
 

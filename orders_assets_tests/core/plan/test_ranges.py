@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from orders_assets.core.plan.ranges import balanced_ranges, key_ranges, partition_rectangles
+from orders_assets.core.plan.ranges import balanced_ranges, key_ranges, partition_cover, partition_rectangles
 
 DATES = ["2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06"]
 SECURITIES = ["ANZ", "BHP", "CBA", "CSL", "WOW"]
@@ -93,3 +93,19 @@ def test_a_days_securities_far_apart_in_the_dimension_are_separate_rectangles():
     assert partition_rectangles(DATES, SECURITIES, wanted, max_gap=1) == [
         (("2025-03-04", "ANZ"), ("2025-03-04", "BHP")), (("2025-03-04", "WOW"), ("2025-03-04", "WOW"))]
     assert partition_rectangles(DATES, SECURITIES, wanted, max_gap=2) == [(("2025-03-04", "ANZ"), ("2025-03-04", "WOW"))]
+
+
+def test_the_cover_is_exact_while_the_runs_it_takes_fit_the_budget():
+    """A day with holes: the exact cover holds only the wanted keys (the UI's grid stays true) while it
+    fits the run budget; past the budget it widens, and says how many unwanted keys it holds."""
+    wanted = {("2025-03-03", security): 1 for security in SECURITIES}
+    wanted.update({("2025-03-04", "ANZ"): 1, ("2025-03-04", "CBA"): 1, ("2025-03-04", "WOW"): 1})
+    exact = partition_cover(DATES, SECURITIES, wanted, exact_run_budget=4)
+    assert exact.keys_not_wanted == 0 and len(exact.rectangles) == 4
+    assert_exact_disjoint_cover(exact.rectangles, set(wanted))
+    widened = partition_cover(DATES, SECURITIES, wanted, exact_run_budget=3)
+    assert widened.rectangles == [(("2025-03-03", "ANZ"), ("2025-03-04", "WOW"))]
+    assert widened.keys_not_wanted == 2
+    assert_exact_disjoint_cover(widened.rectangles, set(wanted), max_extra=2)
+    # With as many workers as exact rectangles, exactness costs no extra run: it is taken.
+    assert partition_cover(DATES, SECURITIES, wanted, parts=4, exact_run_budget=0).keys_not_wanted == 0
