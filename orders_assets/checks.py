@@ -5,7 +5,7 @@ Each check calls core/invariants.py and reports what it found; the rules themsel
 
 import dagster as dg
 
-from orders_assets.assets.reports import summary
+from orders_assets.assets.reports import pairs_table, summary
 from orders_assets.core.invariants import (
     accounting_problems,
     partition_problems,
@@ -41,9 +41,30 @@ def outputs_match_contract(settings: OrdersSettings) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
 
 
-@dg.asset_check(asset=summary, blocking=True, description="The rows the ingests kept are exactly the rows in the partitions: "
-                                           "nothing lost, nothing counted twice.")
+@dg.asset_check(asset=summary, blocking=True, description="The rows the ingests kept are exactly the rows in the partitions, "
+                                           "with those the overlap rule superseded or deduplicated: nothing lost, "
+                                           "nothing counted twice.")
 def kept_rows_in_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
     problems = partition_problems(settings.store())
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems[:50]) or "none",
                                                               "problem_count": len(problems)})
+
+
+@dg.asset_check(asset=summary, description="No kept row is counted twice because another current file has it too "
+                                           "(warns under the union rule; choose latest_per_date or dedup).")
+def no_rows_counted_twice(settings: OrdersSettings) -> dg.AssetCheckResult:
+    built = read_summary(settings.store().reports)
+    pairs = built.rows_duplicated_across_files if built is not None else ()
+    counted_twice = built.rows_counted_more_than_once if built is not None else 0
+    return dg.AssetCheckResult(
+        passed=counted_twice == 0, severity=dg.AssetCheckSeverity.WARN,
+        description=overlap_advice(counted_twice, pairs) if counted_twice else None,
+        metadata={"overlap": settings.store().overlap.text, "rows_counted_more_than_once": counted_twice,
+                  "rows_duplicated_across_files": dg.MetadataValue.md(pairs_table(pairs))})
+
+
+def overlap_advice(counted_twice: int, pairs) -> str:
+    first = pairs[0]
+    return (f"{counted_twice:,} kept rows are also in an earlier file and counted again, e.g. {first.second_file} "
+            f"line {first.first_line_in_second} equals {first.first_file} line {first.first_line_in_first}: "
+            "if the files are re-sends, set overlap: latest_per_date or overlap: {dedup: [columns]} in the config")

@@ -13,6 +13,8 @@
     quantity_decimals: 0        # decimal places a quantity may have (0 to 8)
     output_url: s3://bucket/orders  # where partitions and reports are published (default: the data folder)
     piece_bytes: 536870912      # a big CSV or Parquet file is cut into pieces of at least this size
+    overlap: union              # rows several files bring to a partition: union, latest_per_date,
+                                # or {dedup: [order_id, timestamp, side]} (README, "Re-sent files")
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from orders_assets.core.store.overlap_rule import rule_problem as overlap_problem
 from orders_assets.core.errors import InputError
 from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.read.layout.rules import rule_problem
@@ -47,7 +50,7 @@ SECTIONS = {
 have one list; `reader` is the first versions' name for two of the machine's."""
 SECTION_OF = {"reader": "machine"}
 """Sections accepted under an earlier name, and the section of OrdersSettings they fill."""
-TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes")
+TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "overlap")
 
 
 class ConfigFileError(InputError):
@@ -77,6 +80,8 @@ def load_settings_overrides(path: Path | str | None) -> dict:
                 overrides.setdefault(SECTION_OF.get(key, key), {})[field] = field_value
         elif key == "layouts":
             overrides[key] = _layout_rules(value, path)
+        elif key == "overlap":
+            overrides[key] = _overlap_rule(value, path)
         elif key in TOP_LEVEL:
             overrides[key] = value
         else:
@@ -104,6 +109,24 @@ def _layout_rules(rules, path: Path) -> list[dict]:
     return resolved
 
 
+def _overlap_rule(value, path: Path) -> dict:
+    """`overlap:` as OverlapSettings values: `union`, `latest_per_date`, `{dedup: [columns]}`, or the
+    launchpad's own shape `{rule: ..., columns: [...]}`; anything else refused with the three forms."""
+    forms = "overlap: union, overlap: latest_per_date, or overlap: {dedup: [order_id, timestamp, side]}"
+    if isinstance(value, str):
+        rule = {"rule": value, "columns": []}
+    elif isinstance(value, dict) and set(value) == {"dedup"} and isinstance(value["dedup"], list):
+        rule = {"rule": "dedup", "columns": [str(column) for column in value["dedup"]]}
+    elif isinstance(value, dict) and set(value) <= {"rule", "columns"} and "rule" in value:
+        rule = {"rule": str(value["rule"]), "columns": [str(column) for column in value.get("columns") or []]}
+    else:
+        raise ConfigFileError(f"{path}: 'overlap' is {value!r}; write {forms}")
+    problem = overlap_problem(rule["rule"], rule["columns"])
+    if problem:
+        raise ConfigFileError(f"{path}: {problem}; write {forms}")
+    return rule
+
+
 def settings_document(settings: dict, tuning: dict) -> dict:
     """A config file's content from OrdersSettings values (model_dump) and a tuning: loads back to the same run."""
     document = {
@@ -113,6 +136,7 @@ def settings_document(settings: dict, tuning: dict) -> dict:
         "layouts": [dict(rule) for rule in settings.get("layouts", [])],
         "quantity_decimals": settings.get("quantity_decimals", 0),
         "piece_bytes": settings.get("piece_bytes", MIN_PIECE_BYTES),
+        "overlap": _overlap_document(settings.get("overlap") or {}),
         "machine": {name: tuning[name] for name in SECTIONS["machine"]},
     }
     if settings.get("output_url"):
@@ -120,6 +144,12 @@ def settings_document(settings: dict, tuning: dict) -> dict:
     document["filter"] = {name: list(value) if isinstance(value, tuple) else value
                           for name, value in document["filter"].items()}
     return document
+
+
+def _overlap_document(overlap: dict) -> str | dict:
+    """OverlapSettings values as the config file writes them (the short forms)."""
+    rule = overlap.get("rule", "union")
+    return {"dedup": list(overlap.get("columns", []))} if rule == "dedup" else rule
 
 
 def save_settings(path: Path, document: dict) -> None:

@@ -8,6 +8,7 @@ from orders_assets.assets.orders import CHUNKED_SOURCE_IO_MANAGER, filtered_orde
 from orders_assets.assets.reports import REPORTS_GROUP, reports, summary
 from orders_assets.checks import (
     kept_rows_in_partitions,
+    no_rows_counted_twice,
     outputs_match_contract,
     rows_accounted_for,
     totals_match_partitions,
@@ -50,7 +51,8 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
-        asset_checks=[rows_accounted_for, totals_match_partitions, outputs_match_contract, kept_rows_in_partitions],
+        asset_checks=[rows_accounted_for, totals_match_partitions, outputs_match_contract, kept_rows_in_partitions,
+                      no_rows_counted_twice],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
                                 int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler)],

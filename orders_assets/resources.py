@@ -11,6 +11,8 @@ import dagster as dg
 from pydantic import Field
 
 from orders_assets.core import schema
+from orders_assets.core.store.overlap_rule import UNION, OverlapRule, rule_problem
+from orders_assets.core.errors import InputError
 from orders_assets.core.read.filters import OrderFilter, order_filter_from
 from orders_assets.core.machine.hardware import MachineProfile, detect_profile
 from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
@@ -60,6 +62,18 @@ class MachineSettings(dg.Config):
         "(1: never cut here); unset: one per 7 cores, at most max_concurrent. On Dask: one per worker."))
 
 
+class OverlapSettings(dg.Config):
+    """What a partition holds when several current files bring rows to it: the config file's
+    `overlap:` (`union`, `latest_per_date`, or `{dedup: [columns]}`)."""
+
+    rule: str = Field(default=UNION, description=(
+        "union (every current file counts; rows equal across files are reported), latest_per_date (each trade "
+        "date from the file whose name sorts last, digits as numbers), or dedup (a row equal on `columns` to "
+        "a row of an earlier file counts once)."))
+    columns: list[str] = Field(default=[], description=(
+        "dedup only: the columns on which two rows are the same order event, e.g. order_id, timestamp, side."))
+
+
 SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
 """The nested sections of OrdersSettings; the config file's sections take their keys (config_file.SECTIONS)."""
 
@@ -92,6 +106,9 @@ class OrdersSettings(dg.ConfigurableResource):
         "An uncompressed CSV file (at row boundaries) or a Parquet file (at row groups) is cut into pieces, "
         "each its own step, when several can run at once (Dask workers, or machine.file_pieces here): none "
         "shorter than this (default 512 MiB)."))
+    overlap: OverlapSettings = Field(default=OverlapSettings(), description=(
+        "Rows several current files bring to a partition: rule (union, latest_per_date, dedup) and, for dedup, "
+        "columns."))
     machine: MachineSettings = Field(default=MachineSettings(), description=(
         "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent, "
         "file_pieces; "
@@ -101,7 +118,14 @@ class OrdersSettings(dg.ConfigurableResource):
         super().__init__(**nested_settings(values))
 
     def store(self) -> OrderStore:
-        return OrderStore(Path(self.data_dir), self.output_url)
+        return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule())
+
+    def overlap_rule(self) -> OverlapRule:
+        """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
+        problem = rule_problem(self.overlap.rule, self.overlap.columns)
+        if problem:
+            raise InputError(f"setting overlap: {problem}")
+        return OverlapRule(self.overlap.rule, tuple(self.overlap.columns))
 
     def rule_values(self) -> dict:
         """The values that decide how rows are read and kept, flat, as core reads them."""

@@ -46,3 +46,40 @@ def test_a_layout_rule_with_a_typo_names_the_file_the_rule_and_the_key(tmp_path)
     (tmp_path / "config.yaml").write_text("layouts:\n  - {layout: lobster, mtach: '*.csv'}\n")
     with pytest.raises(ConfigFileError, match=r"unknown key 'mtach' \(did you mean 'match'\?\)"):
         load_settings_overrides(tmp_path / "config.yaml")
+
+
+def test_the_overlap_rule_in_its_three_forms_reaches_the_store_and_a_saved_config_keeps_it(tmp_path):
+    import yaml
+
+    from orders_assets.config_file import save_settings
+    from orders_assets.core.store.overlap_rule import OverlapRule
+
+    for text, rule in (("overlap: union\n", OverlapRule()), ("overlap: latest_per_date\n", OverlapRule("latest_per_date")),
+                       ("overlap: {dedup: [order_id, timestamp]}\n", OverlapRule("dedup", ("order_id", "timestamp"))),
+                       ("overlap: {rule: dedup, columns: [order_id]}\n", OverlapRule("dedup", ("order_id",)))):
+        (tmp_path / "config.yaml").write_text(text)
+        settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"),
+                                  **load_settings_overrides(tmp_path / "config.yaml"))
+        assert settings.store().overlap == rule
+        save_settings(tmp_path / "saved.yaml", settings_document(settings.model_dump(), TUNING))
+        again = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"),
+                               **load_settings_overrides(tmp_path / "saved.yaml"))
+        assert again.store().overlap == rule
+        assert yaml.safe_load((tmp_path / "saved.yaml").read_text())["overlap"] in ("union", "latest_per_date",
+                                                                                  {"dedup": list(rule.columns)})
+
+
+def test_an_overlap_rule_that_is_none_names_the_file_and_the_three_forms(tmp_path):
+    import pytest
+
+    from orders_assets.config_file import ConfigFileError
+
+    for text, problem in (("overlap: newest\n", "not one of union, latest_per_date, dedup"),
+                          ("overlap: {dedup: order_id}\n", "'overlap' is"),
+                          ("overlap: {dedup: []}\n", "needs its columns")):
+        (tmp_path / "config.yaml").write_text(text)
+        with pytest.raises(ConfigFileError) as refused:
+            load_settings_overrides(tmp_path / "config.yaml")
+        message = str(refused.value)
+        assert str(tmp_path / "config.yaml") in message and problem in message
+        assert "overlap: latest_per_date" in message and "{dedup: [order_id, timestamp, side]}" in message

@@ -28,7 +28,7 @@ class LandingFolder:
 
     def __init__(self, root, instance, settings: OrdersSettings | None = None):
         self.landing, self.data = root / "landing", root / "data"
-        self.landing.mkdir()
+        self.landing.mkdir(exist_ok=True)  # a second LandingFolder over the same folders: a changed config
         self.settings = settings or OrdersSettings(landing_dir=str(self.landing), data_dir=str(self.data))
         self.defs = build_definitions(self.settings)
         self.sensor = self.defs.resolve_sensor_def(SENSOR_NAME)

@@ -269,6 +269,13 @@ def partition_metadata(part) -> dict:
         "value": dg.MetadataValue.text(part.value),
         "stored_in": dg.MetadataValue.path(str(part.path)) if part.path is not None else dg.MetadataValue.text(
             "no rows: no file holds this key"),
+        **({} if part.overlap.empty else {
+            "rows_duplicated_across_files": part.overlap.rows_duplicated,
+            "rows_superseded": part.overlap.rows_superseded,
+            "rows_deduplicated": part.overlap.rows_deduplicated,
+            "overlapping_files": dg.MetadataValue.text(", ".join(sorted(
+                {name for pair in part.overlap.pairs for name in pair[:2]} | set(part.overlap.superseded)))),
+        }),
     }
 
 
@@ -312,6 +319,10 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
         "orders": orders,
         "value": dg.MetadataValue.text(str(sum((Decimal(part.value) for part in assembled), Decimal(0)))),
         "empty_partitions": sum(1 for part in assembled if part.rows == 0),
+        "overlap": dg.MetadataValue.text(settings.store().overlap.text),
+        "rows_duplicated_across_files": sum(part.overlap.rows_duplicated for part in assembled),
+        "rows_superseded": sum(part.overlap.rows_superseded for part in assembled),
+        "rows_deduplicated": sum(part.overlap.rows_deduplicated for part in assembled),
         "orders_per_s": round(orders / seconds) if seconds else 0,
         "peak_rss_mib": round(peak_rss_bytes() / MiB, 1),
         ENGINE_SECONDS: round(seconds, 3),

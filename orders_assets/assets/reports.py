@@ -100,6 +100,7 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
         page = write_report_page(store.reports, built)  # before summary.json, the commit point
         path = write_summary(built, store.reports)
     document = built.to_json()
+    log_file_overlaps(context, built)
     scalars = {key: value for key, value in document.items() if key not in ("files", "version")}
     return dg.MaterializeResult(
         metadata={
@@ -115,6 +116,9 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
                 "| reason | rows |\n|---|---:|\n" + "\n".join(
                     f"| {entry['reason']} | {entry['rows']:,} |" for entry in document["rejections_by_reason"]))}
                if document["rejections_by_reason"] else {}),
+            "overlap": dg.MetadataValue.text(settings.store().overlap.text),
+            **({"rows_duplicated_across_files": dg.MetadataValue.md(pairs_table(built.rows_duplicated_across_files))}
+               if built.rows_duplicated_across_files else {}),
             "path": dg.MetadataValue.path(outputs.display(path)),
             "index_html": dg.MetadataValue.path(outputs.display(page)),
             "index_url": dg.MetadataValue.url(outputs.browser_url(page)),
@@ -122,3 +126,32 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
             ENGINE_SECONDS: round(time.perf_counter() - started, 3),
         }
     )
+
+
+def log_file_overlaps(context: dg.AssetExecutionContext, built) -> None:
+    """Each source file with rows another current file also has, or that the overlap rule left out:
+    an observation of its order_files partition, so the file's page in the UI says so."""
+    with_earlier = {}
+    for pair in built.rows_duplicated_across_files:
+        with_earlier.setdefault(pair.second_file, []).append(pair)
+    for entry in built.files:
+        if not (entry.rows_duplicated or entry.rows_superseded or entry.rows_deduplicated):
+            continue
+        context.log_event(dg.AssetObservation(asset_key=dg.AssetKey("order_files"), partition=entry.source_file, metadata={
+            "rows_duplicated_across_files": entry.rows_duplicated,
+            "rows_superseded": entry.rows_superseded,
+            "rows_deduplicated": entry.rows_deduplicated,
+            "duplicates_of": dg.MetadataValue.md(pairs_table(with_earlier.get(entry.source_file, ()))),
+        }))
+
+
+def pairs_table(pairs, limit: int = 20) -> str:
+    """File pairs with equal rows (overlap.FilePair) as a markdown table, the first `limit`."""
+    if not pairs:
+        return "no rows equal to an earlier file's"
+    lines = ["| earlier file | later file | rows | partitions | first lines |", "|---|---|---:|---:|---|"]
+    lines += [f"| {pair.first_file} | {pair.second_file} | {pair.rows:,} | {pair.partitions:,} | "
+              f"{pair.first_line_in_first}, {pair.first_line_in_second} |" for pair in pairs[:limit]]
+    if len(pairs) > limit:
+        lines.append(f"| ... {len(pairs) - limit} more pairs in summary.json | | | | |")
+    return "\n".join(lines)

@@ -234,8 +234,10 @@ class RunTally:
         elif event.is_asset_observation:
             recorded = event.event_specific_data.asset_observation
         else:
-            if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not event.event_specific_data.passed:
-                self.failed_checks.append(event.event_specific_data.check_name)
+            evaluation = event.event_specific_data
+            if (event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not evaluation.passed
+                    and evaluation.severity == dg.AssetCheckSeverity.ERROR):  # a warning does not fail the run
+                self.failed_checks.append(evaluation.check_name)
             return
         # A step reports its engine time once: on an observation of its asset (a multi-partition
         # step's own figures, filtered_orders) or on its materializations (the same on each).

@@ -9,7 +9,8 @@ from pathlib import Path
 from orders_assets.core.errors import AccountingError, OrdersAssetsError
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
-CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "reader",
+CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "overlap",
+               "reader",
                "machine")
 """The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
 equal; not imported from there so that `--help` loads no YAML or Arrow)."""
@@ -256,7 +257,28 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
             f"+ {summary.rows_filtered_out:,} filtered out + {summary.rows_rejected:,} rejected; "
             f"{summary.partitions:,} partitions; value {summary.value:f}"
         )
+        for line in overlap_lines(summary):
+            print(line)
     print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
+
+
+def overlap_lines(summary) -> list[str]:
+    """What the run says of rows that more than one current file has: the rule's effect, each pair of
+    files (first lines), and the warning when rows are counted twice."""
+    if not summary.rows_duplicated_across_files and not (summary.rows_superseded or summary.rows_deduplicated):
+        return []
+    rule = (summary.overlap or {}).get("rule", "union")
+    lines = [f"overlap ({rule}): {summary.rows_kept:,} kept = {summary.rows_in_partitions:,} in the partitions + "
+             f"{summary.rows_superseded:,} superseded + {summary.rows_deduplicated:,} deduplicated"]
+    for pair in summary.rows_duplicated_across_files[:10]:
+        lines.append(f"       {pair.rows:,} rows of {pair.second_file} (from line {pair.first_line_in_second}) equal rows "
+                     f"of {pair.first_file} (from line {pair.first_line_in_first}) in {pair.partitions:,} partitions")
+    if len(summary.rows_duplicated_across_files) > 10:
+        lines.append(f"       ... {len(summary.rows_duplicated_across_files) - 10} more pairs in summary.json")
+    if summary.rows_counted_more_than_once:
+        lines.append(f"warning: {summary.rows_counted_more_than_once:,} rows are counted twice (overlap: union); if the "
+                     "files are re-sends, set overlap: latest_per_date or overlap: {dedup: [columns]} in the config")
+    return lines
 
 
 if __name__ == "__main__":

@@ -304,3 +304,40 @@ class ParquetChunks:
     def __exit__(self, *exc_info):
         if self.writer is not None:
             self.writer.close()
+
+
+def generate_resend(source: Path | str, out: Path | str, *, trade_dates: tuple[date, ...] | None = None,
+                    securities: tuple[str, ...] | None = None, corrected_rows: int = 0, seed: int = 0) -> int:
+    """Write what a vendor re-sends: the rows of a generated CSV file `source` on `trade_dates` (all
+    when None) and of `securities` (all when None), with `corrected_rows` of them, chosen at random,
+    given a quantity one unit larger (a corrected re-send). Returns the rows written.
+
+    The rows are the source's text as it is (every column a string), so a re-sent row equals its
+    original in every column but those corrected: what overlapping files look like."""
+    table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in COLUMNS}, strings_can_be_null=False))
+    keep = pa.array(np.ones(table.num_rows, dtype=bool))
+    if trade_dates is not None:
+        days = pc.utf8_slice_codeunits(table[schema.TIMESTAMP], 0, 10)
+        keep = pc.and_(keep, pc.is_in(days, value_set=pa.array([day.isoformat() for day in trade_dates])))
+    if securities is not None:
+        keep = pc.and_(keep, pc.is_in(table[schema.SECURITY_CODE], value_set=pa.array(list(securities))))
+    table = table.filter(keep)
+    if corrected_rows:
+        rng = np.random.default_rng(seed)
+        chosen = np.zeros(table.num_rows, dtype=bool)
+        chosen[rng.choice(table.num_rows, size=min(corrected_rows, table.num_rows), replace=False)] = True
+        larger = pc.cast(pc.add(pc.cast(table[schema.QUANTITY], pa.int64()), 1), pa.string())
+        index = table.schema.get_field_index(schema.QUANTITY)
+        table = table.set_column(index, schema.QUANTITY, pc.if_else(pa.array(chosen), larger, table[schema.QUANTITY]))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_file(out.parent)
+    try:
+        with CsvChunks(str(temporary), _compression(out.name)) as writer:
+            writer.write(table, 0, np.array([], dtype=np.int64), np.array([], dtype=object))
+        os.replace(temporary, out)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return table.num_rows

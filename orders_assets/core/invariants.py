@@ -16,6 +16,7 @@ from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import sorted_by_keys
+from orders_assets.core.assemble.overlap import catalog_overlaps
 from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.order_store import OrderStore
 
@@ -94,7 +95,8 @@ def metric_type_problems(report: pa.Schema) -> list[str]:
 
 
 def partition_problems(store: OrderStore) -> list[str]:
-    """Nothing lost or counted twice between the ingests and the partitions; every date file has the
+    """Nothing lost or counted twice between the ingests and the partitions (the kept rows of every
+    file = rows in the partitions + rows superseded + rows deduplicated); every date file has the
     filtered order set's columns, and its index agrees with the catalog, security by security.
     One footer read a date, whatever its number of securities."""
     problems = []
@@ -102,8 +104,12 @@ def partition_problems(store: OrderStore) -> list[str]:
     catalog = store.catalog_table()
     built = catalog.filter(pc.greater(catalog["rows"], 0))
     assembled = pc.sum(built["rows"]).as_py() or 0
-    if kept != assembled:
-        problems.append(f"the ingests kept {kept:,} rows but the partitions hold {assembled:,}")
+    left_out = catalog_overlaps(catalog)
+    accounted = assembled + left_out.rows_superseded + left_out.rows_deduplicated
+    if kept != accounted:
+        problems.append(f"the ingests kept {kept:,} rows but the partitions hold {assembled:,}, with "
+                        f"{left_out.rows_superseded:,} superseded and {left_out.rows_deduplicated:,} deduplicated "
+                        f"(overlap: {store.overlap.text})")
     rows_by_date: dict[str, dict[str, int]] = defaultdict(dict)
     for trade_date, security, rows in zip(*(built[name].to_pylist() for name in ("trade_date", "security_code", "rows"))):
         rows_by_date[trade_date][security] = rows

@@ -1,11 +1,13 @@
 """Assembly of (trade_date, security_code) partitions from the slices staged by every source.
 
-A partition's filtered order set is the union of its slices from each source file that
-touches it (two files for one day both count; a corrected file replaces only its own slices).
-Its inputs are named by a signature: the sorted (source, ingest attempt) of its contributors
-(not the file's time: a file touched without change keeps its partitions). The catalog records
-the signature each partition was built from, so a partition is pending exactly when its expected
-signature differs from the catalog's.
+A partition's filtered order set is made of its slices from each source file that touches it,
+as the store's overlap rule says (overlap.py): by default the union (two files for one day both
+count; a corrected file replaces only its own slices), or the latest file of each date, or the
+union with later copies of equal rows dropped. Rows equal across files are counted under every
+rule. Its inputs are named by a signature: the sorted (source, ingest attempt) of its contributors
+(not the file's time: a file touched without change keeps its partitions), and what the rule
+changes. The catalog records the signature each partition was built from, so a partition is
+pending exactly when its expected signature differs from the catalog's.
 
 Owns which partitions to build and from which slices, the locks, the catalog and the dates'
 aggregate files; writing one date's file from the staged runs is date_writer.py's.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
-from orders_assets.core.assemble import date_writer
+from orders_assets.core.assemble import date_writer, overlap
 from orders_assets.core.assemble.aggregate import (
     BY_PARTICIPANT,
     GROUPING,
@@ -33,6 +35,8 @@ from orders_assets.core.assemble.aggregate import (
     decimal_text,
 )
 from orders_assets.core.assemble.date_writer import Contribution
+from orders_assets.core.assemble.overlap import PartitionOverlap
+from orders_assets.core.store.overlap_rule import DEDUP, LATEST_PER_DATE, OverlapRule
 from orders_assets.core.machine.parallel import in_order
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.store import date_files, outputs
@@ -53,6 +57,8 @@ class AssembledPartition:
     sources: int
     path: outputs.OutputPath | None
     """Its date's file (core/store/date_files.py), or None when the partition has no rows."""
+    overlap: PartitionOverlap = field(default_factory=PartitionOverlap)
+    """Rows equal across its files, and those the overlap rule left out."""
 
 
 def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
@@ -77,21 +83,37 @@ def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
 
 def expected_signatures(store: OrderStore, keys: Iterable[PartitionKey] | None = None) -> dict[PartitionKey, str]:
     """The signature each touched partition (or each of `keys` touched) should have once assembled
-    from the current manifests."""
-    return signatures_of(store.manifests(), keys)
+    from the current manifests under the store's overlap rule."""
+    return signatures_of(store.manifests(), keys, store.overlap)
 
 
-def signatures_of(manifests: Iterable[Manifest], keys: Iterable[PartitionKey] | None = None
-                  ) -> dict[PartitionKey, str]:
+def signatures_of(manifests: Iterable[Manifest], keys: Iterable[PartitionKey] | None = None,
+                  rule: OverlapRule = OverlapRule()) -> dict[PartitionKey, str]:
     """expected_signatures over the given manifests (a snapshot's)."""
+    manifests = list(manifests)
     texts = None if keys is None else [PartitionKey(*key).text for key in keys]
+    winners = _winners(manifests, rule)
     inputs: dict[PartitionKey, set[str]] = defaultdict(set)
+    superseded: dict[PartitionKey, set[str]] = defaultdict(set)
     for manifest in manifests:
         tag = f"{manifest.source_key}\x1f{manifest.attempt}"  # an attempt is one ingest of one content
         touched = manifest.partitions
         for text in (touched if texts is None else (text for text in texts if text in touched)):
-            inputs[PartitionKey.from_text(text)].add(tag)
-    return {key: signature_of(tags) for key, tags in inputs.items()}
+            key = PartitionKey.from_text(text)
+            if winners is None or winners[key.trade_date] == manifest.source_key:
+                inputs[key].add(tag)
+            else:
+                superseded[key].add(tag)
+    return {key: signature_of(overlap.signature_parts(rule, sorted(inputs.get(key, ())),
+                                                      sorted(superseded.get(key, ()))))
+            for key in inputs.keys() | superseded.keys()}
+
+
+def _winners(manifests: list[Manifest], rule: OverlapRule) -> dict[str, str] | None:
+    """latest_per_date: each date's file whose rows count; None under the other rules."""
+    if rule.kind != LATEST_PER_DATE:
+        return None
+    return overlap.date_winners({manifest.source_key: manifest.partitions for manifest in manifests})
 
 
 def signature_of(tags: Iterable[str]) -> str:
@@ -144,12 +166,15 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
     # A date of the earlier layout is rebuilt whole: its per-partition files go, so none of its rows may stay in them.
     keys = sorted(set(keys) | {key for key in legacy if key[0] in {trade_date for trade_date, _ in keys}})
     found = contributions(store, keys)  # only these keys' slices: one key of a year costs one key
-    expected = expected_signatures(store, keys)
+    manifests = store.manifests()
+    expected = signatures_of(manifests, keys, store.overlap)
+    winners = _winners(manifests, store.overlap)
     securities_by_date: dict[str, list[str]] = defaultdict(list)
     for trade_date, security in keys:
         securities_by_date[trade_date].append(security)
     tasks = (lambda trade_date=trade_date, securities=securities:
-             _assemble_date(store, trade_date, securities, found, edges, trade_date in legacy_dates)
+             _assemble_date(store, trade_date, securities, found, edges, trade_date in legacy_dates,
+                            None if winners is None else winners.get(trade_date))
              for trade_date, securities in securities_by_date.items())
     assembled: list[AssembledPartition] = []
     for date_assembled in in_order(tasks, workers or os.cpu_count() or 1):
@@ -158,29 +183,36 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
         with store.catalog_locked():
             store.replace_catalog_entries([
                 CatalogEntry(*part.key, signature=expected.get(part.key, EMPTY_SIGNATURE), rows=part.rows,
-                             quantity=part.quantity, value=part.value)
+                             quantity=part.quantity, value=part.value, overlap=part.overlap.to_text())
                 for part in assembled])
     return assembled
 
 
 def _assemble_date(store: OrderStore, trade_date: str, securities: list[str],
                    found: dict[PartitionKey, list[Contribution]], edges: tuple[int, ...],
-                   legacy: bool) -> list[AssembledPartition]:
+                   legacy: bool, winner: str | None = None) -> list[AssembledPartition]:
     """Rewrite one date's file with the given securities rebuilt from their slices (the others'
-    rows copied from the current file), and replace their rows in the date's aggregate file."""
+    rows copied from the current file), and replace their rows in the date's aggregate file.
+    `winner`: under latest_per_date, the one file whose rows of this date count."""
     path = store.date_file(trade_date)
     rebuilt = set(securities)
-    parts = {security: found.get((trade_date, security), []) for security in securities}
+    every_part = {security: found.get((trade_date, security), []) for security in securities}
+    parts = {security: [part for part in found_parts if winner is None or part.source_key == winner]
+             for security, found_parts in every_part.items()}
+    overlaps = _overlaps(trade_date, every_part, parts, store.overlap)
     with store.date_locked(trade_date):
         previous = _previous_index(path)
         kept = {security: entry.rows for security, entry in previous.items() if security not in rebuilt}
-        new_rows = {security: sum(part.rows for part in parts[security]) for security in securities}
+        new_rows = {security: sum(part.rows for part in parts[security]) - overlaps[security].rows_deduplicated
+                    for security in securities}
         index, units = date_files.plan_row_groups([*kept.items(), *new_rows.items()])
         partials: list[pa.Table] = []
         if index:
             columns = date_writer.date_columns(path if kept else None, parts)
+            resolve = (lambda rows: overlap.drop_later_copies(rows, store.overlap)[0]) \
+                if store.overlap.kind == DEDUP else None
             outputs.write_output(path, lambda target: date_writer.write_date(
-                target, trade_date, columns, (index, units), kept, parts, path, edges, partials))
+                target, trade_date, columns, (index, units), kept, parts, path, edges, partials, resolve))
         else:
             outputs.remove(path)
         if legacy:
@@ -193,12 +225,46 @@ def _assemble_date(store: OrderStore, trade_date: str, securities: list[str],
     assembled = []
     for security in securities:
         if security not in totals:
-            assembled.append(AssembledPartition((trade_date, security), 0, 0, "0", 0, None))
+            assembled.append(AssembledPartition((trade_date, security), 0, 0, "0", 0, None, overlaps[security]))
             continue
         rows, quantity, value = totals[security]
         sources = len({part.source_key for part in parts[security]})
-        assembled.append(AssembledPartition((trade_date, security), rows, quantity, value, sources, path))
+        assembled.append(AssembledPartition((trade_date, security), rows, quantity, value, sources, path,
+                                            overlaps[security]))
     return assembled
+
+
+def _overlaps(trade_date: str, every_part: dict[str, list[Contribution]], parts: dict[str, list[Contribution]],
+              rule: OverlapRule) -> dict[str, PartitionOverlap]:
+    """Per security of the date: its rows equal across current files (read from the staged slices of
+    the securities more than one file touches, a few at a time), those a later copy of which dedup
+    drops, and the rows of files another file supersedes."""
+    found = {security: PartitionOverlap() for security in every_part}
+    for security, all_parts in every_part.items():
+        superseded = defaultdict(int)
+        for part in all_parts:
+            if part not in parts[security]:
+                superseded[part.source_key] += part.rows
+        found[security].superseded = dict(sorted(superseded.items()))
+    shared = [security for security, all_parts in every_part.items() if len({p.source_key for p in all_parts}) > 1]
+    for group in date_writer.grouped_by_rows(shared, lambda security: sum(p.rows for p in every_part[security])):
+        rows = date_writer.staged_rows(trade_date, [part for security in group for part in every_part[security]])
+        _require_columns(rows, rule)
+        for security, detected in overlap.detect(rows, rule).items():
+            detected.superseded = found[security].superseded
+            found[security] = detected
+    return found
+
+
+def _require_columns(rows: pa.Table | None, rule: OverlapRule) -> None:
+    """A dedup column the staged rows do not have is the user's mistake: say which, and what there is."""
+    if rows is None:
+        return
+    missing = [column for column in rule.match_columns if column not in rows.column_names]
+    if missing:
+        from orders_assets.core.errors import InputError
+        raise InputError(f"overlap: dedup column {', '.join(missing)} is not a column of the order set; "
+                         f"name columns of {', '.join(name for name in rows.column_names if not name.startswith('_'))}")
 
 
 def _previous_index(path: outputs.OutputPath) -> date_files.SecurityIndex:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,10 @@ def _slice_schema(path: Path) -> pa.Schema:
 def write_date(target, trade_date: str, columns: pa.Schema,
                 plan: tuple[date_files.SecurityIndex, list[date_files.WriteUnit]], kept: dict[str, int],
                 parts: dict[str, list[Contribution]], previous: outputs.OutputPath, edges: tuple[int, ...],
-                partials: list[pa.Table]) -> None:
+                partials: list[pa.Table], resolve: Callable[[pa.Table], pa.Table] | None = None) -> None:
     """Stream the date's rows into one Parquet file, a piece of consecutive write units at a time;
-    the partial aggregates of the rebuilt securities' rows go to `partials`."""
+    the partial aggregates of the rebuilt securities' rows go to `partials`. `resolve` (the overlap
+    rule's, when it drops rows) takes a piece's staged rows, every file's rows of its securities."""
     index, units = plan
     writer_schema = date_files.file_schema(columns, index)
     with contextlib.ExitStack() as stack:
@@ -77,8 +79,10 @@ def write_date(target, trade_date: str, columns: pa.Schema,
         writer = stack.enter_context(pq.ParquetWriter(target, writer_schema, **date_files.WRITE_OPTIONS))
         for piece_units in _pieces(units):
             piece = [security for unit in piece_units for security in unit.securities]
-            new = _staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])])
+            new = staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])])
             pieces = []
+            if new is not None and resolve is not None:
+                new = resolve(new)
             if new is not None:
                 partials.append(partial_aggregates(new, edges))
                 pieces.append(new.drop_columns([schema.TRADE_DATE]))
@@ -92,18 +96,25 @@ def write_date(target, trade_date: str, columns: pa.Schema,
 
 def _pieces(units: list[date_files.WriteUnit]) -> list[list[date_files.WriteUnit]]:
     """The date's write units, in order, cut into pieces of about CHUNK_ROWS rows."""
-    pieces: list[list[date_files.WriteUnit]] = []
-    rows_in_piece = 0
-    for unit in units:
-        if not pieces or (rows_in_piece + unit.rows > CHUNK_ROWS and pieces[-1]):
-            pieces.append([])
-            rows_in_piece = 0
-        pieces[-1].append(unit)
-        rows_in_piece += unit.rows
-    return pieces
+    return grouped_by_rows(units, lambda unit: unit.rows)
 
 
-def _staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
+def grouped_by_rows(items: list, rows_of: Callable[[object], int]) -> list[list]:
+    """The items, in order, cut into groups of about CHUNK_ROWS rows (an item is never split): the
+    write units of a date's pieces, the securities of assembly's overlap pass."""
+    groups: list[list] = []
+    rows_in_group = 0
+    for item in items:
+        rows = rows_of(item)
+        if not groups or (rows_in_group + rows > CHUNK_ROWS and groups[-1]):
+            groups.append([])
+            rows_in_group = 0
+        groups[-1].append(item)
+        rows_in_group += rows
+    return groups
+
+
+def staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
     """The staged runs of some partitions of one date, with their source file: each batch read once."""
     by_batch: dict[tuple[Path, int], list[Contribution]] = defaultdict(list)
     for part in parts:

@@ -16,6 +16,7 @@ from functools import cached_property
 import pyarrow as pa
 
 from orders_assets.core.assemble.assembly import pending_of, signatures_of
+from orders_assets.core.store.overlap_rule import OverlapRule
 from orders_assets.core.plan.planner import assembly_weights
 from orders_assets.core.store import catalog
 from orders_assets.core.store.catalog import CatalogEntry
@@ -29,11 +30,13 @@ class StoreSnapshot:
 
     manifests: tuple[Manifest, ...]
     catalog_table: pa.Table
+    overlap: OverlapRule = OverlapRule()
+    """The store's overlap rule: which files' rows the partitions should hold."""
 
     @classmethod
     def of(cls, store) -> StoreSnapshot:
         """The store now: one listing of its sources, one read of its catalog."""
-        return cls(tuple(store.manifests()), store.catalog_table())
+        return cls(tuple(store.manifests()), store.catalog_table(), store.overlap)
 
     def without(self, source_keys: Iterable[str]) -> StoreSnapshot:
         """The snapshot once these sources are retired (their manifests removed; the catalog is
@@ -53,7 +56,7 @@ class StoreSnapshot:
     @cached_property
     def expected_signatures(self) -> dict[PartitionKey, str]:
         """The signature each touched partition should have once assembled."""
-        return signatures_of(self.manifests)
+        return signatures_of(self.manifests, rule=self.overlap)
 
     def pending_partitions(self) -> list[PartitionKey]:
         """Partitions whose assembled state differs from what the manifests say (assembly.pending_partitions)."""

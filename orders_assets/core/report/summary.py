@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core.assemble.aggregate import exact_totals, json_amount
+from orders_assets.core.assemble.overlap import FilePair, catalog_overlaps
+from orders_assets.core.store.overlap_rule import UNION
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.read.layout.model import CANONICAL
 from orders_assets.core.store import outputs
@@ -29,11 +31,13 @@ from orders_assets.core.store.outputs import OutputPath
 
 SUMMARY_NAME = "summary.json"
 
-SUMMARY_VERSION = 2
+SUMMARY_VERSION = 3
 """1: the keys summary.json has always held; a file written before this class has no `version` key
 and is read as 1. 2 adds what the reports were made under and over: the filter, the trade dates,
 the rejected rows by reason, the filtered-out rows by cause, and each file's quarantine (a version
-1 file reads with them empty).
+1 file reads with them empty). 3 adds the overlap between files: the rule, the rows in the
+partitions, rows_duplicated_across_files per file pair, rows_superseded, rows_deduplicated, and
+rows counted more than once (an earlier file reads with none).
 A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
@@ -62,6 +66,11 @@ class FileSummary:
     """Its rejected rows' file, relative to the data folder (None: no row rejected)."""
     filtered_out_by: Mapping[str, int] | None = None
     """rows_filtered_out by cause (FILTERED_OUT_CAUSES); None when its manifest did not count them."""
+    rows_duplicated: int = 0
+    """Its kept rows equal to a row of a file earlier in the overlap order (overlap.file_order)."""
+    rows_superseded: int = 0
+    rows_deduplicated: int = 0
+    """Its kept rows the overlap rule left out of the partitions (latest_per_date, dedup)."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
@@ -127,6 +136,17 @@ class Summary:
     rows_filtered_out_by: Mapping[str, int] | None = None
     """rows_filtered_out by cause (FILTERED_OUT_CAUSES) over every file; None when a file's manifest
     did not count them (ingested by an earlier release)."""
+    overlap: Mapping | None = None
+    """The overlap rule ({rule, columns}) the partitions were assembled under."""
+    rows_in_partitions: int | None = None
+    """Rows the partitions hold: rows_kept = rows_in_partitions + rows_superseded + rows_deduplicated."""
+    rows_superseded: int = 0
+    rows_deduplicated: int = 0
+    rows_duplicated_across_files: tuple[FilePair, ...] = ()
+    """Per pair of current files with equal rows in a partition: the later file's rows equal to one of
+    the earlier's, the partitions, and the first line in each file."""
+    rows_counted_more_than_once: int = 0
+    """Kept rows equal to a row of an earlier file that the partitions still count (union)."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -140,7 +160,8 @@ class Summary:
                         files=[entry.to_json() for entry in self.files],
                         skipped=[entry.to_json() for entry in self.skipped],
                         rejections_by_reason=[{"reason": reason, "rows": rows}
-                                              for reason, rows in self.rejections_by_reason])
+                                              for reason, rows in self.rejections_by_reason],
+                        rows_duplicated_across_files=[pair.to_json() for pair in self.rows_duplicated_across_files])
         return document
 
     @classmethod
@@ -153,6 +174,8 @@ class Summary:
                       skipped=tuple(SkippedFile.from_json(entry) for entry in document.get("skipped", ())),
                       rejections_by_reason=tuple((entry["reason"], entry["rows"])
                                                  for entry in document.get("rejections_by_reason", ())),
+                      rows_duplicated_across_files=tuple(FilePair(**entry) for entry in
+                                                         document.get("rows_duplicated_across_files", ())),
                       version=SUMMARY_VERSION)
         return cls(**values)
 
@@ -175,13 +198,15 @@ def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilt
     manifests = store.manifests()
     catalog = store.catalog_table()
     dates = sorted(set(catalog.filter(pc.greater(catalog["rows"], 0))["trade_date"].to_pylist()))
+    overlaps = catalog_overlaps(catalog)
     return Summary(
         source_files=len(manifests),
         **{field: sum(getattr(manifest, field) for manifest in manifests) for field in COUNT_FIELDS},
         partitions=pc.sum(pc.greater(catalog["rows"], 0)).as_py() or 0,
         **exact_totals(partials),
         inputs_signature=store.inputs_signature(),
-        files=tuple(_file_summary(store, manifest) for manifest in manifests),
+        files=tuple(_file_summary(store, manifest, overlaps.by_file.get(manifest.source_key, {}))
+                    for manifest in manifests),
         skipped=tuple(SkippedFile.from_json(entry) for entry in store.skipped_list()),
         order_filter=None if order_filter is None else _filter_document(order_filter),
         first_trade_date=str(dates[0]) if dates else None,
@@ -189,6 +214,12 @@ def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilt
         trade_dates=len(dates),
         rejections_by_reason=_rejections_by_reason(store, manifests),
         rows_filtered_out_by=_summed_causes([_filtered_out_by(manifest) for manifest in manifests]),
+        overlap=store.overlap.to_json(),
+        rows_in_partitions=pc.sum(catalog["rows"]).as_py() or 0,
+        rows_superseded=overlaps.rows_superseded,
+        rows_deduplicated=overlaps.rows_deduplicated,
+        rows_duplicated_across_files=overlaps.pairs,
+        rows_counted_more_than_once=overlaps.rows_duplicated if store.overlap.kind == UNION else 0,
     )
 
 
@@ -218,12 +249,12 @@ def _rejections_by_reason(store: OrderStore, manifests: list[Manifest]) -> tuple
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _file_summary(store: OrderStore, manifest: Manifest) -> FileSummary:
+def _file_summary(store: OrderStore, manifest: Manifest, overlaps: Mapping[str, int]) -> FileSummary:
     counts = {field: getattr(manifest, field) for field in COUNT_FIELDS}
     quarantine = (str(store.quarantine_file(manifest.source_key).relative_to(store.root))
                   if manifest.rows_rejected else None)
     common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
-              "filtered_out_by": _filtered_out_by(manifest)}
+              "filtered_out_by": _filtered_out_by(manifest), **overlaps}
     if manifest.layout == CANONICAL:
         return FileSummary(manifest.source_key, **counts, **common)
     return FileSummary(manifest.source_key, **counts, **common, layout=manifest.layout,

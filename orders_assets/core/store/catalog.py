@@ -40,6 +40,9 @@ class CatalogEntry:
     quantity: int | Decimal
     value: str
     """Sum of price x quantity, as exact decimal text."""
+    overlap: str = ""
+    """Rows equal across its files and those the overlap rule left out (overlap.PartitionOverlap as
+    JSON); "" for a partition one file makes, and in catalogs written before it was recorded."""
 
     @property
     def key(self) -> PartitionKey:
@@ -57,6 +60,7 @@ def catalog_schema(quantity_decimals: int = 0) -> pa.Schema:
             ("rows", pa.int64()),
             ("quantity", schema.quantity_sum_type(quantity_decimals)),
             ("value", pa.string()),
+            ("overlap", pa.string()),
         ],
         metadata={CATALOG_LAYOUT_KEY: CATALOG_LAYOUT},
     )
@@ -76,6 +80,8 @@ def read_table(path: Path) -> pa.Table:
     if not path.exists():
         return CATALOG_SCHEMA.empty_table()
     table = pq.ParquetFile(path).read()  # not read_table: no dataset discovery for one file
+    if "overlap" not in table.column_names:  # written before overlaps were recorded: none was
+        table = table.append_column("overlap", pa.repeat(pa.scalar("", pa.string()), table.num_rows))
     if (table.schema.metadata or {}).get(CATALOG_LAYOUT_KEY) != CATALOG_LAYOUT:
         signatures = pa.repeat(pa.scalar(LEGACY_SIGNATURE, pa.string()), table.num_rows)
         table = table.set_column(table.schema.get_field_index("signature"), "signature", signatures)

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from upath import UPath
 
+from orders_assets.core.store.overlap_rule import UNION, OverlapRule
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.read.sources import storage_id
 from orders_assets.core.store import catalog, date_files, outputs
@@ -46,10 +47,12 @@ from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 class OrderStore:
     """Paths and atomic updates of one work area, and the roots of its published outputs."""
 
-    def __init__(self, data_dir: Path | str, output_url: str | None = None):
+    def __init__(self, data_dir: Path | str, output_url: str | None = None, overlap: OverlapRule | None = None):
         self.root = Path(data_dir)
         self.output_root = output_root(self.root, output_url)
         """Where partition files and reports are published: a local folder or a URL (s3://, gs://)."""
+        self.overlap = overlap or OverlapRule()
+        """Which current files' rows a partition holds when several bring rows to it (core/assemble/overlap.py)."""
 
     @property
     def staging(self) -> Path:
@@ -250,6 +253,8 @@ class OrderStore:
         parts = [f"{m.source_key}\x1f{m.attempt}" for m in manifests]
         parts += [f"{entry['source_file']}\x1f{entry['reason']}" for entry in self.skipped_list()]
         parts += catalog.signature_texts(catalog_table)
+        if self.overlap.kind != UNION:  # the summary names the rule: a change rebuilds the reports
+            parts.append(f"overlap\x1f{self.overlap.text}")
         return short_digest(*parts, length=20)
 
     def retire(self, source_key: str) -> None:
