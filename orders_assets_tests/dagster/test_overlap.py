@@ -49,6 +49,16 @@ def settle_with_checks(folder: LandingFolder, ticks: int = 8) -> tuple[list[dg.R
     raise AssertionError("the sensor did not settle")
 
 
+def latest_metadata(instance: dg.DagsterInstance, asset: str, partition: str, kind: dg.DagsterEventType) -> dict:
+    """The metadata of the latest materialization or observation of one partition of an asset."""
+    records_filter = dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition])
+    if kind == dg.DagsterEventType.ASSET_MATERIALIZATION:
+        [record] = instance.fetch_materializations(records_filter, limit=1).records
+        return record.asset_materialization.metadata
+    [record] = instance.fetch_observations(records_filter, limit=1).records
+    return record.asset_observation.metadata
+
+
 def assert_reports(data: Path, expected: Path) -> None:
     reference = reference_reports([expected])
     for name in REPORT_NAMES:
@@ -85,6 +95,9 @@ def test_a_corrected_re_send_through_the_sensor_under_union_then_latest_per_date
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert "orders_20250303_v2.csv" in warned.description and "latest_per_date" in warned.description
     assert f"line {pair['first_line_in_second']}" in warned.description
+    observed = latest_metadata(folder.instance, "order_files", "orders_20250303_v2.csv", dg.DagsterEventType.ASSET_OBSERVATION)
+    assert observed["rows_duplicated_across_files"].value == pair["rows"]
+    assert "orders_20250303.csv" in observed["duplicates_of"].value
     union_outputs = tree_hashes(folder.data, skip=("dagster_home", "state", "staging"))
 
     # latest_per_date: the re-send replaces the day; only 2025-03-03's partitions are assembled again
@@ -101,6 +114,10 @@ def test_a_corrected_re_send_through_the_sensor_under_union_then_latest_per_date
     assert summary["rows_kept"] == summary["rows_in_partitions"] + summary["rows_superseded"]
     assert summary["overlap"] == {"rule": "latest_per_date", "columns": []} and summary["rows_counted_more_than_once"] == 0
     assert checks[CHECK].passed and checks["kept_rows_in_partitions"].passed
+    key = requests[0].tags["dagster/asset_partition_range_start"]
+    figures = latest_metadata(folder.instance, "filtered_orders", key, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    assert figures["rows_superseded"].value > 0
+    assert figures["overlapping_files"].value == "orders_20250303.csv, orders_20250303_v2.csv"
 
     # and back: the same bytes as under union before
     union = with_rule(latest, {"rule": "union"})

@@ -209,7 +209,7 @@ def _assemble_date(store: OrderStore, trade_date: str, securities: list[str],
         partials: list[pa.Table] = []
         if index:
             columns = date_writer.date_columns(path if kept else None, parts)
-            resolve = (lambda rows: overlap.drop_later_copies(rows, store.overlap)[0]) \
+            resolve = (lambda rows: overlap.drop_later_copies(rows, store.overlap)) \
                 if store.overlap.kind == DEDUP else None
             outputs.write_output(path, lambda target: date_writer.write_date(
                 target, trade_date, columns, (index, units), kept, parts, path, edges, partials, resolve))
