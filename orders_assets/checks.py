@@ -14,6 +14,7 @@ from orders_assets.core.invariants import (
     totals_problems,
 )
 from orders_assets.core.report.summary import read_summary
+from orders_assets.core.store.overlap_rule import DUPLICATES_ERROR
 from orders_assets.resources import OrdersSettings
 
 
@@ -51,15 +52,18 @@ def kept_rows_in_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(asset=summary, description="No kept row is counted twice because another current file has it too "
-                                           "(warns under the union rule; choose latest_per_date or dedup).")
+                                           "(warns under the union rule, or fails with overlap duplicates: error; "
+                                           "choose latest_per_date or dedup).")
 def no_rows_counted_twice(settings: OrdersSettings) -> dg.AssetCheckResult:
     built = read_summary(settings.store().reports)
     pairs = built.rows_duplicated_across_files if built is not None else ()
     counted_twice = built.rows_counted_more_than_once if built is not None else 0
+    rule = settings.store().overlap
+    severity = dg.AssetCheckSeverity.ERROR if rule.duplicates == DUPLICATES_ERROR else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
-        passed=counted_twice == 0, severity=dg.AssetCheckSeverity.WARN,
+        passed=counted_twice == 0, severity=severity,
         description=overlap_advice(counted_twice, pairs) if counted_twice else None,
-        metadata={"overlap": settings.store().overlap.text, "rows_counted_more_than_once": counted_twice,
+        metadata={"overlap": rule.text, "rows_counted_more_than_once": counted_twice,
                   "rows_duplicated_across_files": dg.MetadataValue.md(pairs_table(pairs))})
 
 

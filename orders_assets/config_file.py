@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from orders_assets.core.store.overlap_rule import duplicates_problem
 from orders_assets.core.store.overlap_rule import rule_problem as overlap_problem
 from orders_assets.core.errors import InputError
 from orders_assets.core.store.atomic import atomic_write_bytes
@@ -111,17 +112,22 @@ def _layout_rules(rules, path: Path) -> list[dict]:
 
 def _overlap_rule(value, path: Path) -> dict:
     """`overlap:` as OverlapSettings values: `union`, `latest_per_date`, `{dedup: [columns]}`, or the
-    launchpad's own shape `{rule: ..., columns: [...]}`; anything else refused with the three forms."""
-    forms = "overlap: union, overlap: latest_per_date, or overlap: {dedup: [order_id, timestamp, side]}"
+    launchpad's own shape `{rule: ..., columns: [...]}`, either mapping with `duplicates: error` to
+    make rows counted twice fail the check; anything else refused with the forms."""
+    forms = ("overlap: union, overlap: latest_per_date, or overlap: {dedup: [order_id, timestamp, side]} "
+             "(a mapping may add duplicates: error)")
     if isinstance(value, str):
         rule = {"rule": value, "columns": []}
-    elif isinstance(value, dict) and set(value) == {"dedup"} and isinstance(value["dedup"], list):
+    elif isinstance(value, dict) and "dedup" in value and set(value) <= {"dedup", "duplicates"} \
+            and isinstance(value["dedup"], list):
         rule = {"rule": "dedup", "columns": [str(column) for column in value["dedup"]]}
-    elif isinstance(value, dict) and set(value) <= {"rule", "columns"} and "rule" in value:
+    elif isinstance(value, dict) and set(value) <= {"rule", "columns", "duplicates"} and "rule" in value:
         rule = {"rule": str(value["rule"]), "columns": [str(column) for column in value.get("columns") or []]}
     else:
         raise ConfigFileError(f"{path}: 'overlap' is {value!r}; write {forms}")
-    problem = overlap_problem(rule["rule"], rule["columns"])
+    if isinstance(value, dict) and "duplicates" in value:
+        rule["duplicates"] = str(value["duplicates"])
+    problem = overlap_problem(rule["rule"], rule["columns"]) or duplicates_problem(rule.get("duplicates", "warn"))
     if problem:
         raise ConfigFileError(f"{path}: {problem}; write {forms}")
     return rule
@@ -147,8 +153,10 @@ def settings_document(settings: dict, tuning: dict) -> dict:
 
 
 def _overlap_document(overlap: dict) -> str | dict:
-    """OverlapSettings values as the config file writes them (the short forms)."""
-    rule = overlap.get("rule", "union")
+    """OverlapSettings values as the config file writes them (the short forms where they say it all)."""
+    rule, duplicates = overlap.get("rule", "union"), overlap.get("duplicates", "warn")
+    if duplicates != "warn":
+        return {"rule": rule, "columns": list(overlap.get("columns", [])), "duplicates": duplicates}
     return {"dedup": list(overlap.get("columns", []))} if rule == "dedup" else rule
 
 

@@ -11,7 +11,13 @@ import dagster as dg
 from pydantic import Field
 
 from orders_assets.core import schema
-from orders_assets.core.store.overlap_rule import UNION, OverlapRule, rule_problem
+from orders_assets.core.store.overlap_rule import (
+    DUPLICATES_WARN,
+    UNION,
+    OverlapRule,
+    duplicates_problem,
+    rule_problem,
+)
 from orders_assets.core.errors import InputError
 from orders_assets.core.read.filters import OrderFilter, order_filter_from
 from orders_assets.core.machine.hardware import MachineProfile, detect_profile
@@ -72,6 +78,9 @@ class OverlapSettings(dg.Config):
         "a row of an earlier file counts once)."))
     columns: list[str] = Field(default=[], description=(
         "dedup only: the columns on which two rows are the same order event, e.g. order_id, timestamp, side."))
+    duplicates: str = Field(default=DUPLICATES_WARN, description=(
+        "When kept rows are counted twice (union over re-sent files), the check no_rows_counted_twice: warn "
+        "(the default) or error (it fails at error severity, and `orders-assets run` says FAILED)."))
 
 
 SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
@@ -122,10 +131,10 @@ class OrdersSettings(dg.ConfigurableResource):
 
     def overlap_rule(self) -> OverlapRule:
         """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
-        problem = rule_problem(self.overlap.rule, self.overlap.columns)
+        problem = rule_problem(self.overlap.rule, self.overlap.columns) or duplicates_problem(self.overlap.duplicates)
         if problem:
             raise InputError(f"setting overlap: {problem}")
-        return OverlapRule(self.overlap.rule, tuple(self.overlap.columns))
+        return OverlapRule(self.overlap.rule, tuple(self.overlap.columns), self.overlap.duplicates)
 
     def rule_values(self) -> dict:
         """The values that decide how rows are read and kept, flat, as core reads them."""

@@ -56,7 +56,9 @@ def test_the_overlap_rule_in_its_three_forms_reaches_the_store_and_a_saved_confi
 
     for text, rule in (("overlap: union\n", OverlapRule()), ("overlap: latest_per_date\n", OverlapRule("latest_per_date")),
                        ("overlap: {dedup: [order_id, timestamp]}\n", OverlapRule("dedup", ("order_id", "timestamp"))),
-                       ("overlap: {rule: dedup, columns: [order_id]}\n", OverlapRule("dedup", ("order_id",)))):
+                       ("overlap: {rule: dedup, columns: [order_id]}\n", OverlapRule("dedup", ("order_id",))),
+                       ("overlap: {rule: union, duplicates: error}\n", OverlapRule("union", (), "error")),
+                       ("overlap: {dedup: [order_id], duplicates: error}\n", OverlapRule("dedup", ("order_id",), "error"))):
         (tmp_path / "config.yaml").write_text(text)
         settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"),
                                   **load_settings_overrides(tmp_path / "config.yaml"))
@@ -65,8 +67,9 @@ def test_the_overlap_rule_in_its_three_forms_reaches_the_store_and_a_saved_confi
         again = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"),
                                **load_settings_overrides(tmp_path / "saved.yaml"))
         assert again.store().overlap == rule
-        assert yaml.safe_load((tmp_path / "saved.yaml").read_text())["overlap"] in ("union", "latest_per_date",
-                                                                                  {"dedup": list(rule.columns)})
+        assert yaml.safe_load((tmp_path / "saved.yaml").read_text())["overlap"] in (
+            "union", "latest_per_date", {"dedup": list(rule.columns)},
+            {"rule": rule.kind, "columns": list(rule.columns), "duplicates": "error"})
 
 
 def test_an_overlap_rule_that_is_none_names_the_file_and_the_three_forms(tmp_path):
@@ -76,7 +79,8 @@ def test_an_overlap_rule_that_is_none_names_the_file_and_the_three_forms(tmp_pat
 
     for text, problem in (("overlap: newest\n", "not one of union, latest_per_date, dedup"),
                           ("overlap: {dedup: order_id}\n", "'overlap' is"),
-                          ("overlap: {dedup: []}\n", "needs its columns")):
+                          ("overlap: {dedup: []}\n", "needs its columns"),
+                          ("overlap: {rule: union, duplicates: maybe}\n", "is not warn or error")):
         (tmp_path / "config.yaml").write_text(text)
         with pytest.raises(ConfigFileError) as refused:
             load_settings_overrides(tmp_path / "config.yaml")

@@ -112,7 +112,7 @@ def test_a_corrected_re_send_through_the_sensor_under_union_then_latest_per_date
     assert summary["rows_superseded"] == kept["orders_20250303.csv"]["rows_kept"]
     assert kept["orders_20250303.csv"]["rows_superseded"] == kept["orders_20250303.csv"]["rows_kept"]
     assert summary["rows_kept"] == summary["rows_in_partitions"] + summary["rows_superseded"]
-    assert summary["overlap"] == {"rule": "latest_per_date", "columns": []} and summary["rows_counted_more_than_once"] == 0
+    assert summary["overlap"] == {"rule": "latest_per_date", "columns": [], "duplicates": "warn"} and summary["rows_counted_more_than_once"] == 0
     assert checks[CHECK].passed and checks["kept_rows_in_partitions"].passed
     key = requests[0].tags["dagster/asset_partition_range_start"]
     figures = latest_metadata(folder.instance, "filtered_orders", key, dg.DagsterEventType.ASSET_MATERIALIZATION)
@@ -139,6 +139,10 @@ def test_orders_assets_run_says_what_overlaps_and_dedups_a_partial_re_send(tmp_p
     assert union.returncode == 0, union.stdout + union.stderr  # a warning, not a failure
     assert "rows of orders_20250303_part.csv (from line" in union.stdout
     assert "warning:" in union.stdout and "counted twice (overlap: union)" in union.stdout
+    config.write_text("overlap: {rule: union, duplicates: error}\n")  # rows counted twice now fail the run
+    strict = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert strict.returncode == 1 and "FAILED build_reports" in strict.stdout, strict.stdout + strict.stderr
+    assert "ingest_order_files" not in strict.stdout  # only the reports' run: their check runs again
     config.write_text("overlap: {dedup: [order_id, timestamp]}\n")
     dedup = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert dedup.returncode == 0, dedup.stdout + dedup.stderr

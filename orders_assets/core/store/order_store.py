@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from upath import UPath
 
-from orders_assets.core.store.overlap_rule import UNION, OverlapRule
+from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.read.sources import storage_id
 from orders_assets.core.store import catalog, date_files, outputs
@@ -255,6 +255,8 @@ class OrderStore:
         parts += catalog.signature_texts(catalog_table)
         if self.overlap.kind != UNION:  # the summary names the rule: a change rebuilds the reports
             parts.append(f"overlap\x1f{self.overlap.text}")
+        if self.overlap.duplicates != DUPLICATES_WARN:  # and its check's severity: the check runs again
+            parts.append(f"duplicates\x1f{self.overlap.duplicates}")
         return short_digest(*parts, length=20)
 
     def retire(self, source_key: str) -> None:

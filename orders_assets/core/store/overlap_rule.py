@@ -21,6 +21,16 @@ CONTRACT_COLUMNS = (schema.ORDER_ID, schema.TIMESTAMP, schema.SECURITY_CODE, sch
 """The contract's input columns: rows equal on all of them are the same order event."""
 
 
+DUPLICATES_WARN, DUPLICATES_ERROR = "warn", "error"
+"""What the check of rows counted twice does when it finds some: the config's `overlap: {..., duplicates: error}`."""
+
+
+def duplicates_problem(duplicates: str) -> str | None:
+    if duplicates not in (DUPLICATES_WARN, DUPLICATES_ERROR):
+        return f"overlap duplicates {duplicates!r} is not warn or error"
+    return None
+
+
 @dataclass(frozen=True)
 class OverlapRule:
     """The rule that decides which current files' rows a partition holds."""
@@ -28,9 +38,11 @@ class OverlapRule:
     kind: str = UNION
     columns: tuple[str, ...] = ()
     """dedup only: the columns on which two rows are the same order event."""
+    duplicates: str = DUPLICATES_WARN
+    """What the check of rows counted twice does when it finds some: warn, or error."""
 
     def __post_init__(self) -> None:
-        problem = rule_problem(self.kind, self.columns)
+        problem = rule_problem(self.kind, self.columns) or duplicates_problem(self.duplicates)
         if problem:
             raise ValueError(problem)
 
@@ -47,7 +59,7 @@ class OverlapRule:
         return f"{DEDUP}: {', '.join(self.columns)}" if self.kind == DEDUP else self.kind
 
     def to_json(self) -> dict:
-        return {"rule": self.kind, "columns": list(self.columns)}
+        return {"rule": self.kind, "columns": list(self.columns), "duplicates": self.duplicates}
 
 
 def rule_problem(kind: str, columns: Iterable[str]) -> str | None:
@@ -70,3 +82,4 @@ def file_order(source_key: str) -> tuple:
     ('_' after '.'); the text itself breaks ties."""
     parts = re.split(r"(\d+)", source_key)
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part), source_key
+
