@@ -25,6 +25,7 @@ import dagster as dg
 from orders_assets.assets.orders import retire_sources
 from orders_assets.assets.pieces import piece_plan, piece_run_tags
 from orders_assets.assets.tags import CUT_TAG
+from orders_assets.core.assemble.assembly import overlap_problem
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.read.identity import Observation, observations, stable_sources
 from orders_assets.core.plan.planner import ingest_weights, survey_landing
@@ -78,6 +79,10 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
             requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, settings,
                                         _workers(context, dask_scheduler))
         elif stage.partitions:
+            problem = overlap_problem(store)  # a dedup column a file lacks: no partition run can work
+            if problem:
+                context.log.error(problem)
+                return dg.SensorResult(skip_reason=problem, cursor=cursor)
             requests = _partition_requests(instance, partitions_job, list(stage.partitions), stage.snapshot,
                                            _workers(context, dask_scheduler) or 1)
         elif stage.reports:

@@ -13,6 +13,8 @@ import dagster as dg
 
 from orders_assets.assets.orders import retire_sources
 from orders_assets.assets.pieces import piece_plan, piece_run_tags
+from orders_assets.core.assemble.assembly import overlap_problem
+from orders_assets.core.errors import InputError
 from orders_assets.core.ingest.pieces import pieces_wanted
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
@@ -79,6 +81,9 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     checkpoint()
     outcome.runs += _launch_ingest(settings, instance, launcher, store, sources, sizes)
     checkpoint()
+    problem = overlap_problem(store)  # a dedup column a file lacks: said before any partition run
+    if problem:
+        raise InputError(problem)
     snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
     pending = snapshot.pending_partitions()
     outcome.partitions = len(pending)

@@ -11,7 +11,7 @@ import pytest
 
 from orders_assets.core.generate import generate_orders, generate_resend
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.definitions import PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.resources import OrdersSettings
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.overlap_reference import expected_file
@@ -156,3 +156,27 @@ def test_orders_assets_run_says_what_overlaps_and_dedups_a_partial_re_send(tmp_p
     refused = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert str(config) in refused.stderr and "needs its columns" in refused.stderr
+
+
+def test_a_dedup_column_a_file_lacks_is_refused_before_any_partition_run(tmp_path, folder):
+    """By `orders-assets run` (exit 2, the file and the columns named, no traceback) and by the sensor
+    (a skipped tick saying the same), before a partition is assembled."""
+    landing, data, config = tmp_path / "cli" / "landing", tmp_path / "cli" / "data", tmp_path / "orders.yaml"
+    day = landing / "orders_20250303.csv"
+    generate_orders(day, rows=1_000, days=1, securities=3, seed=24)
+    generate_resend(day, landing / "orders_20250303_part.csv", securities=("BHP",))
+    config.write_text("overlap: {dedup: [order_id, ordr_time]}\n")
+    refused = subprocess.run([BIN / "orders-assets", "run", "--landing", landing, "--data", data, "--config", config],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "error: overlap: dedup column ordr_time is not a column of orders_20250303.csv's rows" in refused.stderr
+    assert not (data / "orders").exists()
+
+    generate_orders(folder.landing / "a.csv", rows=1_000, days=1, securities=3, seed=25)
+    strict = with_rule(folder, {"rule": "dedup", "columns": ["order_id", "ordr_time"]})
+    strict.tick()  # sees the file
+    assert strict.run(strict.tick()) == [INGEST_JOB]
+    skipped = strict.tick()
+    assert not skipped.run_requests
+    assert "dedup column ordr_time is not a column of a.csv's rows" in skipped.skip_reason.skip_message
+    assert not (folder.data / "orders").exists()

@@ -36,6 +36,7 @@ from orders_assets.core.assemble.aggregate import (
 )
 from orders_assets.core.assemble.date_writer import Contribution
 from orders_assets.core.assemble.overlap import PartitionOverlap
+from orders_assets.core.errors import InputError
 from orders_assets.core.store.overlap_rule import DEDUP, LATEST_PER_DATE, OverlapRule
 from orders_assets.core.machine.parallel import in_order
 from orders_assets.core.read.digests import short_digest
@@ -241,9 +242,9 @@ def _overlaps(trade_date: str, every_part: dict[str, list[Contribution]], parts:
     drops, and the rows of files another file supersedes."""
     found = {security: PartitionOverlap() for security in every_part}
     for security, all_parts in every_part.items():
-        superseded = defaultdict(int)
+        kept, superseded = {id(part) for part in parts[security]}, defaultdict(int)
         for part in all_parts:
-            if part not in parts[security]:
+            if id(part) not in kept:
                 superseded[part.source_key] += part.rows
         found[security].superseded = dict(sorted(superseded.items()))
     shared = [security for security, all_parts in every_part.items() if len({p.source_key for p in all_parts}) > 1]
@@ -257,14 +258,38 @@ def _overlaps(trade_date: str, every_part: dict[str, list[Contribution]], parts:
 
 
 def _require_columns(rows: pa.Table | None, rule: OverlapRule) -> None:
-    """A dedup column the staged rows do not have is the user's mistake: say which, and what there is."""
-    if rows is None:
-        return
-    missing = [column for column in rule.match_columns if column not in rows.column_names]
-    if missing:
-        from orders_assets.core.errors import InputError
-        raise InputError(f"overlap: dedup column {', '.join(missing)} is not a column of the order set; "
-                         f"name columns of {', '.join(name for name in rows.column_names if not name.startswith('_'))}")
+    """A dedup column the staged rows do not have is the user's mistake: say which, and what there is
+    (`orders-assets run` and the sensor ask overlap_problem first, so this is the last guard)."""
+    if rows is not None:
+        problem = _missing_columns_problem(rule, rows.column_names, "the order set")
+        if problem:
+            raise InputError(problem)
+
+
+def overlap_problem(store: OrderStore) -> str | None:
+    """Why the store's overlap rule cannot be applied to its current files (a dedup column some
+    file's rows lack), with the fix; None when it can. One slice schema read per file."""
+    rule = store.overlap
+    if rule.kind != DEDUP:
+        return None
+    for manifest in store.manifests():
+        entry = next((slices[0] for slices in manifest.partitions.values() if slices), None)
+        if entry is None:
+            continue
+        names = date_writer.slice_schema(store.slice_path(manifest, entry[0])).names
+        problem = _missing_columns_problem(rule, names, f"{manifest.source_key}'s rows")
+        if problem:
+            return problem
+    return None
+
+
+def _missing_columns_problem(rule: OverlapRule, names: list[str], whose: str) -> str | None:
+    missing = [column for column in rule.match_columns if column not in names]
+    if not missing:
+        return None
+    present = ", ".join(name for name in names if not name.startswith("_"))
+    return (f"overlap: dedup column {', '.join(missing)} is not a column of {whose} (they are {present}): "
+            "name columns every file has in overlap: {dedup: [...]} of the config")
 
 
 def _previous_index(path: outputs.OutputPath) -> date_files.SecurityIndex:

@@ -45,7 +45,7 @@ def date_columns(previous: outputs.OutputPath | None, parts: dict[str, list[Cont
     """The date file's columns: the staged order columns (no trade_date: the folder says it) and the
     source file, with one quantity type for the date: that of the most decimal places among the
     staged slices and the rows kept from the previous file, so every piece converts without loss."""
-    schemas = [_slice_schema(path) for path in {part.slice_path for group in parts.values() for part in group}]
+    schemas = [slice_schema(path) for path in {part.slice_path for group in parts.values() for part in group}]
     if previous is not None:
         with outputs.open_input(previous) as source:
             schemas.append(pq.read_schema(source))
@@ -57,7 +57,7 @@ def date_columns(previous: outputs.OutputPath | None, parts: dict[str, list[Cont
     return pa.schema([*fields, pa.field(SOURCE_FILE, pa.string())])
 
 
-def _slice_schema(path: Path) -> pa.Schema:
+def slice_schema(path: Path) -> pa.Schema:
     with pa.OSFile(str(path)) as file:
         return pa.ipc.open_file(file).schema
 

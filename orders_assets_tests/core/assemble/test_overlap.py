@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from orders_assets.core.assemble.aggregate import build_report, exact_totals
-from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, overlap_problem, pending_partitions
 from orders_assets.core.assemble.overlap import overlap_totals
 from orders_assets.core.store.overlap_rule import OverlapRule, file_order
 from orders_assets.core.generate import generate_orders, generate_resend
@@ -192,6 +192,13 @@ def test_a_dedup_column_the_order_set_lacks_is_named_with_the_columns_there_are(
     landing = tmp_path / "landing"
     partial_resend(landing)
     store = OrderStore(tmp_path / "data", overlap=OverlapRule("dedup", ("order_id", "ordr_time")))
-    with pytest.raises(InputError, match=r"dedup column ordr_time is not a column of the order set; name columns of "
+    assert overlap_problem(store) is None  # nothing ingested yet
+    for source in discover_sources(landing):
+        ingest_source(ChunkedSource(source, IngestSettings()), store)
+    problem = overlap_problem(store)
+    assert problem.startswith("overlap: dedup column ordr_time is not a column of orders_20250303.csv's rows (they "
+                              "are order_id, timestamp, security_code")
+    assert "name columns every file has" in problem
+    with pytest.raises(InputError, match=r"dedup column ordr_time is not a column of the order set \(they are "
                                          r"order_id, timestamp, security_code"):
-        build(store, landing)
+        assemble_partitions(store, pending_partitions(store))  # the last guard, should a caller not ask first
