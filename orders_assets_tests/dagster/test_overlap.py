@@ -95,6 +95,9 @@ def test_a_corrected_re_send_through_the_sensor_under_union_then_latest_per_date
     assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
     assert "orders_20250303_v2.csv" in warned.description and "latest_per_date" in warned.description
     assert f"line {pair['first_line_in_second']}" in warned.description
+    page = (folder.data / "reports" / "index.html").read_text()
+    assert "<h2>Rows in more than one file</h2>" in page and "rows are counted twice" in page
+    assert f"<td>orders_20250303.csv</td><td>orders_20250303_v2.csv</td><td class=\"number\">{pair['rows']:,}</td>" in page
     observed = latest_metadata(folder.instance, "order_files", "orders_20250303_v2.csv", dg.DagsterEventType.ASSET_OBSERVATION)
     assert observed["rows_duplicated_across_files"].value == pair["rows"]
     assert "orders_20250303.csv" in observed["duplicates_of"].value
@@ -114,6 +117,8 @@ def test_a_corrected_re_send_through_the_sensor_under_union_then_latest_per_date
     assert summary["rows_kept"] == summary["rows_in_partitions"] + summary["rows_superseded"]
     assert summary["overlap"] == {"rule": "latest_per_date", "columns": [], "duplicates": "warn"} and summary["rows_counted_more_than_once"] == 0
     assert checks[CHECK].passed and checks["kept_rows_in_partitions"].passed
+    page = (folder.data / "reports" / "index.html").read_text()
+    assert f"{summary['rows_superseded']:,} superseded" in page and "rows are counted twice" not in page
     key = requests[0].tags["dagster/asset_partition_range_start"]
     figures = latest_metadata(folder.instance, "filtered_orders", key, dg.DagsterEventType.ASSET_MATERIALIZATION)
     assert figures["rows_superseded"].value > 0

@@ -104,6 +104,7 @@ def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
         _made_under_section(summary),
         _summary_section(summary),
         _rejections_section(summary),
+        _overlap_section(summary),
         _top_securities_section(reports_dir),
         _plots_section(reports_dir),
         _reports_section(reports_dir, summary is not None),
@@ -189,6 +190,30 @@ def _rejections_section(summary: Summary | None) -> str:
             f'<table class="rejections">\n<tr><th>Reason</th><th>Rows</th></tr>\n{rows}\n</table>\n'
             '<p class="note">Every rejected row, with its line, column, reason and raw text, is in its '
             f"file's quarantine (in the data folder):</p>\n<ul>{links}</ul>")
+
+
+def _overlap_section(summary: Summary | None) -> str:
+    """Rows that more than one current file brings: the rule, the accounting across files, each pair
+    of files with the first line in each, and the warning when rows are counted twice."""
+    if summary is None or not (summary.rows_duplicated_across_files or summary.rows_superseded
+                               or summary.rows_deduplicated):
+        return ""
+    rule = (summary.overlap or {}).get("rule", "union")
+    identity = (f"{_figure_text(summary.rows_kept)} rows kept = {_figure_text(summary.rows_in_partitions or 0)} in "
+                f"the partitions + {_figure_text(summary.rows_superseded)} superseded + "
+                f"{_figure_text(summary.rows_deduplicated)} deduplicated")
+    rows = "\n".join(
+        f"<tr><td>{_text(pair.first_file)}</td><td>{_text(pair.second_file)}</td>"
+        f'<td class="number">{_text(_figure_text(pair.rows))}</td><td class="number">{_text(_figure_text(pair.partitions))}</td>'
+        f'<td class="number">{pair.first_line_in_first}, {pair.first_line_in_second}</td></tr>'
+        for pair in summary.rows_duplicated_across_files)
+    warning = (f'<p class="note">{_text(_figure_text(summary.rows_counted_more_than_once))} rows are counted twice: if '
+               "the files are re-sends, set <code>overlap: latest_per_date</code> or <code>overlap: {dedup: "
+               "[columns]}</code> in the config.</p>" if summary.rows_counted_more_than_once else "")
+    table = ('<table class="overlaps">\n<tr><th>Earlier file</th><th>Later file</th><th>Rows equal</th>'
+             f"<th>Partitions</th><th>First lines</th></tr>\n{rows}\n</table>" if rows else "")
+    return (f"<h2>Rows in more than one file</h2>\n<p>Overlap rule: <code>{_text(rule)}</code>. "
+            f"{_text(identity)}.</p>\n{table}\n{warning}")
 
 
 def _top_securities_section(reports_dir: OutputPath) -> str:
