@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
