@@ -14,7 +14,7 @@ from orders_assets.core.invariants import (
     totals_problems,
 )
 from orders_assets.core.report.summary import read_summary
-from orders_assets.core.store.overlap_rule import DUPLICATES_ERROR
+from orders_assets.core.store.overlap_rule import COUNTED_TWICE_FIX, DUPLICATES_ERROR
 from orders_assets.resources import OrdersSettings
 
 
@@ -55,10 +55,11 @@ def kept_rows_in_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
                                            "(warns under the union rule, or fails with overlap duplicates: error; "
                                            "choose latest_per_date or dedup).")
 def no_rows_counted_twice(settings: OrdersSettings) -> dg.AssetCheckResult:
-    built = read_summary(settings.store().reports)
+    store = settings.store()
+    built = read_summary(store.reports)
     pairs = built.rows_duplicated_across_files if built is not None else ()
     counted_twice = built.rows_counted_more_than_once if built is not None else 0
-    rule = settings.store().overlap
+    rule = store.overlap
     severity = dg.AssetCheckSeverity.ERROR if rule.duplicates == DUPLICATES_ERROR else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         passed=counted_twice == 0, severity=severity,
@@ -71,4 +72,4 @@ def overlap_advice(counted_twice: int, pairs) -> str:
     first = pairs[0]
     return (f"{counted_twice:,} kept rows are also in an earlier file and counted again, e.g. {first.second_file} "
             f"line {first.first_line_in_second} equals {first.first_file} line {first.first_line_in_first}: "
-            "if the files are re-sends, set overlap: latest_per_date or overlap: {dedup: [columns]} in the config")
+            f"{COUNTED_TWICE_FIX}")

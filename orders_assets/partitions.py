@@ -118,7 +118,7 @@ def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[Partit
     dates = trade_date_partitions.get_partition_keys(dynamic_partitions_store=instance)
     securities = [security_code(key) for key in security_partitions.get_partition_keys(dynamic_partitions_store=instance)]
     return [(dagster_key(first), dagster_key(last))
-            for first, last in partition_cover(dates, securities, weights, parts, max_gap, exact_run_budget).rectangles]
+            for first, last in partition_cover(dates, securities, weights, parts, max_gap, exact_run_budget)]
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:

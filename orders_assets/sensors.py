@@ -79,7 +79,7 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
             requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, settings,
                                         _workers(context, dask_scheduler))
         elif stage.partitions:
-            problem = overlap_problem(store)  # a dedup column a file lacks: no partition run can work
+            problem = overlap_problem(store, stage.snapshot.manifests)  # a dedup column a file lacks: no run can work
             if problem:
                 context.log.error(problem)
                 return dg.SensorResult(skip_reason=problem, cursor=cursor)

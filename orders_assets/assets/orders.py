@@ -310,7 +310,8 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     # added in one pass (platform/partition_metadata.py), at every backfill size.
     started = time.perf_counter()
     keys = [store_key(key) for key in context.partition_keys]
-    assembled = assemble_partitions(settings.store(), keys, settings.edges(), workers=settings.tuning().workers)
+    store = settings.store()
+    assembled = assemble_partitions(store, keys, settings.edges(), workers=settings.tuning().workers)
     add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part) for part in assembled})
     seconds = time.perf_counter() - started
     orders = sum(part.rows for part in assembled)
@@ -319,7 +320,7 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
         "orders": orders,
         "value": dg.MetadataValue.text(str(sum((Decimal(part.value) for part in assembled), Decimal(0)))),
         "empty_partitions": sum(1 for part in assembled if part.rows == 0),
-        "overlap": dg.MetadataValue.text(settings.store().overlap.text),
+        "overlap": dg.MetadataValue.text(store.overlap.text),
         "rows_duplicated_across_files": sum(part.overlap.rows_duplicated for part in assembled),
         "rows_superseded": sum(part.overlap.rows_superseded for part in assembled),
         "rows_deduplicated": sum(part.overlap.rows_deduplicated for part in assembled),

@@ -116,7 +116,7 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
                 "| reason | rows |\n|---|---:|\n" + "\n".join(
                     f"| {entry['reason']} | {entry['rows']:,} |" for entry in document["rejections_by_reason"]))}
                if document["rejections_by_reason"] else {}),
-            "overlap": dg.MetadataValue.text(settings.store().overlap.text),
+            "overlap": dg.MetadataValue.text(store.overlap.text),
             **({"rows_duplicated_across_files": dg.MetadataValue.md(pairs_table(built.rows_duplicated_across_files))}
                if built.rows_duplicated_across_files else {}),
             "path": dg.MetadataValue.path(outputs.display(path)),

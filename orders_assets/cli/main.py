@@ -267,6 +267,8 @@ def overlap_lines(summary) -> list[str]:
     files (first lines), and the warning when rows are counted twice."""
     if not summary.rows_duplicated_across_files and not (summary.rows_superseded or summary.rows_deduplicated):
         return []
+    from orders_assets.core.store.overlap_rule import COUNTED_TWICE_FIX
+
     rule = (summary.overlap or {}).get("rule", "union")
     lines = [f"overlap ({rule}): {summary.rows_kept:,} kept = {summary.rows_in_partitions:,} in the partitions + "
              f"{summary.rows_superseded:,} superseded + {summary.rows_deduplicated:,} deduplicated"]
@@ -276,8 +278,8 @@ def overlap_lines(summary) -> list[str]:
     if len(summary.rows_duplicated_across_files) > 10:
         lines.append(f"       ... {len(summary.rows_duplicated_across_files) - 10} more pairs in summary.json")
     if summary.rows_counted_more_than_once:
-        lines.append(f"warning: {summary.rows_counted_more_than_once:,} rows are counted twice (overlap: union); if the "
-                     "files are re-sends, set overlap: latest_per_date or overlap: {dedup: [columns]} in the config")
+        lines.append(f"warning: {summary.rows_counted_more_than_once:,} rows are counted twice (overlap: union); "
+                     f"{COUNTED_TWICE_FIX}")
     return lines
 
 

@@ -81,10 +81,10 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     checkpoint()
     outcome.runs += _launch_ingest(settings, instance, launcher, store, sources, sizes)
     checkpoint()
-    problem = overlap_problem(store)  # a dedup column a file lacks: said before any partition run
+    snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
+    problem = overlap_problem(store, snapshot.manifests)  # a dedup column a file lacks: said before any partition run
     if problem:
         raise InputError(problem)
-    snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
     pending = snapshot.pending_partitions()
     outcome.partitions = len(pending)
     weights = snapshot.assembly_weights(pending)

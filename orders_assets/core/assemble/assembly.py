@@ -92,8 +92,13 @@ def signatures_of(manifests: Iterable[Manifest], keys: Iterable[PartitionKey] | 
                   rule: OverlapRule = OverlapRule()) -> dict[PartitionKey, str]:
     """expected_signatures over the given manifests (a snapshot's)."""
     manifests = list(manifests)
+    return _signatures(manifests, keys, rule, _winners(manifests, rule))
+
+
+def _signatures(manifests: list[Manifest], keys: Iterable[PartitionKey] | None, rule: OverlapRule,
+                winners: Mapping[str, str] | None) -> dict[PartitionKey, str]:
+    """signatures_of, with latest_per_date's winners of each date (None under the other rules)."""
     texts = None if keys is None else [PartitionKey(*key).text for key in keys]
-    winners = _winners(manifests, rule)
     inputs: dict[PartitionKey, set[str]] = defaultdict(set)
     superseded: dict[PartitionKey, set[str]] = defaultdict(set)
     for manifest in manifests:
@@ -168,8 +173,8 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
     keys = sorted(set(keys) | {key for key in legacy if key[0] in {trade_date for trade_date, _ in keys}})
     found = contributions(store, keys)  # only these keys' slices: one key of a year costs one key
     manifests = store.manifests()
-    expected = signatures_of(manifests, keys, store.overlap)
     winners = _winners(manifests, store.overlap)
+    expected = _signatures(manifests, keys, store.overlap, winners)
     securities_by_date: dict[str, list[str]] = defaultdict(list)
     for trade_date, security in keys:
         securities_by_date[trade_date].append(security)
@@ -266,13 +271,13 @@ def _require_columns(rows: pa.Table | None, rule: OverlapRule) -> None:
             raise InputError(problem)
 
 
-def overlap_problem(store: OrderStore) -> str | None:
-    """Why the store's overlap rule cannot be applied to its current files (a dedup column some
-    file's rows lack), with the fix; None when it can. One slice schema read per file."""
+def overlap_problem(store: OrderStore, manifests: Iterable[Manifest]) -> str | None:
+    """Why the store's overlap rule cannot be applied to the files of these manifests (a snapshot's:
+    a dedup column some file's rows lack), with the fix; None when it can. One slice schema read per file."""
     rule = store.overlap
     if rule.kind != DEDUP:
         return None
-    for manifest in store.manifests():
+    for manifest in manifests:
         entry = next((slices[0] for slices in manifest.partitions.values() if slices), None)
         if entry is None:
             continue

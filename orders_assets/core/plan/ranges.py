@@ -82,23 +82,16 @@ class Rectangle:
         return (self.dates[1] - self.dates[0] + 1) * (self.securities[1] - self.securities[0] + 1)
 
 
-@dataclass(frozen=True)
-class PartitionCover:
-    """The rectangles (corners) that cover the wanted keys, and how many other keys they hold."""
-
-    rectangles: list[tuple[PartitionKey, PartitionKey]]
-    keys_not_wanted: int
-
-
 def partition_cover(dates: Sequence[str], securities: Sequence[str], weights: Mapping[PartitionKey, int],
                     parts: int = 1, max_gap: int = DEFAULT_MAX_GAP,
-                    exact_run_budget: int = EXACT_RUN_BUDGET) -> PartitionCover:
-    """The exact cover of the weighted keys when it takes at most max(parts, `exact_run_budget`)
-    rectangles, else the cover with up to `max_gap` unwanted keys between wanted ones."""
+                    exact_run_budget: int = EXACT_RUN_BUDGET) -> list[tuple[PartitionKey, PartitionKey]]:
+    """The rectangles (corners) of the exact cover of the weighted keys when it takes at most
+    max(parts, `exact_run_budget`) rectangles, else of the cover with up to `max_gap` unwanted keys
+    between wanted ones."""
     exact = _rectangles(dates, securities, weights, parts, max_gap=0)
     chosen = exact if len(exact) <= max(parts, exact_run_budget) else _rectangles(dates, securities, weights, parts,
                                                                                  max_gap)
-    return PartitionCover(_corners(chosen, dates, securities), sum(r.area - len(r) for r in chosen))
+    return _corners(chosen, dates, securities)
 
 
 def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weights: Mapping[PartitionKey, int],

@@ -19,6 +19,7 @@ from orders_assets.core.store.outputs import OutputPath
 from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS, render_png
 from orders_assets.core.report.summary import SUMMARY_NAME, FileSummary, Summary
 from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.store.overlap_rule import COUNTED_TWICE_FIX
 
 PLOTS_FOLDER = "plots"
 PAGE_NAME = "index.html"
@@ -207,9 +208,8 @@ def _overlap_section(summary: Summary | None) -> str:
         f'<td class="number">{_text(_figure_text(pair.rows))}</td><td class="number">{_text(_figure_text(pair.partitions))}</td>'
         f'<td class="number">{pair.first_line_in_first}, {pair.first_line_in_second}</td></tr>'
         for pair in summary.rows_duplicated_across_files)
-    warning = (f'<p class="note">{_text(_figure_text(summary.rows_counted_more_than_once))} rows are counted twice: if '
-               "the files are re-sends, set <code>overlap: latest_per_date</code> or <code>overlap: {dedup: "
-               "[columns]}</code> in the config.</p>" if summary.rows_counted_more_than_once else "")
+    warning = (f'<p class="note">{_text(_figure_text(summary.rows_counted_more_than_once))} rows are counted twice: '
+               f"{_text(COUNTED_TWICE_FIX)}.</p>" if summary.rows_counted_more_than_once else "")
     table = ('<table class="overlaps">\n<tr><th>Earlier file</th><th>Later file</th><th>Rows equal</th>'
              f"<th>Partitions</th><th>First lines</th></tr>\n{rows}\n</table>" if rows else "")
     return (f"<h2>Rows in more than one file</h2>\n<p>Overlap rule: <code>{_text(rule)}</code>. "

@@ -21,6 +21,10 @@ CONTRACT_COLUMNS = (schema.ORDER_ID, schema.TIMESTAMP, schema.SECURITY_CODE, sch
 """The contract's input columns: rows equal on all of them are the same order event."""
 
 
+COUNTED_TWICE_FIX = ("if the files are re-sends, set overlap: latest_per_date or overlap: {dedup: [columns]} "
+                     "in the config")
+"""What to do about rows counted twice, as the check, `orders-assets run` and the report page say it."""
+
 DUPLICATES_WARN, DUPLICATES_ERROR = "warn", "error"
 """What the check of rows counted twice does when it finds some: the config's `overlap: {..., duplicates: error}`."""
 

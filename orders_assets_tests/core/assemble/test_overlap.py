@@ -192,10 +192,10 @@ def test_a_dedup_column_the_order_set_lacks_is_named_with_the_columns_there_are(
     landing = tmp_path / "landing"
     partial_resend(landing)
     store = OrderStore(tmp_path / "data", overlap=OverlapRule("dedup", ("order_id", "ordr_time")))
-    assert overlap_problem(store) is None  # nothing ingested yet
+    assert overlap_problem(store, store.manifests()) is None  # nothing ingested yet
     for source in discover_sources(landing):
         ingest_source(ChunkedSource(source, IngestSettings()), store)
-    problem = overlap_problem(store)
+    problem = overlap_problem(store, store.manifests())
     assert problem.startswith("overlap: dedup column ordr_time is not a column of orders_20250303.csv's rows (they "
                               "are order_id, timestamp, security_code")
     assert "name columns every file has" in problem

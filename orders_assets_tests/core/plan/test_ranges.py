@@ -101,11 +101,12 @@ def test_the_cover_is_exact_while_the_runs_it_takes_fit_the_budget():
     wanted = {("2025-03-03", security): 1 for security in SECURITIES}
     wanted.update({("2025-03-04", "ANZ"): 1, ("2025-03-04", "CBA"): 1, ("2025-03-04", "WOW"): 1})
     exact = partition_cover(DATES, SECURITIES, wanted, exact_run_budget=4)
-    assert exact.keys_not_wanted == 0 and len(exact.rectangles) == 4
-    assert_exact_disjoint_cover(exact.rectangles, set(wanted))
+    assert len(exact) == 4 and set().union(*covered(exact)) == set(wanted)
+    assert_exact_disjoint_cover(exact, set(wanted))
     widened = partition_cover(DATES, SECURITIES, wanted, exact_run_budget=3)
-    assert widened.rectangles == [(("2025-03-03", "ANZ"), ("2025-03-04", "WOW"))]
-    assert widened.keys_not_wanted == 2
-    assert_exact_disjoint_cover(widened.rectangles, set(wanted), max_extra=2)
+    assert widened == [(("2025-03-03", "ANZ"), ("2025-03-04", "WOW"))]
+    assert len(set().union(*covered(widened)) - set(wanted)) == 2
+    assert_exact_disjoint_cover(widened, set(wanted), max_extra=2)
     # With as many workers as exact rectangles, exactness costs no extra run: it is taken.
-    assert partition_cover(DATES, SECURITIES, wanted, parts=4, exact_run_budget=0).keys_not_wanted == 0
+    exact_for_workers = partition_cover(DATES, SECURITIES, wanted, parts=4, exact_run_budget=0)
+    assert set().union(*covered(exact_for_workers)) == set(wanted)
