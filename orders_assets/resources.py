@@ -11,13 +11,7 @@ import dagster as dg
 from pydantic import Field
 
 from orders_assets.core import schema
-from orders_assets.core.store.overlap_rule import (
-    DUPLICATES_WARN,
-    UNION,
-    OverlapRule,
-    duplicates_problem,
-    rule_problem,
-)
+from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
 from orders_assets.core.errors import InputError
 from orders_assets.core.read.filters import OrderFilter, order_filter_from
 from orders_assets.core.machine.hardware import MachineProfile, detect_profile
@@ -131,10 +125,10 @@ class OrdersSettings(dg.ConfigurableResource):
 
     def overlap_rule(self) -> OverlapRule:
         """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
-        problem = rule_problem(self.overlap.rule, self.overlap.columns) or duplicates_problem(self.overlap.duplicates)
-        if problem:
-            raise InputError(f"setting overlap: {problem}")
-        return OverlapRule(self.overlap.rule, tuple(self.overlap.columns), self.overlap.duplicates)
+        try:
+            return OverlapRule(self.overlap.rule, tuple(self.overlap.columns), self.overlap.duplicates)
+        except ValueError as problem:  # the rule's own validation: rule_problem, duplicates_problem
+            raise InputError(f"setting overlap: {problem}") from None
 
     def rule_values(self) -> dict:
         """The values that decide how rows are read and kept, flat, as core reads them."""
