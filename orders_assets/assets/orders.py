@@ -2,12 +2,12 @@
 
 import os
 import time
-from decimal import Decimal
 
 import dagster as dg
 
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
+from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
 from orders_assets.assets.pieces import cut_in_run, run_piece, with_piece_workers
 from orders_assets.assets.tags import CUT_TAG, ENGINE_SECONDS, PIECE_TAG
@@ -318,7 +318,7 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={
         "partitions": len(assembled),
         "orders": orders,
-        "value": dg.MetadataValue.text(str(sum((Decimal(part.value) for part in assembled), Decimal(0)))),
+        "value": dg.MetadataValue.text(str(exact_decimal_sum(part.value for part in assembled))),
         "empty_partitions": sum(1 for part in assembled if part.rows == 0),
         "overlap": dg.MetadataValue.text(store.overlap.text),
         "rows_duplicated_across_files": sum(part.overlap.rows_duplicated for part in assembled),

@@ -17,6 +17,7 @@ from orders_assets.core.store import date_files, outputs
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import sorted_by_keys
 from orders_assets.core.assemble.overlap import catalog_overlaps
+from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.order_store import OrderStore
 
@@ -46,7 +47,7 @@ def partition_totals(store: OrderStore) -> dict[str, int | Decimal]:
     return {
         "orders": pc.sum(catalog["rows"]).as_py() or 0,
         "quantity": schema.whole_units(pc.sum(catalog["quantity"]).as_py() or 0),
-        "value": sum((Decimal(value) for value in catalog["value"].to_pylist()), Decimal(0)),
+        "value": exact_decimal_sum(catalog["value"].to_pylist()),
     }
 
 
@@ -80,15 +81,19 @@ def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_S
 
 def metric_type_problems(report: pa.Schema) -> list[str]:
     """The metric columns' types agree with the quantity's decimal places d: quantity int64 (or
-    decimal128(38, 0), where a sum passes int64) and value decimal128(38, 4) for whole units,
+    decimal128(38, 0), where a sum passes int64) and value decimal128(38, 4) (or decimal256(76, 4),
+    where a sum passes 38 digits) for whole units,
     decimal128(38, d) and decimal128(38, 4 + d) otherwise (a value of another scale would be
     rounded or mix two runs' settings); counts int64, averages float64."""
     quantity = report.field("quantity").type
     decimals = schema.quantity_decimals_of(quantity)
     whole = (schema.QUANTITY_TYPE, schema.quantity_sum_type(0))
+    value = report.field("value").type
     expected = {"orders": pa.int64(), "quantity": quantity if decimals == 0 and quantity in whole
                 else schema.quantity_sum_type(decimals),
-                "value": schema.value_type(decimals), "avg_quantity": pa.float64(), "avg_value": pa.float64()}
+                "value": value if value == pa.decimal256(76, schema.PRICE_SCALE + decimals)
+                else schema.value_type(decimals),
+                "avg_quantity": pa.float64(), "avg_value": pa.float64()}
     return [f"column {name} is {report.field(name).type}, expected {wanted} "
             f"(quantities with {decimals} decimal places)"
             for name, wanted in expected.items() if report.field(name).type != wanted]

@@ -43,7 +43,8 @@ PRICE_TYPE = pa.decimal128(18, PRICE_SCALE)
 """Exact price type: money is never a binary float (up to 99,999,999,999,999.9999)."""
 
 VALUE_TYPE = pa.decimal128(38, PRICE_SCALE)
-"""Exact type for price x quantity and its sums; 38 digits cannot overflow in practice."""
+"""Exact type for price x quantity and its sums: one value has at most 32 digits, a sum that passes
+38 is widened to decimal256(76, 4) (core/assemble/sums.py), never wrapped."""
 
 QUANTITY_TYPE = pa.int64()
 """Quantity of the contract: whole units."""
@@ -91,6 +92,14 @@ def whole_units(amount):
 def value_type(decimals: int = 0) -> pa.DataType:
     """Exact type of price x quantity: 4 decimal places of price plus the quantity's."""
     return pa.decimal128(38, PRICE_SCALE + decimals)
+
+
+def report_value_type(sums: pa.Array | pa.ChunkedArray, decimals: int = 0) -> pa.DataType:
+    """Type of a report's value column holding these exact sums: value_type(decimals), or
+    decimal256(76, 4 + d) when a sum passes its 38 digits (core/assemble/sums.py) rather than wrap."""
+    if pa.types.is_decimal256(sums.type):
+        return pa.decimal256(76, PRICE_SCALE + decimals)
+    return value_type(decimals)
 
 
 def quantity_decimals_of(data_type: pa.DataType) -> int:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.averages import exact_average
+from orders_assets.core.assemble.sums import exact_total, narrowest, summable
 
 GROUPING = "grouping"
 BY_PARTICIPANT, BY_HOUR, BY_SIZE = "participant", "hour", "size"
@@ -23,8 +24,10 @@ GROUPING_COLUMN = {BY_PARTICIPANT: schema.PARTICIPANT_ID, BY_HOUR: schema.HOUR, 
 METRIC_AGGREGATIONS = [("orders", "sum"), ("quantity", "sum"), ("value", "sum")]
 
 
-def partial_schema(decimals: int = 0) -> pa.Schema:
-    """Columns of a partial aggregate whose quantities have `decimals` places (0: PARTIAL_SCHEMA)."""
+def partial_schema(decimals: int = 0, wide_values: bool = False) -> pa.Schema:
+    """Columns of a partial aggregate whose quantities have `decimals` places (0: PARTIAL_SCHEMA);
+    `wide_values`: a value sum passes 38 digits, so values are decimal256 (sums.py)."""
+    value = pa.decimal256(76, schema.PRICE_SCALE + decimals) if wide_values else schema.value_type(decimals)
     return pa.schema(
         [
             (schema.TRADE_DATE, pa.date32()),
@@ -35,7 +38,7 @@ def partial_schema(decimals: int = 0) -> pa.Schema:
             (schema.SIZE_BUCKET, pa.string()),
             ("orders", pa.int64()),
             ("quantity", schema.quantity_sum_type(decimals)),
-            ("value", schema.value_type(decimals)),
+            ("value", value),
         ]
     )
 
@@ -57,9 +60,11 @@ def quantity_decimals(tables: Iterable[pa.Table]) -> int:
 
 
 def conform_partials(tables: Iterable[pa.Table]) -> list[pa.Table]:
-    """Partial aggregates cast to one partial_schema: the most quantity decimals among them."""
+    """Partial aggregates cast to one partial_schema: the most quantity decimals among them, and
+    decimal256 values if any has them (a value sum past 38 digits, sums.py)."""
     tables = list(tables)
-    target = partial_schema(quantity_decimals(tables))
+    wide = any(pa.types.is_decimal256(table.schema.field("value").type) for table in tables if table.num_rows)
+    target = partial_schema(quantity_decimals(tables), wide)
     return [table.cast(target) for table in tables]
 
 
@@ -86,7 +91,6 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
     """The three grouping sets of filtered rows (with trade_date and hour columns), in the
     partial_schema of the rows' quantity decimals."""
     values = order_values(rows)
-    target = partial_schema(schema.quantity_decimals_of(rows.schema.field(schema.QUANTITY).type))
     base = pa.table(
         {
             schema.TRADE_DATE: rows[schema.TRADE_DATE],
@@ -94,12 +98,12 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
             schema.PARTICIPANT_ID: rows[schema.PARTICIPANT_ID],
             schema.HOUR: rows[schema.HOUR],
             schema.SIZE_BUCKET: size_buckets(values, edges),
-            "quantity": _summable_quantities(rows[schema.QUANTITY]),
-            "value": values,
+            "quantity": summable(rows[schema.QUANTITY]),
+            "value": summable(values),
         }
     )
     keys = [schema.TRADE_DATE, schema.SECURITY_CODE]
-    parts = []
+    groups = []
     for grouping, column in GROUPING_COLUMN.items():
         grouped = base.group_by(keys + [column], use_threads=False).aggregate(
             [("quantity", "count"), ("quantity", "sum"), ("value", "sum")]
@@ -107,19 +111,11 @@ def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
         grouped = grouped.rename_columns(
             {"quantity_count": "orders", "quantity_sum": "quantity", "value_sum": "value"}
         )
-        parts.append(_conform(grouped, grouping, target))
-    return pa.concat_tables(parts)
-
-
-def _summable_quantities(quantities: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Quantities whose group sums cannot wrap: int64 as they are when even the largest times the
-    row count stays below 2^63 (always, for real volumes: one max, no copy), else decimal128(38, 0),
-    which Arrow sums exactly (its hash_sum of an int64 wraps silently)."""
-    if not pa.types.is_integer(quantities.type) or not len(quantities):
-        return quantities
-    if (pc.max(quantities).as_py() or 0) * len(quantities) < schema.INT64_LIMIT:
-        return quantities
-    return pc.cast(quantities, schema.quantity_sum_type(0))
+        groups.append((grouping, grouped.set_column(grouped.schema.get_field_index("value"), "value",
+                                                    narrowest(grouped["value"]))))
+    wide = any(pa.types.is_decimal256(grouped.schema.field("value").type) for _, grouped in groups)
+    target = partial_schema(schema.quantity_decimals_of(rows.schema.field(schema.QUANTITY).type), wide)
+    return pa.concat_tables([_conform(grouped, grouping, target) for grouping, grouped in groups])
 
 
 def _conform(grouped: pa.Table, grouping: str, target: pa.Schema) -> pa.Table:
@@ -139,9 +135,8 @@ def combine_partials(partials: Iterable[pa.Table]) -> pa.Table:
         return PARTIAL_SCHEMA.empty_table()
     union = pa.concat_tables(tables)
     keys = [schema.TRADE_DATE, schema.SECURITY_CODE, GROUPING, schema.PARTICIPANT_ID, schema.HOUR, schema.SIZE_BUCKET]
-    summed = union.group_by(keys, use_threads=False).aggregate(METRIC_AGGREGATIONS)
-    summed = summed.rename_columns({"orders_sum": "orders", "quantity_sum": "quantity", "value_sum": "value"})
-    return summed.select(union.schema.names).cast(union.schema)
+    summed = summed_metrics(union, keys).select(union.schema.names)
+    return pa.concat_tables(conform_partials([summed]))
 
 
 def build_report(name: str, partials: pa.Table, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
@@ -149,13 +144,22 @@ def build_report(name: str, partials: pa.Table, edges: tuple[int, ...] = schema.
     keys = list(schema.REPORT_KEYS[name])
     grouping = _grouping_for(keys)
     rows = partials.filter(pc.equal(partials[GROUPING], grouping))
-    metrics = rows.group_by(keys, use_threads=False).aggregate(METRIC_AGGREGATIONS)
-    metrics = metrics.rename_columns({"orders_sum": "orders", "quantity_sum": "quantity", "value_sum": "value"})
+    metrics = summed_metrics(rows, keys)
     for extra, counted in schema.REPORT_DISTINCT_COUNTS.get(name, {}).items():
         metrics = _join_distinct(metrics, partials, keys, extra, counted)
     if name == "by_order_size":
         metrics = _every_bucket(metrics, edges)
     return _finish(metrics, keys, list(schema.REPORT_DISTINCT_COUNTS.get(name, {})), edges)
+
+
+def summed_metrics(rows: pa.Table, keys: list[str]) -> pa.Table:
+    """orders, quantity and value summed per key, exactly: the quantities and values widened first
+    where a sum could pass their type, the value sums narrowed back where they all fit (sums.py)."""
+    widened = rows.set_column(rows.schema.get_field_index("quantity"), "quantity", summable(rows["quantity"]))
+    widened = widened.set_column(widened.schema.get_field_index("value"), "value", summable(widened["value"]))
+    metrics = widened.group_by(keys, use_threads=False).aggregate(METRIC_AGGREGATIONS)
+    metrics = metrics.rename_columns({"orders_sum": "orders", "quantity_sum": "quantity", "value_sum": "value"})
+    return metrics.set_column(metrics.schema.get_field_index("value"), "value", narrowest(metrics["value"]))
 
 
 def _grouping_for(keys: list[str]) -> str:
@@ -188,12 +192,12 @@ def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:
 
 def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[int, ...]) -> pa.Table:
     """The report's columns in the contract's order: quantity int64 (decimal128(38, 0) if a sum passes
-    int64) and value decimal128(38, 4) for whole units, decimal128(38, d) and decimal128(38, 4 + d)
-    for quantities with d places."""
+    int64) and value decimal128(38, 4) (decimal256(76, 4) if a sum passes 38 digits) for whole
+    units, decimal128(38, d) and decimal128(38, 4 + d) for quantities with d places."""
     decimals = schema.quantity_decimals_of(metrics["quantity"].type)
     orders = pc.cast(metrics["orders"], pa.int64())
     quantity = pc.cast(metrics["quantity"], schema.report_quantity_type(metrics["quantity"]))
-    value = pc.cast(metrics["value"], schema.value_type(decimals))
+    value = pc.cast(metrics["value"], schema.report_value_type(metrics["value"], decimals))
     columns = {key: metrics[key] for key in keys}
     columns.update(
         {
@@ -221,9 +225,9 @@ def exact_totals(partials: pa.Table) -> dict[str, int | Decimal]:
     """Orders, quantity and value of the whole filtered order set, exact: the orders and a
     whole-unit quantity as ints, a fractional quantity and the value as Decimals."""
     rows = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
-    value = pc.sum(rows["value"]).as_py()
+    value = exact_total(rows["value"])
     return {
-        "orders": int(pc.sum(rows["orders"]).as_py() or 0),
+        "orders": int(exact_total(rows["orders"]) or 0),
         "quantity": quantity_total(rows["quantity"]),
         "value": Decimal(0) if value is None else value,
     }
@@ -237,9 +241,7 @@ def json_amount(amount: int | Decimal) -> int | str:
 
 def quantity_total(quantities: pa.ChunkedArray) -> int | Decimal:
     """Sum of a quantity column: an int for whole units, an exact Decimal for fractional ones."""
-    if pa.types.is_integer(quantities.type):
-        quantities = pc.cast(quantities, schema.quantity_sum_type(0))  # an int64 sum wraps silently
-    total = pc.sum(quantities).as_py()
+    total = exact_total(quantities)
     if total is None:
         total = Decimal(0).scaleb(-quantities.type.scale)  # the sum of nothing, at the column's places
     return schema.whole_units(total)

@@ -33,6 +33,7 @@ from orders_assets.core.assemble.aggregate import (
     PARTIAL_SCHEMA,
     conform_partials,
     decimal_text,
+    summed_metrics,
 )
 from orders_assets.core.assemble.date_writer import Contribution
 from orders_assets.core.assemble.overlap import PartitionOverlap
@@ -308,11 +309,10 @@ def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decima
     """Per rebuilt security: its orders, quantity and value, from its by-participant partials
     (each row of a partition is in exactly one participant's group)."""
     grouping = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
-    summed = grouping.group_by([schema.SECURITY_CODE], use_threads=False).aggregate(
-        [("orders", "sum"), ("quantity", "sum"), ("value", "sum")])
+    summed = summed_metrics(grouping, [schema.SECURITY_CODE])
     return {security: (orders, schema.whole_units(quantity), decimal_text(value))
             for security, orders, quantity, value in zip(*(summed[name].to_pylist() for name in (
-                schema.SECURITY_CODE, "orders_sum", "quantity_sum", "value_sum")))}
+                schema.SECURITY_CODE, "orders", "quantity", "value")))}
 
 
 def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Table) -> None:

@@ -44,6 +44,8 @@ def _integer_ratio(sums, orders) -> tuple[pa.Array | None, pa.Array | None]:
     do not fit in int64 (then the exact Python path divides)."""
     if pa.types.is_integer(sums.type):
         return sums, orders
+    if pa.types.is_decimal256(sums.type):  # a sum past 38 digits: the exact Python path divides
+        return None, None
     unscaled = _unscaled_int64(sums.combine_chunks() if isinstance(sums, pa.ChunkedArray) else sums)
     if unscaled is None:
         return None, None

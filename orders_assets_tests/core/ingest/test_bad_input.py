@@ -247,6 +247,38 @@ def test_a_quantity_sum_beyond_int64_widens_the_report_column_and_stays_exact(tm
     assert small.schema.field("quantity").type == pa.int64()  # the contract's type wherever the sums fit
 
 
+def test_a_value_sum_past_38_digits_widens_the_report_column_and_stays_exact(tmp_path):
+    """200 rows at the contract's own limits (14-digit price, 18-digit quantity: 32-digit values) sum
+    past decimal128(38, 4): Arrow's decimal sums wrapped to a negative figure in every report."""
+    from decimal import Decimal, localcontext
+
+    from orders_assets.core.assemble.aggregate import build_report, exact_totals
+    from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+    from orders_assets.core.invariants import metric_type_problems
+
+    price, quantity = "99999999999999.9999", "9" * 18
+    store, _ = ingest_one(tmp_path, "a.csv", rows(*[variant(price=price, quantity=quantity)] * 200,
+                                                  variant(security_code="RIO", price="2.5", quantity="4")))
+    assemble_partitions(store, pending_partitions(store))
+    partials = load_partials(store)
+    with localcontext() as exact:
+        exact.prec = 80  # Python's default 28 digits would round these sums too
+        expected = Decimal(price) * int(quantity) * 200
+        assert expected > Decimal(10) ** 34  # past what decimal128(38, 4) holds
+        for name in ("by_security", "by_date", "by_order_size", "timeseries_daily", "by_participant"):
+            report = build_report(name, partials)
+            assert report.schema.field("value").type == pa.decimal256(76, 4), name
+            assert not metric_type_problems(report.schema), name
+            assert sum(report.column("value").to_pylist()) == expected + Decimal("10.0000"), name
+        by_security = build_report("by_security", partials).to_pylist()
+        assert [row["value"] for row in by_security] == [expected, Decimal("10.0000")]
+        assert by_security[0]["avg_value"] == float(expected / 200)
+        assert exact_totals(partials)["value"] == expected + 10
+    assert sorted(store.catalog_table().column("value").to_pylist()) == sorted(["10.0000", f"{expected:f}"])
+    small = build_report("by_security", partials.filter(pa.compute.equal(partials["security_code"], "RIO")))
+    assert small.schema.field("value").type == pa.decimal128(38, 4)  # the contract's type wherever the sums fit
+
+
 NEAR_MISSES = {
     "timestamp": ["2025-03-03 11:00", "2025-03-03 11", "2025-03-03", "2025-03-03T11:00:00+10:60",
                   "0001-01-01T10:00:00+10:04", "0001-01-01 00:00:00", "9999-12-31T23:59:59-10:00",
