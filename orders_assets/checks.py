@@ -11,6 +11,7 @@ from orders_assets.core.invariants import (
     partition_problems,
     partition_totals,
     report_problems,
+    report_total_problems,
     totals_problems,
 )
 from orders_assets.core.report.summary import read_summary
@@ -35,10 +36,20 @@ def totals_match_partitions(settings: OrdersSettings) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not problems, metadata={"partitions": str(partitions), "summary": str(reported)})
 
 
+@dg.asset_check(asset=summary, blocking=True, description="Every report's orders, quantity and value add up to the "
+                                                           "summary's totals: no report lost or doubled a row.")
+def reports_match_summary(settings: OrdersSettings) -> dg.AssetCheckResult:
+    store = settings.store()
+    built = read_summary(store.reports)
+    problems = report_total_problems(store, built.totals) if built is not None else ["summary.json: missing"]
+    return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
+
+
 @dg.asset_check(asset=summary, blocking=True, description="Every report has the contract's columns in order, with unique and "
                                            "sorted keys; every partition file has the order set's columns.")
 def outputs_match_contract(settings: OrdersSettings) -> dg.AssetCheckResult:
-    problems = report_problems(settings.store(), settings.edges())
+    store = settings.store()
+    problems = report_problems(store, store.size_edges)
     return dg.AssetCheckResult(passed=not problems, metadata={"problems": "\n".join(problems) or "none"})
 
 

@@ -10,6 +10,7 @@ from orders_assets.checks import (
     kept_rows_in_partitions,
     no_rows_counted_twice,
     outputs_match_contract,
+    reports_match_summary,
     rows_accounted_for,
     totals_match_partitions,
 )
@@ -51,8 +52,8 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
-        asset_checks=[rows_accounted_for, totals_match_partitions, outputs_match_contract, kept_rows_in_partitions,
-                      no_rows_counted_twice],
+        asset_checks=[rows_accounted_for, totals_match_partitions, reports_match_summary, outputs_match_contract,
+                      kept_rows_in_partitions, no_rows_counted_twice],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
                                 int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler)],
@@ -73,7 +74,7 @@ def settings_from_environment(environment=os.environ) -> OrdersSettings:
     `dagster asset materialize` read vendor files the way the command does."""
     overrides = load_settings_overrides(environment.get(CONFIG_ENV) or None)
     settings = OrdersSettings(landing_dir=dg.EnvVar(LANDING_ENV), data_dir=dg.EnvVar(DATA_ENV), **overrides)
-    settings.ingest_rules()  # a bad filter or layout stops the load with every problem listed
+    settings.validate()  # a bad filter, layout, overlap rule or size edges stops the load with the fix
     return settings
 
 

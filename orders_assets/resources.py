@@ -121,7 +121,7 @@ class OrdersSettings(dg.ConfigurableResource):
         super().__init__(**nested_settings(values))
 
     def store(self) -> OrderStore:
-        return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule())
+        return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule(), self.edges())
 
     def overlap_rule(self) -> OverlapRule:
         """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
@@ -164,7 +164,18 @@ class OrdersSettings(dg.ConfigurableResource):
                        workers=tuning.workers, read_ahead=tuning.read_ahead)
 
     def edges(self) -> tuple[int, ...]:
+        """The size edges, validated: edges that cannot make buckets are the user's mistake, said with the fix."""
+        problem = schema.size_edges_problem(self.size_edges)
+        if problem:
+            raise InputError(f"setting {problem}")
         return tuple(self.size_edges)
+
+    def validate(self) -> None:
+        """Every setting that shapes an output checked at once, before anything runs: the filter,
+        layouts and quantity decimals, the overlap rule, the size edges (each raises with its fix)."""
+        self.ingest_rules()
+        self.overlap_rule()
+        self.edges()
 
 
 def nested_settings(values: dict) -> dict:

@@ -311,8 +311,13 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     started = time.perf_counter()
     keys = [store_key(key) for key in context.partition_keys]
     store = settings.store()
-    assembled = assemble_partitions(store, keys, settings.edges(), workers=settings.tuning().workers)
-    add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part) for part in assembled})
+    assembled = assemble_partitions(store, keys, workers=settings.tuning().workers)
+    add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part)
+                                     for part in assembled if not part.alongside})
+    for part in assembled:
+        if part.alongside:  # its date's columns changed, so its rows were written again: the UI says so
+            context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=dagster_key(part.key),
+                                                      metadata=partition_metadata(part)))
     seconds = time.perf_counter() - started
     orders = sum(part.rows for part in assembled)
     context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={

@@ -14,7 +14,7 @@ from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
 from orders_assets.core.store import outputs
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import build_report
-from orders_assets.core.assemble.assembly import load_partials
+from orders_assets.core.assemble.aggregate_files import load_partials, rebucket
 from orders_assets.core.report.plot_data import report_totals
 from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
 from orders_assets.core.report.files import markdown_preview, write_report
@@ -47,12 +47,16 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
     started = time.perf_counter()
     store = settings.store()
     with store.locked():  # one consistent state of the partitions, and no two writers of a report
+        rebucketed = rebucket(store, store.size_edges, settings.tuning().workers)
+        if rebucketed:
+            context.log.info(f"size buckets of {len(rebucketed)} date(s) brought to size_edges "
+                             f"{list(store.size_edges)} from their order sets")
         partials = load_partials(store)
         built = []
         for asset_key in sorted(context.selected_asset_keys):
             report_started = time.perf_counter()
             name = asset_key.to_user_string()
-            table = build_report(name, partials, settings.edges())
+            table = build_report(name, partials, store.size_edges)
             paths = write_report(table, store.reports, name)
             plot = write_plot(store.reports, name, table)
             built.append((asset_key, table, paths, plot, time.perf_counter() - report_started))

@@ -163,6 +163,7 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     try:
         settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()),
                                   **load_settings_overrides(args.config))
+        settings.validate()
         rules = settings.ingest_rules()
     except ValueError as error:  # pydantic's, for a setting of the wrong type; ours are OrdersAssetsErrors
         print(f"error: {error}", file=sys.stderr)

@@ -83,8 +83,10 @@ def serve_ui(landing: Path, data: Path, config: Path | None, port: int) -> int:
         return 2
     data.mkdir(parents=True, exist_ok=True)
     try:  # the code location would fail to load with the same error: say it here, with the file
-        OrdersSettings(landing_dir=str(landing.resolve()), data_dir=str(data.resolve()),
-                       **load_settings_overrides(config)).tuning()
+        settings = OrdersSettings(landing_dir=str(landing.resolve()), data_dir=str(data.resolve()),
+                                  **load_settings_overrides(config))
+        settings.validate()
+        settings.tuning()
     except (OrdersAssetsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ from orders_assets.core.store import date_files, outputs
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import sorted_by_keys
 from orders_assets.core.assemble.overlap import catalog_overlaps
-from orders_assets.core.assemble.sums import exact_decimal_sum
+from orders_assets.core.assemble.sums import exact_decimal_sum, exact_total
 from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.order_store import OrderStore
 
@@ -55,6 +55,24 @@ def totals_problems(reported: Mapping[str, int | Decimal], partitions: Mapping[s
     """Each total the summary reports equals the partitions' (partition_totals)."""
     return [f"the summary's {name} is {reported.get(name)}, the partitions hold {expected}"
             for name, expected in partitions.items() if reported.get(name) != expected]
+
+
+def report_total_problems(store: OrderStore, totals: Mapping[str, int | Decimal]) -> list[str]:
+    """Each report's orders, quantity and value, summed over its rows, equal the summary's `totals`:
+    every report of the contract splits the whole order set by its keys (every size bucket has a row,
+    every order one bucket), so a report that lost or doubled rows shows here."""
+    problems = []
+    for name in schema.REPORT_NAMES:
+        path = store.reports / f"{name}.parquet"
+        if not outputs.exists(path):
+            problems.append(f"{path}: missing")
+            continue
+        table = outputs.read_table(path)
+        for metric in ("orders", "quantity", "value"):
+            found = schema.whole_units(exact_total(table[metric]) or 0)
+            if found != totals.get(metric):
+                problems.append(f"{path}: its {metric} add up to {found}, the summary's total is {totals.get(metric)}")
+    return problems
 
 
 def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[str]:

@@ -118,6 +118,8 @@ DEFAULT_SESSION_END = "16:00:00"
 
 DEFAULT_SIZE_EDGES: tuple[int, ...] = (10_000, 50_000, 200_000, 1_000_000)
 """Order-value edges of the size buckets (contract section 4)."""
+MAX_SIZE_EDGES = 100
+"""At most this many edges (101 buckets, each a row of by_order_size and a bar of its plot)."""
 
 METRIC_COLUMNS: tuple[str, ...] = ("orders", "quantity", "value", "avg_quantity", "avg_value")
 
@@ -140,6 +142,23 @@ REPORT_DISTINCT_COUNTS: dict[str, dict[str, str]] = {
 """Report name -> {extra column: the column whose distinct values it counts}."""
 
 REPORT_NAMES: tuple[str, ...] = tuple(REPORT_KEYS)
+
+
+def size_edges_problem(edges) -> str | None:
+    """Why these order-value edges cannot make size buckets (None when they can): each bucket's
+    label names the values between two edges, so the edges must be whole amounts above 0, strictly
+    ascending, at least one and at most MAX_SIZE_EDGES."""
+    if not isinstance(edges, (list, tuple)) or not edges:
+        return f"size_edges is {edges!r}: give at least one order value, e.g. {list(DEFAULT_SIZE_EDGES)}"
+    wrong = [edge for edge in edges if isinstance(edge, bool) or not isinstance(edge, int) or edge <= 0]
+    if wrong:
+        return f"size_edges holds {wrong[0]!r}: each edge is a whole order value above 0"
+    if len(edges) > MAX_SIZE_EDGES:
+        return f"size_edges has {len(edges)} edges: at most {MAX_SIZE_EDGES} (one report row a bucket)"
+    if any(low >= high for low, high in zip(edges, edges[1:])):
+        return (f"size_edges {list(edges)} are not strictly ascending, so the buckets' labels would not describe "
+                f"their orders: write {sorted(set(edges))}")
+    return None
 
 
 def size_bucket_labels(edges: tuple[int, ...] = DEFAULT_SIZE_EDGES) -> list[str]:

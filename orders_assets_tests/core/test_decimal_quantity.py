@@ -24,7 +24,8 @@ from orders_assets.core.assemble.aggregate import (
     json_amount,
     partial_aggregates,
 )
-from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
+from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report.files import write_report

@@ -10,7 +10,8 @@ import pytest
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import build_report
-from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
+from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import (
@@ -18,6 +19,7 @@ from orders_assets.core.invariants import (
     partition_problems,
     partition_totals,
     report_problems,
+    report_total_problems,
     totals_problems,
 )
 from orders_assets.core.report.files import write_report
@@ -50,6 +52,7 @@ def landing_reference(store: OrderStore):
 
 def test_the_invariants_hold_on_real_outputs(store):
     assert report_problems(store) == []
+    assert report_total_problems(store, read_summary(store.reports).totals) == []
     assert partition_problems(store) == []
     assert accounting_problems(store) == []
     assert totals_problems(read_summary(store.reports).totals, partition_totals(store)) == []
@@ -110,3 +113,18 @@ def test_lost_or_doubled_rows_and_a_missing_partition_file_are_caught(store):
     date_file.unlink()
     assert partition_problems(store) == [f"{date_file}: missing ({sum(expected.values())} rows of "
                                          f"{len(expected)} securities expected)"]
+
+
+def test_a_report_that_lost_rows_no_longer_adds_up_to_the_summary(store):
+    """The probe's by_order_size held 578 orders where the summary and the order set held 1,463,
+    with every check green: the buckets of the partitions assembled earlier were gone."""
+    totals = read_summary(store.reports).totals
+    report = pq.read_table(store.reports / "by_order_size.parquet")
+    dropped = report.filter(pa.compute.not_equal(report["size_bucket"], "<10k"))
+    write_report(dropped, store.reports, "by_order_size")
+    problems = report_total_problems(store, totals)
+    lost = report.filter(pa.compute.equal(report["size_bucket"], "<10k"))["orders"][0].as_py()
+    assert lost > 0
+    assert f"by_order_size.parquet: its orders add up to {totals['orders'] - lost}, the summary's total is " \
+        f"{totals['orders']}" in "\n".join(problems)
+    assert len(problems) == 3  # orders, quantity and value

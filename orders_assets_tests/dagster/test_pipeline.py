@@ -131,7 +131,8 @@ def test_the_ui_partition_status_is_current_when_the_run_ends(pipeline):
 
 
 def test_asset_checks_ran_and_passed(pipeline):
-    for check in ("rows_accounted_for", "totals_match_partitions", "outputs_match_contract", "kept_rows_in_partitions"):
+    for check in ("rows_accounted_for", "totals_match_partitions", "reports_match_summary", "outputs_match_contract",
+                  "kept_rows_in_partitions"):
         key = dg.AssetCheckKey(dg.AssetKey("summary"), check)
         record = pipeline.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
         assert record.status.value == "SUCCEEDED", check

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from orders_assets.core import schema
 from orders_assets.core.assemble.averages import exact_average
 from orders_assets.core.assemble.sums import exact_total, narrowest, summable
+from orders_assets.core.errors import AccountingError
 
 GROUPING = "grouping"
 BY_PARTICIPANT, BY_HOUR, BY_SIZE = "participant", "hour", "size"
@@ -79,11 +80,12 @@ def order_values(rows: pa.Table) -> pa.ChunkedArray:
 
 
 def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedArray:
-    """Bucket label of each order value: edges are lower-inclusive (10,000 is in 10k-50k)."""
+    """Bucket label of each order value: edges are lower-inclusive (10,000 is in 10k-50k), ascending
+    (schema.size_edges_problem)."""
     labels = pa.array(schema.size_bucket_labels(edges))
-    index = pa.repeat(pa.scalar(0, pa.int8()), len(values))
+    index = pa.repeat(pa.scalar(0, pa.int16()), len(values))
     for edge in edges:
-        index = pc.add(index, pc.cast(pc.greater_equal(values, edge), pa.int8()))
+        index = pc.add(index, pc.cast(pc.greater_equal(values, edge), pa.int16()))
     return pc.take(labels, index)
 
 
@@ -181,7 +183,14 @@ def _join_distinct(metrics: pa.Table, partials: pa.Table, keys: list[str], extra
 
 
 def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:
+    """Every bucket of these edges, with its orders (0 for a bucket without); partial aggregates
+    bucketed under other edges cannot be shown under these labels and are a defect, never dropped."""
     labels = pa.table({schema.SIZE_BUCKET: pa.array(schema.size_bucket_labels(edges))})
+    strangers = pc.invert(pc.is_in(metrics[schema.SIZE_BUCKET], value_set=labels[schema.SIZE_BUCKET]))
+    if pc.any(strangers).as_py():
+        found = metrics.filter(strangers)[schema.SIZE_BUCKET].to_pylist()
+        raise AccountingError(f"size buckets {found[:5]} are not buckets of size_edges {list(edges)}: partial "
+                              "aggregates bucketed under other edges reached by_order_size")
     joined = labels.join(metrics, keys=[schema.SIZE_BUCKET], join_type="left outer")
     filled = {name: pc.fill_null(joined[name], pa.scalar(0, joined[name].type))
               for name in ("orders", "quantity", "value")}

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
-from orders_assets.core.assemble import date_writer, overlap
+from orders_assets.core.assemble import aggregate_files, date_writer, overlap
 from orders_assets.core.assemble.aggregate import (
     BY_PARTICIPANT,
     GROUPING,
@@ -61,6 +61,8 @@ class AssembledPartition:
     """Its date's file (core/store/date_files.py), or None when the partition has no rows."""
     overlap: PartitionOverlap = field(default_factory=PartitionOverlap)
     """Rows equal across its files, and those the overlap rule left out."""
+    alongside: bool = False
+    """Not asked for: rebuilt because its date's columns changed (assemble_partitions)."""
 
 
 def contributions(store: OrderStore, keys: Iterable[PartitionKey] | None = None
@@ -148,7 +150,6 @@ def pending_of(expected: Mapping[PartitionKey, str], catalog: Mapping[PartitionK
 
 
 def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
-                        edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES,
                         workers: int | None = None) -> list[AssembledPartition]:
     """Rewrite the date file and partial aggregates of each date the keys touch; update the catalog.
 
@@ -161,13 +162,17 @@ def assemble_partitions(store: OrderStore, keys: Iterable[PartitionKey],
     each date is rewritten under its own lock, with the securities this assembly does not build
     copied from the file as it is then, and the catalog under its lock with only these keys
     replaced; so two assemblies of keys of one date both land.
+
+    A date whose columns change (a file that brings or takes away a pass-through column, or gives
+    one another type) is rebuilt whole from its staged slices, so its bytes never depend on the
+    order its files came in; the keys rebuilt that way beside the asked ones are returned too,
+    marked `alongside`. The size buckets follow the store's size edges (aggregate_files.py).
     """
     with store.assembly_locked():
-        return _assemble_locked(store, sorted(set(keys)), edges, workers)
+        return _assemble_locked(store, sorted(set(keys)), workers)
 
 
-def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[int, ...],
-                     workers: int | None) -> list[AssembledPartition]:
+def _assemble_locked(store: OrderStore, keys: list[PartitionKey], workers: int | None) -> list[AssembledPartition]:
     legacy = store.legacy_keys()
     legacy_dates = {trade_date for trade_date, _security in legacy}
     # A date of the earlier layout is rebuilt whole: its per-partition files go, so none of its rows may stay in them.
@@ -175,18 +180,20 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
     found = contributions(store, keys)  # only these keys' slices: one key of a year costs one key
     manifests = store.manifests()
     winners = _winners(manifests, store.overlap)
-    expected = _signatures(manifests, keys, store.overlap, winners)
     securities_by_date: dict[str, list[str]] = defaultdict(list)
     for trade_date, security in keys:
         securities_by_date[trade_date].append(security)
+    files_by_date = _date_files_staged(store, manifests, set(securities_by_date), winners)
     tasks = (lambda trade_date=trade_date, securities=securities:
-             _assemble_date(store, trade_date, securities, found, edges, trade_date in legacy_dates,
-                            None if winners is None else winners.get(trade_date))
+             _assemble_date(store, DateWork(trade_date, securities, files_by_date.get(trade_date, {}),
+                                            trade_date in legacy_dates,
+                                            None if winners is None else winners.get(trade_date)), found)
              for trade_date, securities in securities_by_date.items())
     assembled: list[AssembledPartition] = []
     for date_assembled in in_order(tasks, workers or os.cpu_count() or 1):
         assembled.extend(date_assembled)
     if assembled:
+        expected = _signatures(manifests, [part.key for part in assembled], store.overlap, winners)
         with store.catalog_locked():
             store.replace_catalog_entries([
                 CatalogEntry(*part.key, signature=expected.get(part.key, EMPTY_SIGNATURE), rows=part.rows,
@@ -195,57 +202,102 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], edges: tuple[i
     return assembled
 
 
-def _assemble_date(store: OrderStore, trade_date: str, securities: list[str],
-                   found: dict[PartitionKey, list[Contribution]], edges: tuple[int, ...],
-                   legacy: bool, winner: str | None = None) -> list[AssembledPartition]:
+@dataclass(frozen=True)
+class DateWork:
+    """What one date's assembly is asked and given."""
+
+    trade_date: str
+    securities: list[str]
+    """The securities asked for."""
+    staged: dict[str, list[Path]]
+    """Per file whose rows the date holds (by key, in key order), its slices that hold them."""
+    legacy: bool
+    winner: str | None = None
+    """Under latest_per_date, the one file whose rows of this date count."""
+
+
+def _date_files_staged(store: OrderStore, manifests: list[Manifest], dates: set[str],
+                       winners: Mapping[str, str] | None) -> dict[str, dict[str, list[Path]]]:
+    """Per date, the files whose rows it holds under the overlap rule (a date's winner alone under
+    latest_per_date) and their slices: what the date's columns are made of."""
+    found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for manifest in manifests:
+        for text, slices in manifest.partitions.items():
+            trade_date = text.split("|", 1)[0]
+            if trade_date in dates and (winners is None or winners.get(trade_date) == manifest.source_key):
+                found[trade_date][manifest.source_key].update(entry[0] for entry in slices)
+    by_key = {manifest.source_key: manifest for manifest in manifests}
+    return {trade_date: {key: [store.slice_path(by_key[key], name) for name in sorted(names)]
+                         for key, names in sorted(files.items())}
+            for trade_date, files in found.items()}
+
+
+def _assemble_date(store: OrderStore, work: DateWork, found: dict[PartitionKey, list[Contribution]]
+                   ) -> list[AssembledPartition]:
     """Rewrite one date's file with the given securities rebuilt from their slices (the others'
-    rows copied from the current file), and replace their rows in the date's aggregate file.
-    `winner`: under latest_per_date, the one file whose rows of this date count."""
-    path = store.date_file(trade_date)
-    rebuilt = set(securities)
-    every_part = {security: found.get((trade_date, security), []) for security in securities}
-    parts = {security: [part for part in found_parts if winner is None or part.source_key == winner]
-             for security, found_parts in every_part.items()}
-    overlaps = _overlaps(trade_date, every_part, parts, store.overlap)
+    rows copied from the current file), and replace their rows in the date's aggregate file; the
+    whole date from its slices when its columns change."""
+    trade_date, path, edges = work.trade_date, store.date_file(work.trade_date), store.size_edges
+    columns = date_writer.date_columns(date_writer.slice_schema(slice_path)
+                                       for paths in work.staged.values() for slice_path in paths) \
+        if work.staged else None
     with store.date_locked(trade_date):
-        previous = _previous_index(path)
+        previous_schema, previous = _previous_file(path)
+        securities = work.securities
+        if previous_schema is not None and columns is not None and previous_schema != columns:
+            securities = sorted(set(securities) | set(previous) | _staged_securities(store, trade_date, work))
+            found = {**contributions(store, [(trade_date, security) for security in securities
+                                             if (trade_date, security) not in found]), **found}
+        rebuilt = set(securities)
+        every_part = {security: found.get((trade_date, security), []) for security in securities}
+        parts = {security: [part for part in found_parts if work.winner is None or part.source_key == work.winner]
+                 for security, found_parts in every_part.items()}
+        overlaps = _overlaps(trade_date, every_part, parts, store.overlap, columns)
         kept = {security: entry.rows for security, entry in previous.items() if security not in rebuilt}
+        rebucket_kept = bool(kept) and aggregate_files.stamped_edges(store.aggregate_file(trade_date)) != edges
         new_rows = {security: sum(part.rows for part in parts[security]) - overlaps[security].rows_deduplicated
                     for security in securities}
         index, units = date_files.plan_row_groups([*kept.items(), *new_rows.items()])
         partials: list[pa.Table] = []
         if index:
-            columns = date_writer.date_columns(path if kept else None, parts)
             resolve = (lambda rows: overlap.drop_later_copies(rows, store.overlap)) \
                 if store.overlap.kind == DEDUP else None
             outputs.write_output(path, lambda target: date_writer.write_date(
-                target, trade_date, columns, (index, units), kept, parts, path, edges, partials, resolve))
+                target, trade_date, columns, (index, units), kept, parts, path, edges, partials, resolve,
+                rebucket_kept))
         else:
             outputs.remove(path)
-        if legacy:
+        if work.legacy:
             for stale in store.legacy_partition_files(trade_date):
                 outputs.remove(stale)
         date_partials = (pa.concat_tables(conform_partials(partials)) if partials
                          else PARTIAL_SCHEMA.empty_table())
-        _replace_aggregate_rows(store.aggregate_file(trade_date), securities, date_partials)
+        aggregate_files.replace_rows(store.aggregate_file(trade_date), securities, date_partials, edges,
+                                     every_security=rebucket_kept)
     totals = _totals_by_security(date_partials)
+    asked = set(work.securities)
     assembled = []
     for security in securities:
-        if security not in totals:
-            assembled.append(AssembledPartition((trade_date, security), 0, 0, "0", 0, None, overlaps[security]))
-            continue
-        rows, quantity, value = totals[security]
-        sources = len({part.source_key for part in parts[security]})
-        assembled.append(AssembledPartition((trade_date, security), rows, quantity, value, sources, path,
-                                            overlaps[security]))
+        rows, quantity, value = totals.get(security, (0, 0, "0"))
+        sources = len({part.source_key for part in parts[security]}) if rows else 0
+        assembled.append(AssembledPartition((trade_date, security), rows, quantity, value, sources,
+                                            path if rows else None, overlaps[security],
+                                            alongside=security not in asked))
     return assembled
 
 
+def _staged_securities(store: OrderStore, trade_date: str, work: DateWork) -> set[str]:
+    """Every security the date's current files hold rows of (for a date rebuilt whole)."""
+    prefix = f"{trade_date}|"
+    return {PartitionKey.from_text(text)[1] for manifest in store.manifests()
+            if manifest.source_key in work.staged for text in manifest.partitions if text.startswith(prefix)}
+
+
 def _overlaps(trade_date: str, every_part: dict[str, list[Contribution]], parts: dict[str, list[Contribution]],
-              rule: OverlapRule) -> dict[str, PartitionOverlap]:
+              rule: OverlapRule, columns: pa.Schema | None) -> dict[str, PartitionOverlap]:
     """Per security of the date: its rows equal across current files (read from the staged slices of
-    the securities more than one file touches, a few at a time), those a later copy of which dedup
-    drops, and the rows of files another file supersedes."""
+    the securities more than one file touches, a few at a time, in the date's `columns`), those a
+    later copy of which dedup drops, and the rows of files another file supersedes."""
     found = {security: PartitionOverlap() for security in every_part}
     for security, all_parts in every_part.items():
         kept, superseded = {id(part) for part in parts[security]}, defaultdict(int)
@@ -254,22 +306,23 @@ def _overlaps(trade_date: str, every_part: dict[str, list[Contribution]], parts:
                 superseded[part.source_key] += part.rows
         found[security].superseded = dict(sorted(superseded.items()))
     shared = [security for security, all_parts in every_part.items() if len({p.source_key for p in all_parts}) > 1]
+    for slice_path in sorted({part.slice_path for security in shared for part in every_part[security]}):
+        _require_columns(date_writer.slice_schema(slice_path).names, rule)
     for group in date_writer.grouped_by_rows(shared, lambda security: sum(p.rows for p in every_part[security])):
-        rows = date_writer.staged_rows(trade_date, [part for security in group for part in every_part[security]])
-        _require_columns(rows, rule)
+        rows = date_writer.staged_rows(trade_date, [part for security in group for part in every_part[security]],
+                                       columns)
         for security, detected in overlap.detect(rows, rule).items():
             detected.superseded = found[security].superseded
             found[security] = detected
     return found
 
 
-def _require_columns(rows: pa.Table | None, rule: OverlapRule) -> None:
-    """A dedup column the staged rows do not have is the user's mistake: say which, and what there is
-    (`orders-assets run` and the sensor ask overlap_problem first, so this is the last guard)."""
-    if rows is not None:
-        problem = _missing_columns_problem(rule, rows.column_names, "the order set")
-        if problem:
-            raise InputError(problem)
+def _require_columns(names: list[str], rule: OverlapRule) -> None:
+    """A dedup column a file's staged rows do not have is the user's mistake: say which, and what
+    there is (`orders-assets run` and the sensor ask overlap_problem first, so this is the last guard)."""
+    problem = _missing_columns_problem(rule, names, "the order set")
+    if problem:
+        raise InputError(problem)
 
 
 def overlap_problem(store: OrderStore, manifests: Iterable[Manifest]) -> str | None:
@@ -298,11 +351,12 @@ def _missing_columns_problem(rule: OverlapRule, names: list[str], whose: str) ->
             "name columns every file has in overlap: {dedup: [...]} of the config")
 
 
-def _previous_index(path: outputs.OutputPath) -> date_files.SecurityIndex:
-    """The index of a date's current file (empty if it has none)."""
+def _previous_file(path: outputs.OutputPath) -> tuple[pa.Schema | None, date_files.SecurityIndex]:
+    """The columns and the index of a date's current file (None and empty if it has none): one footer read."""
     if not outputs.exists(path):
-        return {}
-    return date_files.index_of(outputs.read_metadata(path))
+        return None, {}
+    metadata = outputs.read_metadata(path)
+    return metadata.schema.to_arrow_schema().remove_metadata(), date_files.index_of(metadata)
 
 
 def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decimal, str]]:
@@ -313,29 +367,3 @@ def _totals_by_security(partials: pa.Table) -> dict[str, tuple[int, int | Decima
     return {security: (orders, schema.whole_units(quantity), decimal_text(value))
             for security, orders, quantity, value in zip(*(summed[name].to_pylist() for name in (
                 schema.SECURITY_CODE, "orders", "quantity", "value")))}
-
-
-def _replace_aggregate_rows(path: Path, securities: list[str], new_rows: pa.Table) -> None:
-    """One date's aggregate file with the given securities' rows replaced by `new_rows`."""
-    kept = [new_rows]
-    if path.exists():
-        existing = pq.ParquetFile(path).read()
-        replaced = pa.array(securities, pa.string())
-        kept.insert(0, existing.filter(pc.invert(pc.is_in(existing[schema.SECURITY_CODE], value_set=replaced))))
-    combined = pa.concat_tables(conform_partials(kept))
-    if combined.num_rows == 0:
-        path.unlink(missing_ok=True)
-        return
-    order = [(column, "ascending") for column in (schema.SECURITY_CODE, GROUPING, schema.PARTICIPANT_ID, schema.HOUR,
-                                                   schema.SIZE_BUCKET)]
-    atomic_write_parquet(path, combined.sort_by(order))  # one order whatever pieces the rows were grouped in
-
-
-def load_partials(store: OrderStore) -> pa.Table:
-    """Every partition's partial aggregate (the input of every report), in one partial_schema."""
-    files = sorted(store.aggregates.glob("trade_date=*.parquet")) if store.aggregates.is_dir() else []
-    if not files:
-        return PARTIAL_SCHEMA.empty_table()
-    # One file each: ParquetFile reads it without read_table's dataset discovery, half the time a
-    # file (0.71 s against 1.0-1.5 s for a year's 250 dates).
-    return pa.concat_tables(conform_partials(pq.ParquetFile(path).read() for path in files))

@@ -9,8 +9,10 @@ Which partitions to rebuild, the locks and the catalog are assembly.py's.
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pyarrow.parquet as pq
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import partial_aggregates, quantity_decimals
-from orders_assets.core.read.parse import SOURCE_FILE
+from orders_assets.core.read.parse import ADDED_COLUMNS, SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store import date_files, outputs
 
 
@@ -41,23 +43,51 @@ CHUNK_ROWS = 1 << 20
 consecutive securities, so memory holds a few pieces whatever a date's size."""
 
 
-def date_columns(previous: outputs.OutputPath | None, parts: dict[str, list[Contribution]]) -> pa.Schema:
-    """The date file's columns: the staged order columns (no trade_date: the folder says it) and the
-    source file, with one quantity type for the date: that of the most decimal places among the
-    staged slices and the rows kept from the previous file, so every piece converts without loss."""
-    schemas = [slice_schema(path) for path in {part.slice_path for group in parts.values() for part in group}]
-    if previous is not None:
-        with outputs.open_input(previous) as source:
-            schemas.append(pq.read_schema(source))
+def date_columns(slice_schemas: Iterable[pa.Schema]) -> pa.Schema:
+    """The date file's columns from the schemas of the staged slices whose rows the date holds,
+    given in the order of their files' keys, so the columns are the same whatever order the files
+    came in: the contract's columns, the quantity of the most decimal places among them (every
+    slice converts to it without loss), then every pass-through column any of them has (the union,
+    in order of first appearance), then the lines and hours the pipeline adds and the source file.
+    A pass-through column that a file lacks is empty (null) in that file's rows; one whose type
+    differs between files is text (extra_type)."""
+    schemas = list(slice_schemas)
     decimals = max((schema.quantity_decimals_of(found.field(schema.QUANTITY).type) for found in schemas), default=0)
-    base = next((found for found in schemas), None)
-    fields = [field for field in base if field.name not in (schema.TRADE_DATE, SOURCE_FILE)]
-    fields = [pa.field(schema.QUANTITY, schema.quantity_type(decimals)) if field.name == schema.QUANTITY else field
-              for field in fields]
-    return pa.schema([*fields, pa.field(SOURCE_FILE, pa.string())])
+    canonical = {name: schemas[0].field(name).type for name in schema.CANONICAL_COLUMNS}
+    canonical[schema.QUANTITY] = schema.quantity_type(decimals)
+    types_of: dict[str, list[pa.DataType]] = {}
+    for found in schemas:
+        for field in found:
+            if field.name not in schema.CANONICAL_COLUMNS and field.name not in ADDED_COLUMNS:
+                types_of.setdefault(field.name, []).append(field.type)
+    return pa.schema([*canonical.items(), *((name, extra_type(types)) for name, types in types_of.items()),
+                      (SOURCE_LINE, pa.int64()), (schema.HOUR, schemas[0].field(schema.HOUR).type),
+                      (SOURCE_FILE, pa.string())])
 
 
+def extra_type(types: Iterable[pa.DataType]) -> pa.DataType:
+    """The one rule for a pass-through column whose files give it types: their type when they agree
+    (a column of nulls, Parquet's null type, agrees with any); text when they do not, each value as
+    its file gave it (CSV) or as Arrow writes it (a number, a date), nested values (a struct, a
+    list) as JSON (as_text)."""
+    found = set(types) - {pa.null()}
+    if len(found) == 1:
+        return found.pop()
+    return pa.null() if not found else pa.string()
+
+
+def as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A column of any type as text: Arrow's cast where it has one, JSON for what it has none for."""
+    try:
+        return pc.cast(column, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return pa.array([None if value is None else json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+                         for value in column.to_pylist()], pa.string())
+
+
+@functools.lru_cache(maxsize=4096)
 def slice_schema(path: Path) -> pa.Schema:
+    """A staged slice's schema (its footer; a slice never changes once its attempt is committed)."""
     with pa.OSFile(str(path)) as file:
         return pa.ipc.open_file(file).schema
 
@@ -65,10 +95,13 @@ def slice_schema(path: Path) -> pa.Schema:
 def write_date(target, trade_date: str, columns: pa.Schema,
                 plan: tuple[date_files.SecurityIndex, list[date_files.WriteUnit]], kept: dict[str, int],
                 parts: dict[str, list[Contribution]], previous: outputs.OutputPath, edges: tuple[int, ...],
-                partials: list[pa.Table], resolve: Callable[[pa.Table], pa.Table] | None = None) -> None:
+                partials: list[pa.Table], resolve: Callable[[pa.Table], pa.Table] | None = None,
+                rebucket_kept: bool = False) -> None:
     """Stream the date's rows into one Parquet file, a piece of consecutive write units at a time;
-    the partial aggregates of the rebuilt securities' rows go to `partials`. `resolve` (the overlap
-    rule's, when it drops rows) takes a piece's staged rows, every file's rows of its securities."""
+    the partial aggregates of the rebuilt securities' rows go to `partials` (with `rebucket_kept`,
+    those of the rows copied from the previous file too: its aggregates are of other size edges).
+    `resolve` (the overlap rule's, when it drops rows) takes a piece's staged rows, every file's
+    rows of its securities."""
     index, units = plan
     writer_schema = date_files.file_schema(columns, index)
     with contextlib.ExitStack() as stack:
@@ -79,7 +112,7 @@ def write_date(target, trade_date: str, columns: pa.Schema,
         writer = stack.enter_context(pq.ParquetWriter(target, writer_schema, **date_files.WRITE_OPTIONS))
         for piece_units in _pieces(units):
             piece = [security for unit in piece_units for security in unit.securities]
-            new = staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])])
+            new = staged_rows(trade_date, [part for security in piece for part in parts.get(security, [])], columns)
             pieces = []
             if new is not None and resolve is not None:
                 new = resolve(new)
@@ -88,7 +121,10 @@ def write_date(target, trade_date: str, columns: pa.Schema,
                 pieces.append(new.drop_columns([schema.TRADE_DATE]))
             copied = [security for security in piece if security in kept]
             if copied:
-                pieces.append(date_files.read_securities(previous_file, previous_index, copied))
+                copied_rows = date_files.read_securities(previous_file, previous_index, copied)
+                if rebucket_kept:
+                    partials.append(partial_aggregates(date_files.with_trade_date(copied_rows, trade_date), edges))
+                pieces.append(copied_rows)
             rows = pa.concat_tables([_conform(table, columns) for table in pieces])
             order = pc.sort_indices(rows, [(column, "ascending") for column in date_files.SORT_COLUMNS])
             date_files.write_units(writer, rows.take(order), piece_units)
@@ -114,8 +150,10 @@ def grouped_by_rows(items: list, rows_of: Callable[[object], int]) -> list[list]
     return groups
 
 
-def staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
-    """The staged runs of some partitions of one date, with their source file: each batch read once."""
+def staged_rows(trade_date: str, parts: list[Contribution], columns: pa.Schema | None = None) -> pa.Table | None:
+    """The staged runs of some partitions of one date, with their source file: each batch read once;
+    in the date's `columns` (date_columns, the trade date kept) when given, so files whose
+    pass-through columns differ meet in one table."""
     by_batch: dict[tuple[Path, int], list[Contribution]] = defaultdict(list)
     for part in parts:
         by_batch[(part.slice_path, part.batch)].append(part)
@@ -127,15 +165,34 @@ def staged_rows(trade_date: str, parts: list[Contribution]) -> pa.Table | None:
             tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
     if not tables:
         return None
+    if columns is not None:
+        with_date = columns.insert(columns.get_field_index(schema.HOUR), pa.field(schema.TRADE_DATE, pa.date32()))
+        return pa.concat_tables([_conform(table, with_date) for table in tables])
     return pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
 
 
 def _conform(rows: pa.Table, columns: pa.Schema) -> pa.Table:
-    """Rows in the date file's columns and types (the quantity cast to the date's type, exactly)."""
-    rows = rows.replace_schema_metadata(None).select(columns.names)
-    if rows.schema.field(schema.QUANTITY).type != columns.field(schema.QUANTITY).type:
-        rows = _cast_quantity(rows, columns.field(schema.QUANTITY).type)
-    return rows.cast(columns)
+    """Rows in the date file's columns and types: the quantity cast to the date's type (exactly), a
+    pass-through column the rows lack as nulls, one the date holds as text as text (as_text)."""
+    rows = rows.replace_schema_metadata(None)
+    if rows.schema == columns:
+        return rows
+    position = {name: index for index, name in enumerate(rows.column_names)}  # thousands of columns: no scans
+    conformed = []
+    for field in columns:
+        if field.name not in position:
+            conformed.append(pa.nulls(rows.num_rows, field.type))
+            continue
+        column = rows.column(position[field.name])
+        if column.type == field.type:
+            conformed.append(column)
+        elif field.name == schema.QUANTITY:
+            conformed.append(_cast_quantity(rows, field.type)[schema.QUANTITY])
+        elif field.type == pa.string():
+            conformed.append(as_text(column))
+        else:
+            conformed.append(pc.cast(column, field.type))
+    return pa.table(conformed, schema=columns)
 
 
 def read_slice(path: Path, batch: int) -> pa.RecordBatch:

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from upath import UPath
 
+from orders_assets.core.schema import DEFAULT_SIZE_EDGES
 from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.read.sources import storage_id
@@ -47,12 +48,15 @@ from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 class OrderStore:
     """Paths and atomic updates of one work area, and the roots of its published outputs."""
 
-    def __init__(self, data_dir: Path | str, output_url: str | None = None, overlap: OverlapRule | None = None):
+    def __init__(self, data_dir: Path | str, output_url: str | None = None, overlap: OverlapRule | None = None,
+                 size_edges: tuple[int, ...] = DEFAULT_SIZE_EDGES):
         self.root = Path(data_dir)
         self.output_root = output_root(self.root, output_url)
         """Where partition files and reports are published: a local folder or a URL (s3://, gs://)."""
         self.overlap = overlap or OverlapRule()
         """Which current files' rows a partition holds when several bring rows to it (core/assemble/overlap.py)."""
+        self.size_edges = tuple(size_edges)
+        """The order-value edges the aggregates are bucketed by (core/assemble/aggregate_files.py)."""
 
     @property
     def staging(self) -> Path:
@@ -257,6 +261,8 @@ class OrderStore:
             parts.append(f"overlap\x1f{self.overlap.text}")
         if self.overlap.duplicates != DUPLICATES_WARN:  # and its check's severity: the check runs again
             parts.append(f"duplicates\x1f{self.overlap.duplicates}")
+        if self.size_edges != DEFAULT_SIZE_EDGES:  # by_order_size's buckets: a change rebuilds the reports
+            parts.append(f"size_edges\x1f{list(self.size_edges)}")
         return short_digest(*parts, length=20)
 
     def retire(self, source_key: str) -> None:

@@ -11,9 +11,9 @@ from orders_assets.core.assemble.assembly import (
     assemble_partitions,
     contributions,
     expected_signatures,
-    load_partials,
     pending_partitions,
 )
+from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.store.atomic import atomic_write_json
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source

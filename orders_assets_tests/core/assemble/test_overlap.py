@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from orders_assets.core.assemble.aggregate import build_report, exact_totals
-from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, overlap_problem, pending_partitions
+from orders_assets.core.assemble.assembly import assemble_partitions, overlap_problem, pending_partitions
+from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.assemble.overlap import overlap_totals
 from orders_assets.core.store.overlap_rule import OverlapRule, file_order
 from orders_assets.core.generate import generate_orders, generate_resend

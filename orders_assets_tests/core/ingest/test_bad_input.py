@@ -218,7 +218,8 @@ def test_own_columns_named_like_the_pipelines_are_renamed_kept_and_said(tmp_path
 
 def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
     from orders_assets.core.assemble.aggregate import build_report
-    from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+    from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
+    from orders_assets.core.assemble.aggregate_files import load_partials
 
     store, _ = ingest_one(tmp_path, "a.csv", rows(variant(quantity="9007199254740993"), variant(quantity="1")))
     assemble_partitions(store, pending_partitions(store))
@@ -230,7 +231,8 @@ def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
 def test_a_quantity_sum_beyond_int64_widens_the_report_column_and_stays_exact(tmp_path):
     """Ten 18-digit quantities, each valid, sum past 2^63: int64 sums would wrap to a negative figure."""
     from orders_assets.core.assemble.aggregate import build_report, exact_totals
-    from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+    from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
+    from orders_assets.core.assemble.aggregate_files import load_partials
     from orders_assets.core.invariants import metric_type_problems
 
     largest = "9" * 18
@@ -253,7 +255,8 @@ def test_a_value_sum_past_38_digits_widens_the_report_column_and_stays_exact(tmp
     from decimal import Decimal, localcontext
 
     from orders_assets.core.assemble.aggregate import build_report, exact_totals
-    from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+    from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
+    from orders_assets.core.assemble.aggregate_files import load_partials
     from orders_assets.core.invariants import metric_type_problems
 
     price, quantity = "99999999999999.9999", "9" * 18

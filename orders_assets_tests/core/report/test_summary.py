@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders_assets.core.assemble.assembly import load_partials
+from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.report.summary import (
     SUMMARY_VERSION,
     FileSummary,

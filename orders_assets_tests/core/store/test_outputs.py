@@ -17,7 +17,8 @@ from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import build_report
-from orders_assets.core.assemble.assembly import assemble_partitions, load_partials, pending_partitions
+from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
+from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.store.atomic import TEMP_PREFIX, OutputWriteError, atomic_write_parquet
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
