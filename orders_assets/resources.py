@@ -1,6 +1,7 @@
 """Typed settings shared by assets, IO managers and the CLI: where data is, the filter, and the
 machine's tuning (detected profile + rule of core.tuning, with explicit overrides)."""
 
+import contextlib
 import os
 from dataclasses import replace
 import time
@@ -19,6 +20,7 @@ from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.store.settings_lease import FolderSettings, SettingsConflict, settings_lease
 
 LANDING_ENV = "ORDERS_ASSETS_LANDING"
 DATA_ENV = "ORDERS_ASSETS_DATA"
@@ -170,12 +172,40 @@ class OrdersSettings(dg.ConfigurableResource):
             raise InputError(f"setting {problem}")
         return tuple(self.size_edges)
 
+    def folder_settings(self) -> FolderSettings:
+        """What of these settings shapes the data folder's outputs (core/store/settings_lease.py):
+        the filter, time zone, layouts (with what each layout file says), quantity decimals, size
+        edges, overlap rule and output root. The work sizing is not among them."""
+        layouts = self.ingest_rules().layouts.rules
+        return FolderSettings({
+            "filter": self.filter.model_dump(), "timezone": self.timezone,
+            "layouts": [{**written, "fingerprint": rule.layout.fingerprint} for written, rule in zip(self.layouts, layouts)],
+            "quantity_decimals": self.quantity_decimals, "size_edges": list(self.edges()),
+            "overlap": self.overlap.model_dump(), "output_url": self.output_url,
+        })
+
+    def lease(self) -> contextlib.AbstractContextManager:
+        """The data folder held under these settings while a run or a step writes to it; raises
+        SettingsConflict while runs under other settings are in flight."""
+        return settings_lease(self.store().state, self.folder_settings())
+
     def validate(self) -> None:
         """Every setting that shapes an output checked at once, before anything runs: the filter,
         layouts and quantity decimals, the overlap rule, the size edges (each raises with its fix)."""
         self.ingest_rules()
         self.overlap_rule()
         self.edges()
+
+
+def step_lease(settings: OrdersSettings) -> contextlib.ExitStack:
+    """settings.lease() for a Dagster step: a run under other settings than the runs in flight
+    fails with the reason and the fix, as one line (dg.Failure), not a traceback."""
+    stack = contextlib.ExitStack()
+    try:
+        stack.enter_context(settings.lease())
+    except SettingsConflict as conflict:
+        raise dg.Failure(description=str(conflict)) from None
+    return stack
 
 
 def nested_settings(values: dict) -> dict:

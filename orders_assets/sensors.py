@@ -35,6 +35,7 @@ from orders_assets.core.report.files import reports_built_from
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.core.store.atomic import remove_orphan_temporaries
 from orders_assets.core.store.keys import PartitionKey
+from orders_assets.core.store.settings_lease import conflicting_holder
 from orders_assets.platform.executors import connected_workers
 from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
@@ -61,12 +62,17 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
                description="Ingests complete new files of the landing folder, then their partitions, then the reports.")
     def landing_folder_sensor(context: dg.SensorEvaluationContext, settings: OrdersSettings) -> dg.SensorResult:
         instance, store = context.instance, settings.store()
-        if store.root.is_dir():
-            remove_orphan_temporaries(store.root)
         seen = _read_cursor(context.cursor)
-        scan, snapshot = scan_landing(settings.landing_dir), StoreSnapshot.of(store)  # each read once a tick
+        scan = scan_landing(settings.landing_dir)  # read once a tick
         sources = scan.sources
         cursor = _write_cursor(observations(sources))
+        conflict = conflicting_holder(store.state, settings.folder_settings())
+        if conflict:  # its runs would be refused: wait, saying why, until the folder is free
+            context.log.warning(conflict)
+            return dg.SensorResult(skip_reason=conflict, cursor=cursor)
+        if store.root.is_dir():
+            remove_orphan_temporaries(store.root)
+        snapshot = StoreSnapshot.of(store)  # read once a tick
         rules = settings.ingest_rules()
         plan = survey_landing(store, scan, rules.fingerprint_for, rules.layouts.name_fields,
                               eligible=stable_sources(sources, seen), manifests=snapshot.manifests)

@@ -34,7 +34,7 @@ from orders_assets.partitions import (
     source_file_partitions,
     store_key,
 )
-from orders_assets.resources import OrdersSettings
+from orders_assets.resources import OrdersSettings, step_lease
 
 CHUNKED_SOURCE_IO_MANAGER = "chunked_source_io_manager"
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
@@ -74,12 +74,13 @@ def order_files(
     observations of its partition meanwhile.
     """
     tags = context.run.tags
-    if PIECE_TAG in tags:
-        result = _ingest_one_piece(context, settings, landing_orders)
-    elif CUT_TAG in tags and _cut_only(context, settings, landing_orders, int(tags[CUT_TAG])):
-        result = None  # cut and recorded: its pieces are the next runs
-    else:
-        result = _ingest_files(context, settings, landing_orders)
+    with step_lease(settings):
+        if PIECE_TAG in tags:
+            result = _ingest_one_piece(context, settings, landing_orders)
+        elif CUT_TAG in tags and _cut_only(context, settings, landing_orders, int(tags[CUT_TAG])):
+            result = None  # cut and recorded: its pieces are the next runs
+        else:
+            result = _ingest_files(context, settings, landing_orders)
     if result is not None:
         yield result
 
@@ -311,7 +312,8 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     started = time.perf_counter()
     keys = [store_key(key) for key in context.partition_keys]
     store = settings.store()
-    assembled = assemble_partitions(store, keys, workers=settings.tuning().workers)
+    with step_lease(settings):
+        assembled = assemble_partitions(store, keys, workers=settings.tuning().workers)
     add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part)
                                      for part in assembled if not part.alongside})
     for part in assembled:

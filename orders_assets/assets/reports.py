@@ -20,7 +20,9 @@ from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
 from orders_assets.core.report.files import markdown_preview, write_report
 from orders_assets.core.report.page import write_plot, write_report_page
 from orders_assets.core.report.summary import build_summary, read_summary, write_summary
-from orders_assets.resources import OrdersSettings
+from orders_assets.core.plan.snapshot import StoreSnapshot
+from orders_assets.core.plan.stages import reports_problem
+from orders_assets.resources import OrdersSettings, step_lease
 
 REPORTS_GROUP = "reports"
 REPORT_DESCRIPTIONS = {
@@ -46,7 +48,8 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
     rewrites reports/index.html (which links every report file and plot present)."""
     started = time.perf_counter()
     store = settings.store()
-    with store.locked():  # one consistent state of the partitions, and no two writers of a report
+    with step_lease(settings), store.locked():  # one consistent state of the partitions, one writer of a report
+        _require_current(store, settings)
         rebucketed = rebucket(store, store.size_edges, settings.tuning().workers)
         if rebucketed:
             context.log.info(f"size buckets of {len(rebucketed)} date(s) brought to size_edges "
@@ -81,6 +84,13 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
         )
 
 
+def _require_current(store, settings: OrdersSettings) -> None:
+    """The reports describe one order set under these settings, or are not built (stages.reports_problem)."""
+    problem = reports_problem(StoreSnapshot.of(store), settings.ingest_rules().fingerprint_for)
+    if problem:
+        raise dg.Failure(description=problem)
+
+
 def plot_metadata(name: str, path, png: bytes) -> dict:
     """The plot inline as a markdown image (the UI opens it from the metadata table) and its file."""
     encoded = base64.b64encode(png).decode("ascii")
@@ -99,7 +109,8 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     """
     started = time.perf_counter()
     store = settings.store()
-    with store.locked():
+    with step_lease(settings), store.locked():
+        _require_current(store, settings)
         built = build_summary(store, load_partials(store), settings.order_filter())
         page = write_report_page(store.reports, built)  # before summary.json, the commit point
         path = write_summary(built, store.reports)

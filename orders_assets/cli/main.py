@@ -181,13 +181,14 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     scan = scan_landing(args.landing)  # once: the warnings, the plan and the runs all use this listing
     for message in rules_reading_no_file(rules.layouts, [source.key for source in scan.sources]):
         print(f"warning: {message}")
-    work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields, args.rehash, scan)
-    if work.nothing_to_do:
-        _print_skipped(store)
-        print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
-        return _exit_status(True, store)
-    checkpoint()
-    return _run_through_dagster(args, settings, started, checkpoint, work)
+    with settings.lease():  # the data folder under these settings until the command ends (refused beside others)
+        work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields, args.rehash, scan)
+        if work.nothing_to_do:
+            _print_skipped(store)
+            print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
+            return _exit_status(True, store)
+        checkpoint()
+        return _run_through_dagster(args, settings, started, checkpoint, work)
 
 
 def _print_skipped(store) -> None:

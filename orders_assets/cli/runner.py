@@ -57,12 +57,13 @@ def run_pipeline(settings: OrdersSettings, instance: dg.DagsterInstance, log_lev
     `rehash` compares every file's content with what was ingested, whatever its size and time.
     `checkpoint` is called between runs and stages; it raises to stop (interrupts.SignalWatch).
     `planned`: the command's own plan_work of this landing folder, carried out without planning again."""
-    launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
-                else InProcessLauncher(settings, instance, log_level, checkpoint))
-    try:
-        return _run_stages(settings, instance, launcher, rehash, checkpoint, planned)
-    finally:
-        launcher.close()
+    with settings.lease():  # no run under other settings meets this one's between its stages
+        launcher = (DaskLauncher(settings, instance, log_level, dask_scheduler) if dask_scheduler
+                    else InProcessLauncher(settings, instance, log_level, checkpoint))
+        try:
+            return _run_stages(settings, instance, launcher, rehash, checkpoint, planned)
+        finally:
+            launcher.close()
 
 
 def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, rehash: bool,
