@@ -24,14 +24,20 @@ def hold(state, settings, holding, release) -> None:
         release.wait(30)
 
 
-@pytest.fixture
-def held(tmp_path):
-    """A child process holding the lease under CENTRE_POINT, as another run in flight would."""
+def holding_child(state):
+    """A child process that holds the lease under CENTRE_POINT, as another run in flight would, and
+    the event that lets it go."""
     context = multiprocessing.get_context("fork")
     holding, release = context.Event(), context.Event()
-    child = context.Process(target=hold, args=(tmp_path / "state", CENTRE_POINT, holding, release))
+    child = context.Process(target=hold, args=(state, CENTRE_POINT, holding, release))
     child.start()
     assert holding.wait(30)
+    return child, release
+
+
+@pytest.fixture
+def held(tmp_path):
+    child, release = holding_child(tmp_path / "state")
     yield tmp_path / "state", release, child
     release.set()
     child.join(30)
@@ -78,11 +84,7 @@ def test_a_rerun_under_unchanged_settings_writes_nothing(tmp_path):
 
 
 def test_a_killed_holder_leaves_no_lease_behind(tmp_path):
-    context = multiprocessing.get_context("fork")
-    holding, release = context.Event(), context.Event()
-    child = context.Process(target=hold, args=(tmp_path / "state", CENTRE_POINT, holding, release))
-    child.start()
-    assert holding.wait(30)
+    child, _release = holding_child(tmp_path / "state")
     child.kill()
     child.join(30)
     with settings_lease(tmp_path / "state", LIMIT):  # the kernel released the dead process's flock
