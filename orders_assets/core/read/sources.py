@@ -46,11 +46,38 @@ class SourceFile:
         return self.key.lower().endswith(PARQUET_SUFFIXES)
 
 
+NAME_MAX_BYTES = 255
+"""The longest file name, in bytes, of the file systems a data folder lives on (Linux's NAME_MAX)."""
+STORAGE_SUFFIXES = (".lock", ".csv")
+"""What the store adds to a storage id to name a source's files: its lock and its quarantine
+(core/store/order_store.py; the staging folder is the id alone)."""
+STEM_CHARACTERS = 80
+STORAGE_ID_BYTES = NAME_MAX_BYTES - max(len(suffix.encode()) for suffix in STORAGE_SUFFIXES)
+"""The longest storage id whose every derived name fits NAME_MAX_BYTES."""
+
+
 def storage_id(key: str) -> str:
-    """Folder-safe name for a source key: readable stem plus a short hash of the full key."""
-    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)[-80:]
-    digest = short_digest(key, length=10)
-    return f"{stem}-{digest}"
+    """Folder-safe name for a source key: readable stem (the key's last characters) plus a short
+    hash of the full key, never longer than STORAGE_ID_BYTES in UTF-8.
+
+    The stem is the key's last STEM_CHARACTERS characters, as data folders made before the bound
+    name their staging folders; a key of wide letters (4-byte UTF-8: 62 of them are a legal file
+    name) would make that longer than a file name may be, and only then is the stem cut to the
+    bytes that fit. A name that fit before is kept as it was: changing it would leave the source's
+    staging folder under its old name beside the new one, its rows counted twice."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+    suffix = f"-{short_digest(key, length=10)}"
+    return f"{_last_bytes(safe[-STEM_CHARACTERS:], STORAGE_ID_BYTES - len(suffix))}{suffix}"
+
+
+def _last_bytes(text: str, limit: int) -> str:
+    """The longest tail of `text` (whole characters) that is at most `limit` bytes in UTF-8."""
+    size = 0
+    for start in range(len(text) - 1, -1, -1):
+        size += len(text[start].encode())
+        if size > limit:
+            return text[start + 1:]
+    return text
 
 
 @dataclass(frozen=True)
