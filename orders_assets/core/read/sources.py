@@ -158,15 +158,3 @@ def _source_file(root: Path, path: Path) -> SourceFile | str:
     stat = resolved.stat()
     return SourceFile(key=_key(root, path), path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
-
-def folders_problem(landing: Path | str, data: Path | str) -> str | None:
-    """Why this landing and data folder cannot work together, or None.
-
-    A data folder inside the landing folder (or the same folder) would have the next run ingest
-    the project's own outputs (reports, quarantine, staged rows) as order files.
-    """
-    landing_path, data_path = Path(landing).resolve(), Path(data).resolve()
-    if data_path == landing_path or landing_path in data_path.parents:
-        return (f"the data folder {data} is inside the landing folder {landing}: the next run would read the "
-                "project's own outputs as order files; put the data folder beside the landing folder")
-    return None
