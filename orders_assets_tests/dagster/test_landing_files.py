@@ -35,3 +35,47 @@ def test_a_file_named_with_252_bytes_of_wide_letters_is_ingested_reported_and_th
         again = run_pipeline(settings, instance)
         assert again.did_nothing and again.success
         assert tree_hashes(data) == before
+
+
+def run_command(argv: list[str]) -> tuple[int, str]:
+    """`orders-assets` with these arguments: its exit status and what it printed."""
+    import contextlib
+    import io
+
+    from orders_assets.cli.main import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = main(argv)
+    return status, printed.getvalue()
+
+
+def test_folders_not_walked_are_named_in_the_run_the_step_and_summary_json(tmp_path, monkeypatch):
+    """A symlink to a folder outside the landing folder and a folder the run cannot read (as root the
+    command runs without the capabilities that override file modes, support/unprivileged.py): each
+    named with its fix, the other files counted, and the command exits 0 (nothing it read was refused)."""
+    from orders_assets.platform.instance import open_instance
+    from orders_assets_tests.support.unprivileged import call_denied
+
+    landing, data, elsewhere = tmp_path / "landing", tmp_path / "data", tmp_path / "elsewhere"
+    generated = generate_orders(landing / "day" / "orders.csv", rows=2_000, days=1, securities=2, seed=51)
+    generate_orders(landing / "locked" / "orders.csv", rows=500, days=1, securities=2, seed=52)
+    generate_orders(elsewhere / "orders.csv", rows=500, days=1, securities=2, seed=53)
+    (landing / "outside").symlink_to(elsewhere, target_is_directory=True)
+    (landing / "locked").chmod(0)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    try:
+        status, printed = call_denied(run_command, ["run", "--landing", str(landing), "--data", str(data)])
+    finally:
+        (landing / "locked").chmod(0o755)
+    summary = json.loads((data / "reports" / "summary.json").read_text())
+    with open_instance(tmp_path / "home") as instance:
+        step = instance.get_latest_materialization_event(dg.AssetKey("order_files")).asset_materialization
+    assert status == 0 and summary["rows_read"] == generated.rows
+    reasons = {entry["source_file"]: entry["reason"] for entry in summary["skipped"]}
+    assert sorted(reasons) == ["locked/", "outside/"]
+    assert reasons["locked/"].startswith("a folder this process cannot read (Permission denied)")
+    assert reasons["outside/"].startswith(f"a symlink to a folder outside the landing folder ({elsewhere})")
+    for key, reason in reasons.items():
+        assert f"skipped {key}: {reason}\n" in printed
+        assert f"- {key}: {reason}" in step.metadata["skipped"].value

@@ -1,15 +1,18 @@
 """Order files in a landing folder: which files count, and how a file is identified.
 
 A landing folder is shared with the tools that drop files into it, so the rules are
-conservative: hidden files, temporary names and partial downloads are not orders yet, and
-a symlink that leads out of the folder is never followed.
+conservative: hidden files, temporary names and partial downloads are not orders yet, a
+symlink that leads out of the folder is never followed, and a symlink to a folder is not walked.
+Every file or folder not read is named with the reason (scan_landing's `skipped`).
 """
 from __future__ import annotations
 
 import os
+import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
+from orders_assets.core.errors import InputError
 from orders_assets.core.read.digests import short_digest
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd", ".csv.xz", ".csv.bz2")
@@ -82,8 +85,8 @@ def _last_bytes(text: str, limit: int) -> str:
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file (or hidden folder) of the landing folder that is not read, and why: said in the run's
-    output, the ingest's metadata and summary.json, never silently left out."""
+    """A file or folder of the landing folder that is not read, and why: said in the run's output,
+    the ingest's metadata and summary.json, never silently left out. A folder's key ends in '/'."""
 
     key: str
     reason: str
@@ -103,19 +106,22 @@ def discover_sources(landing: Path | str) -> list[SourceFile]:
 def scan_landing(landing: Path | str) -> LandingScan:
     """Every order file under `landing`, sorted by key, and every other entry with the reason it is skipped.
 
-    Sub-folders are walked (hidden ones skipped); symlinks are accepted only when they
-    resolve to a regular file inside the landing folder.
+    Sub-folders are walked, except hidden ones, symlinks to folders and folders this process cannot
+    read, each named in `skipped` with the reason and the fix. Symlinks are accepted only when they
+    resolve to a regular file inside the landing folder. A landing folder that cannot be read at
+    all is refused (InputError): listing no file would retire every file ingested from it.
     """
     root = Path(landing).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"landing folder {root} does not exist or is not a folder")
     found: list[SourceFile] = []
     skipped: list[SkippedFile] = []
-    for folder, subfolders, names in os.walk(root):
-        hidden = sorted(d for d in subfolders if d.startswith((".", "_")))
-        skipped += [SkippedFile(_key(root, Path(folder) / d) + "/", "a hidden folder (its name starts with '.' or '_'): "
-                                "not walked") for d in hidden]
-        subfolders[:] = sorted(d for d in subfolders if d not in hidden)
+    unreadable: list[OSError] = []
+    for folder, subfolders, names in os.walk(root, onerror=unreadable.append):
+        reasons = {name: _folder_skip_reason(root, Path(folder) / name) for name in subfolders}
+        skipped += [SkippedFile(_key(root, Path(folder) / name) + "/", reason)
+                    for name, reason in reasons.items() if reason is not None]
+        subfolders[:] = sorted(name for name, reason in reasons.items() if reason is None)
         for name in sorted(names):
             path = Path(folder) / name
             reason = name_skip_reason(name)
@@ -126,7 +132,46 @@ def scan_landing(landing: Path | str) -> LandingScan:
                     continue
                 reason = source
             skipped.append(SkippedFile(_key(root, path), reason))
+    skipped += [_unreadable_folder(root, error) for error in unreadable]
     return LandingScan(sorted(found, key=lambda source: source.key), sorted(skipped, key=lambda entry: entry.key))
+
+
+def _folder_skip_reason(root: Path, path: Path) -> str | None:
+    """Why the sub-folder at `path` is not walked (None: it is walked)."""
+    if path.name.startswith((".", "_")):
+        return "a hidden folder (its name starts with '.' or '_'): not walked"
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve()
+    except RuntimeError:  # Python 3.11's word for a symlink loop
+        return "a symlink loop: not followed"
+    if not target.is_relative_to(root):
+        return (f"a symlink to a folder outside the landing folder ({target}): not followed; copy its files in, "
+                "or make that folder the landing folder")
+    where = f"{_key(root, target)}/" if target != root else "the landing folder itself"
+    hidden = any(part.startswith((".", "_")) for part in target.relative_to(root).parts)
+    return (f"a symlink to {where} of the landing folder: not walked, "
+            + ("and the files there are not read either (a hidden folder)" if hidden else
+               "its files are read at their own path (reading both would count them twice)"))
+
+
+def _unreadable_folder(root: Path, error: OSError) -> SkippedFile:
+    """A folder the walk could not list; the landing folder itself is refused (scan_landing)."""
+    folder = Path(error.filename)
+    if folder == root:
+        raise InputError(f"landing folder {root} cannot be read ({error.strerror}): {_grant_read(root)}")
+    return SkippedFile(_key(root, folder) + "/", f"a folder this process cannot read ({error.strerror}): its files "
+                                                 f"are not read; {_grant_read(folder)}")
+
+
+def _grant_read(folder: Path) -> str:
+    """The fix for a folder this process cannot list, naming the user it runs as."""
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without a name (containers)
+        user = f"uid {os.geteuid()}"
+    return f"grant {user} read and execute permission on it (e.g. chmod a+rx '{folder}')"
 
 
 def name_skip_reason(name: str) -> str | None:
@@ -150,11 +195,17 @@ def _key(root: Path, path: Path) -> str:
 
 def _source_file(root: Path, path: Path) -> SourceFile | str:
     """The order file at `path`, or why it is not read."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except RuntimeError:  # Python 3.11's word for a symlink loop
+        return "not a regular file (a symlink loop)"
     if not resolved.is_relative_to(root):
         return "a symlink that leads out of the landing folder: not followed (copy the file in instead)"
-    if not resolved.is_file():
-        return "not a regular file (a broken symlink, a pipe or a device)"
-    stat = resolved.stat()
+    try:
+        if not resolved.is_file():
+            return "not a regular file (a broken symlink, a pipe or a device)"
+        stat = resolved.stat()
+    except OSError as error:  # its folder can be listed but not searched (read without execute permission)
+        return f"cannot be read ({error.strerror}): {_grant_read(path.parent)}"
     return SourceFile(key=_key(root, path), path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 

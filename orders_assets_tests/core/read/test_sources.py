@@ -1,4 +1,10 @@
 """The landing folder: which files are order files, and the reason for every one that is not."""
+import os
+import re
+
+import pytest
+
+from orders_assets.core.errors import InputError
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.read.sources import scan_landing, storage_id
 
@@ -54,3 +60,55 @@ def test_every_name_made_from_a_source_key_fits_a_file_name_and_the_keys_stay_ap
         (tmp_path / name).mkdir()
         (tmp_path / f"{name}.lock").write_text("")
         (tmp_path / f"{name}.csv").write_text("")
+
+
+def test_symlinked_folders_are_named_and_their_files_are_read_once_at_most(tmp_path):
+    landing, elsewhere = tmp_path / "landing", tmp_path / "elsewhere"
+    generate_orders(landing / "day" / "orders.csv", rows=50, days=1, securities=2, seed=1)
+    generate_orders(landing / "_held" / "orders.csv", rows=50, days=1, securities=2, seed=2)
+    generate_orders(elsewhere / "orders.csv", rows=50, days=1, securities=2, seed=3)
+    (landing / "outside").symlink_to(elsewhere, target_is_directory=True)
+    (landing / "again").symlink_to(landing / "day", target_is_directory=True)
+    (landing / "held").symlink_to(landing / "_held", target_is_directory=True)
+    (landing / "loop.csv").symlink_to(landing / "loop.csv")
+    scan = scan_landing(landing)
+    assert [source.key for source in scan.sources] == ["day/orders.csv"]
+    reasons = {entry.key: entry.reason for entry in scan.skipped}
+    assert sorted(reasons) == ["_held/", "again/", "held/", "loop.csv", "outside/"]
+    assert reasons["outside/"] == (f"a symlink to a folder outside the landing folder ({elsewhere}): not followed; "
+                                   "copy its files in, or make that folder the landing folder")
+    assert reasons["again/"] == ("a symlink to day/ of the landing folder: not walked, its files are read at their "
+                                 "own path (reading both would count them twice)")
+    assert "not read either (a hidden folder)" in reasons["held/"] and "symlink loop" in reasons["loop.csv"]
+
+
+def folder_listing(landing):
+    """scan_landing's sources and skipped entries as plain values (what a child process sends back)."""
+    scan = scan_landing(landing)
+    return [source.key for source in scan.sources], {entry.key: entry.reason for entry in scan.skipped}
+
+
+def test_a_folder_the_process_cannot_read_is_named_with_the_permission_to_grant(tmp_path):
+    """As root the scan runs without the capabilities that override file modes (support/unprivileged.py)."""
+    import pwd
+
+    from orders_assets_tests.support.unprivileged import call_denied
+
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    landing = tmp_path / "landing"
+    generate_orders(landing / "open" / "orders.csv", rows=50, days=1, securities=2, seed=1)
+    generate_orders(landing / "locked" / "orders.csv", rows=50, days=1, securities=2, seed=2)
+    (landing / "locked").chmod(0)
+    try:
+        keys, reasons = call_denied(folder_listing, landing)
+        assert keys == ["open/orders.csv"]
+        assert reasons == {"locked/": f"a folder this process cannot read (Permission denied): its files are not "
+                                      f"read; grant {user} read and execute permission on it (e.g. chmod a+rx "
+                                      f"'{landing / 'locked'}')"}
+        landing.chmod(0)
+        with pytest.raises(InputError, match=f"^landing folder {re.escape(str(landing))} cannot be read "
+                                             rf"\(Permission denied\): grant {user} read and execute permission"):
+            call_denied(folder_listing, landing)
+    finally:
+        landing.chmod(0o755)
+        (landing / "locked").chmod(0o755)
