@@ -191,9 +191,11 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
 
 
 def _print_skipped(store) -> None:
-    """Every file not read or not counted, with the reason; the refused ones last, with what to do."""
+    """Every file not read or not counted, with the reason (those gone since the plan too); the
+    refused ones last, with what to do."""
     refused = store.refused()
-    entries = store.skipped_list()
+    gone = [{"source_file": key, "reason": reason} for key, reason in store.skipped().gone.items()]
+    entries = store.skipped_list() + gone
     for entry in sorted(entries, key=lambda entry: entry["source_file"] in refused):
         label = "REFUSED" if entry["source_file"] in refused else "skipped"
         print(f"{label} {entry['source_file']}: {entry['reason']}")

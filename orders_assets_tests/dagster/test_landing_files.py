@@ -79,3 +79,80 @@ def test_folders_not_walked_are_named_in_the_run_the_step_and_summary_json(tmp_p
     for key, reason in reasons.items():
         assert f"skipped {key}: {reason}\n" in printed
         assert f"- {key}: {reason}" in step.metadata["skipped"].value
+
+
+def plan_then_remove(settings: OrdersSettings, *removed):
+    """The command's plan of the landing folder, then the files removed before any run reads them."""
+    from orders_assets.core.plan.planner import plan_work
+
+    rules = settings.ingest_rules()
+    planned = plan_work(settings.landing_dir, settings.store(), rules.fingerprint_for, rules.layouts.name_fields)
+    for path in removed:
+        path.unlink()
+    return planned
+
+
+def test_a_file_removed_between_the_plan_and_its_ingest_fails_only_itself(tmp_path):
+    """The file beside it is ingested and reported in the same run; the removed one is named, with
+    exit status 0 (no file of the folder went unread), and the next run has nothing to do."""
+    from orders_assets.core.read.reader import LEFT_THE_FOLDER
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    (tmp_path / "home").mkdir()
+    generate_orders(landing / "a.csv", rows=1_500, days=1, securities=2, seed=61)
+    kept = generate_orders(landing / "b.csv", rows=2_500, days=2, securities=3, seed=62)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        planned = plan_then_remove(settings, landing / "a.csv")
+        assert planned.ingest.to_ingest == ("a.csv", "b.csv")
+        outcome = run_pipeline(settings, instance, planned=planned)
+        assert outcome.success and [run.job for run in outcome.runs] == [
+            "ingest_order_files", "assemble_order_partitions", "build_reports"]
+        summary = json.loads((data / "reports" / "summary.json").read_text())
+        assert (summary["source_files"], summary["rows_read"], summary["skipped"]) == (1, kept.rows, [])
+        assert_report_equals(read_report(data / "reports", "by_date", "csv"),
+                             reference_reports([landing / "b.csv"]).reports["by_date"], "by_date")
+        assert settings.store().skipped().gone == {"a.csv": LEFT_THE_FOLDER}
+        step = instance.get_latest_materialization_event(dg.AssetKey("order_files")).asset_materialization
+        assert step.metadata["gone"].value == f"- a.csv: {LEFT_THE_FOLDER}" and step.metadata["files"].value == 1
+        assert sorted(path.name for path in (data / "staging").iterdir() if path.is_dir()) == [
+            settings.store().source_folder("b.csv").name]  # no staging folder left for the file never read
+        before = tree_hashes(data, skip=("dagster_home", "state"))
+        again = run_pipeline(settings, instance)
+        assert again.did_nothing and again.success
+        assert tree_hashes(data, skip=("dagster_home", "state")) == before
+        assert settings.store().skipped().gone == {}
+
+
+def test_a_file_removed_as_its_ingest_opens_it_takes_its_earlier_rows_with_it(tmp_path, monkeypatch):
+    """The step already holds the file (the IO manager listed it) when it goes: the ingest's open finds
+    nothing. Its earlier version's rows leave the reports in the same run, `run` names it and exits 0,
+    and the next run has nothing to do."""
+    from orders_assets.assets import orders
+    from orders_assets.core.read.reader import LEFT_THE_FOLDER
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    generate_orders(landing / "a.csv", rows=1_500, days=1, securities=2, seed=71)
+    kept = generate_orders(landing / "b.csv", rows=2_500, days=2, securities=3, seed=72)
+    command = ["run", "--landing", str(landing), "--data", str(data)]
+    real_ingest = orders.ingest_source
+
+    def removed_as_it_opens(chunked, store, progress=None):
+        if chunked.source.key == "a.csv":
+            chunked.source.path.unlink()
+        return real_ingest(chunked, store, progress)
+
+    assert run_command(command)[0] == 0
+    generate_orders(landing / "a.csv", rows=1_800, days=1, securities=2, seed=73)  # a new version
+    monkeypatch.setattr(orders, "ingest_source", removed_as_it_opens)
+    status, printed = run_command(command)
+    assert status == 0 and f"skipped a.csv: {LEFT_THE_FOLDER}\n" in printed
+    summary = json.loads((data / "reports" / "summary.json").read_text())
+    assert (summary["source_files"], summary["rows_read"]) == (1, kept.rows)
+    assert_report_equals(read_report(data / "reports", "by_security", "csv"),
+                         reference_reports([landing / "b.csv"]).reports["by_security"], "by_security")
+    store = OrdersSettings(landing_dir=str(landing), data_dir=str(data)).store()
+    assert store.manifest("a.csv") is None and store.refused() == {}
+    status, printed = run_command(command)
+    assert status == 0 and "nothing new" in printed and "a.csv" not in printed

@@ -171,6 +171,13 @@ class OrderStore:
         attempt.mkdir(parents=True)
         return attempt
 
+    def abandon_attempt(self, source_key: str, attempt: Path) -> None:
+        """Remove an attempt that did not finish (its file refused, or gone), and the source's folder
+        when nothing else is in it (a file never ingested leaves no staging folder behind)."""
+        shutil.rmtree(attempt, ignore_errors=True)
+        with contextlib.suppress(OSError):  # not empty: a current manifest, or another attempt's folder
+            self.source_folder(source_key).rmdir()
+
     def publish_attempt(self, source_key: str, attempt: Path, manifest: Manifest) -> None:
         """Make an attempt current: quarantine first, then the manifest (the commit point)."""
         with self.locked():
