@@ -16,7 +16,7 @@ from orders_assets.checks import (
 )
 from orders_assets.config_file import load_settings_overrides
 from orders_assets.console_logger import console_logger
-from orders_assets.core.read.sources import folders_problem
+from orders_assets.core.store.order_store import folders_problem
 from orders_assets.platform.executors import dask_scheduler_from, executor_for
 from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, chunked_source_io_manager, filtered_orders_input
 from orders_assets.machine import MachineTags
@@ -43,9 +43,9 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     scheduler's address the runs' steps execute on that cluster's workers by default (a run's
     config may still choose either executor).
     """
-    folders = [folder.get_value() if isinstance(folder, dg.EnvVar) else folder
-               for folder in (settings.landing_dir, settings.data_dir)]
-    problem = folders_problem(*folders) if all(folders) else None  # unset variables: the runs will say so
+    landing, data, output_url = [value.get_value() if isinstance(value, dg.EnvVar) else value
+                                 for value in (settings.landing_dir, settings.data_dir, settings.output_url)]
+    problem = folders_problem(landing, data, output_url) if landing and data else None  # unset: the runs will say so
     if problem:
         raise ValueError(problem)
     machine = MachineTags.of(settings)

@@ -25,16 +25,13 @@ class ChunkedSourceIOManager(dg.IOManager):
         self.settings = settings
 
     def load_input(self, context: dg.InputContext) -> dict[str, ChunkedSource]:
+        """The requested files still in the landing folder. One that left it since the run was planned
+        is not handed: the asset names it (its partition keys are the ones requested), and the other
+        files are ingested."""
         wanted = set(context.asset_partition_keys)
         present = {source.key: source for source in discover_sources(self.settings.landing_dir)}
-        missing = sorted(wanted - set(present))
-        if missing:
-            raise FileNotFoundError(
-                f"source file(s) {', '.join(missing)} are no longer in the landing folder "
-                f"{self.settings.landing_dir}; remove their partitions or put the files back"
-            )
         ingest = self.settings.ingest_settings()
-        return {key: ChunkedSource(present[key], ingest) for key in sorted(wanted)}
+        return {key: ChunkedSource(present[key], ingest) for key in sorted(wanted & set(present))}
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         raise NotImplementedError("landing files are written by the exchange's export, never by the pipeline")

@@ -21,7 +21,7 @@ from orders_assets.core.ingest.progress import (
     peak_rss_bytes,
 )
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
-from orders_assets.core.read.reader import SourceFormatError
+from orders_assets.core.read.reader import LEFT_THE_FOLDER, SourceFormatError, SourceVanishedError
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.registries import Refusal
 from orders_assets.machine import machine_metadata
@@ -72,15 +72,23 @@ def order_files(
     A big file may be cut into pieces, each a run of its own (assets/pieces.py): the file is
     materialized by the step that finds every piece done, its cut and pieces shown as
     observations of its partition meanwhile.
+
+    A file that left the landing folder after the run was planned is not read, and is not a
+    refusal: it is named in the step's metadata and the run's output, and any earlier rows of it
+    are retired, as the next plan would.
     """
     tags = context.run.tags
+    gone = {key: LEFT_THE_FOLDER for key in context.partition_keys if key not in landing_orders}  # not handed
     with step_lease(settings):
+        if not landing_orders:
+            _settle_gone(context, settings.store(), gone)
+            return
         if PIECE_TAG in tags:
             result = _ingest_one_piece(context, settings, landing_orders)
         elif CUT_TAG in tags and _cut_only(context, settings, landing_orders, int(tags[CUT_TAG])):
             result = None  # cut and recorded: its pieces are the next runs
         else:
-            result = _ingest_files(context, settings, landing_orders)
+            result = _ingest_files(context, settings, landing_orders, gone=gone)
     if result is not None:
         yield result
 
@@ -93,8 +101,10 @@ def _cut_only(context: dg.AssetExecutionContext, settings: OrdersSettings, landi
 
 def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
                   landing_orders: dict[str, ChunkedSource], committed_pieces: Manifest | None = None,
-                  started: float | None = None) -> dg.MaterializeResult:
-    """The step over whole files (or over the manifest the last piece of a file committed)."""
+                  started: float | None = None, gone: dict[str, str] | None = None) -> dg.MaterializeResult:
+    """The step over whole files (or over the manifest the last piece of a file committed); `gone`:
+    the step's files the IO manager found no longer in the landing folder."""
+    gone = dict(gone or {})
     started = started if started is not None else time.perf_counter()
     store = settings.store()
     profile = settings.machine_profile()
@@ -108,7 +118,8 @@ def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
             watch.file_done(committed_pieces.bytes, committed_pieces)
             _show_file(context, store, committed_pieces.source_key, committed_pieces)
         else:
-            manifests, refused = _ingest_each(context, store, landing_orders, watch)
+            manifests, refused = _ingest_each(context, store, landing_orders, watch, gone)
+        _settle_gone(context, store, gone)
         copies = _settle_copies_and_refusals(context, store, landing_orders, refused)
         touched = {PartitionKey.from_text(text) for manifest in manifests for text in manifest.partitions}
         register_order_partitions(context.instance, touched)
@@ -123,6 +134,7 @@ def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
             "files": len(landing_orders),
             "partitions_touched": len(touched),
             **_copies_metadata(copies),
+            **_gone_metadata(gone),
             **_skipped_metadata(store),
             **step_figures,
             "dagster_overhead_seconds": round(max(0.0, _run_seconds(context) - engine_seconds), 3),
@@ -145,6 +157,9 @@ def _ingest_one_piece(context: dg.AssetExecutionContext, settings: OrdersSetting
         refusal = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
         _settle_copies_and_refusals(context, store, landing_orders, {key: refusal})
         raise _refused_failure({key: refusal}, 1) from None
+    except SourceVanishedError:
+        _settle_gone(context, store, {key: LEFT_THE_FOLDER})
+        return None
     if manifest is None:
         return None
     return _ingest_files(context, settings, landing_orders, manifest, started)
@@ -155,14 +170,19 @@ def _progress_seconds() -> float:
 
 
 def _ingest_each(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
-                 watch: IngestWatch) -> tuple[list[Manifest], dict[str, Refusal]]:
+                 watch: IngestWatch, gone: dict[str, str]) -> tuple[list[Manifest], dict[str, Refusal]]:
     """The files ingested one after another, each shown on its partition as it ends; a file that
-    cannot be read is refused (with the file and rules it was refused under) and the others go on."""
+    cannot be read is refused (with the file and rules it was refused under), one that is gone by
+    the time it is opened is added to `gone`, and the others go on."""
     manifests: list[Manifest] = []
     refused: dict[str, Refusal] = {}
     for key, chunked in landing_orders.items():
         try:
             manifest = ingest_source(chunked, store, watch.on_block)
+        except SourceVanishedError:
+            gone[key] = LEFT_THE_FOLDER
+            watch.file_done(chunked.source.size, None)
+            continue
         except SourceFormatError as error:
             refused[key] = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
             context.log.error(f"{key}: file refused, the others go on: {error}")
@@ -184,6 +204,18 @@ def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Man
         f"{manifest.rows_filtered_out:,} filtered out, {manifest.rows_rejected:,} rejected "
         f"in {manifest.seconds:.1f} s; {_hint(manifest)}"
     )
+
+
+def _settle_gone(context: dg.AssetExecutionContext, store, gone: dict[str, str]) -> None:
+    """Files that left the landing folder after the plan: any earlier rows of theirs retired (as the
+    next plan would), each named until the next plan (the run's output reads them), and logged."""
+    if not gone:
+        return
+    for key in gone:
+        store.retire(key)
+    store.write_skipped(store.skipped().with_gone(gone))
+    for key, reason in sorted(gone.items()):
+        context.log.warning(f"{key}: {reason}")
 
 
 def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
@@ -215,6 +247,12 @@ def _copies_metadata(copies: list) -> dict:
     if not copies:
         return {}
     return {"copies": dg.MetadataValue.md("\n".join(f"- {key}: a copy of {original}" for key, _, original in copies))}
+
+
+def _gone_metadata(gone: dict[str, str]) -> dict:
+    if not gone:
+        return {}
+    return {"gone": dg.MetadataValue.md("\n".join(f"- {key}: {reason}" for key, reason in sorted(gone.items())))}
 
 
 def _skipped_metadata(store) -> dict:

@@ -155,8 +155,9 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.config_file import load_settings_overrides
     from orders_assets.core.read.layout.model import rules_reading_no_file
     from orders_assets.core.plan.planner import plan_work
-    from orders_assets.core.read.sources import folders_problem, scan_landing
+    from orders_assets.core.read.sources import scan_landing
     from orders_assets.core.store.atomic import remove_orphan_temporaries
+    from orders_assets.core.store.order_store import folders_problem
     from orders_assets.resources import OrdersSettings
 
     started = time.perf_counter()
@@ -171,7 +172,7 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     if not args.landing.is_dir():
         print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
         return 2
-    problem = folders_problem(args.landing, args.data)
+    problem = folders_problem(args.landing, args.data, settings.output_url)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -192,9 +193,11 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
 
 
 def _print_skipped(store) -> None:
-    """Every file not read or not counted, with the reason; the refused ones last, with what to do."""
+    """Every file not read or not counted, with the reason (those gone since the plan too); the
+    refused ones last, with what to do."""
     refused = store.refused()
-    entries = store.skipped_list()
+    gone = [{"source_file": key, "reason": reason} for key, reason in store.skipped().gone.items()]
+    entries = store.skipped_list() + gone
     for entry in sorted(entries, key=lambda entry: entry["source_file"] in refused):
         label = "REFUSED" if entry["source_file"] in refused else "skipped"
         print(f"{label} {entry['source_file']}: {entry['reason']}")

@@ -34,13 +34,15 @@ load_from:
 
 def ui_problem(landing: Path, data: Path, config: Path | None, port: int) -> str | None:
     """Why the UI cannot start with these arguments, or None (checked before anything starts)."""
-    from orders_assets.core.read.sources import folders_problem
+    from orders_assets.config_file import load_settings_overrides
+    from orders_assets.core.store.order_store import folders_problem
 
     if not landing.is_dir():
         return f"landing folder {landing} does not exist: create it, or name the folder your files land in"
     if config is not None and not config.is_file():
         return f"config file {config} does not exist: give the file `orders-assets run --config` reads, or leave --config out"
-    problem = folders_problem(landing, data)
+    output_url = load_settings_overrides(config).get("output_url")  # a config that cannot be read: said by main
+    problem = folders_problem(landing, data, output_url)
     if problem:
         return problem
     if not port_is_free(port):

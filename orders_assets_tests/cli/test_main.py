@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from orders_assets.cli.main import main
@@ -89,6 +90,22 @@ def test_a_data_folder_inside_the_landing_folder_is_refused_before_anything_runs
     assert "is inside the landing folder" in capsys.readouterr().err
     assert not (landing / "data").exists()
 
+
+
+@pytest.mark.parametrize("url", ["folder", "file"])
+def test_an_output_folder_inside_the_landing_folder_is_refused_before_anything_runs(tmp_path, capsys, url):
+    """Published order sets inside the landing folder would be ingested by the next run as new files."""
+    from orders_assets.core.generate import generate_orders
+
+    landing, data, config = tmp_path / "landing", tmp_path / "data", tmp_path / "orders.yaml"
+    generate_orders(landing / "orders.csv", rows=200, days=1, securities=2, seed=3)
+    published = landing / "published"
+    config.write_text(f"output_url: {published if url == 'folder' else published.as_uri()}\n")
+    assert main(["run", "--landing", str(landing), "--data", str(data), "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: the output folder ") and error.count("\n") == 1
+    assert f"is inside the landing folder {landing}" in error and "set output_url to a folder beside" in error
+    assert not data.exists() and sorted(path.name for path in landing.iterdir()) == ["orders.csv"]
 
 def test_a_refused_file_fails_the_command_in_plain_words_until_it_is_mended(tmp_path, capfd, monkeypatch):
     """Exit 1 while a file of the landing folder is refused (contract section 5: 0 when all succeeded),

@@ -131,13 +131,16 @@ def test_the_webserver_loads_workspace_yaml_and_shows_the_graph_and_partitions(r
         server.wait(timeout=30)
 
 
-@pytest.mark.parametrize("problem", ["no landing folder", "no config file", "a config that cannot work", "port in use"])
+@pytest.mark.parametrize("problem", ["no landing folder", "no config file", "a config that cannot work", "port in use",
+                                     "an output config inside the landing folder"])
 def test_orders_assets_ui_refuses_what_cannot_work_before_anything_starts(tmp_path, problem):
     landing, data, config = tmp_path / "landing", tmp_path / "data", tmp_path / "orders.yaml"
     if problem != "no landing folder":
         landing.mkdir()
     if problem == "a config that cannot work":
         config.write_text("machine:\n  workers: 0\n")
+    if problem == "an output config inside the landing folder":
+        config.write_text(f"output_url: {landing / 'published'}\n")
     port = free_port()
     with socket.socket() as holder:
         if problem == "port in use":
@@ -148,6 +151,7 @@ def test_orders_assets_ui_refuses_what_cannot_work_before_anything_starts(tmp_pa
                                   *arguments], capture_output=True, text=True, timeout=120)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     expected = {"no landing folder": str(landing), "no config file": str(config),
-                "a config that cannot work": "workers = 0", "port in use": f"port {port}"}[problem]
+                "a config that cannot work": "workers = 0", "port in use": f"port {port}",
+                "an output config inside the landing folder": f"is inside the landing folder {landing}"}[problem]
     assert refused.stderr.startswith("error: ") and expected in refused.stderr, refused.stderr
     assert not (data / "dagster_home").exists()  # nothing started, no instance made

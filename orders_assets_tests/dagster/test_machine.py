@@ -142,3 +142,11 @@ def test_a_data_folder_inside_the_landing_folder_stops_the_code_location_loading
     with pytest.raises(ValueError, match="is inside the landing folder"):
         build_definitions(OrdersSettings(landing_dir=str(tmp_path), data_dir=str(tmp_path)))
     build_definitions(OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data")))
+
+
+def test_an_output_folder_inside_the_landing_folder_stops_the_code_location_loading(tmp_path):
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    with pytest.raises(ValueError, match="is inside the landing folder") as refused:
+        build_definitions(OrdersSettings(landing_dir=str(landing), data_dir=str(data), output_url=str(landing / "out")))
+    assert str(refused.value).startswith(f"the output folder {landing / 'out'} (output_url)")
+    build_definitions(OrdersSettings(landing_dir=str(landing), data_dir=str(data), output_url=str(tmp_path / "out")))

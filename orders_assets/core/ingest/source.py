@@ -32,6 +32,7 @@ from orders_assets.core.schema import MAX_QUANTITY_DECIMALS
 from orders_assets.core.read.reader import (
     DEFAULT_BLOCK_BYTES,
     SourceFormatError,
+    SourceVanishedError,
     iter_blocks,
     iter_parquet_batches,
     open_stream,
@@ -206,7 +207,11 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
     digest: list[str] = []
     renamed: dict[str, str] = {}
     clock = StageClock()
-    counts, partitions = stage_blocks(chunked.blocks(digest, clock, renamed), attempt, settings, clock, progress)
+    try:
+        counts, partitions = stage_blocks(chunked.blocks(digest, clock, renamed), attempt, settings, clock, progress)
+    except BaseException:
+        store.abandon_attempt(source.key, attempt)
+        raise
     if not counts.balanced():
         raise AccountingError(f"{source.key}: row accounting does not balance: {counts}")
     manifest = Manifest(
@@ -337,6 +342,8 @@ def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowPar
     are estimated from rows read."""
     try:
         parquet = pq.ParquetFile(str(source.path))
+    except FileNotFoundError as error:
+        raise SourceVanishedError(source.path) from error
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{source.path}: not a readable Parquet file: {error}") from error
     parser = parser_for(parquet.schema_arrow.names)

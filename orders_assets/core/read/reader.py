@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orders_assets.core.errors import InputError
+from orders_assets.core.errors import InputError, OrdersAssetsError
 from orders_assets.core.read.csv_rows import last_row_end
 
 DEFAULT_BLOCK_BYTES = 16 << 20
@@ -33,6 +33,18 @@ NEWLINE = ord("\n")
 
 class SourceFormatError(InputError):
     """The file cannot be read as an order file at all (not a row-level problem)."""
+
+
+LEFT_THE_FOLDER = ("left the landing folder after the run planned it (moved or deleted): not read, none of its rows "
+                   "counted; put it back to have it ingested")
+
+
+class SourceVanishedError(OrdersAssetsError, FileNotFoundError):
+    """The file left the landing folder between the plan and its ingest (moved or deleted): nothing
+    is wrong with its content, there is none to read. Not a refusal: the step goes on without it."""
+
+    def __init__(self, path: Path):
+        super().__init__(f"{path}: {LEFT_THE_FOLDER}")
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,8 @@ def open_stream(path: Path) -> CountedStream:
             stream = pa.CompressedInputStream(file, ARROW_CODECS[suffix])
             return CountedStream(stream, file, (stream, file))
         return CountedStream(file, file, (file,))
+    except FileNotFoundError as error:
+        raise SourceVanishedError(path) from error
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{path}: cannot open the file: {error}") from error
 

@@ -1,15 +1,18 @@
 """Order files in a landing folder: which files count, and how a file is identified.
 
 A landing folder is shared with the tools that drop files into it, so the rules are
-conservative: hidden files, temporary names and partial downloads are not orders yet, and
-a symlink that leads out of the folder is never followed.
+conservative: hidden files, temporary names and partial downloads are not orders yet, a
+symlink that leads out of the folder is never followed, and a symlink to a folder is not walked.
+Every file or folder not read is named with the reason (scan_landing's `skipped`).
 """
 from __future__ import annotations
 
 import os
+import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
+from orders_assets.core.errors import InputError
 from orders_assets.core.read.digests import short_digest
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd", ".csv.xz", ".csv.bz2")
@@ -46,17 +49,44 @@ class SourceFile:
         return self.key.lower().endswith(PARQUET_SUFFIXES)
 
 
+NAME_MAX_BYTES = 255
+"""The longest file name, in bytes, of the file systems a data folder lives on (Linux's NAME_MAX)."""
+STORAGE_SUFFIXES = (".lock", ".csv")
+"""What the store adds to a storage id to name a source's files: its lock and its quarantine
+(core/store/order_store.py; the staging folder is the id alone)."""
+STEM_CHARACTERS = 80
+STORAGE_ID_BYTES = NAME_MAX_BYTES - max(len(suffix.encode()) for suffix in STORAGE_SUFFIXES)
+"""The longest storage id whose every derived name fits NAME_MAX_BYTES."""
+
+
 def storage_id(key: str) -> str:
-    """Folder-safe name for a source key: readable stem plus a short hash of the full key."""
-    stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)[-80:]
-    digest = short_digest(key, length=10)
-    return f"{stem}-{digest}"
+    """Folder-safe name for a source key: readable stem (the key's last characters) plus a short
+    hash of the full key, never longer than STORAGE_ID_BYTES in UTF-8.
+
+    The stem is the key's last STEM_CHARACTERS characters, as data folders made before the bound
+    name their staging folders; a key of wide letters (4-byte UTF-8: 62 of them are a legal file
+    name) would make that longer than a file name may be, and only then is the stem cut to the
+    bytes that fit. A name that fit before is kept as it was: changing it would leave the source's
+    staging folder under its old name beside the new one, its rows counted twice."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+    suffix = f"-{short_digest(key, length=10)}"
+    return f"{_last_bytes(safe[-STEM_CHARACTERS:], STORAGE_ID_BYTES - len(suffix))}{suffix}"
+
+
+def _last_bytes(text: str, limit: int) -> str:
+    """The longest tail of `text` (whole characters) that is at most `limit` bytes in UTF-8."""
+    size = 0
+    for start in range(len(text) - 1, -1, -1):
+        size += len(text[start].encode())
+        if size > limit:
+            return text[start + 1:]
+    return text
 
 
 @dataclass(frozen=True)
 class SkippedFile:
-    """A file (or hidden folder) of the landing folder that is not read, and why: said in the run's
-    output, the ingest's metadata and summary.json, never silently left out."""
+    """A file or folder of the landing folder that is not read, and why: said in the run's output,
+    the ingest's metadata and summary.json, never silently left out. A folder's key ends in '/'."""
 
     key: str
     reason: str
@@ -76,19 +106,22 @@ def discover_sources(landing: Path | str) -> list[SourceFile]:
 def scan_landing(landing: Path | str) -> LandingScan:
     """Every order file under `landing`, sorted by key, and every other entry with the reason it is skipped.
 
-    Sub-folders are walked (hidden ones skipped); symlinks are accepted only when they
-    resolve to a regular file inside the landing folder.
+    Sub-folders are walked, except hidden ones, symlinks to folders and folders this process cannot
+    read, each named in `skipped` with the reason and the fix. Symlinks are accepted only when they
+    resolve to a regular file inside the landing folder. A landing folder that cannot be read at
+    all is refused (InputError): listing no file would retire every file ingested from it.
     """
     root = Path(landing).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"landing folder {root} does not exist or is not a folder")
     found: list[SourceFile] = []
     skipped: list[SkippedFile] = []
-    for folder, subfolders, names in os.walk(root):
-        hidden = sorted(d for d in subfolders if d.startswith((".", "_")))
-        skipped += [SkippedFile(_key(root, Path(folder) / d) + "/", "a hidden folder (its name starts with '.' or '_'): "
-                                "not walked") for d in hidden]
-        subfolders[:] = sorted(d for d in subfolders if d not in hidden)
+    unreadable: list[OSError] = []
+    for folder, subfolders, names in os.walk(root, onerror=unreadable.append):
+        reasons = {name: _folder_skip_reason(root, Path(folder) / name) for name in subfolders}
+        skipped += [SkippedFile(_key(root, Path(folder) / name) + "/", reason)
+                    for name, reason in reasons.items() if reason is not None]
+        subfolders[:] = sorted(name for name, reason in reasons.items() if reason is None)
         for name in sorted(names):
             path = Path(folder) / name
             reason = name_skip_reason(name)
@@ -99,7 +132,46 @@ def scan_landing(landing: Path | str) -> LandingScan:
                     continue
                 reason = source
             skipped.append(SkippedFile(_key(root, path), reason))
+    skipped += [_unreadable_folder(root, error) for error in unreadable]
     return LandingScan(sorted(found, key=lambda source: source.key), sorted(skipped, key=lambda entry: entry.key))
+
+
+def _folder_skip_reason(root: Path, path: Path) -> str | None:
+    """Why the sub-folder at `path` is not walked (None: it is walked)."""
+    if path.name.startswith((".", "_")):
+        return "a hidden folder (its name starts with '.' or '_'): not walked"
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve()
+    except RuntimeError:  # Python 3.11's word for a symlink loop
+        return "a symlink loop: not followed"
+    if not target.is_relative_to(root):
+        return (f"a symlink to a folder outside the landing folder ({target}): not followed; copy its files in, "
+                "or make that folder the landing folder")
+    where = f"{_key(root, target)}/" if target != root else "the landing folder itself"
+    hidden = any(part.startswith((".", "_")) for part in target.relative_to(root).parts)
+    return (f"a symlink to {where} of the landing folder: not walked, "
+            + ("and the files there are not read either (a hidden folder)" if hidden else
+               "its files are read at their own path (reading both would count them twice)"))
+
+
+def _unreadable_folder(root: Path, error: OSError) -> SkippedFile:
+    """A folder the walk could not list; the landing folder itself is refused (scan_landing)."""
+    folder = Path(error.filename)
+    if folder == root:
+        raise InputError(f"landing folder {root} cannot be read ({error.strerror}): {_grant_read(root)}")
+    return SkippedFile(_key(root, folder) + "/", f"a folder this process cannot read ({error.strerror}): its files "
+                                                 f"are not read; {_grant_read(folder)}")
+
+
+def _grant_read(folder: Path) -> str:
+    """The fix for a folder this process cannot list, naming the user it runs as."""
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid without a name (containers)
+        user = f"uid {os.geteuid()}"
+    return f"grant {user} read and execute permission on it (e.g. chmod a+rx '{folder}')"
 
 
 def name_skip_reason(name: str) -> str | None:
@@ -123,23 +195,17 @@ def _key(root: Path, path: Path) -> str:
 
 def _source_file(root: Path, path: Path) -> SourceFile | str:
     """The order file at `path`, or why it is not read."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except RuntimeError:  # Python 3.11's word for a symlink loop
+        return "not a regular file (a symlink loop)"
     if not resolved.is_relative_to(root):
         return "a symlink that leads out of the landing folder: not followed (copy the file in instead)"
-    if not resolved.is_file():
-        return "not a regular file (a broken symlink, a pipe or a device)"
-    stat = resolved.stat()
+    try:
+        if not resolved.is_file():
+            return "not a regular file (a broken symlink, a pipe or a device)"
+        stat = resolved.stat()
+    except OSError as error:  # its folder can be listed but not searched (read without execute permission)
+        return f"cannot be read ({error.strerror}): {_grant_read(path.parent)}"
     return SourceFile(key=_key(root, path), path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns)
 
-
-def folders_problem(landing: Path | str, data: Path | str) -> str | None:
-    """Why this landing and data folder cannot work together, or None.
-
-    A data folder inside the landing folder (or the same folder) would have the next run ingest
-    the project's own outputs (reports, quarantine, staged rows) as order files.
-    """
-    landing_path, data_path = Path(landing).resolve(), Path(data).resolve()
-    if data_path == landing_path or landing_path in data_path.parents:
-        return (f"the data folder {data} is inside the landing folder {landing}: the next run would read the "
-                "project's own outputs as order files; put the data folder beside the landing folder")
-    return None

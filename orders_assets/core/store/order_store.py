@@ -41,7 +41,7 @@ from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.locks import FileLock, file_lock
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.manifest_cache import forget_manifests_except, read_manifest
-from orders_assets.core.store.outputs import output_root
+from orders_assets.core.store.outputs import is_local, local_path, output_root
 from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 
 
@@ -119,6 +119,13 @@ class OrderStore:
     def aggregate_file(self, trade_date: str) -> Path:
         return self.aggregates / f"trade_date={trade_date}.parquet"
 
+    def written_folders(self) -> list[Path]:
+        """The local folders the runs write their own files into (the outputs' when they are local)."""
+        folders = [self.staging, self.quarantine, self.aggregates, self.state]
+        if is_local(self.output_root):
+            folders += [local_path(self.orders), local_path(self.reports)]
+        return folders
+
     def locked(self) -> contextlib.AbstractContextManager:
         """The store's lock, exclusive: held to switch a manifest, retire a source and build the reports,
         so that concurrent runs (the sensor's and a manual backfill) never interleave those steps.
@@ -167,6 +174,13 @@ class OrderStore:
         attempt = folder / f"attempt-{uuid.uuid4().hex[:12]}"
         attempt.mkdir(parents=True)
         return attempt
+
+    def abandon_attempt(self, source_key: str, attempt: Path) -> None:
+        """Remove an attempt that did not finish (its file refused, or gone), and the source's folder
+        when nothing else is in it (a file never ingested leaves no staging folder behind)."""
+        shutil.rmtree(attempt, ignore_errors=True)
+        with contextlib.suppress(OSError):  # not empty: a current manifest, or another attempt's folder
+            self.source_folder(source_key).rmdir()
 
     def publish_attempt(self, source_key: str, attempt: Path, manifest: Manifest) -> None:
         """Make an attempt current: quarantine first, then the manifest (the commit point)."""
@@ -294,3 +308,33 @@ class OrderStore:
     def replace_catalog_entries(self, entries: list[CatalogEntry]) -> None:
         """The catalog with these partitions' entries replaced (others kept). Hold catalog_locked."""
         catalog.replace_entries(self.catalog_file, entries)
+
+
+def folders_problem(landing: Path | str, data: Path | str, output_url: str | None = None) -> str | None:
+    """Why a landing folder cannot be read beside this data folder and output location, or None.
+
+    The runs write their own files under the data folder (staged rows, quarantine CSVs) and the
+    output root (the published order sets, the reports): either of them inside the landing folder,
+    or the same folder, would have the next run ingest them as order files, a security's orders
+    counted once more each run. The landing folder inside a folder the runs write to is the same
+    loop. A remote output root (s3://, gs://, memory://) is inside no local folder."""
+    store = OrderStore(data, output_url)
+    landing_path = Path(landing).resolve()
+    if _within(store.root.resolve(), landing_path):
+        return (f"the data folder {data} is inside the landing folder {landing}: the next run would read the "
+                "project's own outputs as order files; put the data folder beside the landing folder")
+    if is_local(store.output_root) and _within(local_path(store.output_root).resolve(), landing_path):
+        return (f"the output folder {output_url} (output_url) is inside the landing folder {landing}: the next run "
+                "would read the published order sets as order files, counting them again each run; set output_url "
+                "to a folder beside the landing folder, or leave it empty to publish into the data folder")
+    for folder in store.written_folders():
+        if _within(landing_path, folder.resolve()):
+            return (f"the landing folder {landing} is inside {folder}, where the runs write their own files: they "
+                    "would be read as order files; move the landing folder out of the data and output folders' "
+                    "orders, reports, staging, quarantine, aggregates and state")
+    return None
+
+
+def _within(path: Path, folder: Path) -> bool:
+    """`path` is `folder` or under it (both resolved)."""
+    return path == folder or folder in path.parents

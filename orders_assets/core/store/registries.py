@@ -72,16 +72,25 @@ class Duplicates:
 @dataclass(frozen=True)
 class Skipped:
     """What the last look at the landing folder did not read: the names, links and archives it
-    skips (`landing`: key -> reason) and the files the ingest refused (`refused`)."""
+    skips (`landing`: key -> reason), the files the ingest refused (`refused`), and the files that
+    left the folder between the plan and their ingest (`gone`: key -> reason, said by the run that
+    planned them; not in the summary, which describes the folder as it is, and forgotten by the
+    next plan, which no longer sees them)."""
 
     landing: Mapping[str, str] = field(default_factory=dict)
     refused: Mapping[str, Refusal] = field(default_factory=dict)
     version: int = REGISTRY_VERSION
+    gone: Mapping[str, str] = field(default_factory=dict)
 
     def with_landing(self, landing: Mapping[str, str], present: set[str]) -> Skipped:
         """The scan's skipped entries, and the refusals of files still there."""
-        return replace(self, landing=dict(landing),
+        return replace(self, landing=dict(landing), gone={},
                        refused={key: entry for key, entry in self.refused.items() if key in present})
+
+    def with_gone(self, gone: Mapping[str, str]) -> Skipped:
+        """Files an ingest found gone: named until the next plan."""
+        return replace(self, gone={**self.gone, **gone}, refused={key: entry for key, entry in self.refused.items()
+                                                                  if key not in gone})
 
     def with_refusals(self, attempted: set[str], refused: Mapping[str, Refusal]) -> Skipped:
         """After an ingest of `attempted`: its refusals replace what was known of those files."""
@@ -92,10 +101,12 @@ class Skipped:
         return {"version": self.version, "landing": dict(sorted(self.landing.items())),
                 "refused": {key: {"reason": entry.reason, "fingerprint": entry.fingerprint,
                                   "filter_fingerprint": entry.filter_fingerprint}
-                            for key, entry in sorted(self.refused.items())}}
+                            for key, entry in sorted(self.refused.items())},
+                **({"gone": dict(sorted(self.gone.items()))} if self.gone else {})}
 
     @classmethod
     def from_json(cls, document: Mapping, where: str = "skipped.json") -> Skipped:
         readable_version(document, REGISTRY_VERSION, where, "skipped registry")
         return cls(dict(document.get("landing", {})),
-                   {key: Refusal.from_json(entry) for key, entry in document.get("refused", {}).items()})
+                   {key: Refusal.from_json(entry) for key, entry in document.get("refused", {}).items()},
+                   gone=dict(document.get("gone", {})))

@@ -15,7 +15,7 @@ import pytest
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
-from orders_assets.core.read.reader import MAX_ROW_BYTES, SourceFormatError
+from orders_assets.core.read.reader import MAX_ROW_BYTES, SourceFormatError, SourceVanishedError
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.atomic import OutputWriteError
 from orders_assets.core.store.atomic import TEMP_PREFIX
@@ -464,3 +464,19 @@ def test_a_quarantine_file_is_there_only_while_its_source_has_rejected_rows(tmp_
     [source] = discover_sources(tmp_path / "fixed" / "landing")
     corrected = ingest_source(ChunkedSource(source, IngestSettings(block_bytes=1 << 20)), store)
     assert corrected.rows_rejected == 0 and not store.quarantine_file("a.csv").exists()
+
+
+@pytest.mark.parametrize("name", ["orders.csv", "orders.csv.gz", "orders.parquet"])
+def test_a_file_gone_before_its_ingest_opens_it_is_no_refusal_and_leaves_nothing_staged(tmp_path, name):
+    """Moved or deleted after the plan listed it: not a fault of its content (SourceFormatError would
+    refuse it), and no staging folder is left for a file never read."""
+    landing = tmp_path / "landing"
+    generate_orders(landing / name, rows=500, days=1, securities=2, seed=4)
+    [source] = discover_sources(landing)
+    (landing / name).unlink()
+    store = OrderStore(tmp_path / "data")
+    with pytest.raises(SourceVanishedError) as gone:
+        ingest_source(ChunkedSource(source, IngestSettings()), store)
+    assert not isinstance(gone.value, SourceFormatError) and isinstance(gone.value, FileNotFoundError)
+    assert str(gone.value).startswith(f"{landing / name}: left the landing folder after the run planned it")
+    assert not store.source_folder(name).exists() and store.manifest(name) is None

@@ -80,3 +80,16 @@ def test_registries_round_trip_through_their_json():
     assert Duplicates.from_json(json.loads(json.dumps({"version": {"fingerprint": "10:1", "original": "a.csv"}}))
                                 ).copies == {"version": Copy("10:1", "a.csv")}  # v1 with a file named "version"
     assert Skipped.from_json(json.loads(json.dumps(skipped.to_json()))) == skipped
+
+
+def test_files_gone_since_the_plan_are_named_until_the_next_plan_and_never_in_the_summary(tmp_path):
+    """The run that planned them says so; the summary describes the landing folder, which no longer holds them."""
+    landing, store, settings = store_with_a_copy_and_a_refusal(tmp_path)
+    store.write_skipped(store.skipped().with_gone({"bad.csv": "left", "c.csv": "left"}))
+    read_back = store.skipped()
+    assert read_back.gone == {"bad.csv": "left", "c.csv": "left"} and "bad.csv" not in read_back.refused
+    assert Skipped.from_json(json.loads(json.dumps(read_back.to_json()))) == read_back
+    assert [entry["source_file"] for entry in store.skipped_list()] == ["b.csv"]
+    (landing / "bad.csv").unlink()
+    plan_work(landing, store, settings.fingerprint_for)
+    assert store.skipped().gone == {} and "gone" not in json.loads(store.skipped_file.read_text())
