@@ -80,19 +80,15 @@ def _nothing_new(plan: IngestPlan, waiting: int) -> str:
 def reports_problem(snapshot: StoreSnapshot, fingerprint_for: Callable[[str], str]) -> str | None:
     """Why reports built now from the store (`snapshot`) would not describe one order set under
     these rules (`fingerprint_for`: the ingest fingerprint each file should have), with the fix;
-    None when they would. The reports name the rules they are built under, so every file must
-    have been ingested under them and every partition assembled from the current files: a run
-    under new settings that meets files of the old ones (a sensor's reports run after a command
-    under another config) would otherwise mix the two."""
+    None when they would. The reports name the rules they are built under, so every file must have
+    been ingested under them: a run under new settings that meets files of the old ones (a sensor's
+    reports run after a command under another config) would otherwise mix the two. Partitions a
+    concurrent run under the same settings has yet to assemble are no such mix: the reports then
+    name inputs that are not current, and that run builds them again."""
     stale = [manifest.source_key for manifest in snapshot.manifests
              if manifest.filter_fingerprint != fingerprint_for(manifest.source_key)]
     if stale:
         return (f"{len(stale)} file(s) were ingested under other settings than this run's (e.g. {stale[0]}): "
                 "the reports would name these settings over rows kept under the others; ingest them again first "
                 "(orders-assets run does, as do the sensor's next runs)")
-    pending = snapshot.pending_partitions()
-    if pending:
-        return (f"{len(pending)} (date, security) partition(s) are not assembled from the current files (e.g. "
-                f"{pending[0].text}): materialize filtered_orders first (orders-assets run and the sensor do), "
-                "so the reports describe the order set as it is")
     return None
