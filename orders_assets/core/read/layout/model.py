@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core.errors import InputError
+from orders_assets.core.errors import InputError, shown
 from orders_assets.core import schema
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.read.layout.name_pattern import compiled_name_pattern
@@ -127,7 +127,7 @@ def _iso_date(text: str, date_format: str, source_key: str, layout: str) -> str:
     try:
         return datetime.strptime(text, date_format).date().isoformat()
     except ValueError:
-        raise LayoutError(f"{source_key}: '{text}' in the file name is not a date in layout {layout}'s "
+        raise LayoutError(f"{source_key}: '{shown(text)}' in the file name is not a date in layout {layout}'s "
                           f"date_format {date_format!r}") from None
 
 
