@@ -35,12 +35,13 @@ load_from:
 def ui_problem(landing: Path, data: Path, config: Path | None, port: int) -> str | None:
     """Why the UI cannot start with these arguments, or None (checked before anything starts)."""
     from orders_assets.core.read.sources import folders_problem
+    from orders_assets.core.store.disk import data_folder_problem
 
     if not landing.is_dir():
         return f"landing folder {landing} does not exist: create it, or name the folder your files land in"
     if config is not None and not config.is_file():
         return f"config file {config} does not exist: give the file `orders-assets run --config` reads, or leave --config out"
-    problem = folders_problem(landing, data)
+    problem = folders_problem(landing, data) or data_folder_problem(data)
     if problem:
         return problem
     if not port_is_free(port):
