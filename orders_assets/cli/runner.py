@@ -98,8 +98,9 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     if partition_runs:
         outcome.status_seconds = refresh_partition_status(instance)
     if not reports_current(store):  # the reports name what they are built from: new runs change it
-        outcome.runs += launcher.launch(REPORTS_JOB, [None])
-        _stop_if_disk_full(outcome.runs, settings)
+        report_runs = launcher.launch(REPORTS_JOB, [None])
+        outcome.runs += report_runs
+        _stop_if_disk_full(report_runs, settings)
     checkpoint()
     outcome.refused = tuple(sorted(store.refused()))
     return outcome

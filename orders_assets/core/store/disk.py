@@ -36,6 +36,9 @@ SQLITE_WRITE_FAILED = "disk I/O error"
 """SQLite's only words for a write the OS cut short (a file-size limit among others): WRITE_FAILED."""
 LOW_SPACE_BYTES = 64 << 20
 """Below this free on the data folder's disk, an unexplained write failure is taken for a full disk."""
+WHY_NOT_WRITABLE = {errno.ENOTDIR: ": a part of its path is a file, not a folder",
+                    errno.EROFS: ": the disk is mounted read-only"}
+"""What an OS error of a data folder that cannot be written means, where its words do not say it."""
 
 
 class DiskFullError(StoreError):
@@ -58,10 +61,6 @@ def data_folder_problem(data: Path) -> str | None:
         return (f"the data folder {data} cannot be written ({error.strerror or one_line(error)}"
                 f"{WHY_NOT_WRITABLE.get(error.errno, '')}): give --data a folder on a disk this user can write to")
     return None
-
-
-WHY_NOT_WRITABLE = {errno.ENOTDIR: ": a part of its path is a file, not a folder",
-                    errno.EROFS: ": the disk is mounted read-only"}
 
 
 def full_disk_cause(error: BaseException) -> tuple[str, str] | None:
