@@ -10,25 +10,34 @@ import logging
 
 import dagster as dg
 
+from orders_assets.core.store.disk import full_disk_in_report
+
 USER_FAILURES = frozenset({"Failure", "DagsterExecutionInterruptedError"})
 """Error classes that say what happened without a stack trace: raised on purpose with a message for
 the user (dagster.Failure), or a stop the user asked for (SIGINT / SIGTERM, see cli/interrupts.py)."""
 
 
 class UserFailureWithoutStack(logging.Filter):
-    """Rewrites a record whose event carries a user failure: its message, not its stack trace."""
+    """Rewrites a record whose event carries a user failure, or a write the disk refused (the command
+    then says what to do in one line, core/store/disk.py): its message, not its stack trace."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = _event_error(record)
-        if error is not None and error.cls_name in USER_FAILURES and isinstance(record.msg, str):
+        data = _event_data(record)
+        error = getattr(data, "error", None)
+        if error is None or not isinstance(record.msg, str):
+            return True
+        if error.cls_name in USER_FAILURES:
             record.msg = record.msg.replace(error.to_string(), error.message.rstrip())
+            return True
+        full_disk = full_disk_in_report(error)
+        if full_disk:  # shown as Dagster shows it: the user code's error alone when it arose there
+            record.msg = record.msg.replace(getattr(data, "error_display_string", error.to_string()), full_disk[1])
         return True
 
 
-def _event_error(record: logging.LogRecord):
+def _event_data(record: logging.LogRecord):
     event = getattr(record, "dagster_meta", {}).get("dagster_event")
-    data = getattr(event, "event_specific_data", None)
-    return getattr(data, "error", None)
+    return getattr(event, "event_specific_data", None)
 
 
 @dg.logger(

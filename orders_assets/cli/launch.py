@@ -24,6 +24,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run_iterator
 
 from orders_assets.core.errors import OrdersAssetsError
+from orders_assets.core.store.disk import full_disk_in_report
 from orders_assets.assets.tags import ENGINE_SECONDS, PIECE_TAG
 from orders_assets.definitions import build_definitions
 from orders_assets.platform.executors import dask_execution
@@ -47,6 +48,8 @@ class LaunchedRun:
     """Part of it spent in the core engine (the steps' own work); the rest is Dagster's."""
     partitions: int
     run_id: str = ""
+    full_disk: tuple[str, str] | None = None
+    """(what filled up, the error) when a step failed on a write the disk refused (core/store/disk.py)."""
 
     @property
     def dagster_seconds(self) -> float:
@@ -226,8 +229,12 @@ class RunTally:
         self.partitions = 0
         self.failed_checks: list[str] = []
         self.engine_by_asset: dict[dg.AssetKey, float] = {}
+        self.full_disk: tuple[str, str] | None = None
 
     def add(self, event: dg.DagsterEvent) -> None:
+        if event.is_step_failure:
+            self.full_disk = self.full_disk or full_disk_in_report(event.step_failure_data.error)
+            return
         if event.is_step_materialization:
             recorded = event.event_specific_data.materialization
             self.partitions += recorded.partition is not None
@@ -259,7 +266,7 @@ def launched_run(job_name: str, partition_range: Range, tally: RunTally, success
         label += f", piece {int(piece.rsplit(':', 1)[1]) + 1}"
     return LaunchedRun(job=job_name, partition_range=label, success=success and not tally.failed_checks,
                        seconds=seconds, engine_seconds=tally.engine_seconds, partitions=tally.partitions,
-                       run_id=run_id)
+                       run_id=run_id, full_disk=tally.full_disk)
 
 
 def _tags(partition_range: Range) -> dict[str, str]:

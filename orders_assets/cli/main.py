@@ -63,9 +63,28 @@ def main(argv: list[str] | None = None) -> int:
         return command(args)
     except AccountingError:
         raise  # a defect, not the user's input: its traceback is what a bug report needs
-    except OrdersAssetsError as error:
+    except Exception as error:
+        return _said(error, args)
+
+
+def _said(error: Exception, args: argparse.Namespace) -> int:
+    """The exit status of a command stopped by `error`, said in one line: 1 for a disk that filled
+    (the work failed; wherever the write was, SQLite's or ours), 2 for the user's input; any other
+    error is raised again with its traceback (a bug)."""
+    from orders_assets.core.store.disk import DiskFullError, full_disk_cause, full_disk_message
+
+    if isinstance(error, DiskFullError):
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    cause = full_disk_cause(error)
+    if cause is not None:
+        data = getattr(args, "data", None) or args.out.parent
+        print(f"error: {full_disk_message(data, *cause)}", file=sys.stderr)
+        return 1
+    if isinstance(error, OrdersAssetsError):
         print(f"error: {error}", file=sys.stderr)  # the message names the file and the fix
         return 2
+    raise error
 
 
 def _run_until_stopped(args: argparse.Namespace) -> int:
@@ -157,6 +176,7 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.core.plan.planner import plan_work
     from orders_assets.core.read.sources import scan_landing
     from orders_assets.core.store.atomic import remove_orphan_temporaries
+    from orders_assets.core.store.disk import data_folder_problem
     from orders_assets.core.store.order_store import folders_problem
     from orders_assets.resources import OrdersSettings
 
@@ -172,12 +192,12 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     if not args.landing.is_dir():
         print(f"error: landing folder {args.landing} does not exist", file=sys.stderr)
         return 2
-    problem = folders_problem(args.landing, args.data, settings.output_url)
+    problem = folders_problem(args.landing, args.data, settings.output_url) or data_folder_problem(args.data)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if args.data.is_dir():
-        remove_orphan_temporaries(args.data)
+    _require_dask_if_asked(args)
+    remove_orphan_temporaries(args.data)
     store = settings.store()
     scan = scan_landing(args.landing)  # once: the warnings, the plan and the runs all use this listing
     for message in rules_reading_no_file(rules.layouts, [source.key for source in scan.sources]):
@@ -190,6 +210,16 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
             return _exit_status(True, store)
         checkpoint()
         return _run_through_dagster(args, settings, started, checkpoint, work)
+
+
+def _require_dask_if_asked(args: argparse.Namespace) -> None:
+    """A scheduler given (--dask or the environment) whose packages are missing is refused before any work."""
+    from orders_assets.platform.executors import DASK_SCHEDULER_ENV, dask_scheduler_from, require_dask
+
+    if args.dask:
+        require_dask(f"--dask {args.dask}")
+    elif dask_scheduler_from(os.environ):
+        require_dask(f"{DASK_SCHEDULER_ENV}={dask_scheduler_from(os.environ)}")
 
 
 def _print_skipped(store) -> None:

@@ -8,6 +8,7 @@ cluster (orders_assets.cli.launch) the ranges are cut into one piece per worker 
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 
@@ -15,6 +16,7 @@ from orders_assets.assets.orders import retire_sources
 from orders_assets.assets.pieces import piece_plan, piece_run_tags
 from orders_assets.core.assemble.assembly import overlap_problem
 from orders_assets.core.errors import InputError
+from orders_assets.core.store.disk import full_disk_error
 from orders_assets.core.ingest.pieces import pieces_wanted
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.plan.planner import WorkPlan, ingest_weights, survey_landing
@@ -81,6 +83,7 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     sizes = ingest_weights(sources, plan.to_ingest)
     checkpoint()
     outcome.runs += _launch_ingest(settings, instance, launcher, store, sources, sizes)
+    _stop_if_disk_full(outcome.runs, settings)
     checkpoint()
     snapshot = StoreSnapshot.of(store)  # the store as the ingest runs left it
     problem = overlap_problem(store, snapshot.manifests)  # a dedup column a file lacks: said before any partition run
@@ -91,14 +94,25 @@ def _run_stages(settings: OrdersSettings, instance: dg.DagsterInstance, launcher
     weights = snapshot.assembly_weights(pending)
     partition_runs = launcher.launch(PARTITIONS_JOB, order_partition_ranges(instance, weights, launcher.parts))
     outcome.runs += partition_runs
+    _stop_if_disk_full(partition_runs, settings)
     checkpoint()
     if partition_runs:
         outcome.status_seconds = refresh_partition_status(instance)
     if not reports_current(store):  # the reports name what they are built from: new runs change it
-        outcome.runs += launcher.launch(REPORTS_JOB, [None])
+        report_runs = launcher.launch(REPORTS_JOB, [None])
+        outcome.runs += report_runs
+        _stop_if_disk_full(report_runs, settings)
     checkpoint()
     outcome.refused = tuple(sorted(store.refused()))
     return outcome
+
+
+def _stop_if_disk_full(runs: list[LaunchedRun], settings: OrdersSettings) -> None:
+    """A run that failed on a write the disk refused stops the command: every later stage would
+    fail the same way. Raises DiskFullError with the free space and the fix."""
+    for run in runs:
+        if run.full_disk:
+            raise full_disk_error(Path(settings.data_dir), *run.full_disk)
 
 
 def _launch_ingest(settings: OrdersSettings, instance: dg.DagsterInstance, launcher, store, sources,

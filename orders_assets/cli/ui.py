@@ -35,6 +35,7 @@ load_from:
 def ui_problem(landing: Path, data: Path, config: Path | None, port: int) -> str | None:
     """Why the UI cannot start with these arguments, or None (checked before anything starts)."""
     from orders_assets.config_file import load_settings_overrides
+    from orders_assets.core.store.disk import data_folder_problem
     from orders_assets.core.store.order_store import folders_problem
 
     if not landing.is_dir():
@@ -42,7 +43,7 @@ def ui_problem(landing: Path, data: Path, config: Path | None, port: int) -> str
     if config is not None and not config.is_file():
         return f"config file {config} does not exist: give the file `orders-assets run --config` reads, or leave --config out"
     output_url = load_settings_overrides(config).get("output_url")  # a config that cannot be read: said by main
-    problem = folders_problem(landing, data, output_url)
+    problem = folders_problem(landing, data, output_url) or data_folder_problem(data)
     if problem:
         return problem
     if not port_is_free(port):

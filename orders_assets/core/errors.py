@@ -25,3 +25,24 @@ class AccountingError(OrdersAssetsError, RuntimeError):
     """A stage's rows do not balance (read != kept + filtered out + rejected) or do not match what
     it was handed. Never the input's fault: a defect of orders_assets, so the stage stops before it
     commits anything, and a rerun starts from the last commit."""
+
+
+QUOTED_CHARACTERS = 60
+"""At most this many characters of a user's data are quoted in a message."""
+
+
+def shown(text: str, limit: int = QUOTED_CHARACTERS) -> str:
+    """A user's data (a column name, a piece of a file name) as a message quotes it: control and
+    other unprintable characters as escapes (`\\x00`, `\\n`), never raw, and cut to `limit`
+    characters with '...', so that no binary or overlong value garbles the one line of a message."""
+    escaped = "".join(character if character.isprintable() else repr(character)[1:-1] for character in text[:limit + 1])
+    return escaped if len(escaped) <= limit else escaped[:limit] + "..."
+
+
+LIBRARY_REASON_CHARACTERS = 300
+
+
+def one_line(error: BaseException) -> str:
+    """A library's error (Arrow's, the OS's) as a message quotes it: one line, bounded, since some end
+    in a newline or run over several."""
+    return shown(str(error).strip(), LIBRARY_REASON_CHARACTERS)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from orders_assets.core.errors import AccountingError
+from orders_assets.core.errors import AccountingError, one_line
 from orders_assets.core.read.filters import OrderFilter, kept_mask_and_causes, order_filter_from, with_local_fields
 from orders_assets.core.read.identity import HashingStream, content_digest
 from orders_assets.core.read.layout.model import Layout, LayoutChoice
@@ -345,7 +345,7 @@ def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowPar
     except FileNotFoundError as error:
         raise SourceVanishedError(source.path) from error
     except (OSError, pa.ArrowException) as error:
-        raise SourceFormatError(f"{source.path}: not a readable Parquet file: {error}") from error
+        raise SourceFormatError(f"{source.path}: not a readable Parquet file: {one_line(error)}") from error
     parser = parser_for(parquet.schema_arrow.names)
     total_rows = max(1, parquet.metadata.num_rows)
     batches = (iter_parquet_batches(source.path, max(1024, block_bytes // 100)) if piece is None else

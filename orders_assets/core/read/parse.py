@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orders_assets.core import schema
+from orders_assets.core.errors import shown
 from orders_assets.core.read.csv_rows import LF, RowSpans, has_lone_cr, row_spans
 from orders_assets.core.read.layout.model import CANONICAL_LAYOUT, Layout, LayoutError
 from orders_assets.core.read.layout.apply import to_canonical, vendor_columns_needed
@@ -52,6 +53,46 @@ def renamed_extras(header: list[str], needed: list[str]) -> dict[str, str]:
             taken.add(candidate)
             renamed[name] = candidate
     return renamed
+
+
+FOUND_NAMES = 20
+"""Column names a refusal lists of what it found (a binary "header" can have thousands)."""
+
+
+def header_problem(header: list[str], needed: list[str], layout: Layout = CANONICAL_LAYOUT) -> str | None:
+    """Why a file with these column names cannot be read under `layout` (with the fix), or None.
+
+    Columns without a name are said by position: a header line ending in commas gives several,
+    which would otherwise be reported as a duplicate name that is empty. One alone is a column
+    like any other (a trailing comma on every line), kept under the empty name as before."""
+    missing = [column for column in needed if column not in header]
+    if missing:
+        fix = ("Rename the columns or use a layout that maps them." if layout.is_canonical
+               else f"Check that the file is in layout {layout.name}'s format ({layout.source}).")
+        return f"missing required column(s) {', '.join(missing)}; found {_found(header)}. {fix}"
+    unnamed = [position for position, name in enumerate(header, start=1) if not name]
+    if len(unnamed) > 1:
+        return (f"columns {_positions(unnamed)} of {len(header)} have no name (commas at the end of the header "
+                "line?); name them, or remove the extra commas")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        where = "; ".join(f"{shown(name)} at columns {_positions(_positions_of(header, name))}" for name in duplicated)
+        return (f"duplicate column name(s) {', '.join(shown(name) for name in duplicated)} ({where}); "
+                "rename all but one of each")
+    return None
+
+
+def _found(header: list[str]) -> str:
+    names = ", ".join(shown(name) for name in header[:FOUND_NAMES])
+    return names + (f", ... ({len(header) - FOUND_NAMES} more)" if len(header) > FOUND_NAMES else "")
+
+
+def _positions_of(header: list[str], name: str) -> list[int]:
+    return [position for position, given in enumerate(header, start=1) if given == name]
+
+
+def _positions(positions: list[int]) -> str:
+    return ", ".join(map(str, positions[:-1])) + f" and {positions[-1]}" if len(positions) > 1 else str(positions[0])
 
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -83,17 +124,9 @@ class RowParser:
     def __init__(self, header: list[str], source_key: str, timezone: str, layout: Layout = CANONICAL_LAYOUT,
                  quantity_decimals: int = 0):
         needed = list(schema.CANONICAL_COLUMNS) if layout.is_canonical else vendor_columns_needed(layout)
-        missing = [column for column in needed if column not in header]
-        if missing:
-            fix = ("Rename the columns or use a layout that maps them." if layout.is_canonical
-                   else f"Check that the file is in layout {layout.name}'s format ({layout.source}).")
-            raise SourceFormatError(
-                f"{source_key}: line 1: missing required column(s) {', '.join(missing)}; "
-                f"found {', '.join(header)}. {fix}"
-            )
-        duplicated = sorted({name for name in header if header.count(name) > 1})
-        if duplicated:
-            raise SourceFormatError(f"{source_key}: line 1: duplicate column name(s) {', '.join(duplicated)}")
+        problem = header_problem(header, needed, layout)
+        if problem:
+            raise SourceFormatError(f"{source_key}: line 1: {problem}")
         try:
             self.file_fields = layout.file_fields(source_key)
         except LayoutError as error:

@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orders_assets.core.errors import one_line
 from orders_assets.core.read import identity
 from orders_assets.core.read.reader import (
     ARROW_CODECS,
@@ -144,7 +145,7 @@ def plan_parquet_pieces(path: Path, count: int) -> list[Piece]:
     try:
         metadata = pq.ParquetFile(str(path)).metadata
     except (OSError, pa.ArrowException) as error:
-        raise SourceFormatError(f"{path}: not a readable Parquet file: {error}") from error
+        raise SourceFormatError(f"{path}: not a readable Parquet file: {one_line(error)}") from error
     file_bytes = path.stat().st_size
     groups = [metadata.row_group(index) for index in range(metadata.num_row_groups)]
     sizes = [sum(group.column(index).total_compressed_size for index in range(group.num_columns)) for group in groups]

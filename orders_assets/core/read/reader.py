@@ -18,8 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from orders_assets.core.errors import InputError, OrdersAssetsError
+from orders_assets.core.errors import InputError, OrdersAssetsError, one_line
 from orders_assets.core.read.csv_rows import last_row_end
+from orders_assets.core.read.head import head_problem
 
 DEFAULT_BLOCK_BYTES = 16 << 20
 """16 MiB: large enough for Arrow's multi-threaded parsing, small enough to keep memory flat."""
@@ -62,6 +63,8 @@ class RawBlock:
 PYTHON_CODECS = {".xz": lzma.open, ".bz2": bz2.open}
 """Compressions Arrow's wheels do not read; Python's own modules stream them (slower, still one pass)."""
 ARROW_CODECS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+COMPRESSION_NAMES = {**ARROW_CODECS, ".xz": "xz", ".bz2": "bz2"}
+"""The compression open_stream undoes, by suffix."""
 
 
 class CountedStream:
@@ -107,7 +110,7 @@ def open_stream(path: Path) -> CountedStream:
     except FileNotFoundError as error:
         raise SourceVanishedError(path) from error
     except (OSError, pa.ArrowException) as error:
-        raise SourceFormatError(f"{path}: cannot open the file: {error}") from error
+        raise SourceFormatError(f"{path}: cannot open the file: {one_line(error)}") from error
 
 
 def read_chunk(stream, size: int, path: Path, offset: int) -> bytes:
@@ -117,7 +120,7 @@ def read_chunk(stream, size: int, path: Path, offset: int) -> bytes:
         return stream.read(size)
     except (OSError, EOFError, lzma.LZMAError, pa.ArrowException) as error:
         raise SourceFormatError(
-            f"{path}: cannot read past byte {offset:,} of its content: {error}. The file is refused "
+            f"{path}: cannot read past byte {offset:,} of its content: {one_line(error)}. The file is refused "
             "(truncated or corrupt?); its rows are not counted until a complete copy replaces it"
         ) from error
 
@@ -135,8 +138,14 @@ class CrLineEnds:
 
 def with_line_ends(stream, path: Path) -> tuple[object, bytes]:
     """The stream to read rows from, and its first bytes: a file with CRs but no LF in its first
-    64 KiB has CR line ends and is read through CrLineEnds (a lone CR elsewhere stays data)."""
+    64 KiB has CR line ends and is read through CrLineEnds (a lone CR elsewhere stays data).
+
+    Content whose first bytes say it is not UTF-8 text (UTF-16 or UTF-32, compressed twice or
+    compressed under a plain name) is refused here, with the cause and the fix (core/read/head.py)."""
     head = read_chunk(stream, 1 << 16, path, 0)
+    problem = head_problem(head, Path(path).name, COMPRESSION_NAMES.get(Path(path).suffix.lower()))
+    if problem:
+        raise SourceFormatError(f"{path}: {problem}")
     if b"\r" in head[:-1] and b"\n" not in head:
         return CrLineEnds(stream), head.replace(b"\r", b"\n")
     return stream, head

@@ -31,10 +31,12 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 from pathlib import Path
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
+from orders_assets.core.errors import InputError, one_line
 from orders_assets.core.store.atomic import atomic_write, atomic_write_bytes, json_bytes, output_write_error
 
 OutputPath = UPath | Path
@@ -43,6 +45,15 @@ Writer = Callable[[Path | pa.NativeFile], None]
 """Writes one output to what it is given: a local temporary file, or an in-memory stream."""
 
 LOCAL_PROTOCOLS = ("", "file", "local")
+EXTRAS = {"s3": "install the s3 extra: pip install 'orders_assets[s3]' (s3fs), or leave output_url empty to "
+                "publish into the data folder"}
+"""The fix for a URL whose filesystem package is missing, by scheme: the project's extra where it has one."""
+OTHER_URLS = ("give a folder, file://, s3://bucket/prefix or another fsspec URL whose package is installed "
+              "(gs:// needs gcsfs), or leave output_url empty to publish into the data folder")
+
+
+class OutputUrlError(InputError):
+    """An output_url whose filesystem is unknown or whose package is not installed."""
 
 
 def output_root(data_dir: Path | str, output_url: str | None = None) -> UPath:
@@ -52,7 +63,13 @@ def output_root(data_dir: Path | str, output_url: str | None = None) -> UPath:
     path (a pathlib.Path too) and take the atomic rename."""
     if not output_url:
         return UPath(data_dir)
-    root = UPath(output_url)
+    try:
+        root = UPath(output_url)
+        if root.protocol not in LOCAL_PROTOCOLS:
+            fsspec.get_filesystem_class(root.protocol)  # imports the filesystem's package, which may be missing
+    except (ImportError, ValueError) as error:
+        raise OutputUrlError(f"output_url {output_url!r} cannot be used: {one_line(error)}; "
+                             f"{EXTRAS.get(output_url.split(':', 1)[0], OTHER_URLS)}") from None
     return UPath(root.path) if root.protocol in LOCAL_PROTOCOLS else root
 
 

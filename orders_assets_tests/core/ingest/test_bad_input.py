@@ -1,9 +1,12 @@
 """The catalogue of bad input (docs/reliability.md lists the same cases): for each kind, the file is
 either ingested with every row accounted for (kept, filtered out, or quarantined with its line and
 reason), or refused as a whole with a message naming the file and the problem."""
+import bz2
 import errno
 import gzip
 import io
+import lzma
+import zipfile
 from decimal import Decimal
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +70,13 @@ def parquet_orders(price: pa.Array, quantity: pa.Array) -> bytes:
     table = table.append_column("price", price).append_column("quantity", quantity)
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def zipped(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
     return buffer.getvalue()
 
 
@@ -201,6 +211,53 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
         "own columns named like the pipeline's": (
             "a.csv", rows(KEPT + ",x,y,z,w,v", header=HEADER + ",source_line,source_file,trade_date,local_time,hour"),
             Rows(1, 1, 0, {})),
+        # issue 41: refusals that garbled their reason
+        "UTF-16 with a byte order mark (Excel's 'Unicode text')": (
+            "a.csv", rows(KEPT, OUT).decode().encode("utf-16"),
+            Refused("the file is UTF-16 little-endian text, not UTF-8: save it as UTF-8")),
+        "UTF-16 big-endian without a byte order mark": (
+            "a.csv", rows(KEPT, OUT).decode().encode("utf-16-be"),
+            Refused("the file is UTF-16 big-endian text, not UTF-8: save it as UTF-8 (in a spreadsheet: CSV UTF-8; "
+                    "or `iconv -f UTF-16BE -t UTF-8`)")),
+        "UTF-32 with a byte order mark": ("a.csv", rows(KEPT, OUT).decode().encode("utf-32"),
+                                          Refused("the file is UTF-32 little-endian text, not UTF-8")),
+        "UTF-16 gzipped": ("a.csv.gz", gzip.compress(rows(KEPT, OUT).decode().encode("utf-16")),
+                           Refused("the file is UTF-16 little-endian text, not UTF-8")),
+        "gzip inside gzip": (
+            "a.csv.gz", gzip.compress(gzip.compress(rows(KEPT, OUT))),
+            Refused("a.csv.gz: compressed twice: the content inside its gzip compression is gzip-compressed again; "
+                    "remove the outer layer (`gzip -dc a.csv.gz > a-once.csv.gz`) and land that file instead")),
+        "zstd inside gzip": ("a.csv.gz", gzip.compress(pa.compress(rows(KEPT, OUT), codec="zstd", asbytes=True)),
+                             Refused("the content inside its gzip compression is zstd-compressed again")),
+        "gzip named .csv": ("a.csv", gzip.compress(rows(KEPT, OUT)),
+                            Refused("the content is gzip-compressed but the name does not end in .gz: rename it to "
+                                    "a.csv.gz")),
+        "bz2 inside zstd": ("a.csv.zst", pa.compress(bz2.compress(rows(KEPT)), codec="zstd", asbytes=True),
+                            Refused("the content inside its zstd compression is bz2-compressed again; remove the outer layer "
+                                    "(`zstd -dc a.csv.zst > a.csv.bz2`) and land that file instead")),
+        "xz named .csv": ("a.csv", lzma.compress(rows(KEPT)),
+                          Refused("the content is xz-compressed but the name does not end in .xz: rename it to a.csv.xz")),
+        "a zip archive named .csv": ("a.csv", zipped("orders.csv", rows(KEPT)),
+                                     Refused("the file is a zip archive, not CSV text: extract the CSV from it")),
+        "a headerless line starting as bzip2's magic does, read as text": (
+            "a.csv", rows(header="BZh9,x") + b"\n" + rows(KEPT, OUT), Refused("missing required column(s) order_id")),
+        "a header line ending in two commas": (
+            "a.csv", rows(KEPT + ",,", header=HEADER + ",,"),
+            Refused("line 1: columns 9 and 10 of 10 have no name (commas at the end of the header line?); name them, "
+                    "or remove the extra commas")),
+        "a header line ending in one comma (a column without a name, kept)": (
+            "a.csv", rows(KEPT + ",", OUT + ",", header=HEADER + ","), Rows(2, 1, 1, {})),
+        "duplicate header columns, said with their positions": (
+            "a.csv", rows(KEPT + ",P2,x,y", header=HEADER + ",participant_id,side,side"),
+            Refused("duplicate column name(s) participant_id, side (participant_id at columns 4 and 9; side at "
+                    "columns 5, 10 and 11); rename all but one of each")),
+        "binary bytes as the header": (
+            "a.csv", bytes(range(1, 10)) + b"," + bytes(range(14, 32)) + b"\x7f,\xff\xfe\xfd\n" + rows(KEPT),
+            Refused(r"found \x01\x02\x03\x04\x05\x06\x07\x08, \x0e\x0f\x10")),
+        "a thousand columns, none required": (
+            "a.csv", rows(",".join(["1"] * 1000), header=",".join(f"c{index}" for index in range(1000))),
+            Refused("found c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19, "
+                    "... (980 more). Rename the columns")),
     }
 
 
@@ -307,6 +364,10 @@ def test_a_values_fate_does_not_depend_on_the_rows_beside_it(tmp_path, column):
         assert len(set(fates.values())) == 1, f"{column} {value!r}: {fates}"
 
 
+MAX_REASON_CHARACTERS = 600
+"""A refusal's reason is one line a person reads: what it quotes of the file is bounded."""
+
+
 def ingest_one(folder: Path, name: str, content: bytes):
     landing = folder / "landing"
     landing.mkdir(parents=True)
@@ -327,6 +388,8 @@ def test_every_kind_of_bad_input_has_its_expected_outcome(tmp_path):
         except SourceFormatError as error:
             if not isinstance(expected, Refused) or expected.message not in str(error) or name not in str(error):
                 failures.append(f"{kind}: refused with {error}")
+            elif not str(error).isprintable() or len(str(error)) > MAX_REASON_CHARACTERS:
+                failures.append(f"{kind}: the reason holds raw control bytes or runs long: {str(error)!r}")
             elif OrderStore(folder / "data").manifests():
                 failures.append(f"{kind}: refused but a manifest was published")
             continue

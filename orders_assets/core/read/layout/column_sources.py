@@ -7,10 +7,9 @@ thing, a canonical column's text, and each depends on which columns are read.
 """
 from __future__ import annotations
 
-import re
-
 from orders_assets.core import schema
 from orders_assets.core.read.layout.model import FILE_NAME_FIELDS, TEXT_CASES
+from orders_assets.core.read.layout.name_pattern import name_pattern_problem
 
 CONVERTED = (schema.TIMESTAMP, schema.PRICE, schema.QUANTITY)
 """Columns that scales and `time` convert: no value map or case rule applies to them."""
@@ -117,9 +116,8 @@ def file_name_settings(value, problems: list[str]) -> tuple[str | None, str]:
     unknown = sorted(set(value) - {"pattern", "date_format"})
     if unknown:
         problems.append(f"file_name: unknown key(s) {', '.join(unknown)}; known: pattern, date_format")
-    try:
-        re.compile(value["pattern"])
-    except (re.error, TypeError) as error:
-        problems.append(f"file_name.pattern: not a regular expression: {error}")
+    problem = name_pattern_problem(value["pattern"])
+    if problem:
+        problems.append(f"file_name.pattern: {problem}")
         return None, "%Y-%m-%d"
     return value["pattern"], str(value.get("date_format", "%Y-%m-%d"))

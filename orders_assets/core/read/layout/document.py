@@ -8,7 +8,6 @@ comes from and how its text is mapped (`column_sources`), how times and numbers 
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from orders_assets.core import schema
@@ -22,6 +21,7 @@ from orders_assets.core.read.layout.column_sources import (
 )
 from orders_assets.core.read.layout.conversions import scale_exponent, time_settings
 from orders_assets.core.read.layout.model import Layout, LayoutError, OrderCondition
+from orders_assets.core.read.layout.name_pattern import written_groups
 
 CONDITIONS = ("in", "not_in", "bits_set", "bits_clear")
 TOP_LEVEL_KEYS = ("name", "description", "extends", "header", "column_names", "columns", "constants", "values",
@@ -41,7 +41,7 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
     columns = string_mapping(document.get("columns", {}), "columns", problems)
     constants = string_mapping(document.get("constants", {}), "constants", problems)
     file_pattern, date_format = file_name_settings(document.get("file_name"), problems)
-    from_file = set(re.compile(file_pattern).groupindex) if file_pattern else set()
+    from_file = written_groups(document.get("file_name"))
     check_sources(columns, constants, from_file, problems)
     read = set(columns) | from_file
     values = value_maps(document.get("values", {}), read, problems)

@@ -6,13 +6,13 @@ a user's file and a child of either are held to the same rules.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import yaml
 
 from orders_assets.core.read.layout.document import layout_from_document
 from orders_assets.core.read.layout.model import CANONICAL, CANONICAL_LAYOUT, Layout, LayoutError
+from orders_assets.core.read.layout.name_pattern import written_groups
 from orders_assets.core.read.layout.yaml_text import load_yaml
 
 BUILT_IN_FOLDER = Path(__file__).resolve().parents[3] / "layouts"
@@ -76,17 +76,8 @@ def _merged(parent: dict, child: dict) -> dict:
     if "column_names" in child and child["column_names"] is None and "header" not in child:
         merged.pop("header", None)
     if isinstance(merged.get("columns"), dict):
-        read = set(merged["columns"]) | _file_name_groups(merged.get("file_name"))
+        read = set(merged["columns"]) | written_groups(merged.get("file_name"))
         for key in ("values", "case"):
             if isinstance(merged.get(key), dict):
                 merged[key] = {name: given for name, given in merged[key].items() if name in read}
     return merged
-
-
-def _file_name_groups(file_name) -> set[str]:
-    """The named groups of a file_name pattern (none if it is missing or broken: validation says why)."""
-    try:
-        return set(re.compile(file_name["pattern"]).groupindex)
-    except (TypeError, KeyError, re.error):
-        return set()
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,9 +21,10 @@ from pathlib import PurePosixPath
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core.errors import InputError
+from orders_assets.core.errors import InputError, shown
 from orders_assets.core import schema
 from orders_assets.core.read.digests import short_digest
+from orders_assets.core.read.layout.name_pattern import compiled_name_pattern
 
 CANONICAL = "canonical"
 TIME_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
@@ -99,7 +99,7 @@ class Layout:
         if self.file_pattern is None:
             return {}
         name = PurePosixPath(source_key).name
-        found = re.search(self.file_pattern, name)
+        found = compiled_name_pattern(self.file_pattern).search(name)  # RE2: linear in the name, whatever it is
         if found is None:
             raise LayoutError(f"{source_key}: the file name does not match layout {self.name}'s file_name pattern "
                               f"{self.file_pattern!r}; rename the file or choose another layout for it")
@@ -127,7 +127,7 @@ def _iso_date(text: str, date_format: str, source_key: str, layout: str) -> str:
     try:
         return datetime.strptime(text, date_format).date().isoformat()
     except ValueError:
-        raise LayoutError(f"{source_key}: '{text}' in the file name is not a date in layout {layout}'s "
+        raise LayoutError(f"{source_key}: '{shown(text)}' in the file name is not a date in layout {layout}'s "
                           f"date_format {date_format!r}") from None
 
 
