@@ -33,7 +33,7 @@ def accounting_problems(store: OrderStore) -> list[str]:
         if not manifest.balanced:
             problems.append(f"{key}: rows_read {manifest.rows_read} != kept {manifest.rows_kept} + filtered_out "
                             f"{manifest.rows_filtered_out} + rejected {manifest.rows_rejected}")
-        quarantined = store.quarantined(key).num_rows
+        quarantined = store.quarantined_rows(key)
         if quarantined != manifest.rows_rejected:
             problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest.rows_rejected}")
     return problems
