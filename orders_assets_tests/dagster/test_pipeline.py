@@ -13,15 +13,8 @@ from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
+from orders_assets_tests.support.markdown_view import list_items
 from orders_assets_tests.support.reference import reference_reports
-
-
-def shown_list(markdown: str) -> list[str]:
-    """The items of a markdown list as the UI shows them (GitHub-flavoured markdown)."""
-    from markdown_it import MarkdownIt
-
-    return ["".join(child.content for child in token.children)
-            for token in MarkdownIt("gfm-like").parse(markdown) if token.type == "inline"]
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +211,7 @@ def test_every_file_not_read_or_not_counted_is_named_with_its_reason(tmp_path):
     assert "an archive" in skipped["vendor.zip"] and "partial download" in skipped["next.csv.part"]
     assert skipped["orders_again.csv"].startswith("a copy of orders.csv")
     assert "not a readable Parquet file" in skipped["broken.parquet"]
-    listed = shown_list(ingest.asset_materialization.metadata["skipped"].value)
+    listed = list_items(ingest.asset_materialization.metadata["skipped"].value)
     assert all(any(item.startswith(f"{key}: ") for item in listed)
                for key in ("link.csv", "vendor.zip", "next.csv.part", "orders_again.csv"))
 
@@ -254,7 +247,7 @@ def test_a_compressed_copy_beside_its_file_is_counted_once_and_named(tmp_path):
     summary = json.loads((data / "reports" / "summary.json").read_text())
     assert summary["rows_read"] == generated.rows and summary["source_files"] == 1
     assert json.loads((data / "state" / "duplicates.json").read_text())["copies"]["orders_copy.csv.gz"]["original"] == "orders.csv"
-    assert "orders_copy.csv.gz: a copy of orders.csv" in shown_list(ingest.asset_materialization.metadata["copies"].value)
+    assert "orders_copy.csv.gz: a copy of orders.csv" in list_items(ingest.asset_materialization.metadata["copies"].value)
     assert again.did_nothing
     reference = reference_reports([landing / "orders.csv"])
     for name in REPORT_NAMES:
