@@ -3,20 +3,21 @@ reason, raw), written by the ingest and read back by the store by one set of opt
 
 The raw text is the source's own row: quoted newlines, doubled quotes, and as long as the reader
 accepts (reader.MAX_ROW_BYTES of source bytes, twice that once quotes are doubled; a Parquet
-row's JSON has no limit). Arrow's CSV reader reads that back only with `newlines_in_values` and
-blocks that hold a whole row; its defaults (1 MiB blocks, no newline inside a value) failed on
-every quarantine past 1 MB holding a quoted newline, or holding one row over 1 MiB. The file is
-read as a stream of FIRST_BLOCK_BYTES blocks; a row longer than a block starts the read again with
-blocks BLOCK_GROWTH times larger, past the rows already given, so memory follows the longest row,
-never the file. Text cells are written spreadsheet-safe (csv_cells) and read back exact.
+row's JSON has no limit). Arrow's CSV reader with its default options failed on every quarantine
+past 1 MB holding a quoted newline, or holding one row over 1 MiB (1 MiB blocks, no newline
+inside a value); and its streaming reader, given blocks as long as the longest row, reads dozens
+of them ahead (docs/performance.md). So the file is cut here at row ends, into blocks of about BLOCK_BYTES (or one longer row), and Arrow parses one block at a
+time with the writer's grammar: memory follows the block and the longest row, never the file.
+Text cells are written spreadsheet-safe (csv_cells) and read back exact.
 """
 from __future__ import annotations
 
-import os
+import csv
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -28,8 +29,8 @@ from orders_assets.core.store.csv_cells import formulas_escaped, formulas_unesca
 WRITE_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
 PARSE_OPTIONS = pacsv.ParseOptions(newlines_in_values=True)
 """The writer quotes a value holding a newline, a quote or a comma, and doubles its quotes."""
-FIRST_BLOCK_BYTES = 16 << 20
-BLOCK_GROWTH = 4
+BLOCK_BYTES = 16 << 20
+QUOTE, LF = ord('"'), ord("\n")
 
 
 class QuarantineWriter:
@@ -53,34 +54,54 @@ class QuarantineWriter:
 def quarantine_batches(path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
     """The rows of a quarantine file, a block at a time, with the values they had before they were
     written; `columns`: only those (the others are parsed, never kept)."""
-    size = os.path.getsize(path)
-    given, block_bytes = 0, FIRST_BLOCK_BYTES
-    while True:
-        try:
-            for batch in _batches_after(path, columns, block_bytes, given):
-                given += batch.num_rows
-                yield batch
-            return
-        except pa.ArrowInvalid as error:
-            if block_bytes > size:  # the whole file was one block: not a row too long, a damaged file
+    with open(path, "rb") as file:
+        names = next(csv.reader([file.readline().decode("utf-8")]), [])
+        convert = pacsv.ConvertOptions(column_types=QUARANTINE_SCHEMA, include_columns=columns,
+                                       strings_can_be_null=False, quoted_strings_can_be_null=False)
+        for block in _row_blocks(file):
+            try:
+                table = pacsv.read_csv(pa.py_buffer(block), parse_options=PARSE_OPTIONS, convert_options=convert,
+                                       read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
+                                                                      block_size=len(block) + 1))
+            except (pa.ArrowInvalid, pa.ArrowKeyError) as error:
                 manifest = path.parent.parent / "staging" / path.stem / "manifest.json"
                 raise StoreError(f"{path}: not a quarantine file as orders_assets writes them ({error}); delete it "
                                  f"and {manifest}, and the next run ingests its source again") from error
-            block_bytes *= BLOCK_GROWTH
+            yield formulas_unescaped(table)
 
 
-def _batches_after(path: Path, columns: list[str] | None, block_bytes: int, skip: int) -> Iterator[pa.Table]:
-    """The file's rows after the first `skip`, in blocks of `block_bytes`."""
-    convert = pacsv.ConvertOptions(column_types=QUARANTINE_SCHEMA, include_columns=columns,
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
-    with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=block_bytes),
-                        parse_options=PARSE_OPTIONS, convert_options=convert) as reader:
-        for batch in reader:
-            if skip >= batch.num_rows:
-                skip -= batch.num_rows
-                continue
-            yield formulas_unescaped(pa.Table.from_batches([batch.slice(skip)]))
-            skip = 0
+def _row_blocks(file) -> Iterator[bytes]:
+    """The rest of the file in blocks of whole rows, each about BLOCK_BYTES or one longer row."""
+    pending: list[bytes] = []
+    quotes = 0
+    """Quotes in the pending bytes: odd while a quoted field is open."""
+    while chunk := file.read(BLOCK_BYTES):
+        cut = _last_row_end(chunk, quotes % 2)
+        if cut:
+            yield b"".join([*pending, chunk[:cut]])
+            pending, quotes = [chunk[cut:]], chunk.count(b'"', cut)
+        else:
+            pending.append(chunk)
+            quotes += chunk.count(b'"')
+    rest = b"".join(pending)
+    if rest:
+        yield rest
+
+
+def _last_row_end(chunk: bytes, open_quotes: int) -> int:
+    """Just past the chunk's last newline that ends a row (0: none); `open_quotes` is 1 when a
+    quoted field is open at its start. The writer quotes whole fields and doubles a quote inside
+    one, so every quote opens, closes or doubles, and a newline ends a row exactly when the quotes
+    before it are even: one pass of numpy over the chunk (the count kept in a byte: its parity is
+    all that matters), unless the last newline already is one, as it nearly always is."""
+    end = chunk.rfind(b"\n")
+    if end < 0 or (open_quotes + chunk.count(b'"', 0, end)) % 2 == 0:
+        return end + 1
+    raw = np.frombuffer(chunk, dtype=np.uint8)
+    quotes_so_far = np.cumsum(raw == QUOTE, dtype=np.uint8)
+    row_ends = (raw == LF) & ((quotes_so_far & 1) == open_quotes)
+    last = len(chunk) - 1 - int(np.argmax(row_ends[::-1]))
+    return last + 1 if row_ends[last] else 0
 
 
 def read_quarantine(path: Path) -> pa.Table:

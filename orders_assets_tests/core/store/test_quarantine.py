@@ -2,6 +2,7 @@
 (quoted newlines, doubled quotes, a row at the reader's limit) comes back exactly, in the memory of
 its longest row."""
 import csv
+import random
 import sys
 
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pytest
 from orders_assets.core.errors import StoreError
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA
 from orders_assets.core.read.reader import MAX_ROW_BYTES
+from orders_assets.core.store import quarantine
 from orders_assets.core.store.quarantine import QuarantineWriter, quarantine_rows, read_quarantine, reasons_in_file
 
 HOSTILE_RAW = ['=HYPERLINK("http://x","y"),2025-03-03', "+1,a", "-2,b", "@SUM(A1),c", "'quoted,d", "\tT,e",
@@ -46,6 +48,18 @@ def test_hostile_raw_text_is_written_spreadsheet_safe_and_read_back_exactly(tmp_
     assert read_quarantine(path).equals(table)
     assert quarantine_rows(path) == len(HOSTILE_RAW)
     assert reasons_in_file(path) == {"=x: a vendor column": 1, "price: negative": len(HOSTILE_RAW) - 1}
+
+
+def test_blocks_cut_at_every_position_give_the_rows_written(tmp_path, monkeypatch):
+    """Random raw texts of quotes, commas, newlines and CRs, read in blocks of a few bytes, so that
+    a block ends at every kind of place (inside a quoted field, on a doubled quote, at a row end)."""
+    chooser = random.Random(5)
+    raw = ["".join(chooser.choice('ab",\n\r\'=') for _ in range(chooser.randrange(1, 30))) for _ in range(300)]
+    table = rejects(raw)
+    path = written(tmp_path / "q.csv", table)
+    for block_bytes in (1, 2, 3, 7, 64, 1000):
+        monkeypatch.setattr(quarantine, "BLOCK_BYTES", block_bytes)
+        assert read_quarantine(path).equals(table), block_bytes
 
 
 @pytest.mark.slow
