@@ -110,3 +110,15 @@ def test_lost_or_doubled_rows_and_a_missing_partition_file_are_caught(store):
     date_file.unlink()
     assert partition_problems(store) == [f"{date_file}: missing ({sum(expected.values())} rows of "
                                          f"{len(expected)} securities expected)"]
+
+
+def test_a_quarantine_whose_reasons_differ_from_its_manifests_is_caught(store):
+    """The summary's rejections_by_reason come from the manifests: the check holds them to the
+    quarantine, row for row by reason."""
+    quarantined = store.quarantined("orders.csv")
+    reasons = quarantined["reason"].to_pylist()
+    changed = quarantined.set_column(3, "reason", pa.array(["price: negative"] + reasons[1:]))
+    assert reasons[0] != "price: negative"
+    pacsv.write_csv(changed, store.quarantine_file("orders.csv"))
+    [problem] = accounting_problems(store)
+    assert problem.startswith("orders.csv: quarantine's rows by reason") and "differ from the manifest's" in problem

@@ -40,7 +40,7 @@ from orders_assets.core.store.locks import FileLock, file_lock
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.manifest_cache import forget_manifests_except, read_manifest
 from orders_assets.core.store.outputs import output_root
-from orders_assets.core.store.quarantine import quarantine_rows, read_quarantine, reasons_in_file
+from orders_assets.core.store.quarantine import read_quarantine, reasons_in_file
 from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 
 
@@ -87,18 +87,18 @@ class OrderStore:
         path = self.quarantine_file(source_key)
         return read_quarantine(path) if path.exists() else QUARANTINE_SCHEMA.empty_table()
 
-    def quarantined_rows(self, source_key: str) -> int:
-        """How many rows a source's quarantine holds (0 when it is absent), read as a stream."""
+    def quarantine_reasons(self, source_key: str) -> dict[str, int]:
+        """A source's quarantined rows counted by reason ({} when it has no quarantine), read as a
+        stream of its reason column: O(rejected rows), for the check."""
         path = self.quarantine_file(source_key)
-        return quarantine_rows(path) if path.exists() else 0
+        return reasons_in_file(path) if path.exists() else {}
 
     def rejections_by_reason(self, manifest: Manifest) -> dict[str, int]:
         """A source's rejected rows counted by reason: its manifest's count, or for a manifest
-        written before the ingest counted them, its quarantine's reason column."""
+        written before the ingest counted them, its quarantine's."""
         if manifest.rejections_by_reason is not None:
             return dict(manifest.rejections_by_reason)
-        path = self.quarantine_file(manifest.source_key)
-        return reasons_in_file(path) if manifest.rows_rejected and path.exists() else {}
+        return self.quarantine_reasons(manifest.source_key) if manifest.rows_rejected else {}
 
     def date_file(self, trade_date: str) -> UPath:
         """The published filtered order sets of one trade date: every security's rows."""

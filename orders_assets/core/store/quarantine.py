@@ -59,15 +59,19 @@ def quarantine_batches(path: Path, columns: list[str] | None = None) -> Iterator
         convert = pacsv.ConvertOptions(column_types=QUARANTINE_SCHEMA, include_columns=columns,
                                        strings_can_be_null=False, quoted_strings_can_be_null=False)
         for block in _row_blocks(file):
-            try:
-                table = pacsv.read_csv(pa.py_buffer(block), parse_options=PARSE_OPTIONS, convert_options=convert,
-                                       read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
-                                                                      block_size=len(block) + 1))
-            except (pa.ArrowInvalid, pa.ArrowKeyError) as error:
-                manifest = path.parent.parent / "staging" / path.stem / "manifest.json"
-                raise StoreError(f"{path}: not a quarantine file as orders_assets writes them ({error}); delete it "
-                                 f"and {manifest}, and the next run ingests its source again") from error
-            yield formulas_unescaped(table)
+            yield formulas_unescaped(_parsed(path, block, names, convert))
+
+
+def _parsed(path: Path, block: bytes, names: list[str], convert: pacsv.ConvertOptions) -> pa.Table:
+    """One block of whole rows, by the writer's grammar; a block it cannot read is a damaged file."""
+    try:
+        return pacsv.read_csv(pa.py_buffer(block), parse_options=PARSE_OPTIONS, convert_options=convert,
+                              read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
+                                                             block_size=len(block) + 1))
+    except (pa.ArrowInvalid, pa.ArrowKeyError) as error:
+        manifest = path.parent.parent / "staging" / path.stem / "manifest.json"
+        raise StoreError(f"{path}: not a quarantine file as orders_assets writes them ({str(error)[:200]}); "
+                         f"delete it and {manifest}, and the next run ingests its source again") from error
 
 
 def _row_blocks(file) -> Iterator[bytes]:
@@ -109,13 +113,9 @@ def read_quarantine(path: Path) -> pa.Table:
     return pa.concat_tables([QUARANTINE_SCHEMA.empty_table(), *quarantine_batches(path)])
 
 
-def quarantine_rows(path: Path) -> int:
-    """How many rows a quarantine file holds, in the memory of its longest row."""
-    return sum(batch.num_rows for batch in quarantine_batches(path, ["line"]))
-
-
 def reasons_in_file(path: Path) -> dict[str, int]:
-    """Rows per reason of a quarantine file (its reason column alone): for manifests that did not count them."""
+    """Rows per reason of a quarantine file (its reason column alone), in the memory of a block and
+    its longest row."""
     counts: Counter = Counter()
     for batch in quarantine_batches(path, ["reason"]):
         counts.update(reason_counts(batch))
