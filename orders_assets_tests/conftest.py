@@ -66,12 +66,20 @@ def assert_report_equals(product: pd.DataFrame, expected: pd.DataFrame, name: st
             assert got.astype(str).tolist() == want.astype(str).tolist(), f"{name}.{column}"
 
 
+REPORT_TEXT_COLUMNS = ("trade_date", "security_code", "participant_id", "size_bucket")
+
+
 def read_report(reports: Path, name: str, kind: str) -> pd.DataFrame:
-    """A report file of a local folder or of a UPath (memory://, s3://), opened through its own filesystem."""
+    """A report file of a local folder or of a UPath (memory://, s3://), opened through its own
+    filesystem. A CSV file's text cells are read by README's rule: a cell written with a leading
+    apostrophe, so that a spreadsheet takes it as text, loses it."""
     with (reports / f"{name}.{kind}").open("rb") as handle:
         if kind == "csv":
-            return pd.read_csv(handle, dtype={"trade_date": str, "security_code": str,
-                                              "participant_id": str, "size_bucket": str})
+            table = pd.read_csv(handle, dtype=dict.fromkeys(REPORT_TEXT_COLUMNS, str))
+            for column in set(REPORT_TEXT_COLUMNS) & set(table.columns):
+                table[column] = [cell[1:] if isinstance(cell, str) and cell.startswith("'") else cell
+                                 for cell in table[column]]
+            return table
         table = pq.read_table(handle).to_pandas()
     if "trade_date" in table:
         table["trade_date"] = table["trade_date"].astype(str)

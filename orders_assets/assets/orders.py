@@ -22,6 +22,7 @@ from orders_assets.core.ingest.progress import (
 )
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
 from orders_assets.core.read.reader import LEFT_THE_FOLDER, SourceFormatError, SourceVanishedError
+from orders_assets.core.report.markdown import markdown_text
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.registries import Refusal
 from orders_assets.machine import machine_metadata
@@ -239,20 +240,23 @@ def _refused_failure(refused: dict[str, Refusal], files: int) -> dg.Failure:
     return dg.Failure(
         description=f"{len(refused)} of {files} file(s) refused, the others were ingested: "
         + "; ".join(entry.reason for entry in refused.values()),
-        metadata={"refused": dg.MetadataValue.md("\n".join(f"- {entry.reason}" for entry in refused.values()))},
+        metadata={"refused": dg.MetadataValue.md("\n".join(f"- {markdown_text(entry.reason)}"
+                                                             for entry in refused.values()))},
     )
 
 
 def _copies_metadata(copies: list) -> dict:
     if not copies:
         return {}
-    return {"copies": dg.MetadataValue.md("\n".join(f"- {key}: a copy of {original}" for key, _, original in copies))}
+    return {"copies": dg.MetadataValue.md("\n".join(f"- {markdown_text(key)}: a copy of {markdown_text(original)}"
+                                                    for key, _, original in copies))}
 
 
 def _gone_metadata(gone: dict[str, str]) -> dict:
     if not gone:
         return {}
-    return {"gone": dg.MetadataValue.md("\n".join(f"- {key}: {reason}" for key, reason in sorted(gone.items())))}
+    return {"gone": dg.MetadataValue.md("\n".join(f"- {markdown_text(key)}: {markdown_text(reason)}"
+                                                 for key, reason in sorted(gone.items())))}
 
 
 def _skipped_metadata(store) -> dict:
@@ -260,7 +264,8 @@ def _skipped_metadata(store) -> dict:
     skipped = store.skipped_list()
     if not skipped:
         return {}
-    return {"skipped": dg.MetadataValue.md("\n".join(f"- {entry['source_file']}: {entry['reason']}" for entry in skipped))}
+    return {"skipped": dg.MetadataValue.md("\n".join(
+        f"- {markdown_text(entry['source_file'])}: {markdown_text(entry['reason'])}" for entry in skipped))}
 
 
 def _hint(manifest: Manifest) -> str:

@@ -18,6 +18,7 @@ from orders_assets.core.assemble.aggregate_files import load_partials, rebucket
 from orders_assets.core.report.plot_data import report_totals
 from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
 from orders_assets.core.report.files import markdown_preview, write_report
+from orders_assets.core.report.markdown import markdown_table
 from orders_assets.core.report.page import write_plot, write_report_page
 from orders_assets.core.report.summary import build_summary, read_summary, write_summary
 from orders_assets.core.plan.snapshot import StoreSnapshot
@@ -127,10 +128,10 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
             **({"order_filter": dg.MetadataValue.json(document["order_filter"])} if document["order_filter"] else {}),
             **({"rows_filtered_out_by": dg.MetadataValue.json(document["rows_filtered_out_by"])}
                if document["rows_filtered_out_by"] else {}),
-            **({"rejections_by_reason": dg.MetadataValue.md(
-                "| reason | rows |\n|---|---:|\n" + "\n".join(
-                    f"| {entry['reason']} | {entry['rows']:,} |" for entry in document["rejections_by_reason"]))}
-               if document["rejections_by_reason"] else {}),
+            **({"rejections_by_reason": dg.MetadataValue.md(markdown_table(
+                ("reason", "rows"), [(reason, f"{rows:,}") for reason, rows in built.rejections_by_reason],
+                right_aligned=("rows",)))}
+               if built.rejections_by_reason else {}),
             "overlap": dg.MetadataValue.text(store.overlap.text),
             **({"rows_duplicated_across_files": dg.MetadataValue.md(pairs_table(built.rows_duplicated_across_files))}
                if built.rows_duplicated_across_files else {}),
@@ -164,9 +165,9 @@ def pairs_table(pairs, limit: int = 20) -> str:
     """File pairs with equal rows (overlap.FilePair) as a markdown table, the first `limit`."""
     if not pairs:
         return "no rows equal to an earlier file's"
-    lines = ["| earlier file | later file | rows | partitions | first lines |", "|---|---|---:|---:|---|"]
-    lines += [f"| {pair.first_file} | {pair.second_file} | {pair.rows:,} | {pair.partitions:,} | "
-              f"{pair.first_line_in_first}, {pair.first_line_in_second} |" for pair in pairs[:limit]]
+    rows = [(pair.first_file, pair.second_file, f"{pair.rows:,}", f"{pair.partitions:,}",
+             f"{pair.first_line_in_first}, {pair.first_line_in_second}") for pair in pairs[:limit]]
     if len(pairs) > limit:
-        lines.append(f"| ... {len(pairs) - limit} more pairs in summary.json | | | | |")
-    return "\n".join(lines)
+        rows.append((f"... {len(pairs) - limit} more pairs in summary.json", "", "", "", ""))
+    return markdown_table(("earlier file", "later file", "rows", "partitions", "first lines"), rows,
+                          right_aligned=("rows", "partitions"))

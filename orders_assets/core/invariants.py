@@ -27,16 +27,21 @@ PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.HOUR, SOURCE
 
 def accounting_problems(store: OrderStore) -> list[str]:
     """Contract section 2 for every source file: its rows balance (rows_read = kept + filtered_out +
-    rejected), and its quarantine holds exactly the rows it rejected."""
+    rejected), and its quarantine holds exactly the rows it rejected, by reason as its manifest
+    counted them (the summary's rejections_by_reason, which reads no quarantine)."""
     problems = []
     for manifest in store.manifests():
         key = manifest.source_key
         if not manifest.balanced:
             problems.append(f"{key}: rows_read {manifest.rows_read} != kept {manifest.rows_kept} + filtered_out "
                             f"{manifest.rows_filtered_out} + rejected {manifest.rows_rejected}")
-        quarantined = store.quarantined(key).num_rows
+        reasons = store.quarantine_reasons(key)
+        quarantined = sum(reasons.values())
         if quarantined != manifest.rows_rejected:
             problems.append(f"{key}: quarantine holds {quarantined} rows, rows_rejected is {manifest.rows_rejected}")
+        elif manifest.rejections_by_reason is not None and reasons != dict(manifest.rejections_by_reason):
+            problems.append(f"{key}: quarantine's rows by reason {reasons} differ from the manifest's "
+                            f"{dict(manifest.rejections_by_reason)}")
     return problems
 
 

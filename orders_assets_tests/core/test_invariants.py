@@ -128,3 +128,15 @@ def test_a_report_that_lost_rows_no_longer_adds_up_to_the_summary(store):
     assert f"by_order_size.parquet: its orders add up to {totals['orders'] - lost}, the summary's total is " \
         f"{totals['orders']}" in "\n".join(problems)
     assert len(problems) == 3  # orders, quantity and value
+
+
+def test_a_quarantine_whose_reasons_differ_from_its_manifests_is_caught(store):
+    """The summary's rejections_by_reason come from the manifests: the check holds them to the
+    quarantine, row for row by reason."""
+    quarantined = store.quarantined("orders.csv")
+    reasons = quarantined["reason"].to_pylist()
+    changed = quarantined.set_column(3, "reason", pa.array(["price: negative"] + reasons[1:]))
+    assert reasons[0] != "price: negative"
+    pacsv.write_csv(changed, store.quarantine_file("orders.csv"))
+    [problem] = accounting_problems(store)
+    assert problem.startswith("orders.csv: quarantine's rows by reason") and "differ from the manifest's" in problem

@@ -591,12 +591,19 @@ def kept_rows(fuzz) -> dict[tuple[str, int], dict]:
     return rows
 
 
+def as_read(cell: str) -> str:
+    """A text cell of a CSV file written for people as its value (README: a cell written with a
+    leading apostrophe, so that a spreadsheet takes it as text, loses it)."""
+    return cell[1:] if cell.startswith("'") else cell
+
+
 def quarantined(fuzz) -> dict[str, dict[int, dict]]:
     """The quarantine's rows, by source file and line."""
     found: dict[str, dict[int, dict]] = {}
     for path in sorted((fuzz.data / "quarantine").glob("*.csv")):
         with open(path, newline="", encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
+            for written in csv.DictReader(handle):
+                row = {name: as_read(cell) for name, cell in written.items()}
                 lines = found.setdefault(row["source_file"], {})
                 assert int(row["line"]) not in lines, f"{row['source_file']} line {row['line']} is there twice"
                 lines[int(row["line"])] = row

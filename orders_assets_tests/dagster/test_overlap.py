@@ -14,6 +14,7 @@ from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.resources import OrdersSettings
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
+from orders_assets_tests.support.markdown_view import table_cells
 from orders_assets_tests.support.overlap_reference import expected_file
 from orders_assets_tests.support.reference import reference_reports
 from orders_assets_tests.test_sensors import LandingFolder
@@ -100,7 +101,9 @@ def test_a_corrected_re_send_through_the_sensor_under_union_then_latest_per_date
     assert f"<td>orders_20250303.csv</td><td>orders_20250303_v2.csv</td><td class=\"number\">{pair['rows']:,}</td>" in page
     observed = latest_metadata(folder.instance, "order_files", "orders_20250303_v2.csv", dg.DagsterEventType.ASSET_OBSERVATION)
     assert observed["rows_duplicated_across_files"].value == pair["rows"]
-    assert "orders_20250303.csv" in observed["duplicates_of"].value
+    assert table_cells(observed["duplicates_of"].value)[1:] == [[
+        "orders_20250303.csv", "orders_20250303_v2.csv", f"{pair['rows']:,}", f"{pair['partitions']:,}",
+        f"{pair['first_line_in_first']}, {pair['first_line_in_second']}"]]
     union_outputs = tree_hashes(folder.data, skip=("dagster_home", "state", "staging"))
 
     # latest_per_date: the re-send replaces the day; only 2025-03-03's partitions are assembled again

@@ -153,8 +153,7 @@ def commit_pieces(chunked: ChunkedSource, pieces: list[Piece], store: OrderStore
             raise StoreError(f"{source.key}: piece(s) {', '.join(missing)} not done; the file is not committed "
                              "(its previous state stands): run the ingest again to finish them")
         outcomes = [_outcome(attempt / f"piece-{piece.index}", redone=False) for piece in pieces]
-        counts = RowCounts(**{name: sum(outcome.counts.get(name, 0) for outcome in outcomes)
-                              for name in RowCounts().__dict__})
+        counts = RowCounts.summed([outcome.counts for outcome in outcomes])
         if not counts.balanced():
             raise AccountingError(f"{source.key}: row accounting does not balance over its pieces: {counts}")
         _join_quarantines(attempt, len(pieces))

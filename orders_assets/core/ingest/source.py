@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from orders_assets.core.errors import AccountingError, one_line
@@ -26,7 +26,7 @@ from orders_assets.core.read.identity import HashingStream, content_digest
 from orders_assets.core.read.layout.model import Layout, LayoutChoice
 from orders_assets.core.read.layout.rules import layout_choice_from
 from orders_assets.core.machine.parallel import in_order
-from orders_assets.core.read.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
+from orders_assets.core.read.parse import ParsedBlock, RowParser
 from orders_assets.core.ingest.progress import StageClock
 from orders_assets.core.schema import MAX_QUANTITY_DECIMALS
 from orders_assets.core.read.reader import (
@@ -44,6 +44,7 @@ from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.store.quarantine import QuarantineWriter, reason_counts
 from orders_assets.core.read.amounts import decimal_prices
 
 DEFAULT_STAGE_BYTES = 64 << 20
@@ -119,9 +120,36 @@ class RowCounts:
     rows_filtered_session: int = 0
     rows_filtered_participant: int = 0
     """The rest of rows_filtered_out, by the first rule of the filter each row failed."""
+    rejections_by_reason: dict[str, int] | None = field(default_factory=dict)
+    """rows_rejected by reason, counted as the rows go to the quarantine, so that the reports need
+    not read it; None when a piece recorded by an earlier release did not count them."""
 
     def balanced(self) -> bool:
         return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
+
+    def add(self, block: FilteredBlock) -> None:
+        """Count one block's rows."""
+        self.rows_read += block.rows_read
+        self.rows_rejected += block.rejects.num_rows
+        self.rows_kept += block.kept.num_rows
+        self.rows_filtered_out += block.rows_filtered_out
+        self.rows_not_orders += block.rows_not_orders
+        self.rows_filtered_order_type += block.filtered_by[0]
+        self.rows_filtered_session += block.filtered_by[1]
+        self.rows_filtered_participant += block.filtered_by[2]
+        for reason, rows in reason_counts(block.rejects).items():
+            self.rejections_by_reason[reason] = self.rejections_by_reason.get(reason, 0) + rows
+
+    @classmethod
+    def summed(cls, parts: list[Mapping]) -> RowCounts:
+        """The counts of a file's pieces (their records) added up."""
+        reasons = [part.get("rejections_by_reason") for part in parts]
+        summed: Counter = Counter()
+        for counted in reasons:
+            summed.update(counted or {})
+        numbers = [name for name, value in cls().__dict__.items() if isinstance(value, int)]
+        return cls(**{name: sum(part.get(name, 0) for part in parts) for name in numbers},
+                   rejections_by_reason=None if None in reasons else dict(summed))
 
 
 Progress = Callable[[int, RowCounts], None]
@@ -240,14 +268,7 @@ def stage_blocks(blocks: Iterator[FilteredBlock], folder: Path, settings: Ingest
     with PartitionStager(folder, settings.stage_bytes, clock) as stager, \
             QuarantineWriter(folder / "quarantine.csv") as quarantine:
         for block in blocks:
-            counts.rows_read += block.rows_read
-            counts.rows_rejected += block.rejects.num_rows
-            counts.rows_kept += block.kept.num_rows
-            counts.rows_filtered_out += block.rows_filtered_out
-            counts.rows_not_orders += block.rows_not_orders
-            counts.rows_filtered_order_type += block.filtered_by[0]
-            counts.rows_filtered_session += block.filtered_by[1]
-            counts.rows_filtered_participant += block.filtered_by[2]
+            counts.add(block)
             with clock.timing("write"):
                 quarantine.write(block.rejects)
             stager.add(block.kept)  # its flushes are timed on their own thread
@@ -359,21 +380,3 @@ def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowPar
             raise SourceFormatError(f"{source.path}: a row group cannot be read: {error}; the file is refused") from error
         parsed = parser.parse_table(pa.Table.from_batches([batch]), first_row)
         yield parsed, source.size * (first_row + batch.num_rows - 1) // total_rows
-
-
-class QuarantineWriter:
-    """Streams rejected rows to a CSV file (written even when empty, so its absence means no ingest)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._writer = pacsv.CSVWriter(str(path), QUARANTINE_SCHEMA)
-
-    def write(self, rejects: pa.Table) -> None:
-        if rejects.num_rows:
-            self._writer.write_table(rejects)
-
-    def __enter__(self) -> "QuarantineWriter":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._writer.close()

@@ -8,8 +8,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from orders_assets.core.store import outputs
+from orders_assets.core.store.csv_cells import formulas_escaped
 from orders_assets.core.store.outputs import OutputPath
 from orders_assets.core.report.plots import PLOTTED_REPORTS
+from orders_assets.core.report.markdown import markdown_table
 from orders_assets.core.report.page import PAGE_NAME, PLOTS_FOLDER
 from orders_assets.core.report.summary import SUMMARY_NAME, read_summary
 from orders_assets.core.schema import REPORT_NAMES
@@ -17,10 +19,12 @@ from orders_assets.core.store.order_store import OrderStore
 
 
 def write_report(table: pa.Table, reports_dir: OutputPath, name: str) -> dict[str, OutputPath]:
-    """<reports>/<name>.csv and <name>.parquet; returns both paths."""
+    """<reports>/<name>.csv and <name>.parquet; returns both paths. The CSV file is for
+    spreadsheets, so its text cells are written formula-safe (csv_cells); the Parquet file holds
+    the values as they are."""
     csv_path, parquet_path = reports_dir / f"{name}.csv", reports_dir / f"{name}.parquet"
     options = pacsv.WriteOptions(quoting_style="needed")
-    text = _plain_decimals(table)
+    text = _plain_decimals(formulas_escaped(table))
     outputs.write_output(csv_path, lambda target: pacsv.write_csv(text, target, write_options=options))
     outputs.write_parquet(parquet_path, table)
     return {"csv": csv_path, "parquet": parquet_path}
@@ -66,14 +70,14 @@ def reports_built_from(store: OrderStore) -> str | None:
 
 
 def markdown_preview(table: pa.Table, rows: int = 10) -> str:
-    """The first rows as a markdown table, for the UI."""
+    """The first rows as a markdown table, for the UI: every value shows as its own text
+    (markdown.markdown_text), a security code `A|B` in one cell."""
     head = table.slice(0, rows).to_pylist()
     names = table.column_names
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(_cell(row[name]) for name in names) + " |" for row in head]
+    preview = markdown_table(names, ([_cell(row[name]) for name in names] for row in head))
     if table.num_rows > rows:
-        lines.append(f"\n{table.num_rows - rows} more rows")
-    return "\n".join(lines)
+        preview += f"\n\n{table.num_rows - rows} more rows"
+    return preview
 
 
 def _cell(value) -> str:

@@ -241,11 +241,11 @@ def _filter_document(order_filter: OrderFilter) -> dict:
 
 
 def _rejections_by_reason(store: OrderStore, manifests: list[Manifest]) -> tuple[tuple[str, int], ...]:
-    """Rows per reason over the quarantines (their `reason` column only): most rows first."""
+    """Rows per reason over every file, as their ingests counted them (a quarantine is read only for
+    a manifest written before that): most rows first."""
     counts: Counter = Counter()
     for manifest in manifests:
-        if manifest.rows_rejected:
-            counts.update(store.quarantine_reasons(manifest.source_key))
+        counts.update(store.rejections_by_reason(manifest))
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 
 from orders_assets.core.store.versions import StoreVersionError, readable_version
 
-MANIFEST_VERSION = 4
+MANIFEST_VERSION = 5
 """1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
 `rows_not_orders`, `stage_seconds`, `renamed_columns` and `content_digest` could be missing);
 2: every field present; 3: `pieces`, and the content digest of a content over 128 MiB taken by
 segments (identity.SEGMENT_BYTES): a file of a version-2 manifest over that size keeps its plain
 SHA-256, so a renamed copy of it is recognised only once it is ingested again (`run --rehash`);
-4: the filtered-out rows by the filter's rule (None in earlier manifests: not recorded).
+4: the filtered-out rows by the filter's rule (None in earlier manifests: not recorded);
+5: the rejected rows by reason (None in earlier manifests: their quarantine is read instead).
 A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
@@ -58,6 +59,9 @@ class Manifest:
     rows_filtered_participant: int | None = None
     """rows_filtered_out less rows_not_orders, by the first rule each row failed (filters.FILTER_RULES);
     None in a manifest written before they were counted."""
+    rejections_by_reason: Mapping[str, int] | None = None
+    """rows_rejected by reason, counted as the ingest wrote the quarantine, so that building the
+    reports reads no quarantine; None in a manifest written before they were counted."""
     attempt: str | None = None
     """The folder of the published attempt (set by the store when it commits the attempt)."""
     version: int = MANIFEST_VERSION

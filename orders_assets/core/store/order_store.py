@@ -26,13 +26,12 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from upath import UPath
 
 from orders_assets.core.schema import DEFAULT_SIZE_EDGES
 from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
 from orders_assets.core.read.digests import short_digest
+from orders_assets.core.read.parse import QUARANTINE_SCHEMA
 from orders_assets.core.read.sources import storage_id
 from orders_assets.core.store import catalog, date_files, outputs
 from orders_assets.core.store.atomic import TEMP_PREFIX, atomic_write, atomic_write_json
@@ -42,6 +41,7 @@ from orders_assets.core.store.locks import FileLock, file_lock
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.manifest_cache import forget_manifests_except, read_manifest
 from orders_assets.core.store.outputs import is_local, local_path, output_root
+from orders_assets.core.store.quarantine import read_quarantine, reasons_in_file
 from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 
 
@@ -87,22 +87,22 @@ class OrderStore:
         return self.quarantine / f"{storage_id(source_key)}.csv"
 
     def quarantined(self, source_key: str) -> pa.Table:
-        """A source's rejected rows (none when its quarantine file is absent)."""
-        from orders_assets.core.read.parse import QUARANTINE_SCHEMA
-
+        """A source's rejected rows, exact (none when its quarantine file is absent)."""
         path = self.quarantine_file(source_key)
-        if not path.exists():
-            return QUARANTINE_SCHEMA.empty_table()
-        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=QUARANTINE_SCHEMA))
+        return read_quarantine(path) if path.exists() else QUARANTINE_SCHEMA.empty_table()
 
     def quarantine_reasons(self, source_key: str) -> dict[str, int]:
-        """A source's rejected rows counted by reason (its quarantine's reason column alone)."""
+        """A source's quarantined rows counted by reason ({} when it has no quarantine), read as a
+        stream of its reason column: O(rejected rows), for the check."""
         path = self.quarantine_file(source_key)
-        if not path.exists():
-            return {}
-        reasons = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            include_columns=["reason"], column_types={"reason": pa.string()}))["reason"]
-        return {entry["values"]: entry["counts"] for entry in pc.value_counts(reasons).to_pylist()}
+        return reasons_in_file(path) if path.exists() else {}
+
+    def rejections_by_reason(self, manifest: Manifest) -> dict[str, int]:
+        """A source's rejected rows counted by reason: its manifest's count, or for a manifest
+        written before the ingest counted them, its quarantine's."""
+        if manifest.rejections_by_reason is not None:
+            return dict(manifest.rejections_by_reason)
+        return self.quarantine_reasons(manifest.source_key) if manifest.rows_rejected else {}
 
     def date_file(self, trade_date: str) -> UPath:
         """The published filtered order sets of one trade date: every security's rows."""

@@ -146,3 +146,32 @@ def test_the_filtered_out_rows_by_cause_match_an_independent_count_of_the_file(t
     assert summary.rows_filtered_out_by == expected and summary.files[0].filtered_out_by == expected
     assert sum(expected.values()) == summary.rows_filtered_out == reference.rows_filtered_out
     assert expected["order_type"] > 0 and expected["session"] > 0
+
+
+def test_the_rejections_by_reason_come_from_the_manifests_without_reading_a_quarantine(tmp_path):
+    """The ingest counts them as it writes the quarantine: the reports read none (here: gone), and
+    the counts are those of the quarantine read on its own."""
+    import pandas as pd
+
+    store = build_sample_reports(tmp_path, rows=5_000)
+    [manifest] = store.manifests()
+    counted = pd.read_csv(store.quarantine_file(manifest.source_key))["reason"].value_counts()
+    assert len(counted) > 1
+    store.quarantine_file(manifest.source_key).unlink()
+    summary = build_summary(store, load_partials(store))
+    assert dict(summary.rejections_by_reason) == {reason: int(rows) for reason, rows in counted.items()}
+
+
+def test_a_manifest_written_before_reasons_were_counted_has_its_quarantine_read(tmp_path):
+    """Version 4 manifests have no rejections_by_reason: the summary counts their quarantine's
+    reason column, as it did before, with the same figures."""
+    store = build_sample_reports(tmp_path, rows=5_000)
+    counted = build_summary(store, load_partials(store)).rejections_by_reason
+    [manifest] = store.manifests()
+    path = store.source_folder(manifest.source_key) / "manifest.json"
+    earlier = {name: value for name, value in json.loads(path.read_text()).items() if name != "rejections_by_reason"}
+    path.write_text(json.dumps({**earlier, "version": 4}))
+    assert store.manifest(manifest.source_key).rejections_by_reason is None
+    assert counted and build_summary(store, load_partials(store)).rejections_by_reason == counted
+    store.quarantine_file(manifest.source_key).unlink()  # now the figures can only come from the file
+    assert build_summary(store, load_partials(store)).rejections_by_reason == ()
