@@ -10,6 +10,7 @@ from orders_assets.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.reference import reference_reports
+from orders_assets_tests.support.markdown_view import list_items
 
 WIDE_NAME = "\U00010400" * 62 + ".csv"
 """62 letters of 4 bytes in UTF-8 and '.csv': a 252-byte name, legal where NAME_MAX is 255 bytes."""
@@ -78,7 +79,7 @@ def test_folders_not_walked_are_named_in_the_run_the_step_and_summary_json(tmp_p
     assert reasons["outside/"].startswith(f"a symlink to a folder outside the landing folder ({elsewhere})")
     for key, reason in reasons.items():
         assert f"skipped {key}: {reason}\n" in printed
-        assert f"- {key}: {reason}" in step.metadata["skipped"].value
+        assert f"{key}: {reason}" in list_items(step.metadata["skipped"].value)  # as the UI shows it
 
 
 def plan_then_remove(settings: OrdersSettings, *removed):
@@ -114,7 +115,8 @@ def test_a_file_removed_between_the_plan_and_its_ingest_fails_only_itself(tmp_pa
                              reference_reports([landing / "b.csv"]).reports["by_date"], "by_date")
         assert settings.store().skipped().gone == {"a.csv": LEFT_THE_FOLDER}
         step = instance.get_latest_materialization_event(dg.AssetKey("order_files")).asset_materialization
-        assert step.metadata["gone"].value == f"- a.csv: {LEFT_THE_FOLDER}" and step.metadata["files"].value == 1
+        assert list_items(step.metadata["gone"].value) == [f"a.csv: {LEFT_THE_FOLDER}"]
+        assert step.metadata["files"].value == 1
         assert sorted(path.name for path in (data / "staging").iterdir() if path.is_dir()) == [
             settings.store().source_folder("b.csv").name]  # no staging folder left for the file never read
         before = tree_hashes(data, skip=("dagster_home", "state"))
