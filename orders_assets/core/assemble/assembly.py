@@ -185,7 +185,7 @@ def _assemble_locked(store: OrderStore, keys: list[PartitionKey], workers: int |
         securities_by_date[trade_date].append(security)
     files_by_date = _date_files_staged(store, manifests, set(securities_by_date), winners)
     tasks = (lambda trade_date=trade_date, securities=securities:
-             _assemble_date(store, DateWork(trade_date, securities, files_by_date.get(trade_date, {}),
+             _assemble_date(store, DateWork(trade_date, securities, *files_by_date.get(trade_date, ({}, frozenset())),
                                             trade_date in legacy_dates,
                                             None if winners is None else winners.get(trade_date)), found)
              for trade_date, securities in securities_by_date.items())
@@ -211,24 +211,29 @@ class DateWork:
     """The securities asked for."""
     staged: dict[str, list[Path]]
     """Per file whose rows the date holds (by key, in key order), its slices that hold them."""
+    staged_securities: frozenset[str]
+    """Every security those files hold rows of on the date."""
     legacy: bool
     winner: str | None = None
     """Under latest_per_date, the one file whose rows of this date count."""
 
 
 def _date_files_staged(store: OrderStore, manifests: list[Manifest], dates: set[str],
-                       winners: Mapping[str, str] | None) -> dict[str, dict[str, list[Path]]]:
+                       winners: Mapping[str, str] | None) -> dict[str, tuple[dict[str, list[Path]], frozenset[str]]]:
     """Per date, the files whose rows it holds under the overlap rule (a date's winner alone under
-    latest_per_date) and their slices: what the date's columns are made of."""
+    latest_per_date) with their slices (what the date's columns are made of), and the securities
+    they hold: one pass over the manifests' partitions."""
     found: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    securities: dict[str, set[str]] = defaultdict(set)
     for manifest in manifests:
         for text, slices in manifest.partitions.items():
-            trade_date = text.split("|", 1)[0]
+            trade_date, security = PartitionKey.from_text(text)
             if trade_date in dates and (winners is None or winners.get(trade_date) == manifest.source_key):
                 found[trade_date][manifest.source_key].update(entry[0] for entry in slices)
+                securities[trade_date].add(security)
     by_key = {manifest.source_key: manifest for manifest in manifests}
-    return {trade_date: {key: [store.slice_path(by_key[key], name) for name in sorted(names)]
-                         for key, names in sorted(files.items())}
+    return {trade_date: ({key: [store.slice_path(by_key[key], name) for name in sorted(names)]
+                          for key, names in sorted(files.items())}, frozenset(securities[trade_date]))
             for trade_date, files in found.items()}
 
 
@@ -245,7 +250,7 @@ def _assemble_date(store: OrderStore, work: DateWork, found: dict[PartitionKey, 
         previous_schema, previous = _previous_file(path)
         securities = work.securities
         if previous_schema is not None and columns is not None and previous_schema != columns:
-            securities = sorted(set(securities) | set(previous) | _staged_securities(store, trade_date, work))
+            securities = sorted(set(securities) | set(previous) | work.staged_securities)
             found = {**contributions(store, [(trade_date, security) for security in securities
                                              if (trade_date, security) not in found]), **found}
         rebuilt = set(securities)
@@ -284,13 +289,6 @@ def _assemble_date(store: OrderStore, work: DateWork, found: dict[PartitionKey, 
                                             path if rows else None, overlaps[security],
                                             alongside=security not in asked))
     return assembled
-
-
-def _staged_securities(store: OrderStore, trade_date: str, work: DateWork) -> set[str]:
-    """Every security the date's current files hold rows of (for a date rebuilt whole)."""
-    prefix = f"{trade_date}|"
-    return {PartitionKey.from_text(text)[1] for manifest in store.manifests()
-            if manifest.source_key in work.staged for text in manifest.partitions if text.startswith(prefix)}
 
 
 def _overlaps(trade_date: str, every_part: dict[str, list[Contribution]], parts: dict[str, list[Contribution]],
