@@ -460,6 +460,7 @@ def test_a_full_disk_during_staging_publishes_nothing_and_a_rerun_recovers(tmp_p
 
 def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_rerun_recovers(tmp_path, monkeypatch):
     from orders_assets.core.assemble import assembly as assemble
+    from orders_assets.core.store import date_files
     from orders_assets_tests.conftest import tree_hashes
 
     landing = tmp_path / "landing"
@@ -472,7 +473,7 @@ def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_
     full = stores["full"]
     pending = assemble.pending_partitions(full)
     writes = []
-    real_write = assemble.date_files.write_units
+    real_write = date_files.write_units
 
     def fills_up(writer, rows, units):
         writes.append(rows.num_rows)
@@ -481,7 +482,7 @@ def test_a_full_disk_during_assembly_names_the_file_keeps_the_old_outputs_and_a_
         real_write(writer, rows, units)
 
     with monkeypatch.context() as patched:
-        patched.setattr(assemble.date_files, "write_units", fills_up)
+        patched.setattr(date_files, "write_units", fills_up)
         with pytest.raises(OutputWriteError, match=r"cannot write .*trade_date=.*orders\.parquet: No space left"):
             assemble.assemble_partitions(full, pending, workers=1)
     assert assemble.pending_partitions(full) == pending  # the catalog did not move
