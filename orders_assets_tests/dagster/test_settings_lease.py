@@ -42,7 +42,7 @@ def environment() -> dict:
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lease") / "landing"
-    generate_orders(folder / "orders.csv", rows=300_000, days=3, securities=12, seed=81)
+    generate_orders(folder / "orders.csv", rows=120_000, days=3, securities=12, seed=81)
     limit = folder.parent / "limit.yaml"
     limit.write_text("filter:\n  order_types: [LIMIT]\n")
     clean = {}
