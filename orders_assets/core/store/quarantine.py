@@ -6,8 +6,9 @@ accepts (reader.MAX_ROW_BYTES of source bytes, twice that once quotes are double
 row's JSON has no limit). Arrow's CSV reader with its default options failed on every quarantine
 past 1 MB holding a quoted newline, or holding one row over 1 MiB (1 MiB blocks, no newline
 inside a value); and its streaming reader, given blocks as long as the longest row, reads dozens
-of them ahead (docs/performance.md). So the file is cut here at row ends, into blocks of about BLOCK_BYTES (or one longer row), and Arrow parses one block at a
-time with the writer's grammar: memory follows the block and the longest row, never the file.
+of them ahead (docs/performance.md). So the file is cut here at row ends, into blocks of about
+BLOCK_BYTES (or one longer row), and Arrow parses one block at a time with the writer's grammar:
+memory follows the block and the longest row, never the file.
 Text cells are written spreadsheet-safe (csv_cells) and read back exact.
 """
 from __future__ import annotations
