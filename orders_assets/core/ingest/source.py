@@ -31,6 +31,7 @@ from orders_assets.core.ingest.progress import StageClock
 from orders_assets.core.schema import MAX_QUANTITY_DECIMALS
 from orders_assets.core.read.reader import (
     DEFAULT_BLOCK_BYTES,
+    RawBlock,
     SourceFormatError,
     SourceVanishedError,
     iter_blocks,
@@ -46,9 +47,13 @@ from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.store.quarantine import QuarantineWriter, reason_counts
 from orders_assets.core.read.amounts import decimal_prices
+from orders_assets.core.read.compiled_block import CompiledPlan, compiled_plan, read_block
 
 DEFAULT_STAGE_BYTES = 64 << 20
 """Kept rows held in memory before a flush to the staging area."""
+COMPILED, EXACT = "compiled", "exact"
+ENGINE_ENV = "ORDERS_ASSETS_ENGINE"
+"""compiled (the default) or exact: which path reads the rows of files in the contract's layout."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,10 @@ class IngestSettings:
     """Blocks processed at once (threads; Arrow releases the GIL). None: one per CPU."""
     read_ahead: int = 1
     """Blocks read and parsed ahead of the consumer beyond one per worker (memory: see core.tuning)."""
+    engine: str = field(default_factory=lambda: os.environ.get(ENGINE_ENV, COMPILED))
+    """COMPILED: the compiled pass reads the rows it can judge exactly, the exact path the rest (and
+    every file of a vendor layout); EXACT: the exact path reads every row (the differential test's
+    reference, and a way round a defect). Both give the same rows, quarantine and counts."""
 
     @property
     def worker_count(self) -> int:
@@ -106,6 +115,8 @@ class FilteredBlock:
     """Bytes of the source file consumed so far (compressed bytes for gzip / zstd / xz)."""
     filtered_by: tuple[int, ...] = (0, 0, 0)
     """Valid rows filtered out by each rule of filters.FILTER_RULES (with rows_not_orders: rows_filtered_out)."""
+    rows_compiled: int = 0
+    """Of rows_read, those the compiled pass judged (the rest the exact path read)."""
 
 
 @dataclass
@@ -120,6 +131,8 @@ class RowCounts:
     rows_filtered_session: int = 0
     rows_filtered_participant: int = 0
     """The rest of rows_filtered_out, by the first rule of the filter each row failed."""
+    rows_read_compiled: int = 0
+    """Of rows_read, those the compiled pass judged; the exact path read the others."""
     rejections_by_reason: dict[str, int] | None = field(default_factory=dict)
     """rows_rejected by reason, counted as the rows go to the quarantine, so that the reports need
     not read it; None when a piece recorded by an earlier release did not count them."""
@@ -137,6 +150,7 @@ class RowCounts:
         self.rows_filtered_order_type += block.filtered_by[0]
         self.rows_filtered_session += block.filtered_by[1]
         self.rows_filtered_participant += block.filtered_by[2]
+        self.rows_read_compiled += block.rows_compiled
         for reason, rows in reason_counts(block.rejects).items():
             self.rejections_by_reason[reason] = self.rejections_by_reason.get(reason, 0) + rows
 
@@ -177,18 +191,21 @@ class ChunkedSource:
         settings = self.settings
         clock = clock or StageClock()
 
-        def task(parsed_later: Callable[[], ParsedBlock], bytes_done: int) -> Callable[[], FilteredBlock]:
+        def task(unit: BlockUnit, bytes_done: int) -> Callable[[], FilteredBlock]:
             def parse_and_filter() -> FilteredBlock:
+                if unit.plan is not None:
+                    with clock.timing("parse"):
+                        return compiled_block(unit, bytes_done, settings.order_filter)
                 with clock.timing("parse"):
-                    parsed = parsed_later()
+                    parsed = unit.parse()
                 with clock.timing("filter"):
                     return filter_block(parsed, bytes_done, settings.order_filter)
             return parse_and_filter
 
-        parsers = (piece_parsers(self.source, settings, piece, digest_out, renamed_out) if piece is not None
-                   else block_parsers(self.source, settings, digest_out, renamed_out))
-        parsers = _timed(parsers, clock, "read")
-        tasks = (task(parse, bytes_done) for parse, bytes_done in parsers)
+        units = (piece_parsers(self.source, settings, piece, digest_out, renamed_out) if piece is not None
+                 else block_parsers(self.source, settings, digest_out, renamed_out))
+        units = _timed(units, clock, "read")
+        tasks = (task(unit, bytes_done) for unit, bytes_done in units)
         return in_order(tasks, settings.worker_count, settings.read_ahead)
 
 
@@ -203,6 +220,33 @@ def _timed(items: Iterator, clock: StageClock, stage: str) -> Iterator:
 
 
 _END = object()
+
+
+@dataclass(frozen=True)
+class BlockUnit:
+    """One block of a file for a worker: CSV rows (`raw`) and its file's parser, with the compiled
+    pass's plan when the kernel reads them, or a Parquet batch already parsed."""
+
+    parser: RowParser
+    raw: RawBlock | None = None
+    parsed: ParsedBlock | None = None
+    plan: CompiledPlan | None = None
+
+    def parse(self) -> ParsedBlock:
+        """The block by the exact path."""
+        return self.parsed if self.parsed is not None else self.parser.parse(self.raw)
+
+
+def compiled_block(unit: BlockUnit, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
+    """A CSV block read by the compiled pass, the rows it defers by the exact path and this filter."""
+    def exact(parsed: ParsedBlock) -> tuple[pa.Table, int, tuple[int, ...]]:
+        filtered = filter_block(parsed, bytes_done, order_filter)
+        return filtered.kept, filtered.rows_filtered_out, filtered.filtered_by
+
+    rows = read_block(unit.raw, unit.plan, exact)
+    return FilteredBlock(rows_read=rows.rows_read, rejects=rows.rejects, kept=rows.kept,
+                         rows_filtered_out=rows.rows_filtered_out, rows_not_orders=0, bytes_done=bytes_done,
+                         filtered_by=rows.filtered_by, rows_compiled=rows.rows_read - rows.rows_exact)
 
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
@@ -279,8 +323,8 @@ def stage_blocks(blocks: Iterator[FilteredBlock], folder: Path, settings: Ingest
 
 
 def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list[str] | None = None,
-                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
-    """Per block of a source, a function that parses and validates it, and the bytes consumed so far.
+                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[BlockUnit, int]]:
+    """Per block of a source, its unit (what a worker parses and validates), and the bytes consumed so far.
 
     Reading and cutting blocks happens here, in order; the parsing itself is deferred so that
     it can run on a worker thread.
@@ -288,8 +332,8 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
     layout = settings.layouts.layout_for(source.key)
     parser_for = _parser_maker(source, settings, renamed_out)
     if source.is_parquet:
-        for parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):
-            yield (lambda parsed=parsed: parsed), bytes_done
+        for parser, parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):
+            yield BlockUnit(parser, parsed=parsed), bytes_done
         return
     with open_stream(source.path) as raw:
         hashing = HashingStream(raw)
@@ -299,11 +343,19 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
         else:
             header = list(layout.column_names)
         parser = parser_for(header)
+        plan = _plan(parser, settings)
         first_line = 2 if layout.header else 1
         for block in iter_blocks(stream, pending, settings.block_bytes, source.path, first_line):
-            yield (lambda block=block: parser.parse(block)), raw.file_position()
+            yield BlockUnit(parser, raw=block, plan=plan), raw.file_position()
         if digest_out is not None:
             digest_out.append(hashing.hexdigest_to_end())
+
+
+def _plan(parser: RowParser, settings: IngestSettings) -> CompiledPlan | None:
+    """The compiled pass's plan for a file's rows, None when the exact path reads them all."""
+    if settings.engine == EXACT:
+        return None
+    return compiled_plan(parser, settings.order_filter, settings.quantity_decimals)
 
 
 def _parser_maker(source: SourceFile, settings: IngestSettings,
@@ -333,32 +385,33 @@ def header_parser(source: SourceFile, settings: IngestSettings,
 
 
 def piece_parsers(source: SourceFile, settings: IngestSettings, piece: Piece, segments_out: list[str] | None = None,
-                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[Callable[[], ParsedBlock], int]]:
+                  renamed_out: dict[str, str] | None = None) -> Iterator[tuple[BlockUnit, int]]:
     """`block_parsers` for one piece of a file: the header read from the file's start, then only
     the piece's bytes, its blocks numbered from its first row's line."""
     if source.is_parquet:
-        for parsed, bytes_done in _parquet_blocks(source, _parser_maker(source, settings, renamed_out),
-                                                  settings.block_bytes, piece):
-            yield (lambda parsed=parsed: parsed), bytes_done
+        for parser, parsed, bytes_done in _parquet_blocks(source, _parser_maker(source, settings, renamed_out),
+                                                          settings.block_bytes, piece):
+            yield BlockUnit(parser, parsed=parsed), bytes_done
         if segments_out is not None:
             segments_out.extend(byte_range_segments(source.path, piece))
         return
     parser = header_parser(source, settings, renamed_out)
+    plan = _plan(parser, settings)
     with PieceStream(source.path, piece) as stream:
         for block in piece_blocks(stream, settings.block_bytes, source.path):
-            yield (lambda block=block: parser.parse(block)), stream.file_position()
+            yield BlockUnit(parser, raw=block, plan=plan), stream.file_position()
         if segments_out is not None:
             segments_out.extend(stream.segments())
 
 
 def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:
     """Validated blocks of a source, one after the other, with the bytes consumed so far."""
-    for parse, bytes_done in block_parsers(source, settings):
-        yield parse(), bytes_done
+    for unit, bytes_done in block_parsers(source, settings):
+        yield unit.parse(), bytes_done
 
 
 def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowParser],
-                    block_bytes: int, piece: Piece | None = None) -> Iterator[tuple[ParsedBlock, int]]:
+                    block_bytes: int, piece: Piece | None = None) -> Iterator[tuple[RowParser, ParsedBlock, int]]:
     """Parquet batches through the same rules (with `piece`, its row groups only); bytes consumed
     are estimated from rows read."""
     try:
@@ -379,4 +432,4 @@ def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowPar
         except (OSError, pa.ArrowException) as error:
             raise SourceFormatError(f"{source.path}: a row group cannot be read: {error}; the file is refused") from error
         parsed = parser.parse_table(pa.Table.from_batches([batch]), first_row)
-        yield parsed, source.size * (first_row + batch.num_rows - 1) // total_rows
+        yield parser, parsed, source.size * (first_row + batch.num_rows - 1) // total_rows

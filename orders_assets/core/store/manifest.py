@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 
 from orders_assets.core.store.versions import StoreVersionError, readable_version
 
-MANIFEST_VERSION = 5
+MANIFEST_VERSION = 6
 """1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
 `rows_not_orders`, `stage_seconds`, `renamed_columns` and `content_digest` could be missing);
 2: every field present; 3: `pieces`, and the content digest of a content over 128 MiB taken by
 segments (identity.SEGMENT_BYTES): a file of a version-2 manifest over that size keeps its plain
 SHA-256, so a renamed copy of it is recognised only once it is ingested again (`run --rehash`);
 4: the filtered-out rows by the filter's rule (None in earlier manifests: not recorded);
-5: the rejected rows by reason (None in earlier manifests: their quarantine is read instead).
+5: the rejected rows by reason (None in earlier manifests: their quarantine is read instead);
+6: the rows the compiled pass read (None in earlier manifests: the exact path read them all).
 A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
@@ -62,6 +63,9 @@ class Manifest:
     rejections_by_reason: Mapping[str, int] | None = None
     """rows_rejected by reason, counted as the ingest wrote the quarantine, so that building the
     reports reads no quarantine; None in a manifest written before they were counted."""
+    rows_read_compiled: int | None = None
+    """Of rows_read, those the compiled pass judged (core/read/row_kernel.py); the exact path read the
+    others. None in a manifest written before the compiled pass: the exact path read them all."""
     attempt: str | None = None
     """The folder of the published attempt (set by the store when it commits the attempt)."""
     version: int = MANIFEST_VERSION

@@ -1,0 +1,212 @@
+"""The compiled pass against the exact path: every case of the bad-input catalogue, the fuzz test's
+mutated files, generated files clean and malformed, compressed, in pieces, Parquet and vendor
+layouts, each ingested twice (IngestSettings.engine exact, then compiled): the same kept rows, the
+same quarantine and the same counts. And the kernel against its own plain-Python reference
+(row_kernel.scan_rows.py_func) on hostile rows, output by output."""
+import random
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from orders_assets.core.generate import generate_orders
+from orders_assets.core.ingest.pieces import commit_pieces, ingest_piece
+from orders_assets.core.ingest.source import COMPILED, EXACT, ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.read import compiled_block, row_kernel
+from orders_assets.core.read.reader import SourceFormatError
+from orders_assets.core.read.sources import discover_sources
+from orders_assets.core.store.order_store import OrderStore
+from orders_assets_tests.core.ingest.test_bad_input import Rows, case_files
+
+COUNTS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "rows_filtered_order_type",
+          "rows_filtered_session", "rows_filtered_participant", "rejections_by_reason", "partitions")
+
+
+def staged(store: OrderStore, key: str) -> pa.Table:
+    """A source's staged rows, in line order (the paths may stage a partition's rows in another order)."""
+    manifest = store.manifest(key)
+    folder = store.source_folder(key) / manifest.attempt
+    tables = []
+    for path in sorted(folder.rglob("*.arrow")):
+        with pa.OSFile(str(path)) as file:
+            tables.append(pa.ipc.open_file(file).read_all())
+    return pa.concat_tables(tables).sort_by("source_line") if tables else None
+
+
+def ingested(path: Path, root: Path, engine: str, **settings) -> tuple:
+    """(manifest counts, staged rows, quarantine) of one file ingested by one engine, or the refusal."""
+    store = OrderStore(root / engine)
+    [source] = [found for found in discover_sources(path.parent) if found.key == path.name]
+    try:
+        manifest = ingest_source(ChunkedSource(source, IngestSettings(engine=engine, **settings)), store)
+    except SourceFormatError as error:
+        return ("refused", str(error)), None, None
+    counts = {name: getattr(manifest, name) for name in COUNTS}
+    counts["partitions"] = {text: sum(entry[-1] for entry in slices) for text, slices in manifest.partitions.items()}
+    return counts, staged(store, source.key), store.quarantined(source.key).sort_by("line")
+
+
+def assert_same(path: Path, root: Path, **settings) -> dict:
+    exact, compiled = (ingested(path, root, engine, **settings) for engine in (EXACT, COMPILED))
+    assert compiled[0] == exact[0], path.name
+    if exact[1] is not None:
+        assert compiled[1].equals(exact[1]), path.name
+        assert compiled[2].equals(exact[2]), path.name
+    return exact[0]
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    return case_files(tmp_path_factory.mktemp("catalogue"))
+
+
+def test_every_case_of_the_bad_input_catalogue_reads_the_same_by_both_paths(catalogue, tmp_path):
+    compared = 0
+    for number, (kind, (name, content, outcome)) in enumerate(sorted(catalogue.items())):
+        folder = tmp_path / f"case-{number}"
+        folder.mkdir()
+        (folder / name).write_bytes(content)
+        counts = assert_same(folder / name, folder / "stores")
+        if isinstance(outcome, Rows):
+            assert counts != "refused" and counts["rows_read"] == outcome.read, kind
+            compared += 1
+    assert compared >= 40  # the catalogue's ingested kinds, not only its refusals
+
+
+@pytest.mark.parametrize("bad_rows", [0.0, 0.01])
+def test_generated_files_clean_and_malformed_compressed_read_the_same(tmp_path, bad_rows):
+    for name in ("orders.csv", "orders.csv.gz", "orders.csv.zst"):
+        path = tmp_path / name
+        generate_orders(path, rows=60_000, days=2, securities=8, seed=31, bad_rows=bad_rows)
+        counts = assert_same(path, tmp_path / f"stores-{name}", block_bytes=1 << 18)
+        assert counts["rows_read"] == 60_000
+
+
+def test_a_non_default_filter_reads_the_same(tmp_path):
+    path = tmp_path / "orders.csv"
+    generate_orders(path, rows=30_000, days=2, securities=6, seed=32, bad_rows=0.005)
+    from orders_assets.core.read.filters import OrderFilter
+
+    order_filter = OrderFilter(order_types=("LIMIT", "SWEEP"), session_start="09:59:59", session_end="15:30:00",
+                               participants=("P001", "P007", "P042"))
+    counts = assert_same(path, tmp_path / "stores", order_filter=order_filter)
+    assert counts["rows_filtered_participant"] > 0 and counts["rows_kept"] > 0
+
+
+def test_the_fuzz_tests_mutated_files_read_the_same(tmp_path):
+    from orders_assets_tests.dagster.test_fuzz import PLANS, SEED, write_landing
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    generated = tmp_path / "generated.csv"
+    generate_orders(generated, rows=sum(plan.rows for plan in PLANS), days=3, securities=6, participants=30, seed=SEED)
+    write_landing(landing, generated, random.Random(SEED))
+    for path in sorted(landing.iterdir()):
+        assert_same(path, tmp_path / f"stores-{path.name.encode().hex()[:40]}", block_bytes=1 << 16)
+
+
+def test_blocks_cut_anywhere_read_the_same(tmp_path):
+    """Small blocks put rows the kernel defers (quoted newlines, lone CRs) at every block edge."""
+    path = tmp_path / "orders.csv"
+    generate_orders(path, rows=4_000, days=1, securities=4, seed=33, bad_rows=0.02)
+    text = path.read_bytes().split(b"\n")
+    text[10] = text[10].replace(b",B,", b',"B",', 1)
+    text[20] = text[20].replace(b",", b',"x\ny",', 1)
+    text[30] = text[30] + b"\r"
+    text[40] = text[40].replace(b",", b"\r,", 1)
+    text[50] = text[50].replace(b"2025-03-03 ", b"2025-03-03T", 1)[:-2] + b"Z," + text[50][-1:]
+    path.write_bytes(b"\n".join(text))
+    for block_bytes in (1 << 12, 1 << 14, 1 << 20):
+        assert_same(path, tmp_path / f"stores-{block_bytes}", block_bytes=block_bytes)
+
+
+def test_a_file_in_pieces_reads_the_same(tmp_path):
+    from orders_assets.core.ingest.pieces import cut_files, load_cut
+
+    landing = tmp_path / "landing"
+    generate_orders(landing / "orders.csv", rows=40_000, days=2, securities=5, seed=34, bad_rows=0.01)
+    [source] = discover_sources(landing)
+    results = {}
+    for engine in (EXACT, COMPILED):
+        store = OrderStore(tmp_path / engine)
+        chunked = ChunkedSource(source, IngestSettings(engine=engine, block_bytes=1 << 16, stage_bytes=1 << 19))
+        cut_id, pieces = cut_files(store, {source.key: chunked}, 3, piece_bytes=1)[source.key]
+        pieces = load_cut(store, chunked, cut_id)
+        for piece in pieces:
+            ingest_piece(chunked, pieces, piece.index, store)
+        manifest = commit_pieces(chunked, pieces, store)
+        assert len(pieces) == 3 and manifest.pieces == 3
+        results[engine] = ({name: getattr(manifest, name) for name in COUNTS if name != "partitions"},
+                           staged(store, source.key), store.quarantined(source.key).sort_by("line"))
+    assert results[COMPILED][0] == results[EXACT][0]
+    assert results[COMPILED][1].equals(results[EXACT][1]) and results[COMPILED][2].equals(results[EXACT][2])
+
+
+def test_parquet_and_vendor_layouts_are_read_by_the_exact_path_alone(tmp_path):
+    path = tmp_path / "orders.parquet"
+    generate_orders(path, rows=5_000, days=1, securities=3, seed=35)
+    store = OrderStore(tmp_path / "store")
+    [source] = discover_sources(tmp_path)
+    manifest = ingest_source(ChunkedSource(source, IngestSettings(engine=COMPILED)), store)
+    assert manifest.rows_read == 5_000 and manifest.rows_read_compiled == 0
+
+
+def test_a_clean_canonical_file_is_read_by_the_compiled_pass_alone(tmp_path):
+    path = tmp_path / "orders.csv"
+    generate_orders(path, rows=20_000, days=1, securities=3, seed=36)
+    [source] = discover_sources(tmp_path)
+    manifest = ingest_source(ChunkedSource(source, IngestSettings(engine=COMPILED)), OrderStore(tmp_path / "store"))
+    assert manifest.rows_read == manifest.rows_read_compiled == 20_000
+
+
+HOSTILE_ROWS = [
+    b"1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,45.12,100",
+    b"2,2025-03-03 10:00:00.123456789,BHP,P1,S,CENTRE_POINT_BLOCK,0.0001,1",
+    b"3,2025-10-05 02:30:00,BHP,P1,B,CENTRE_POINT,1,1",
+    b"4,2025-02-29 10:00:00,BHP,P1,B,CENTRE_POINT,1,1",
+    b"5,2024-02-29T15:59:59.999999,BHP,P1,B,CENTRE_POINT,-0.00,+007",
+    b"6,2025-03-03 16:00:00,BHP,P1,B,CENTRE_POINT,-1.5,1",
+    b"7,2025-03-03 12:00:00,BHP,P1,X,CENTRE_POINT,1.5,0",
+    b"8,2025-03-03 12:00:00,,P1,B,CENTRE_POINT,1.5,1",
+    b'9,2025-03-03 12:00:00,"BHP",P1,B,CENTRE_POINT,1.5,1',
+    b'10,2025-03-03 12:00:00,"B""HP",P1,B,CENTRE_POINT,1.5,1',
+    b"11,2025-03-03 12:00:00+11:00,BHP,P1,B,CENTRE_POINT,1.5,1",
+    b"12,2025-03-03 12:00:00,BH\xc3\xa9,P1,B,CENTRE_POINT,1.5,1",
+    b"13,2025-03-03 12:00:00,BH\xe9,P1,B,CENTRE_POINT,1.5,1",
+    b"14,2025-03-03 12:00:00,BHP,P1,B,CENTRE_POINT,1.5",
+    b"15,0001-01-01 12:00:00,BHP,P1,B,CENTRE_POINT,1.5,1",
+    b"16,2025-03-03 12:00:00,BHP,P1,B,LIMIT,99999999999999.9999,999999999999999999",
+    b"",
+    b"\r",
+    b"17,2025-03-03 12:00:00,BHP,P1,B,CENTRE_POINT,1.5,1\r",
+    b"18,2025-03-03 12\r:00:00,BHP,P1,B,CENTRE_POINT,1.5,1",
+]
+
+
+def kernel_outputs(scan, data: bytes, plan) -> tuple:
+    array = np.frombuffer(data, dtype=np.uint8)
+    out = compiled_block._outputs(row_kernel.count_lines(array), plan.roles.size)
+    rows, kept = scan(array, 5, plan.roles, plan.gaps, plan.types, plan.type_offsets, *plan.session, *out)
+    return rows, kept, [array[:rows] for array in out[:6]], [array[:kept] for array in out[6:]]
+
+
+def test_the_kernel_equals_its_plain_python_reference(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n")
+    from orders_assets.core.ingest.source import header_parser
+    from orders_assets.core.read.filters import OrderFilter
+
+    [source] = discover_sources(tmp_path)
+    plan = compiled_block.compiled_plan(header_parser(source, IngestSettings()), OrderFilter(), 0)
+    data = b"\n".join(HOSTILE_ROWS) + b"\n"
+    compiled, reference = kernel_outputs(row_kernel.scan_rows, data, plan), \
+        kernel_outputs(row_kernel.scan_rows.py_func, data, plan)
+    assert compiled[:2] == reference[:2] and compiled[0] == len([row for row in HOSTILE_ROWS if row.strip(b"\r")])
+    for ours, theirs in zip(compiled[2] + compiled[3], reference[2] + reference[3]):
+        assert np.array_equal(ours, theirs)
+    verdicts = dict(zip(compiled[2][2].tolist(), compiled[2][0].tolist()))
+    line = {row.split(b",")[0]: 5 + index for index, row in enumerate(HOSTILE_ROWS)}
+    assert verdicts[line[b"1"]] == row_kernel.KEPT and verdicts[line[b"3"]] == row_kernel.REJECTED
+    assert verdicts[line[b"11"]] == verdicts[line[b"13"]] == verdicts[line[b"10"]] == row_kernel.DEFERRED
+    assert verdicts[line[b"12"]] == row_kernel.KEPT and verdicts[line[b"16"]] == row_kernel.FILTERED_TYPE
