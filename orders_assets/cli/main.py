@@ -292,9 +292,21 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
             f"+ {summary.rows_filtered_out:,} filtered out + {summary.rows_rejected:,} rejected; "
             f"{summary.partitions:,} partitions; value {summary.value:f}"
         )
+        print(f"       read by the compiled pass: {summary.rows_read_compiled:,} rows; by the exact path: "
+              f"{summary.rows_read_exact:,}" + exact_files(summary))
         for line in overlap_lines(summary):
             print(line)
     print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
+
+
+def exact_files(summary, shown: int = 5) -> str:
+    """The files the exact path read rows of, with how many: the compiled pass could not judge them
+    (vendor layouts, Parquet, rows with quotes inside a field, offsets, bytes that are not UTF-8)."""
+    files = [entry for entry in summary.files if entry.rows_read_exact]
+    if not files:
+        return ""
+    named = ", ".join(f"{entry.source_file} {entry.rows_read_exact:,}" for entry in files[:shown])
+    return f" ({named}{f', and {len(files) - shown} more files' if len(files) > shown else ''})"
 
 
 def overlap_lines(summary) -> list[str]:

@@ -31,13 +31,14 @@ from orders_assets.core.store.outputs import OutputPath
 
 SUMMARY_NAME = "summary.json"
 
-SUMMARY_VERSION = 3
+SUMMARY_VERSION = 4
 """1: the keys summary.json has always held; a file written before this class has no `version` key
 and is read as 1. 2 adds what the reports were made under and over: the filter, the trade dates,
 the rejected rows by reason, the filtered-out rows by cause, and each file's quarantine (a version
 1 file reads with them empty). 3 adds the overlap between files: the rule, the rows in the
 partitions, rows_duplicated_across_files per file pair, rows_superseded, rows_deduplicated, and
-rows counted more than once (an earlier file reads with none).
+rows counted more than once (an earlier file reads with none). 4 adds the rows each path read,
+the compiled pass and the exact path, in all and per file (0 in an earlier file).
 A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
@@ -71,6 +72,9 @@ class FileSummary:
     rows_superseded: int = 0
     rows_deduplicated: int = 0
     """Its kept rows the overlap rule left out of the partitions (latest_per_date, dedup)."""
+    rows_read_compiled: int = 0
+    rows_read_exact: int = 0
+    """Its rows read by the compiled pass and by the exact path (core/read/compiled_block.py)."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
@@ -147,6 +151,10 @@ class Summary:
     the earlier's, the partitions, and the first line in each file."""
     rows_counted_more_than_once: int = 0
     """Kept rows equal to a row of an earlier file that the partitions still count (union)."""
+    rows_read_compiled: int = 0
+    rows_read_exact: int = 0
+    """rows_read by the path that read them: the compiled pass, or the exact path (rows it defers,
+    files of vendor layouts, Parquet, compressed or not)."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -220,6 +228,8 @@ def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilt
         rows_deduplicated=overlaps.rows_deduplicated,
         rows_duplicated_across_files=overlaps.pairs,
         rows_counted_more_than_once=overlaps.rows_duplicated if store.overlap.kind == UNION else 0,
+        rows_read_compiled=sum(manifest.rows_read_compiled or 0 for manifest in manifests),
+        rows_read_exact=sum(manifest.rows_read - (manifest.rows_read_compiled or 0) for manifest in manifests),
     )
 
 
@@ -253,8 +263,10 @@ def _file_summary(store: OrderStore, manifest: Manifest, overlaps: Mapping[str, 
     counts = {field: getattr(manifest, field) for field in COUNT_FIELDS}
     quarantine = (str(store.quarantine_file(manifest.source_key).relative_to(store.root))
                   if manifest.rows_rejected else None)
+    compiled = manifest.rows_read_compiled or 0  # None: an earlier release's exact path read them all
     common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
-              "filtered_out_by": _filtered_out_by(manifest), **overlaps}
+              "filtered_out_by": _filtered_out_by(manifest), **overlaps,
+              "rows_read_compiled": compiled, "rows_read_exact": manifest.rows_read - compiled}
     if manifest.layout == CANONICAL:
         return FileSummary(manifest.source_key, **counts, **common)
     return FileSummary(manifest.source_key, **counts, **common, layout=manifest.layout,
