@@ -9,6 +9,7 @@ from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
 from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.read.identity import content_digest
 from orders_assets.assets.pieces import cut_in_run, run_piece, with_piece_workers
 from orders_assets.assets.tags import CUT_TAG, ENGINE_SECONDS, PIECE_TAG
 from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
@@ -228,7 +229,8 @@ def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landin
         return []
     rules = next(iter(landing_orders.values())).settings  # resolved once for the step, by the IO manager
     copies = ingested_copies(store.manifests(), [key for key in landing_orders if key not in refused],
-                             rules.layouts.name_fields)
+                             rules.layouts.name_fields,
+                             lambda key, algorithm: content_digest(landing_orders[key].source, algorithm))
     record_copies(store, copies)
     record_refused(store, landing_orders, refused)
     for key, _fingerprint, original in copies:

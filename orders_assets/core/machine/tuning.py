@@ -44,7 +44,7 @@ MIN_FREE_DISK = 1 * GiB
 """Below this the data folder's disk is considered full: a run would fail half way."""
 MAX_WORKERS_PER_CORE = 4
 CORES_PER_FILE_STEP = 7
-"""Cores one file's threaded step keeps busy before its ordered read + SHA-256 thread bounds it
+"""Cores one file's threaded step keeps busy before its ordered read + digest thread bounds it
 (about 800 MB/s; the model of docs/performance.md, "How the ingest grows with cores")."""
 AUTO = "auto"
 ENV_PREFIX = "ORDERS_ASSETS_"

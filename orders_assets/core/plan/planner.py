@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.registries import Copy, Refusal
-from orders_assets.core.read.identity import content_digest
+from orders_assets.core.read.identity import content_digest, digest_algorithm
 from orders_assets.core.read.sources import LandingScan, SkippedFile, SourceFile, scan_landing
 from orders_assets.core.store.keys import PartitionKey
 
@@ -35,7 +35,9 @@ class IngestPlan:
         return not self.to_ingest and not self.to_retire
 
 
-DigestOf = Callable[[SourceFile], str]
+DigestOf = Callable[..., str]
+"""A file's content digest: (source) in the current algorithm, (source, algorithm) in another
+(identity.content_digest)."""
 FingerprintFor = Callable[[str], str] | str
 """A source key's ingest fingerprint (IngestSettings.fingerprint_for), or one for every file."""
 
@@ -95,6 +97,7 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
         return digest, tuple(sorted(name_fields(key).items()))
 
     by_content = {identity(key, manifest.content_digest): key for key, manifest in comparable.items()}
+    digest_in = _digests(digest_of)
     to_ingest, touched, duplicates = [], [], []
     for source in candidates:
         manifest = comparable.get(source.key)
@@ -105,20 +108,45 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
         if not could_be_copy:
             to_ingest.append(source.key)
             continue
-        digest = digest_of(source)
-        if manifest is not None and manifest.content_digest == digest:
+        if manifest is not None and manifest.content_digest == digest_in(source, manifest.content_digest):
             touched.append((source.key, source.fingerprint))
-        elif manifest is None and by_content.get(identity(source.key, digest), source.key) != source.key:
-            duplicates.append((source.key, source.fingerprint, by_content[identity(source.key, digest)]))
+            continue
+        original = None
+        if manifest is None:  # a new name: the content of another current or new file?
+            stored = {digest_algorithm(digest): digest for digest, _fields in by_content if digest}
+            owners = (by_content.get(identity(source.key, digest_in(source, example))) for example in stored.values())
+            original = next((owner for owner in owners if owner is not None and owner != source.key), None)
+        if original is not None:
+            duplicates.append((source.key, source.fingerprint, original))
         else:
             to_ingest.append(source.key)
-            by_content.setdefault(identity(source.key, digest), source.key)
+            by_content.setdefault(identity(source.key, digest_in(source, None)), source.key)
     return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates),
                       tuple(still_refused))
 
 
+def _digests(digest_of: DigestOf) -> Callable[[SourceFile, str | None], str]:
+    """digest_in(source, stored): the source's content digest in the algorithm of a `stored` digest
+    (None: the current one), each file read at most once an algorithm, so that a digest an earlier
+    release stored (SHA-256) is compared with the file's SHA-256 (identity.digest_algorithm)."""
+    found: dict[tuple[str, str | None], str] = {}
+
+    def digest_in(source: SourceFile, stored: str | None) -> str:
+        if (source.key, None) not in found:
+            found[(source.key, None)] = digest_of(source)
+        current = found[(source.key, None)]
+        if stored is None or digest_algorithm(stored) == digest_algorithm(current):
+            return current
+        algorithm = digest_algorithm(stored)
+        if (source.key, algorithm) not in found:
+            found[(source.key, algorithm)] = digest_of(source, algorithm)
+        return found[(source.key, algorithm)]
+    return digest_in
+
+
 def ingested_copies(manifests: Iterable[Manifest], just_ingested: Iterable[str],
-                    name_fields: NameFields = lambda _key: {}) -> list[tuple[str, str, str]]:
+                    name_fields: NameFields = lambda _key: {},
+                    digest_in: Callable[[str, str], str] | None = None) -> list[tuple[str, str, str]]:
     """Files just ingested whose content equals another current file's: (copy, its fingerprint, original).
 
     The plan compares contents only between files of one size, and a compressed file's size is not
@@ -141,7 +169,31 @@ def ingested_copies(manifests: Iterable[Manifest], just_ingested: Iterable[str],
         original = ordered[0].source_key
         copies += [(manifest.source_key, manifest.fingerprint, original)
                    for manifest in ordered[1:] if manifest.source_key in fresh]
+    if digest_in is not None:
+        copies += _copies_of_older_digests(list(manifests), fresh - {copy for copy, _, _ in copies}, name_fields,
+                                           digest_in)
     return sorted(copies)
+
+
+def _copies_of_older_digests(manifests: list[Manifest], fresh: set[str], name_fields: NameFields,
+                             digest_in: Callable[[str, str], str]) -> list[tuple[str, str, str]]:
+    """Just-ingested files whose content equals a current file's digested by an earlier release in
+    another algorithm (identity.py): only a file with the same rows read and rules is read again,
+    in that algorithm, so an upgraded store still finds a compressed copy of a file it had."""
+    older = [manifest for manifest in manifests if manifest.source_key not in fresh and manifest.content_digest]
+    copies = []
+    for manifest in sorted((found for found in manifests if found.source_key in fresh and found.content_digest),
+                           key=lambda found: found.source_key):
+        for candidate in older:
+            if (digest_algorithm(candidate.content_digest) != digest_algorithm(manifest.content_digest)
+                    and (candidate.rows_read, candidate.filter_fingerprint) == (manifest.rows_read,
+                                                                                 manifest.filter_fingerprint)
+                    and name_fields(candidate.source_key) == name_fields(manifest.source_key)
+                    and digest_in(manifest.source_key, digest_algorithm(candidate.content_digest))
+                    == candidate.content_digest):
+                copies.append((manifest.source_key, manifest.fingerprint, candidate.source_key))
+                break
+    return copies
 
 
 def record_copies(store, copies: Iterable[tuple[str, str, str]]) -> None:

@@ -1,6 +1,6 @@
 """Short stable names for texts: a settings fingerprint, a folder name for a file's key, a cache tag.
 
-Not content digests (those are SHA-256, see identity.py): these name things, so SHA-1 cut to a
+Not content digests (those are XXH3-128, see identity.py): these name things, so SHA-1 cut to a
 few hex digits is enough, and one function keeps every such name made the same way.
 """
 import hashlib

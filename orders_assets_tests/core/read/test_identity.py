@@ -95,3 +95,38 @@ def test_a_file_is_stable_when_unchanged_between_two_looks_or_marked_done(tmp_pa
         file.write("2,y\n")
     assert [source.key for source in stable_sources(discover_sources(landing), seen)] == ["marked.csv"]
     assert seen["growing.csv"] == Observation(size=len("order_id,timestamp\n1,x\n"), mtime_ns=seen["growing.csv"].mtime_ns)
+
+
+def test_a_store_an_earlier_release_digested_with_sha256_opens_without_ingesting_again(tmp_path):
+    """Digests were SHA-256 (plain hex); they are XXH3-128 now (`xxh3:`). A store written before keeps
+    its files: a touched file is touched, a renamed or a compressed copy is a copy, nothing is read
+    twice but the files that need the comparison, each in the algorithm its counterpart was stored in."""
+    from orders_assets.core.plan.planner import ingested_copies
+    from orders_assets.core.read.identity import SHA256, digest_algorithm
+    from orders_assets.core.store.atomic import atomic_write_json
+
+    landing = tmp_path / "landing"
+    generate_orders(landing / "a.csv", rows=3_000, days=1, securities=3, seed=7)
+    store = OrderStore(tmp_path / "data")
+    ingest(landing, store, {"a.csv"})
+    [a] = discover_sources(landing)
+    assert digest_algorithm(store.manifest("a.csv").content_digest) != SHA256  # today's digests name XXH3
+    earlier = store.manifest("a.csv").with_changes(content_digest=content_digest(a, SHA256))
+    atomic_write_json(store.source_folder("a.csv") / "manifest.json", earlier.to_json())
+    assert len(earlier.content_digest) == 64 and all(c in "0123456789abcdef" for c in earlier.content_digest)
+
+    os.utime(landing / "a.csv", ns=(1, 1))  # touched: a new time, the same content
+    shutil.copyfile(landing / "a.csv", landing / "renamed.csv")
+    plan = plan_ingest(discover_sources(landing), store.manifests(), IngestSettings().order_filter.fingerprint,
+                       content_digest, store.duplicates().copies)
+    assert plan.to_ingest == () and [key for key, _ in plan.touched] == ["a.csv"]
+    assert [(copy, original) for copy, _fingerprint, original in plan.duplicates] == [("renamed.csv", "a.csv")]
+
+    (landing / "renamed.csv").unlink()
+    (landing / "zipped.csv.gz").write_bytes(gzip.compress((landing / "a.csv").read_bytes()))
+    ingest(landing, store, {"zipped.csv.gz"})
+    sources = {source.key: source for source in discover_sources(landing)}
+    copies = ingested_copies(store.manifests(), ["zipped.csv.gz"],
+                             digest_in=lambda key, algorithm: content_digest(sources[key], algorithm))
+    assert [(copy, original) for copy, _fingerprint, original in copies] == [("zipped.csv.gz", "a.csv")]
+    assert ingested_copies(store.manifests(), ["zipped.csv.gz"]) == []  # without reading again it could not tell
