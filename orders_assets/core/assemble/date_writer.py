@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -126,8 +127,34 @@ def write_date(target, trade_date: str, columns: pa.Schema,
                     partials.append(partial_aggregates(date_files.with_trade_date(copied_rows, trade_date), edges))
                 pieces.append(copied_rows)
             rows = pa.concat_tables([_conform(table, columns) for table in pieces])
-            order = pc.sort_indices(rows, [(column, "ascending") for column in date_files.SORT_COLUMNS])
-            date_files.write_units(writer, rows.take(order), piece_units)
+            date_files.write_units(writer, in_file_order(rows), piece_units)
+
+
+def in_file_order(rows: pa.Table) -> pa.Table:
+    """The rows in a date file's order (date_files.SORT_COLUMNS). Rows staged from one time-ordered
+    export usually are already (its partitions' runs keep the file's order): checking that is one
+    comparison of neighbours a column, a sort and a copy of every column only where needed."""
+    if already_sorted(rows, date_files.SORT_COLUMNS):
+        return rows
+    return rows.take(pc.sort_indices(rows, [(column, "ascending") for column in date_files.SORT_COLUMNS]))
+
+
+def already_sorted(rows: pa.Table, columns) -> bool:
+    """Each row is ordered before or equal to the next by `columns`, compared in turn."""
+    count = rows.num_rows
+    if count < 2:
+        return True
+    undecided = np.ones(count - 1, dtype=bool)  # neighbours equal on every column compared so far
+    for name in columns:
+        column = rows[name]
+        before, after = column.slice(0, count - 1), column.slice(1)
+        greater = np.asarray(pc.fill_null(pc.greater(before, after), True).to_numpy(zero_copy_only=False), dtype=bool)
+        if (greater & undecided).any():
+            return False
+        undecided &= np.asarray(pc.fill_null(pc.equal(before, after), False).to_numpy(zero_copy_only=False), dtype=bool)
+        if not undecided.any():
+            return True
+    return True
 
 
 def _pieces(units: list[date_files.WriteUnit]) -> list[list[date_files.WriteUnit]]:
