@@ -83,11 +83,7 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
     """The block's rows judged by the kernel; the deferred ones by the exact path (`exact_filter`:
     ParsedBlock -> (kept, rows_filtered_out, filtered_by), the ingest's own filter)."""
     data = np.frombuffer(block.data, dtype=np.uint8)
-    capacity = kernel.count_lines(data)
-    columns = plan.roles.size
-    out = _outputs(capacity, columns)
-    rows, kept = kernel.scan_rows(data, block.first_line, plan.roles, plan.gaps, plan.types, plan.type_offsets,
-                                  plan.session[0], plan.session[1], *out)
+    rows, kept, out = scanned(data, block.first_line, plan, lines=block.lines)
     verdicts, reasons, lines, starts, stops, found = (array[:rows] for array in out[:6])
     kept_table = _kept_table(data, plan, out[6:], kept, lines[verdicts == kernel.KEPT])
     kept_table, participant_out = _participants(kept_table, plan.participants)
@@ -111,19 +107,34 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
     )
 
 
+def scanned(data: np.ndarray, first_line: int, plan: CompiledPlan, scan=kernel.scan_rows,
+            lines: int | None = None) -> tuple[int, int, tuple]:
+    """(rows, kept rows, the kernel's outputs) of a block's bytes, its first row on `first_line`.
+    `lines`: the block's physical lines when known (the reader counts them), else counted here.
+    `scan` is the kernel (its plain-Python reference, scan_rows.py_func, in the tests)."""
+    out = _outputs((kernel.count_lines(data) if lines is None else lines) + 1, plan.roles.size)
+    words, head = kernel.aligned_words(data)
+    rows, kept = scan(data, words, head, first_line, plan.roles, plan.gaps, plan.types, plan.type_offsets,
+                      plan.session[0], plan.session[1], *out)
+    return rows, kept, out
+
+
 def _outputs(capacity: int, columns: int) -> tuple:
-    """The kernel's output arrays for a block of at most `capacity` rows."""
-    return (np.zeros(capacity, dtype=np.int8), np.zeros(capacity, dtype=np.int8), np.zeros(capacity, dtype=np.int64),
-            np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int32),
-            np.zeros((capacity, columns), dtype=np.int64), np.zeros((capacity, columns), dtype=np.int64),
-            np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int64), np.zeros(capacity, dtype=np.int64))
+    """The kernel's output arrays for a block of at most `capacity` rows. Left unset (np.empty: no
+    page is touched that the kernel does not write): a row's verdict says which of its entries the
+    kernel wrote, and only those are read. The kept rows' field offsets are a column's run each."""
+    return (np.empty(capacity, dtype=np.int8), np.empty(capacity, dtype=np.int8), np.empty(capacity, dtype=np.int64),
+            np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int32),
+            np.empty((columns, capacity), dtype=np.int64), np.empty((columns, capacity), dtype=np.int64),
+            np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64))
 
 
 def _kept_table(data: np.ndarray, plan: CompiledPlan, kept_out: tuple, kept: int, kept_lines: np.ndarray) -> pa.Table:
     """The kept rows in the exact path's staged form: the file's columns in its order (text as
     written, timestamp as an instant in the exchange's zone, price decimal128(18, 4), quantity int64),
     then source_line, trade_date, hour."""
-    field_starts, field_stops, walls, prices, quantities = (array[:kept] for array in kept_out)
+    field_starts, field_stops = (array[:, :kept] for array in kept_out[:2])
+    walls, prices, quantities = (array[:kept] for array in kept_out[2:])
     columns = {}
     for index, name in enumerate(plan.parser.header):
         role = int(plan.roles[index])
@@ -134,8 +145,7 @@ def _kept_table(data: np.ndarray, plan: CompiledPlan, kept_out: tuple, kept: int
         elif role == kernel.QUANTITY:
             columns[name] = pa.array(quantities, schema.QUANTITY_TYPE)
         else:
-            offsets, values = kernel.gather_text(data, np.ascontiguousarray(field_starts[:, index]),
-                                                 np.ascontiguousarray(field_stops[:, index]), kept)
+            offsets, values = kernel.gather_text(data, field_starts[index], field_stops[index], kept)
             columns[name] = pa.StringArray.from_buffers(kept, pa.py_buffer(offsets), pa.py_buffer(values))
     days = walls // kernel.MICROS_PER_DAY
     columns[SOURCE_LINE] = pa.array(kept_lines, pa.int64())
@@ -226,29 +236,38 @@ def _micros_of_day(clock: str) -> int:
 @functools.lru_cache(maxsize=32)
 def nonexistent_wall_times(timezone: str) -> np.ndarray:
     """The zone's wall times that do not exist (the hour skipped when clocks go forward), years
-    kernel.FIRST_YEAR to LAST_YEAR, as sorted [start, end) pairs of microseconds since 1970: each
-    transition found by the zone's offset at every UTC midnight, then to the second by bisection."""
-    zone = ZoneInfo(timezone)
+    kernel.FIRST_YEAR to LAST_YEAR, as sorted [start, end) pairs of microseconds since 1970.
 
-    def offset_at(seconds: int) -> int:
-        return int((EPOCH + timedelta(seconds=seconds)).astimezone(zone).utcoffset().total_seconds())
-
+    The zone's offsets come from Arrow's time-zone database, the one the exact path judges by
+    (assume_timezone): taken at every UTC midnight in one call, then, where a day's offset differs
+    from the day before, narrowed to the hour, the minute and the second of the change."""
     first = int((datetime(kernel.FIRST_YEAR - 1, 12, 30, tzinfo=utc_zone.utc) - EPOCH).total_seconds())
     last = int((datetime(kernel.LAST_YEAR + 1, 1, 2, tzinfo=utc_zone.utc) - EPOCH).total_seconds())
+    midnights = np.arange(first, last + 1, 86_400, dtype=np.int64)
+    offsets = _utc_offsets(midnights, timezone)
     gaps = []
-    previous = offset_at(first)
-    for day_start in range(first + 86_400, last + 1, 86_400):
-        offset = offset_at(day_start)
-        if offset == previous:
-            continue
-        low, high = day_start - 86_400, day_start  # the offset changes in (low, high]
-        while high - low > 1:
-            middle = (low + high) // 2
-            low, high = (middle, high) if offset_at(middle) == previous else (low, middle)
-        if offset > previous:  # clocks went forward: the wall times [high + previous, high + offset) never show
-            gaps.append(((high + previous) * 1_000_000, (high + offset) * 1_000_000))
-        previous = offset
+    for day in np.flatnonzero(offsets[1:] != offsets[:-1]) + 1:
+        before, after = int(offsets[day - 1]), int(offsets[day])
+        change = _first_change(int(midnights[day - 1]), before, timezone)
+        if after > before:  # clocks went forward: the wall times [change + before, change + after) never show
+            gaps.append(((change + before) * 1_000_000, (change + after) * 1_000_000))
     return np.array(gaps, dtype=np.int64).reshape(-1, 2)
+
+
+def _utc_offsets(seconds: np.ndarray, timezone: str) -> np.ndarray:
+    """The zone's UTC offset, in seconds, at each instant (seconds since 1970)."""
+    instants = pa.array(seconds * 1_000_000, pa.timestamp("us", tz=timezone))
+    local = pc.local_timestamp(instants).cast(pa.int64()).to_numpy()
+    return (local - seconds * 1_000_000) // 1_000_000
+
+
+def _first_change(start: int, offset: int, timezone: str) -> int:
+    """The first second after `start` at which the zone's offset is no longer `offset` (within a day)."""
+    for step, span in ((3_600, 86_400), (60, 3_600), (1, 60)):
+        candidates = np.arange(start + step, start + span + 1, step, dtype=np.int64)
+        changed = np.flatnonzero(_utc_offsets(candidates, timezone) != offset)
+        start = int(candidates[changed[0]]) - step
+    return start + 1
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=utc_zone.utc)

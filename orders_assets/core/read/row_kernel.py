@@ -17,7 +17,9 @@ Everything else is decided here, by the same grammars as the exact path, in the 
 """
 from __future__ import annotations
 
+import llvmlite.ir
 import numba
+import numba.extending
 import numpy as np
 
 KEPT, FILTERED_TYPE, FILTERED_SESSION, REJECTED, DEFERRED, BLANK = 0, 1, 2, 3, 4, 5
@@ -115,13 +117,14 @@ def _days_from_civil(year, month, day):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _date_day(data, start):
-    """Days since 1970 of the date YYYY-MM-DD at start: -1 when it is none (rejected), -2 in a year
-    outside FIRST_YEAR..LAST_YEAR (deferred: instants near years 1 and 9999, gaps not tabled)."""
+    """(verdict, days since 1970) of the date YYYY-MM-DD at start: verdict 0 a date, -1 none
+    (rejected), -2 in a year outside FIRST_YEAR..LAST_YEAR (deferred: instants near years 1 and
+    9999, gaps not tabled). Days before 1970 are negative, hence the verdict apart."""
     if data[start + 4] != 45 or data[start + 7] != 45:
-        return -1
+        return -1, 0
     year, month, day = _digits(data, start, 4), _digits(data, start + 5, 2), _digits(data, start + 8, 2)
     if year < 1 or month < 1 or month > 12 or day < 1:
-        return -1
+        return -1, 0
     leap = (year % 4 == 0) and (year % 100 != 0 or year % 400 == 0)
     month_days = 31
     if month == 2:
@@ -129,10 +132,10 @@ def _date_day(data, start):
     elif month == 4 or month == 6 or month == 9 or month == 11:
         month_days = 30
     if day > month_days:
-        return -1
+        return -1, 0
     if year < FIRST_YEAR or year > LAST_YEAR:
-        return -2
-    return _days_from_civil(year, month, day)
+        return -2, 0
+    return 0, _days_from_civil(year, month, day)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -172,14 +175,15 @@ def _time_of_day(data, start, stop):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _wall_micros(data, start, stop, dates, gaps):
-    """A naive timestamp's wall time in microseconds since 1970, or: -1 invalid (rejected, a wall
-    time in a DST gap among them), -2 not judged here (deferred). YYYY-MM-DD[ T]HH:MM:SS(.f{1,9})?.
+    """(verdict, wall time in microseconds since 1970) of a naive timestamp, verdict 0 valid, -1
+    invalid (rejected, a wall time in a DST gap among them), -2 not judged here (deferred).
+    YYYY-MM-DD[ T]HH:MM:SS(.f{1,9})?; a wall time before 1970 is negative, hence the verdict apart.
 
     `dates` caches the last date seen ([its byte offset, its day, the day's gap start and end, -1
     when none]): the rows of a block mostly share their date, so its digits are compared, not parsed,
     and the gaps searched once a day."""
     if stop - start < 19:
-        return -1
+        return -1, 0
     cached = dates[0]
     same = cached >= 0
     if same:
@@ -188,19 +192,19 @@ def _wall_micros(data, start, stop, dates, gaps):
                 same = False
                 break
     if not same:
-        day = _date_day(data, start)
-        if day < 0:
-            return day
+        verdict, day = _date_day(data, start)
+        if verdict < 0:
+            return verdict, 0
         gap = _gap_of_day(day, gaps)
         dates[0], dates[1] = start, day
         dates[2], dates[3] = (gaps[gap, 0], gaps[gap, 1]) if gap >= 0 else (-1, -1)
     time_of_day = _time_of_day(data, start, stop)
     if time_of_day < 0:
-        return time_of_day
+        return time_of_day, 0
     wall = dates[1] * MICROS_PER_DAY + time_of_day
     if dates[2] <= wall < dates[3]:
-        return -1
-    return wall
+        return -1, 0
+    return 0, wall
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -293,14 +297,87 @@ def _columns_of_roles(roles):
     return column
 
 
+ONE = np.uint64(1)
+LOW_SEVEN = np.uint64(0x7F7F7F7F7F7F7F7F)
+HIGH_BITS = np.uint64(0x8080808080808080)
+FROM_45 = np.uint64((0x80 - 45) * 0x0101010101010101)
+"""Added to a word's low seven bits, sets bit 7 of each byte of 45 or more (no carry crosses a byte)."""
+PADDING = 0x41
+"""A byte that needs no attention, in place of those outside the block in its first and last word."""
+
+
+def aligned_words(data: np.ndarray) -> tuple[np.ndarray, int]:
+    """`data` as 8-byte words for the kernel, and the offset in data of the second: the words that
+    lie wholly inside data at addresses a multiple of 8 (a view, no copy), between the word of the
+    bytes before them and the word of the bytes after them (copied, PADDING outside data)."""
+    head = min(-data.ctypes.data % 8, data.size)
+    middle = (data.size - head) // 8
+    tail = head + middle * 8
+    first = np.full(8, PADDING, dtype=np.uint8)
+    first[8 - head:] = data[:head]
+    last = np.full(8, PADDING, dtype=np.uint8)
+    last[:data.size - tail] = data[tail:]
+    edges = np.concatenate((first, last)).view(np.uint64)
+    return (data[head:tail].view(np.uint64), edges), head
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _special_bytes(middle, first_word, last_word, head, base):
+    """Bit 7 set for each byte of the word at `base` that needs attention: below 45 (a comma, a
+    quote, CR, LF, and the space and other punctuation that the loop passes over) or above 127."""
+    index = (base - head) >> 3
+    if index < 0:
+        word = first_word
+    elif index < middle.size:
+        word = middle[index]
+    else:
+        word = last_word
+    return (~((word & LOW_SEVEN) + FROM_45) | word) & HIGH_BITS
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _resume(middle, first_word, last_word, head, position):
+    """(base, mask) to visit the special bytes from `position` on."""
+    base = position - (position - head) % 8
+    mask = _special_bytes(middle, first_word, last_word, head, base)
+    below = np.uint64(8 * (position - base))
+    return base, mask & ~((ONE << below) - ONE)
+
+
+@numba.extending.intrinsic
+def _trailing_zeros(typing_context, word):
+    """LLVM's cttz: the index of a word's lowest set bit (one instruction)."""
+    def build(context, builder, signature, arguments):
+        return builder.cttz(arguments[0], llvmlite.ir.Constant(llvmlite.ir.IntType(1), 0))
+    return numba.types.uint64(numba.types.uint64), build
+
+
+def _lowest_byte(mask):
+    """The byte, within its word, of a mask's lowest set bit (plain Python; compiled: cttz)."""
+    mask = int(mask)
+    return ((mask & -mask).bit_length() - 1) >> 3
+
+
+@numba.extending.overload(_lowest_byte, inline="always")
+def _lowest_byte_compiled(mask):
+    def lowest_byte(mask):
+        return np.int64(_trailing_zeros(mask) >> np.uint64(3))
+    return lowest_byte
+
+
 @numba.njit(cache=True, nogil=True)
-def scan_rows(data, first_line, roles, gaps, types, type_offsets, session_start, session_end,
+def scan_rows(data, words, head, first_line, roles, gaps, types, type_offsets, session_start, session_end,
               verdicts, reasons, lines, row_starts, row_stops, found_fields,
               kept_starts, kept_stops, kept_walls, kept_prices, kept_quantities):
     """Every row of `data` (whole rows, the first at byte 0, on physical line `first_line`): its
     verdict, reason (REJECTED: an index of REASONS; field counts in found_fields), first line and
     bytes (its line end excluded); the kept rows' fields, wall times, prices x 10^4 and quantities
-    in order. Returns (rows, kept). Output arrays hold count_lines(data) rows."""
+    in order. Returns (rows, kept). Output arrays hold count_lines(data) rows; `words` and `head`
+    are data's aligned words (aligned_words).
+
+    The bytes are read eight at a time: one word's separators, line ends, quotes and non-ASCII
+    bytes found by a few integer operations, then visited one by one by their bit (the bytes
+    between them never branch)."""
     columns = roles.size
     column_of_role = _columns_of_roles(roles)
     at_id, at_time, at_security = column_of_role[ORDER_ID], column_of_role[TIMESTAMP], column_of_role[SECURITY]
@@ -310,41 +387,47 @@ def scan_rows(data, first_line, roles, gaps, types, type_offsets, session_start,
     starts = np.zeros(columns, dtype=np.int64)
     stops = np.zeros(columns, dtype=np.int64)
     size = data.size
+    middle, edges = words
+    first_word, last_word = edges[0], edges[1]
+    base = head - 8
+    mask = _special_bytes(middle, first_word, last_word, head, base)
     position, line, rows, kept = 0, first_line, 0, 0
     while position < size:
         row_start, row_line = position, line
         field, field_start, deferred, wide = 0, position, False, False
-        index = position
         quoted_stop = -1
         while True:
-            if index >= size:
+            while mask == 0:
+                base += 8
+                if base >= size:
+                    break
+                mask = _special_bytes(middle, first_word, last_word, head, base)
+            if mask == 0:
                 row_stop, next_position = size, size
                 break
-            byte = data[index]
-            if byte > COMMA:  # letters, digits and most punctuation: nothing to do (one branch)
-                if byte >= 0x80:
-                    wide = True
-                index += 1
-                continue
-            if byte == LF:
-                row_stop, next_position = index, index + 1
-                line += 1
-                break
-            if byte == CR:
-                if index + 1 < size and data[index + 1] == LF:
-                    row_stop, next_position = index, index + 2
-                    line += 1
-                    break
-                if index + 1 == size:
-                    row_stop, next_position = index, size
-                    break
-                deferred = True  # a lone CR: the exact path quarantines its row alone
-            elif byte == COMMA:
+            index = base + _lowest_byte(mask)
+            mask &= mask - ONE
+            byte = data[np.uint64(index)]  # an unsigned index: no wraparound test
+            if byte == COMMA:
                 if field < columns:
                     starts[field] = field_start if quoted_stop < 0 else field_start + 1
                     stops[field] = index if quoted_stop < 0 else quoted_stop
                 field += 1
                 field_start, quoted_stop = index + 1, -1
+            elif byte == LF:
+                row_stop, next_position = index, index + 1
+                line += 1
+                break
+            elif byte == CR:
+                if index + 1 < size and data[index + 1] == LF:
+                    row_stop, next_position = index, index + 2
+                    line += 1
+                    base, mask = _resume(middle, first_word, last_word, head, index + 2)
+                    break
+                if index + 1 == size:
+                    row_stop, next_position = index, size
+                    break
+                deferred = True  # a lone CR: the exact path quarantines its row alone
             elif byte == QUOTE:
                 if index == field_start:  # a quoted field: simple only if it closes right before a separator
                     close = index + 1
@@ -354,7 +437,7 @@ def scan_rows(data, first_line, roles, gaps, types, type_offsets, session_start,
                     if close < size and data[close] == QUOTE and (following == COMMA or following == LF
                                                                   or following == CR):
                         quoted_stop = close
-                        index = close
+                        base, mask = _resume(middle, first_word, last_word, head, close + 1)
                     else:
                         deferred = True
                         index = _skip_quoted(data, index)  # the row's end by the grammar's quoting
@@ -362,10 +445,11 @@ def scan_rows(data, first_line, roles, gaps, types, type_offsets, session_start,
                             row_stop, next_position = size, size
                             break
                         line += _line_feeds(data, field_start, index)
-                        continue
+                        base, mask = _resume(middle, first_word, last_word, head, index)
                 else:
                     deferred = True  # a literal quote inside an unquoted field
-            index += 1
+            elif byte >= 0x80:
+                wide = True
         if field < columns:
             starts[field] = field_start if quoted_stop < 0 else field_start + 1
             stops[field] = row_stop if quoted_stop < 0 else quoted_stop
@@ -393,10 +477,10 @@ def scan_rows(data, first_line, roles, gaps, types, type_offsets, session_start,
             elif stops[at_time] == starts[at_time]:
                 reason = R_TS_MISSING
             else:
-                wall = _wall_micros(data, starts[at_time], stops[at_time], dates, gaps)
-                if wall == -2:
+                wall_verdict, wall = _wall_micros(data, starts[at_time], stops[at_time], dates, gaps)
+                if wall_verdict == -2:
                     verdict = DEFERRED
-                elif wall == -1:
+                elif wall_verdict == -1:
                     reason = R_TS_BAD
                 elif stops[at_price] == starts[at_price]:
                     reason = R_PRICE_MISSING
@@ -428,7 +512,7 @@ def scan_rows(data, first_line, roles, gaps, types, type_offsets, session_start,
             verdicts[rows], reasons[rows] = verdict, reason
             if verdict == KEPT:
                 for column in range(columns):
-                    kept_starts[kept, column], kept_stops[kept, column] = starts[column], stops[column]
+                    kept_starts[column, kept], kept_stops[column, kept] = starts[column], stops[column]
                 kept_walls[kept], kept_prices[kept], kept_quantities[kept] = wall, price, quantity
                 kept += 1
         rows += 1

@@ -94,6 +94,51 @@ def test_a_non_default_filter_reads_the_same(tmp_path):
     assert counts["rows_filtered_participant"] > 0 and counts["rows_kept"] > 0
 
 
+GAP_DAYS = {"Australia/Sydney": ("1917-01-01", "1971-10-31", "2025-10-05", "2037-10-04", "2038-10-03", "2050-10-02",
+                                  "2199-10-06"),
+            "America/New_York": ("1918-03-31", "2025-03-09", "2037-03-08", "2038-03-14", "2150-03-09"),
+            "Australia/Lord_Howe": ("2025-10-05", "2040-10-07")}
+"""Days on which each zone's clocks go (or went, or by its rules would go) forward, from 1917 to 2199."""
+
+
+@pytest.mark.parametrize("timezone", sorted(GAP_DAYS))
+def test_wall_times_around_clock_changes_read_the_same(tmp_path, timezone):
+    """Every minute of the night of a change, years 1917-2199: the kernel's table of wall times
+    that do not exist is the exact path's (Arrow's zone database), also past its last rule."""
+    from orders_assets.core.read.filters import OrderFilter
+
+    header = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n"
+    rows = [f"{number},{day} {minute // 60:02d}:{minute % 60:02d}:30,BHP,P1,B,CENTRE_POINT,1.5,1\n"
+            for number, (day, minute) in enumerate(((day, minute) for day in GAP_DAYS[timezone]
+                                                    for minute in range(0, 4 * 60)), 1)]
+    path = tmp_path / "orders.csv"
+    path.write_text(header + "".join(rows))
+    counts = assert_same(path, tmp_path / "stores",
+                         order_filter=OrderFilter(timezone=timezone, session_start="00:00:00", session_end="23:59:59"))
+    assert counts["rows_rejected"] > 0 and counts["rows_kept"] > 0
+
+
+def test_the_kernel_reads_a_block_at_any_address_alike(tmp_path):
+    """The kernel reads eight bytes at a time from aligned words: a block starting at each of the
+    eight addresses of a word, and blocks shorter than a word, give the same rows."""
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n")
+    from orders_assets.core.ingest.source import header_parser
+    from orders_assets.core.read.filters import OrderFilter
+
+    [source] = discover_sources(tmp_path)
+    plan = compiled_block.compiled_plan(header_parser(source, IngestSettings()), OrderFilter(), 0)
+    data = b"\n".join(HOSTILE_ROWS) + b"\n"
+    for text in (data, data[:-1], b"1", b"1,2\r", b"\n\n", b'"a\nb', b""):
+        expected = kernel_outputs(row_kernel.scan_rows, text, plan)
+        for shift in range(1, 9):
+            padded = np.frombuffer(b"\x00" * shift + text, dtype=np.uint8)[shift:]
+            shifted = written(*compiled_block.scanned(padded, 5, plan))
+            assert shifted[:2] == expected[:2], (text, shift)
+            for ours, theirs in zip(shifted[2] + shifted[3], expected[2] + expected[3]):
+                assert np.array_equal(ours, theirs), (text, shift)
+
+
 def test_the_fuzz_tests_mutated_files_read_the_same(tmp_path):
     from orders_assets_tests.dagster.test_fuzz import PLANS, SEED, write_landing
 
@@ -185,10 +230,18 @@ HOSTILE_ROWS = [
 
 
 def kernel_outputs(scan, data: bytes, plan) -> tuple:
-    array = np.frombuffer(data, dtype=np.uint8)
-    out = compiled_block._outputs(row_kernel.count_lines(array), plan.roles.size)
-    rows, kept = scan(array, 5, plan.roles, plan.gaps, plan.types, plan.type_offsets, *plan.session, *out)
-    return rows, kept, [array[:rows] for array in out[:6]], [array[:kept] for array in out[6:]]
+    return written(*compiled_block.scanned(np.frombuffer(data, dtype=np.uint8), 5, plan, scan))
+
+
+def written(rows: int, kept: int, out: tuple) -> tuple:
+    """(rows, kept, per-row outputs, kept rows' outputs): the entries the kernel writes (its outputs
+    are not initialised): every row's verdict, line and bytes; a rejected row's reason, and the
+    fields found where the field count is the reason; the kept rows' fields and values."""
+    verdicts, reasons, lines, starts, stops, found = (array[:rows] for array in out[:6])
+    rejected = verdicts == row_kernel.REJECTED
+    miscounted = rejected & (np.where(rejected, reasons, -1) == row_kernel.FIELD_COUNT)
+    return (rows, kept, [verdicts, lines, starts, stops, reasons[rejected], found[miscounted]],
+            [array[:, :kept] for array in out[6:8]] + [array[:kept] for array in out[8:]])
 
 
 def test_the_kernel_equals_its_plain_python_reference(tmp_path):
@@ -205,7 +258,7 @@ def test_the_kernel_equals_its_plain_python_reference(tmp_path):
     assert compiled[:2] == reference[:2] and compiled[0] == len([row for row in HOSTILE_ROWS if row.strip(b"\r")])
     for ours, theirs in zip(compiled[2] + compiled[3], reference[2] + reference[3]):
         assert np.array_equal(ours, theirs)
-    verdicts = dict(zip(compiled[2][2].tolist(), compiled[2][0].tolist()))
+    verdicts = dict(zip(compiled[2][1].tolist(), compiled[2][0].tolist()))
     line = {row.split(b",")[0]: 5 + index for index, row in enumerate(HOSTILE_ROWS)}
     assert verdicts[line[b"1"]] == row_kernel.KEPT and verdicts[line[b"3"]] == row_kernel.REJECTED
     assert verdicts[line[b"11"]] == verdicts[line[b"13"]] == verdicts[line[b"10"]] == row_kernel.DEFERRED
