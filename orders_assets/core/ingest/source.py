@@ -345,10 +345,22 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
         parser = parser_for(header)
         plan = _plan(parser, settings)
         first_line = 2 if layout.header else 1
-        for block in iter_blocks(stream, pending, settings.block_bytes, source.path, first_line):
+        for block in iter_blocks(stream, pending, block_size(settings, plan), source.path, first_line):
             yield BlockUnit(parser, raw=block, plan=plan), raw.file_position()
         if digest_out is not None:
             digest_out.append(hashing.hexdigest_to_end())
+
+
+COMPILED_BLOCK_BYTES = 4 << 20
+"""The compiled pass's blocks are at most 4 MiB (a core's L2 cache here): the block, then its kept
+fields gathered from it, are read while still in cache. Measured on the 2 GB file, 2 cores: 16 MiB
+436 MB/s, 8 MiB 470, 4 MiB 481-517, 2 MiB 487, 1 MiB 413 (per-block costs take over). The exact
+path keeps the tuning's blocks (Arrow's CSV reader: 264 MB/s at 16 MiB, 234 at 4 MiB)."""
+
+
+def block_size(settings: IngestSettings, plan: CompiledPlan | None) -> int:
+    """The bytes of a block for the path that reads the file's rows."""
+    return settings.block_bytes if plan is None else min(settings.block_bytes, COMPILED_BLOCK_BYTES)
 
 
 def _plan(parser: RowParser, settings: IngestSettings) -> CompiledPlan | None:
@@ -398,7 +410,7 @@ def piece_parsers(source: SourceFile, settings: IngestSettings, piece: Piece, se
     parser = header_parser(source, settings, renamed_out)
     plan = _plan(parser, settings)
     with PieceStream(source.path, piece) as stream:
-        for block in piece_blocks(stream, settings.block_bytes, source.path):
+        for block in piece_blocks(stream, block_size(settings, plan), source.path):
             yield BlockUnit(parser, raw=block, plan=plan), stream.file_position()
         if segments_out is not None:
             segments_out.extend(stream.segments())

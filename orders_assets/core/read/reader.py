@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from orders_assets.core.errors import InputError, OrdersAssetsError, one_line
 from orders_assets.core.read.csv_rows import last_row_end
 from orders_assets.core.read.head import head_problem
+from orders_assets.core.read.row_kernel import count_lines
 
 DEFAULT_BLOCK_BYTES = 16 << 20
 """16 MiB: large enough for Arrow's multi-threaded parsing, small enough to keep memory flat."""
@@ -29,7 +30,6 @@ MAX_ROW_BYTES = 64 << 20
 """A single row longer than this is refused, so one malformed file cannot exhaust memory."""
 
 UTF8_BOM = b"\xef\xbb\xbf"
-NEWLINE = ord("\n")
 
 
 class SourceFormatError(InputError):
@@ -180,7 +180,7 @@ def iter_blocks(stream: pa.NativeFile, pending: bytes, block_bytes: int, path: P
     """Yield blocks of whole rows from `stream`, starting after the header (line 2; 1 without a header).
 
     This runs on the ingest's main thread, in order, while workers parse earlier blocks: it
-    copies each block once and counts its lines with numpy (which releases the GIL).
+    copies each block once and counts its lines with the compiled pass's count (no GIL held).
     """
     line = first_line
     offset = 0
@@ -215,7 +215,8 @@ def _refuse_long_row(path: Path, line: int) -> None:
 
 
 def _block(data: bytes, first_line: int, offset: int) -> RawBlock:
-    newlines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == NEWLINE))
+    # the compiled count (about 10 GB/s, no temporary array): its line feeds plus one
+    newlines = count_lines(np.frombuffer(data, dtype=np.uint8)) - 1
     lines = newlines + (0 if data.endswith(b"\n") else 1)
     return RawBlock(data=data, first_line=first_line, offset=offset, lines=lines)
 
