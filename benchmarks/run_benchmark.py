@@ -9,6 +9,8 @@ For each size it generates (or reuses) a CSV with the project's generator, then 
 - the same command again with nothing new (the no-op rerun);
 - `dagster asset materialize` of the largest (date, security) partition alone: wall time and the
   bytes the step read (the asset's `bytes_read` metadata) as a share of the source file;
+- the same command with the exact path alone (ORDERS_ASSETS_ENGINE=exact), for the compiled pass's speed-up;
+- the compiled pass's first call in a fresh process, with an empty Numba cache and then from the cache;
 - DuckDB answering the same reports in one SQL query over the same file (wall time, peak RSS),
 - Polars' streaming engine answering them over the same file (wall time, peak RSS), and
   DuckDB writing the filtered order set to one Parquet folder per (date, security) (the second peer);
@@ -223,6 +225,39 @@ def rematerialize_one(source: Path, data: Path) -> dict:
     return figures
 
 
+COMPILE_SCRIPT = r"""
+import pathlib, sys, tempfile, time
+from orders_assets.core.ingest.source import IngestSettings, header_parser
+from orders_assets.core.read import compiled_block
+from orders_assets.core.read.filters import OrderFilter
+from orders_assets.core.read.reader import RawBlock
+from orders_assets.core.read.sources import discover_sources
+folder = pathlib.Path(tempfile.mkdtemp())
+row = b"1,2025-03-03 10:00:00,BHP,P1,B,CENTRE_POINT,1.5,1\n"
+(folder / "orders.csv").write_bytes(b"order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n" + row)
+[source] = discover_sources(folder)
+plan = compiled_block.compiled_plan(header_parser(source, IngestSettings()), OrderFilter(), 0)
+started = time.perf_counter()
+rows = compiled_block.read_block(RawBlock(data=row, first_line=2, offset=0, lines=1), plan, None)
+assert rows.kept.num_rows == 1
+print("COMPILE_SECONDS", time.perf_counter() - started)
+"""
+"""The compiled pass's first call in a fresh process: its machine code compiled (an empty cache),
+or loaded from the cache a previous process wrote."""
+
+
+def compile_seconds(workdir: Path) -> tuple[float, float]:
+    """(first call with an empty Numba cache, then with the cache that call wrote), each in a fresh process."""
+    cache = workdir / "numba-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    figures = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", COMPILE_SCRIPT], capture_output=True, text=True, check=True,
+                                env={**os.environ, "NUMBA_CACHE_DIR": str(cache)})
+        figures.append(float(result.stdout.split("COMPILE_SECONDS")[1].split()[0]))
+    return figures[0], figures[1]
+
+
 def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: float = 0.0) -> dict:
     source = ensure_file(workdir, rows, days, securities, bad_rows)
     data = workdir / source.parent.name.replace("landing", "data", 1)
@@ -231,6 +266,15 @@ def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: floa
     run = [BIN / "orders-assets", "run", "--landing", source.parent, "--data", data]
     seconds, peak, first = timed_child(run)
     noop_seconds, _, noop = timed_child(run)
+    exact_data = workdir / f"{data.name}-exact"
+    shutil.rmtree(exact_data, ignore_errors=True)
+    os.environ["ORDERS_ASSETS_ENGINE"] = "exact"
+    try:
+        exact_seconds, exact_peak, exact = timed_child([BIN / "orders-assets", "run", "--landing", source.parent,
+                                                        "--data", exact_data])
+    finally:
+        del os.environ["ORDERS_ASSETS_ENGINE"]
+    shutil.rmtree(exact_data, ignore_errors=True)
     one = rematerialize_one(source, data)
     duck_seconds, duck_peak, duck = timed_child([sys.executable, "-c", DUCKDB_SCRIPT, source])
     polars_seconds, polars_peak, polars = timed_child([sys.executable, "-c", POLARS_SCRIPT, source])
@@ -245,7 +289,9 @@ def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: floa
         "duckdb_seconds": duck_seconds, "duckdb_peak_rss": duck_peak,
         "polars_seconds": polars_seconds, "polars_peak_rss": polars_peak,
         "duckdb_partitioned_seconds": split_seconds, "duckdb_partitioned_peak_rss": split_peak, "runs": run_timings(first.stdout),
-        "one_partition": one,
+        "one_partition": one, "exact_seconds": exact_seconds, "exact_peak_rss": exact_peak,
+        "exact_runs": run_timings(exact.stdout),
+        "rows_read_compiled": summary.get("rows_read_compiled"), "rows_read_exact": summary.get("rows_read_exact"),
     }
 
 
@@ -281,6 +327,15 @@ def print_table(results: list[dict]) -> None:
         mb = r["bytes"] / 1e6
         print(f"{r['rows']:>11,} {r['duckdb_partitioned_seconds']:>31.1f} {mb / r['duckdb_partitioned_seconds']:>7.1f} "
               f"{r['duckdb_partitioned_peak_rss'] / 2**20:>9.0f} {r['duckdb_partitioned_seconds'] / r['seconds']:>6.2f}")
+    print()
+    print(f"{'rows':>11} {'ingest engine: compiled s':>25} {'MB/s':>7} {'exact s':>8} {'MB/s':>7} {'speed-up':>8} "
+          f"{'partition engine s':>18} {'exact run s':>11} {'compiled rows':>13} {'exact rows':>10}")
+    for r in results:
+        mb = r["bytes"] / 1e6
+        ours, theirs = r["runs"]["ingest_order_files"][1], r["exact_runs"]["ingest_order_files"][1]
+        print(f"{r['rows']:>11,} {ours:>25.1f} {mb / ours:>7.0f} {theirs:>8.1f} {mb / theirs:>7.0f} "
+              f"{theirs / ours:>8.2f} {r['runs']['assemble_order_partitions'][1]:>18.1f} {r['exact_seconds']:>11.1f} "
+              f"{r['rows_read_compiled'] or 0:>13,} {r['rows_read_exact'] or 0:>10,}")
     if len(results) > 1:
         print()
         print(f"peak RSS at {results[-1]['rows']:,} / at {results[0]['rows']:,} rows: "
@@ -308,9 +363,14 @@ def main() -> None:
         for rows in args.rows or [1_000_000]:
             run_partition_scale(args.workdir, rows, args.step_timeout, json_path=args.json)
         return
+    first_call, cached_call = compile_seconds(args.workdir)
     results = [measure(args.workdir, rows, args.days, args.securities, args.bad_rows)
                for rows in (args.rows or [1_000_000])]
     print_table(results)
+    print(f"\nthe compiled pass's first call in a fresh process: {first_call:.2f} s with an empty cache "
+          f"(compiling), {cached_call:.2f} s from the cache")
+    for result in results:
+        result["compile_seconds"], result["cached_compile_seconds"] = first_call, cached_call
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -139,6 +139,58 @@ def test_the_kernel_reads_a_block_at_any_address_alike(tmp_path):
                 assert np.array_equal(ours, theirs), (text, shift)
 
 
+def _real_rows(name: str, root: Path) -> list[str]:
+    """A real exchange file's own values in the contract's columns, as text (the timestamp its
+    instant written as a UTC wall time with nanoseconds, or its ISO text as published): real
+    prices, quantities, sides and codes, many of which the contract rejects."""
+    import pandas as pd
+
+    def utc_text(nanoseconds) -> list[str]:
+        walls = pd.to_datetime(pd.Series(nanoseconds, dtype="int64"), unit="ns")
+        return [f"{wall:%Y-%m-%d %H:%M:%S}.{wall.microsecond:06d}{wall.nanosecond:03d}" for wall in walls]
+
+    if name.startswith("cme"):
+        frame = pd.read_csv(root / "cme_es_mbo_databento" / name[4:], dtype=str, keep_default_na=False)
+        columns = (frame["order_id"], utc_text(frame["ts_event_ns"].astype("int64")), frame["symbol"], frame["flags"],
+                   frame["side"], frame["action"], frame["price"], frame["size"])
+    elif name == "xetra":
+        frame = pd.read_csv(root / "xetra_posttrade_2025-10-31T1354" / "DETR-posttrade-2025-10-31T13_54.csv", dtype=str,
+                            keep_default_na=False)
+        columns = (frame["transIdCode"], frame["lastTradeTime"], frame["isin"], frame["executionVenueId"],
+                   frame["mmtAlgoInd"], frame["tickActionIndicator"], frame["lastTrade"], frame["lastQty"])
+    elif name == "tardis":
+        frame = pd.read_csv(root / "binance_btcusdt_trades" / "tardis_binance-futures_trades_BTCUSDT_2020-02-22.csv",
+                            dtype=str, keep_default_na=False)
+        columns = (frame["id"], utc_text(frame["timestamp"].astype("int64") * 1000), frame["symbol"], frame["exchange"],
+                   frame["side"].str[0].str.upper(), frame["side"], frame["price"], frame["amount"])
+    else:
+        frame = pd.read_csv(root / "bitstamp_btcusd_orders_2015-05-01" / "orders.csv.xz", dtype=str,
+                            keep_default_na=False)
+        columns = (frame["id"], utc_text(frame["timestamp"].astype("int64") * 1_000_000), frame["action"],
+                   frame["direction"], frame["direction"].str[0].str.upper(), frame["action"], frame["price"],
+                   frame["volume"])
+    return [",".join(values) + "\n" for values in zip(*(list(column) for column in columns))]
+
+
+@pytest.mark.parametrize("name", ["cme-ESH4_2023-12-24_mbo.csv.gz", "cme-ESH4_2023-12-25_mbo.csv.gz",
+                                  "cme-ESM4_2024-05-08T000000-000002_mbo.csv.gz", "xetra", "tardis", "bitstamp"])
+def test_real_exchange_values_read_the_same(tmp_path, name):
+    """The real market data samples' own values (../shared/real-data, read from there) in the
+    contract's columns: the same rows, quarantine and counts by both paths."""
+    from orders_assets.core.read.filters import OrderFilter
+    from orders_assets_tests.support.real_data_oracles import REAL_DATA
+
+    if not REAL_DATA.is_dir():
+        pytest.skip(f"real market data not found at {REAL_DATA}")
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n"
+                    + "".join(_real_rows(name, REAL_DATA)))
+    order_filter = OrderFilter(order_types=("A", "I", "buy", "created"), timezone="UTC", session_start="00:00:00",
+                               session_end="23:59:59")
+    counts = assert_same(path, tmp_path / "stores", order_filter=order_filter, block_bytes=1 << 18)
+    assert counts["rows_read"] > 500 and counts["rows_kept"] + counts["rows_rejected"] > 0
+
+
 def test_the_fuzz_tests_mutated_files_read_the_same(tmp_path):
     from orders_assets_tests.dagster.test_fuzz import PLANS, SEED, write_landing
 
