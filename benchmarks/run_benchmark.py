@@ -258,11 +258,21 @@ def compile_seconds(workdir: Path) -> tuple[float, float]:
     return figures[0], figures[1]
 
 
+def warm_page_cache(source: Path) -> None:
+    """Read the file once, untimed, so that every tool reads it from the page cache (a file
+    generated long before, or pushed out by the other files, is otherwise read from the disk by
+    the first tool alone)."""
+    with open(source, "rb") as file:
+        while file.read(64 << 20):
+            pass
+
+
 def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: float = 0.0) -> dict:
     source = ensure_file(workdir, rows, days, securities, bad_rows)
     data = workdir / source.parent.name.replace("landing", "data", 1)
     shutil.rmtree(data, ignore_errors=True)
     size = source.stat().st_size
+    warm_page_cache(source)
     run = [BIN / "orders-assets", "run", "--landing", source.parent, "--data", data]
     seconds, peak, first = timed_child(run)
     noop_seconds, _, noop = timed_child(run)
@@ -279,7 +289,11 @@ def measure(workdir: Path, rows: int, days: int, securities: int, bad_rows: floa
     duck_seconds, duck_peak, duck = timed_child([sys.executable, "-c", DUCKDB_SCRIPT, source])
     polars_seconds, polars_peak, polars = timed_child([sys.executable, "-c", POLARS_SCRIPT, source])
     if duck.stdout.split() != polars.stdout.split():
-        raise RuntimeError(f"the peers disagree: DuckDB {duck.stdout.strip()} groups, Polars {polars.stdout.strip()}")
+        disagreement = f"the peers disagree: DuckDB {duck.stdout.strip()} groups, Polars {polars.stdout.strip()}"
+        if not bad_rows:
+            raise RuntimeError(disagreement)
+        # malformed rows: each reader skips, nulls or misreads some of them its own way (../shared/engine-notes.md)
+        print(f"note: {disagreement} (the file has malformed rows)", file=sys.stderr)
     split_seconds, split_peak, _ = timed_child([sys.executable, "-c", DUCKDB_PARTITIONED_SCRIPT, source,
                                                 workdir / f"duckdb-partitions-{rows}"])
     summary = json.loads((data / "reports" / "summary.json").read_text())

@@ -13,6 +13,7 @@ never touches it. The counts say which path read how many rows.
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as utc_zone
 from zoneinfo import ZoneInfo
@@ -50,8 +51,9 @@ class CompiledPlan:
 
 def compiled_plan(parser: RowParser, order_filter: OrderFilter, quantity_decimals: int) -> CompiledPlan | None:
     """The kernel's plan for a file read by `parser`, or None when the kernel cannot read its rows
-    (a vendor layout's conversions, quantities with decimal places): the exact path reads them all."""
-    if not parser.layout.is_canonical or quantity_decimals:
+    (a vendor layout's conversions, quantities with decimal places; a big-endian machine, whose
+    words the kernel does not read): the exact path reads them all."""
+    if not parser.layout.is_canonical or quantity_decimals or sys.byteorder != "little":
         return None
     types = [kind.encode() for kind in order_filter.order_types]
     return CompiledPlan(

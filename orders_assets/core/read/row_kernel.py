@@ -306,10 +306,12 @@ PADDING = 0x41
 """A byte that needs no attention, in place of those outside the block in its first and last word."""
 
 
-def aligned_words(data: np.ndarray) -> tuple[np.ndarray, int]:
+def aligned_words(data: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], int]:
     """`data` as 8-byte words for the kernel, and the offset in data of the second: the words that
     lie wholly inside data at addresses a multiple of 8 (a view, no copy), between the word of the
-    bytes before them and the word of the bytes after them (copied, PADDING outside data)."""
+    bytes before them and the word of the bytes after them (copied, PADDING outside data).
+    Little-endian words: a word's lowest bits are its first byte (compiled_block reads a file by
+    the exact path on a big-endian machine)."""
     head = min(-data.ctypes.data % 8, data.size)
     middle = (data.size - head) // 8
     tail = head + middle * 8
