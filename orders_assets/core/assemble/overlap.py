@@ -188,7 +188,7 @@ def drop_later_copies(rows: pa.Table, rule: OverlapRule) -> pa.Table:
     joined = _first_rank(Keyed.of(rows, rule))
     keep = pc.or_kleene(pc.is_null(joined[f"{RANK}_min"]), pc.equal(joined[RANK], joined[f"{RANK}_min"]))
     kept = joined.filter(keep)[ROW].combine_chunks()
-    return rows if len(kept) == rows.num_rows else rows.take(pc.sort_indices(kept))
+    return rows if len(kept) == rows.num_rows else rows.take(pc.take(kept, pc.array_sort_indices(kept)))
 
 
 def _first_rank(keyed: Keyed) -> pa.Table:

@@ -6,15 +6,17 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from orders_assets.core.assemble.aggregate import build_report, exact_totals
 from orders_assets.core.assemble.assembly import assemble_partitions, overlap_problem, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
-from orders_assets.core.assemble.overlap import overlap_totals
+from orders_assets.core.assemble.overlap import drop_later_copies, overlap_totals
 from orders_assets.core.store.overlap_rule import OverlapRule, file_order
 from orders_assets.core.generate import generate_orders, generate_resend
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store.order_store import OrderStore
@@ -203,3 +205,18 @@ def test_a_dedup_column_the_order_set_lacks_is_named_with_the_columns_there_are(
     with pytest.raises(InputError, match=r"dedup column ordr_time is not a column of the order set \(they are "
                                          r"order_id, timestamp, security_code"):
         assemble_partitions(store, pending_partitions(store))  # the last guard, should a caller not ask first
+
+
+def test_dedup_keeps_exactly_the_rows_of_no_earlier_file_whatever_their_order():
+    """The later file's rows interleave with the earlier's: a copy, a new row, a copy; the kept rows
+    are the earlier file's and the later file's new one, in their order (not the first rows given)."""
+    rows = pa.table({
+        "security_code": ["BHP", "BHP", "BHP", "CBA", "CBA", "CBA"],
+        "order_id": ["1", "1", "9", "2", "2", "3"],
+        "timestamp": pa.array([1, 1, 5, 2, 2, 3], pa.int64()),
+        SOURCE_LINE: pa.array([2, 2, 3, 3, 4, 4], pa.int64()),
+        SOURCE_FILE: ["day_1.csv", "day_2.csv", "day_2.csv", "day_1.csv", "day_2.csv", "day_1.csv"],
+    })
+    kept = drop_later_copies(rows, DEDUP)
+    assert list(zip(kept["order_id"].to_pylist(), kept[SOURCE_FILE].to_pylist())) == [
+        ("1", "day_1.csv"), ("9", "day_2.csv"), ("2", "day_1.csv"), ("3", "day_1.csv")]
