@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,15 +180,11 @@ def staged_rows(trade_date: str, parts: list[Contribution], columns: pa.Schema |
     """The staged runs of some partitions of one date, with their source file: each batch read once;
     in the date's `columns` (date_columns, the trade date kept) when given, so files whose
     pass-through columns differ meet in one table."""
-    by_batch: dict[tuple[Path, int], list[Contribution]] = defaultdict(list)
-    for part in parts:
-        by_batch[(part.slice_path, part.batch)].append(part)
+    batches = {place: read_slice(*place) for place in sorted({(part.slice_path, part.batch) for part in parts})}
     tables = []
-    for (slice_path, batch_number), runs in sorted(by_batch.items()):
-        batch = read_slice(slice_path, batch_number)
-        for run in runs:
-            table = pa.Table.from_batches([batch.slice(run.offset, run.rows)])
-            tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
+    for run in parts:  # in the order given (a partition's runs together), not the batches': mostly sorted already
+        table = pa.Table.from_batches([batches[(run.slice_path, run.batch)].slice(run.offset, run.rows)])
+        tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
     if not tables:
         return None
     if columns is not None:
