@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.averages import exact_average
+from orders_assets.core.assemble.partial_kernel import compiled_partials
 from orders_assets.core.assemble.sums import exact_total, narrowest, summable
 from orders_assets.core.errors import AccountingError
 
@@ -91,7 +92,15 @@ def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedA
 
 def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
     """The three grouping sets of filtered rows (with trade_date and hour columns), in the
-    partial_schema of the rows' quantity decimals."""
+    partial_schema of the rows' quantity decimals: by the compiled pass (partial_kernel.py) where
+    it computes them exactly, else by Arrow; both give the same rows (in an order nothing depends on)."""
+    compiled = compiled_partials(rows, edges, PARTIAL_SCHEMA, tuple(GROUPING_COLUMN))
+    return compiled if compiled is not None else arrow_partial_aggregates(rows, edges)
+
+
+def arrow_partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
+    """partial_aggregates by Arrow's decimal arithmetic and group-by: any quantity decimals, and
+    sums past 38 digits in decimal256."""
     values = order_values(rows)
     base = pa.table(
         {
