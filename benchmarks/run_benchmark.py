@@ -240,10 +240,18 @@ plan = compiled_block.compiled_plan(header_parser(source, IngestSettings()), Ord
 started = time.perf_counter()
 rows = compiled_block.read_block(RawBlock(data=row, first_line=2, offset=0, lines=1), plan, None)
 assert rows.kept.num_rows == 1
+from decimal import Decimal
+import pyarrow as pa
+from orders_assets.core.assemble.aggregate import partial_aggregates
+from orders_assets.core import schema
+staged = pa.table({"trade_date": pa.array([20150], pa.date32()), "security_code": ["BHP"], "participant_id": ["P1"],
+                   "hour": pa.array([10], pa.int8()), "price": pa.array([Decimal("1.5")], pa.decimal128(18, 4)),
+                   "quantity": pa.array([1], pa.int64())})
+assert partial_aggregates(staged, schema.DEFAULT_SIZE_EDGES).num_rows == 3
 print("COMPILE_SECONDS", time.perf_counter() - started)
 """
-"""The compiled pass's first call in a fresh process: its machine code compiled (an empty cache),
-or loaded from the cache a previous process wrote."""
+"""The compiled passes' first calls in a fresh process (the ingest's and the partial aggregates'):
+their machine code compiled (an empty cache), or loaded from the cache a previous process wrote."""
 
 
 def compile_seconds(workdir: Path) -> tuple[float, float]:
