@@ -358,12 +358,13 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     # own figures go once per run in an AssetObservation, not 75,000 times. The keys' figures are
     # added in one pass (platform/partition_metadata.py), at every backfill size.
     started = time.perf_counter()
-    keys = [store_key(key) for key in context.partition_keys]
+    step_keys = context.partition_keys  # listed once: each access lists the definition's keys again
     store = settings.store()
     with step_lease(settings):
-        assembled = assemble_partitions(store, keys, workers=settings.tuning().workers)
+        assembled = assemble_partitions(store, [store_key(key) for key in step_keys],
+                                        workers=settings.tuning().workers)
     add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part)
-                                     for part in assembled if not part.alongside})
+                                     for part in assembled if not part.alongside}, step_keys)
     for part in assembled:
         if part.alongside:  # its date's columns changed, so its rows were written again: the UI says so
             context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=dagster_key(part.key),
