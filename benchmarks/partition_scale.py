@@ -12,10 +12,15 @@ fresh data folder and Dagster instance:
   security) and of `group:reports`, with the same DAGSTER_HOME, folders and event batching;
 - dagster-webserver on 127.0.0.1 and the partitions page's status query of filtered_orders,
   cold (the first after start) and warm (the second).
+With `--storage postgres` (or `both`) each shape's instance keeps its storage in a throwaway
+PostgreSQL server on 127.0.0.1 (Debian's binaries, started and removed per shape, as the tests do;
+`ORDERS_ASSETS_POSTGRES_URL`, the one setting `orders-assets run` reads), and its size is the
+database's. `--shapes 20x200,250x300` picks shapes.
 Every subprocess has a timeout; a failing step is recorded with its error and the others go on.
 The figures go to <workdir>/partition-scale-<rows>.json and, as markdown, to stdout and
 <workdir>/partition-scale-<rows>.md.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -31,6 +36,9 @@ from run_benchmark import BIN, PEAK_WRAPPER, RUN_TIMING
 from webserver_status import time_partition_status
 
 REPOSITORY = Path(__file__).resolve().parents[1]
+SQLITE, POSTGRES = "sqlite", "postgres"
+POSTGRES_URL_ENV, POSTGRES_PASSWORD_ENV = "ORDERS_ASSETS_POSTGRES_URL", "ORDERS_ASSETS_POSTGRES_PASSWORD"
+"""orders_assets/platform/instance.py's switch: set when the instance folder is created, its storage is there."""
 SHAPES = ((20, 200), (250, 300), (500, 300))
 """(trade days, securities): 4,000, 75,000 and 150,000 partitions."""
 ASSET = "filtered_orders"
@@ -149,13 +157,53 @@ def generated_file(workdir: Path, rows: int, days: int, securities: int, env: di
     return landing / "orders.csv"
 
 
-def measure_shape(workdir: Path, rows: int, days: int, securities: int, timeout: float) -> dict:
-    data = (workdir / f"data-{rows}-{days}x{securities}").resolve()
+def measure_shape(workdir: Path, rows: int, days: int, securities: int, timeout: float,
+                  storage: str = SQLITE) -> dict:
+    """One shape on a fresh data folder and instance: SQLite in the instance folder, or a throwaway
+    PostgreSQL server on 127.0.0.1 (started and removed here) that the instance's storage is in."""
+    if storage == POSTGRES:
+        with throwaway_postgres() as server:
+            environment = {POSTGRES_URL_ENV: server.url, POSTGRES_PASSWORD_ENV: server.password}
+            result = _measure_shape(workdir, rows, days, securities, timeout, storage, environment)
+            result["instance_database_bytes"] = database_bytes(server)
+            return result
+    return _measure_shape(workdir, rows, days, securities, timeout, storage, {})
+
+
+@contextlib.contextmanager
+def throwaway_postgres():
+    """The tests' own throwaway server (orders_assets_tests/support/postgres_server.py), which says
+    how to install Debian's binaries where they are missing."""
+    sys.path.insert(0, str(REPOSITORY))
+    from orders_assets_tests.support.postgres_server import PostgresUnavailable, running_postgres, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        raise PostgresUnavailable("no PostgreSQL server binaries under /usr/lib/postgresql: apt-get install postgresql")
+    with running_postgres(binaries) as server:
+        yield server
+
+
+def database_bytes(server) -> int:
+    """The size of the server's Dagster database (run, event and schedule storage) after the shape's steps."""
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(host=server.host, port=server.port, user=server.username,
+                                             password=server.password, dbname=server.database)) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_database_size(current_database())")
+            return int(cursor.fetchone()[0])
+
+
+def _measure_shape(workdir: Path, rows: int, days: int, securities: int, timeout: float, storage: str,
+                   storage_environment: dict) -> dict:
+    suffix = "" if storage == SQLITE else f"-{storage}"
+    data = (workdir / f"data-{rows}-{days}x{securities}{suffix}").resolve()
     home = data / "dagster_home"
     result: dict = {"days": days, "securities": securities, "keys": days * securities, "rows": rows,
-                    "cpus": os.cpu_count(), "load_average_before": os.getloadavg()}
+                    "storage": storage, "cpus": os.cpu_count(), "load_average_before": os.getloadavg()}
     landing = workdir.resolve() / f"landing-{rows}-{days}x{securities}"
-    env = clean_environment(home, landing, data)
+    env = {**clean_environment(home, landing, data), **storage_environment}
     source = step(result, "generate", lambda: {"path": str(generated_file(workdir, rows, days, securities, env,
                                                                           timeout))})
     if source is None:
@@ -182,7 +230,7 @@ def measure_shape(workdir: Path, rows: int, days: int, securities: int, timeout:
     step(result, "reports", lambda: timings(bounded_child([*materialize, "--select", REPORTS_SELECTION], env, timeout)))
     step(result, "ui_status", lambda: time_partition_status(
         BIN / "dagster-webserver", REPOSITORY / "workspace.yaml", env, ASSET,
-        workdir.resolve() / f"webserver-{rows}-{days}x{securities}.log", ready_timeout=min(timeout, 600),
+        workdir.resolve() / f"webserver-{rows}-{days}x{securities}{suffix}.log", ready_timeout=min(timeout, 600),
         query_timeout=timeout))
     return result
 
@@ -192,15 +240,17 @@ def stop_on_terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def run_partition_scale(workdir: Path, rows: int, timeout: float, shapes=SHAPES, json_path: Path | None = None) -> list:
+def run_partition_scale(workdir: Path, rows: int, timeout: float, shapes=SHAPES, json_path: Path | None = None,
+                        storages=(SQLITE,)) -> list:
     signal.signal(signal.SIGTERM, stop_on_terminate)
     workdir.mkdir(parents=True, exist_ok=True)
     results = []
-    for days, securities in shapes:
-        print(f"{rows:,} rows at {days} days x {securities} securities ({days * securities:,} partitions)",
-              file=sys.stderr, flush=True)
-        results.append(measure_shape(workdir, rows, days, securities, timeout))
-        write_outputs(workdir, rows, results, json_path)
+    for storage in storages:
+        for days, securities in shapes:
+            print(f"{rows:,} rows at {days} days x {securities} securities ({days * securities:,} partitions), "
+                  f"{storage}", file=sys.stderr, flush=True)
+            results.append(measure_shape(workdir, rows, days, securities, timeout, storage))
+            write_outputs(workdir, rows, results, json_path)
     text = markdown(results)
     print(text)
     return results

@@ -6,6 +6,8 @@ computed shows as `-`.
 import re
 
 MIB = 2**20
+STORAGE_NAMES = {"sqlite": ", SQLite", "postgres": ", PostgreSQL"}
+"""How a column names the instance's storage (figures of earlier runs have none)."""
 
 
 def job_split(jobs: dict) -> dict:
@@ -67,8 +69,9 @@ def shape_rows(shape: dict, base: dict) -> list[tuple[str, str]]:
         ("reports run", cell(shape, "run", stage_text(stages.get("reports")))),
         ("peak RSS", cell(shape, "run", optional(figure(shape, "run", "peak_rss", scale=MIB), "{:,.0f} MiB"))),
         ("files written under orders/", cell(shape, "run", orders and f"{orders['files']:,} ({orders['bytes'] / 1e6:,.0f} MB)")),
-        ("Dagster instance after one run", cell(shape, "run", optional(figure(shape, "run", "instance", "bytes", scale=1e6),
-                                                                        "{:,.0f} MB"))),
+        ("Dagster instance after one run", cell(shape, "run", optional(
+            figure(shape, "instance_database_bytes", scale=1e6) or figure(shape, "run", "instance", "bytes", scale=1e6),
+            "{:,.0f} MB"))),
         ("`dagster asset materialize` of one key", cell(shape, "one_key", optional(figure(shape, "one_key", "seconds"),
                                                                                     "{:.1f} s"))),
         ("`dagster asset materialize` of group:reports", cell(shape, "reports", optional(figure(shape, "reports", "seconds"),
@@ -81,9 +84,12 @@ def shape_rows(shape: dict, base: dict) -> list[tuple[str, str]]:
 
 def figures_table(results: list[dict]) -> str:
     header = "| | " + " | ".join(f"{r['days']} days x {r['securities']} securities ({r['keys']:,} partitions)"
-                                 for r in results) + " |"
+                                 f"{STORAGE_NAMES.get(r.get('storage'), '')}" for r in results) + " |"
     lines = [header, "|---|" + "---:|" * len(results)]
-    columns = [shape_rows(shape, results[0]) for shape in results]
+    firsts = {}
+    for shape in results:
+        firsts.setdefault(shape.get("storage"), shape)
+    columns = [shape_rows(shape, firsts[shape.get("storage")]) for shape in results]
     for index, (label, _) in enumerate(columns[0]):
         lines.append(f"| {label} | " + " | ".join(column[index][1] or "-" for column in columns) + " |")
     return "\n".join(lines)
@@ -162,7 +168,10 @@ def markdown(results: list[dict]) -> str:
     failures = [f"- {r['keys']:,} partitions, {name}: {error_summary(step['error'])}"
                 for r in results for name, step in r.items() if isinstance(step, dict) and "error" in step]
     parts = [f"Partition scale: the same {rows:,} generated rows at each shape (fresh data folder and instance each).",
-             "", figures_table(results), "", targets_table(results)]
+             "", figures_table(results)]
+    for storage in dict.fromkeys(shape.get("storage") for shape in results):
+        same = [shape for shape in results if shape.get("storage") == storage]
+        parts += ["", f"Targets{STORAGE_NAMES.get(storage, '')}:", "", targets_table(same)]
     if failures:
         parts += ["", "Failed steps:", *failures]
     return "\n".join(parts) + "\n"

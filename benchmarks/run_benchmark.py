@@ -376,14 +376,22 @@ def main() -> None:
     parser.add_argument("--partition-scale", action="store_true",
                         help="the same rows at 4,000, 75,000 and 150,000 partitions (benchmarks/partition_scale.py); "
                              "--days and --securities do not apply")
+    parser.add_argument("--storage", choices=("sqlite", "postgres", "both"), default="sqlite",
+                        help="--partition-scale: the Dagster instance's storage (postgres: a throwaway server on "
+                             "127.0.0.1 from Debian's binaries, started and removed per shape)")
+    parser.add_argument("--shapes", default=None,
+                        help="--partition-scale: DAYSxSECURITIES,... instead of 20x200,250x300,500x300")
     parser.add_argument("--step-timeout", type=float, default=3600,
                         help="seconds any one subprocess of --partition-scale may take")
     args = parser.parse_args()
     if args.partition_scale:
-        from partition_scale import run_partition_scale
+        from partition_scale import SHAPES, run_partition_scale
 
+        storages = ("sqlite", "postgres") if args.storage == "both" else (args.storage,)
+        shapes = SHAPES if not args.shapes else tuple(tuple(int(number) for number in shape.split("x"))
+                                                      for shape in args.shapes.split(","))
         for rows in args.rows or [1_000_000]:
-            run_partition_scale(args.workdir, rows, args.step_timeout, json_path=args.json)
+            run_partition_scale(args.workdir, rows, args.step_timeout, shapes, json_path=args.json, storages=storages)
         return
     first_call, cached_call = compile_seconds(args.workdir)
     results = [measure(args.workdir, rows, args.days, args.securities, args.bad_rows)
