@@ -310,25 +310,12 @@ def _file_metadata(manifest: Manifest, store) -> dict:
     }
 
 
-STORED_IN = ("orders/trade_date=<date>/orders.parquet in the data folder (or the output URL): one file a "
-             "trade date, its rows sorted by security, each key's rows in its own row groups")
-"""Where every key's rows are, on the asset's page (a key's own page names its file only when it needs a look)."""
-
-
 def partition_metadata(part) -> dict:
-    """One (date, security) key's own figures, exact: money as text, never a float. Where its rows
-    are (`stored_in`) only for a key that needs a look (no rows, or rows in more than one file):
-    for the others it is the asset's STORED_IN pattern, and the entry cost 36 us a key (2.7 s of
-    Dagster's 35.2 at 75,000 keys, docs/performance.md)."""
-    figures = {
+    """One (date, security) key's own figures, exact: money as text, never a float."""
+    return {
         "dagster/row_count": part.rows,
         "quantity": part.quantity if isinstance(part.quantity, int) else dg.MetadataValue.text(str(part.quantity)),
         "value": dg.MetadataValue.text(part.value),
-    }
-    if part.rows and part.overlap.empty:
-        return figures
-    return {
-        **figures,
         "stored_in": dg.MetadataValue.path(str(part.path)) if part.path is not None else dg.MetadataValue.text(
             "no rows: no file holds this key"),
         **({} if part.overlap.empty else {
@@ -355,7 +342,6 @@ def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
     deps=[dg.AssetDep(order_files, partition_mapping=dg.AllPartitionMapping())],
     group_name="orders",
     kinds={"parquet"},
-    metadata={"stored_in": dg.MetadataValue.text(STORED_IN)},
 )
 def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
     """The filtered order set of each (date, security): by default Centre Point orders in trading hours.
@@ -364,9 +350,8 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     by reading a source file again. Stored in orders/trade_date=D/orders.parquet (one file per
     date, rows sorted by security), each row with the source file and line it came from. Each
     partition shows its own figures: its order events (dagster/row_count: every event of the
-    order set, AMEND and CANCEL rows included, as the contract counts them), quantity and value
-    (exact, as text); a partition without rows or with rows in more than one file also where its
-    rows are (stored_in) and its overlap.
+    order set, AMEND and CANCEL rows included, as the contract counts them), quantity, value
+    (exact, as text) and the file that holds its rows.
     """
     # Each key gets its own materialization (the UI's partition status) carrying only its own
     # figures: Dagster copies a step's MaterializeResult metadata into each of them, so the step's
