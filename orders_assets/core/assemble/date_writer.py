@@ -182,7 +182,7 @@ def staged_rows(trade_date: str, parts: list[Contribution], columns: pa.Schema |
     pass-through columns differ meet in one table."""
     batches = {place: read_slice(*place) for place in sorted({(part.slice_path, part.batch) for part in parts})}
     tables = []
-    for run in parts:  # in the order given (a partition's runs together), not the batches': mostly sorted already
+    for run in _joined_runs(parts):  # in the order given (a partition's runs together): mostly sorted already
         table = pa.Table.from_batches([batches[(run.slice_path, run.batch)].slice(run.offset, run.rows)])
         tables.append(table.append_column(SOURCE_FILE, pa.repeat(pa.scalar(run.source_key, pa.string()), run.rows)))
     if not tables:
@@ -191,6 +191,22 @@ def staged_rows(trade_date: str, parts: list[Contribution], columns: pa.Schema |
         with_date = columns.insert(columns.get_field_index(schema.HOUR), pa.field(schema.TRADE_DATE, pa.date32()))
         return pa.concat_tables([_conform(table, with_date) for table in tables])
     return pa.concat_tables(_with_common_quantity_type(tables), promote_options="permissive")
+
+
+def _joined_runs(parts: list[Contribution]) -> list[Contribution]:
+    """The runs in the order given, each run that starts where the one before it ended in the same
+    batch joined to it: staging writes a date's partitions in key order, so the securities of a
+    piece are mostly one run a batch (a year's 300 securities a date: 300 tables of a few dozen rows
+    each cost 3.6 s of 8.6 at 75,000 keys)."""
+    joined: list[Contribution] = []
+    for part in parts:
+        last = joined[-1] if joined else None
+        if last is not None and (last.slice_path, last.batch, last.source_key) == (part.slice_path, part.batch, part.source_key) \
+                and last.offset + last.rows == part.offset:
+            joined[-1] = Contribution(last.source_key, last.slice_path, last.batch, last.offset, last.rows + part.rows)
+        else:
+            joined.append(part)
+    return joined
 
 
 def _conform(rows: pa.Table, columns: pa.Schema) -> pa.Table:
