@@ -13,8 +13,7 @@ import dagster as dg
 from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
 from orders_assets.core.store import outputs
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import build_report
-from orders_assets.core.assemble.aggregate_files import load_partials, rebucket
+from orders_assets.core.assemble.aggregate_files import build_reports, partial_totals, rebucket
 from orders_assets.core.report.plot_data import report_totals
 from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
 from orders_assets.core.report.files import markdown_preview, write_report
@@ -55,12 +54,12 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
         if rebucketed:
             context.log.info(f"size buckets of {len(rebucketed)} date(s) brought to size_edges "
                              f"{list(store.size_edges)} from their order sets")
-        partials = load_partials(store)
+        names = [asset_key.to_user_string() for asset_key in sorted(context.selected_asset_keys)]
+        tables = build_reports(store, names, store.size_edges)  # a date's partial aggregates at a time
         built = []
-        for asset_key in sorted(context.selected_asset_keys):
+        for asset_key, name in zip(sorted(context.selected_asset_keys), names):
             report_started = time.perf_counter()
-            name = asset_key.to_user_string()
-            table = build_report(name, partials, store.size_edges)
+            table = tables[name]
             paths = write_report(table, store.reports, name)
             plot = write_plot(store.reports, name, table)
             built.append((asset_key, table, paths, plot, time.perf_counter() - report_started))
@@ -112,7 +111,7 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     store = settings.store()
     with step_lease(settings), store.locked():
         _require_current(store, settings)
-        built = build_summary(store, load_partials(store), settings.order_filter())
+        built = build_summary(store, partial_totals(store), settings.order_filter())
         page = write_report_page(store.reports, built)  # before summary.json, the commit point
         path = write_summary(built, store.reports)
     document = built.to_json()

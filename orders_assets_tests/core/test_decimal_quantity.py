@@ -25,7 +25,7 @@ from orders_assets.core.assemble.aggregate import (
     partial_aggregates,
 )
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
-from orders_assets.core.assemble.aggregate_files import load_partials
+from orders_assets.core.assemble.aggregate_files import load_partials, partial_totals
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report.files import write_report
@@ -272,7 +272,7 @@ def test_reports_and_summary_of_assembled_fractional_orders_are_exact(fractional
     for name in schema.REPORT_NAMES:
         assert_report_matches(pq.read_table(fractional_store.reports / f"{name}.parquet"),
                               reference_report(name, records))
-    document = build_summary(fractional_store, load_partials(fractional_store)).to_json()
+    document = build_summary(fractional_store, partial_totals(fractional_store)).to_json()
     quantity = sum(record["quantity"] for record in records)
     value = sum(record["price"] * record["quantity"] for record in records)
     found = (document["orders"], document["quantity"], document["value"])

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import build_report
+from orders_assets.core.assemble.aggregate import build_report, exact_totals
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.generate import generate_orders
@@ -41,7 +41,7 @@ def store(tmp_path):
     partials = load_partials(store)
     for name in schema.REPORT_NAMES:
         write_report(build_report(name, partials), store.reports, name)
-    write_summary(build_summary(store, partials), store.reports)
+    write_summary(build_summary(store, exact_totals(partials)), store.reports)
     return store
 
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from orders_assets.core import schema
 from orders_assets.core.assemble.averages import exact_average
 from orders_assets.core.assemble.partial_kernel import compiled_partials
-from orders_assets.core.assemble.sums import exact_total, narrowest, summable
+from orders_assets.core.assemble.sums import exact_total, narrowest, summable, widest_decimal
 from orders_assets.core.errors import AccountingError
 
 GROUPING = "grouping"
@@ -152,15 +152,82 @@ def combine_partials(partials: Iterable[pa.Table]) -> pa.Table:
 
 def build_report(name: str, partials: pa.Table, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
     """One report of contract section 4 from the combined partial aggregates."""
-    keys = list(schema.REPORT_KEYS[name])
-    grouping = _grouping_for(keys)
-    rows = partials.filter(pc.equal(partials[GROUPING], grouping))
-    metrics = summed_metrics(rows, keys)
-    for extra, counted in schema.REPORT_DISTINCT_COUNTS.get(name, {}).items():
-        metrics = _join_distinct(metrics, partials, keys, extra, counted)
-    if name == "by_order_size":
-        metrics = _every_bucket(metrics, edges)
-    return _finish(metrics, keys, list(schema.REPORT_DISTINCT_COUNTS.get(name, {})), edges)
+    pieces = ReportPieces(name)
+    pieces.add(partials)
+    return pieces.report(edges)
+
+
+COMPACT_ROWS = 1 << 20
+"""Rows of a report's gathered pieces past which they are summed (or deduplicated) down to one per
+key: memory holds about the report itself, whatever the number of dates fed."""
+
+
+class ReportPieces:
+    """One report built from partial aggregates fed a part at a time (a date's aggregate file each):
+    per part, its sums by the report's keys and the distinct (key, counted) pairs it has, summed and
+    deduplicated again as they gather and at the end, so a year's reports never hold a year's
+    partial aggregates at once. The sums are exact (summed_metrics' widening), and a sum of sums is
+    the sum."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.keys = list(schema.REPORT_KEYS[name])
+        self.grouping = _grouping_for(self.keys)
+        self.distinct = dict(schema.REPORT_DISTINCT_COUNTS.get(name, {}))
+        self.metrics: list[pa.Table] = []
+        self.pairs: dict[str, list[pa.Table]] = {extra: [] for extra in self.distinct}
+
+    def add(self, partials: pa.Table) -> None:
+        """Feed partial aggregates (any grouping sets; all of one partial_schema)."""
+        rows = partials.filter(pc.equal(partials[GROUPING], self.grouping))
+        self.metrics = _compacted([*self.metrics, summed_metrics(rows, self.keys)],
+                                  lambda table: summed_metrics(table, self.keys))
+        if self.distinct:
+            by_participant = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
+            for extra, counted in self.distinct.items():
+                pairs = _distinct_pairs(by_participant, self.keys + [counted])
+                self.pairs[extra] = _compacted([*self.pairs[extra], pairs],
+                                               lambda table, columns=self.keys + [counted]: _distinct_pairs(table, columns))
+
+    def report(self, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
+        """The report in the contract's columns and order, from everything fed."""
+        metrics = summed_metrics(_concatenated(self.metrics), self.keys)
+        for extra, counted in self.distinct.items():
+            pairs = _distinct_pairs(_concatenated(self.pairs[extra]), self.keys + [counted])
+            counts = pairs.group_by(self.keys, use_threads=False).aggregate([(counted, "count")])
+            metrics = metrics.join(counts.rename_columns({f"{counted}_count": extra}), keys=self.keys,
+                                   join_type="left outer")
+        if self.name == "by_order_size":
+            metrics = _every_bucket(metrics, edges)
+        return _finish(metrics, self.keys, list(self.distinct), edges)
+
+
+def _compacted(tables: list[pa.Table], reduce) -> list[pa.Table]:
+    """The tables, reduced to one when they hold more than COMPACT_ROWS rows."""
+    if sum(table.num_rows for table in tables) <= COMPACT_ROWS:
+        return tables
+    return [reduce(_concatenated(tables))]
+
+
+def _concatenated(tables: list[pa.Table]) -> pa.Table:
+    """Tables of one report's sums (or pairs) as one: their quantity and value columns given the
+    widest type among them, so parts of other decimal places or of wide sums meet exactly."""
+    tables = [table for table in tables if table.num_rows] or tables[:1]
+    if len(tables) == 1:
+        return tables[0]
+    target = tables[0].schema
+    for name in ("quantity", "value"):
+        if name in target.names:
+            types = [table.schema.field(name).type for table in tables]
+            scale = max(getattr(data_type, "scale", 0) for data_type in types)
+            widest = widest_decimal([t for t in types if pa.types.is_decimal(t)] or [pa.decimal128(38, 0)], scale) \
+                if any(pa.types.is_decimal(t) for t in types) else types[0]
+            target = target.set(target.get_field_index(name), pa.field(name, widest))
+    return pa.concat_tables([table.cast(target) for table in tables])
+
+
+def _distinct_pairs(rows: pa.Table, columns: list[str]) -> pa.Table:
+    return rows.group_by(columns, use_threads=False).aggregate([])
 
 
 def summed_metrics(rows: pa.Table, keys: list[str]) -> pa.Table:
@@ -180,15 +247,6 @@ def _grouping_for(keys: list[str]) -> str:
     if schema.SIZE_BUCKET in keys:
         return BY_SIZE
     return BY_PARTICIPANT
-
-
-def _join_distinct(metrics: pa.Table, partials: pa.Table, keys: list[str], extra: str, counted: str) -> pa.Table:
-    """Distinct count of `counted` per report key, from the participant grouping set."""
-    rows = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
-    pairs = rows.group_by(keys + [counted], use_threads=False).aggregate([])
-    counts = pairs.group_by(keys, use_threads=False).aggregate([(counted, "count")])
-    counts = counts.rename_columns({f"{counted}_count": extra})
-    return metrics.join(counts, keys=keys, join_type="left outer")
 
 
 def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:

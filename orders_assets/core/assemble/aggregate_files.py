@@ -12,7 +12,8 @@ once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,8 +21,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import GROUPING, PARTIAL_SCHEMA, combine_partials, conform_partials, \
-    partial_aggregates
+from orders_assets.core.assemble.aggregate import GROUPING, PARTIAL_SCHEMA, ReportPieces, combine_partials, \
+    conform_partials, exact_totals, partial_aggregates, partial_schema
+from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.assemble.date_writer import CHUNK_ROWS
 from orders_assets.core.machine.parallel import in_order
 from orders_assets.core.store import date_files, outputs
@@ -63,14 +65,51 @@ def replace_rows(path: Path, securities: Iterable[str], new_rows: pa.Table, edge
 
 
 def load_partials(store: OrderStore) -> pa.Table:
-    """Every partition's partial aggregate (the input of every report), in one partial_schema."""
+    """Every partition's partial aggregate at once, in one partial_schema (the reports read them a
+    date at a time instead: build_reports)."""
+    dates = list(each_date_partials(store))
+    return pa.concat_tables(dates) if dates else PARTIAL_SCHEMA.empty_table()
+
+
+def each_date_partials(store: OrderStore) -> Iterator[pa.Table]:
+    """Each date's partial aggregates in turn, all in the one partial_schema that holds every date's
+    exactly (the most quantity decimals among them, decimal256 values if any date has them: read
+    from the files' footers first). One file each: ParquetFile reads it without read_table's dataset
+    discovery, half the time a file."""
     files = _aggregate_files(store)
-    if not files:
-        return PARTIAL_SCHEMA.empty_table()
-    # One file each: ParquetFile reads it without read_table's dataset discovery, half the time a
-    # file (0.71 s against 1.0-1.5 s for a year's 250 dates).
-    return pa.concat_tables(conform_partials(pq.ParquetFile(path).read().replace_schema_metadata(None)
-                                             for path in files))
+    footers = [pq.read_metadata(path) for path in files]
+    schemas = [footer.schema.to_arrow_schema() for footer, path in zip(footers, files) if footer.num_rows]
+    decimals = max((schema.quantity_decimals_of(found.field("quantity").type) for found in schemas), default=0)
+    wide = any(pa.types.is_decimal256(found.field("value").type) for found in schemas)
+    target = partial_schema(decimals, wide)
+    for path in files:
+        yield pq.ParquetFile(path).read().replace_schema_metadata(None).cast(target)
+
+
+def build_reports(store: OrderStore, names: Iterable[str], edges: tuple[int, ...]) -> dict[str, pa.Table]:
+    """The named reports from every date's partial aggregates, read a date at a time: memory holds a
+    date's partials and the reports being built, not a year's partials (at 75,000 keys they were
+    the run's peak)."""
+    pieces = {name: ReportPieces(name) for name in names}
+    fed = False
+    for partials in each_date_partials(store):
+        for piece in pieces.values():
+            piece.add(partials)
+        fed = True
+    if not fed:
+        for piece in pieces.values():
+            piece.add(PARTIAL_SCHEMA.empty_table())
+    return {name: piece.report(edges) for name, piece in pieces.items()}
+
+
+def partial_totals(store: OrderStore) -> dict[str, int | Decimal]:
+    """exact_totals of every date's partial aggregates, summed a date at a time, exactly."""
+    totals: dict[str, int | Decimal] = exact_totals(PARTIAL_SCHEMA.empty_table())
+    for partials in each_date_partials(store):
+        for name, amount in exact_totals(partials).items():
+            totals[name] = schema.whole_units(exact_decimal_sum([totals[name], amount])) \
+                if name != "value" else exact_decimal_sum([totals[name], amount])
+    return totals
 
 
 def dates_bucketed_otherwise(store: OrderStore, edges: tuple[int, ...]) -> list[str]:

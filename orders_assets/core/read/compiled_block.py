@@ -15,8 +15,7 @@ from __future__ import annotations
 import functools
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as utc_zone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timezone as utc_zone
 
 import numpy as np
 import pyarrow as pa

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core.assemble.aggregate import exact_totals, json_amount
+from orders_assets.core.assemble.aggregate import json_amount
 from orders_assets.core.assemble.overlap import FilePair, catalog_overlaps
 from orders_assets.core.store.overlap_rule import UNION
 from orders_assets.core.read.filters import OrderFilter
@@ -200,9 +199,11 @@ def _known_fields(cls, document: Mapping) -> dict:
     return {name: value for name, value in document.items() if name in known}
 
 
-def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilter | None = None) -> Summary:
+def build_summary(store: OrderStore, totals: Mapping[str, int | Decimal],
+                  order_filter: OrderFilter | None = None) -> Summary:
     """Contract section 4's summary of the store's current ingests and partitions, with what it
-    was made under (`order_filter`) and over (the trade dates, the rejected rows by reason)."""
+    was made under (`order_filter`) and over (the trade dates, the rejected rows by reason).
+    `totals`: the filtered order set's exact orders, quantity and value (aggregate_files.partial_totals)."""
     manifests = store.manifests()
     catalog = store.catalog_table()
     dates = sorted(set(catalog.filter(pc.greater(catalog["rows"], 0))["trade_date"].to_pylist()))
@@ -211,7 +212,7 @@ def build_summary(store: OrderStore, partials: pa.Table, order_filter: OrderFilt
         source_files=len(manifests),
         **{field: sum(getattr(manifest, field) for manifest in manifests) for field in COUNT_FIELDS},
         partitions=pc.sum(pc.greater(catalog["rows"], 0)).as_py() or 0,
-        **exact_totals(partials),
+        **totals,
         inputs_signature=store.inputs_signature(),
         files=tuple(_file_summary(store, manifest, overlaps.by_file.get(manifest.source_key, {}))
                     for manifest in manifests),

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core.report import plot_data, plots
-from orders_assets.core.assemble.aggregate import PARTIAL_SCHEMA, build_report
+from orders_assets.core.assemble.aggregate import PARTIAL_SCHEMA, build_report, exact_totals
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.generate import generate_orders
@@ -43,7 +43,7 @@ def build_sample_reports(root: Path, rows: int = 30_000, participants: int = 40)
     partials = load_partials(store)
     for name in REPORT_NAMES:
         write_report(build_report(name, partials), store.reports, name)
-    write_summary(build_summary(store, partials), store.reports)
+    write_summary(build_summary(store, exact_totals(partials)), store.reports)
     return store
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders_assets.core.assemble.aggregate_files import load_partials
+from orders_assets.core.assemble.aggregate_files import partial_totals
 from orders_assets.core.report.summary import (
     SUMMARY_VERSION,
     FileSummary,
@@ -49,7 +49,7 @@ def written(tmp_path, document: dict):
 
 def test_a_summary_of_generated_data_round_trips_through_its_file(tmp_path):
     store = build_sample_reports(tmp_path, rows=5_000)
-    summary = build_summary(store, load_partials(store))
+    summary = build_summary(store, partial_totals(store))
     reference = reference_reports([tmp_path / "landing" / "orders.csv"])
     assert (summary.rows_read, summary.rows_kept, summary.rows_filtered_out, summary.rows_rejected) == (
         reference.rows_read, reference.rows_kept, reference.rows_filtered_out, reference.rows_rejected)
@@ -104,7 +104,7 @@ def test_the_summary_says_what_it_was_made_under_and_over(tmp_path):
 
     store = build_sample_reports(tmp_path, rows=5_000)
     rule = OrderFilter(participants=())
-    summary = Summary.from_json(build_summary(store, load_partials(store), rule).to_json())
+    summary = Summary.from_json(build_summary(store, partial_totals(store), rule).to_json())
     reference = reference_reports([tmp_path / "landing" / "orders.csv"])
     assert summary.order_filter == {"order_types": list(rule.order_types), "session_start": "10:00:00",
                                     "session_end": "16:00:00", "participants": [], "timezone": "Australia/Sydney"}
@@ -129,7 +129,7 @@ def test_the_filtered_out_rows_by_cause_match_an_independent_count_of_the_file(t
     from orders_assets_tests.support.reference import _parse_local_timestamp, _records_with_line_numbers
 
     store = build_sample_reports(tmp_path, rows=5_000)
-    summary = build_summary(store, load_partials(store), OrderFilter())
+    summary = build_summary(store, partial_totals(store), OrderFilter())
     path = tmp_path / "landing" / "orders.csv"
     reference = reference_reports([path])
     rejected = reference.rejected_lines["orders.csv"]
@@ -160,7 +160,7 @@ def test_the_rejections_by_reason_come_from_the_manifests_without_reading_a_quar
     counted = pd.read_csv(store.quarantine_file(manifest.source_key))["reason"].value_counts()
     assert len(counted) > 1
     store.quarantine_file(manifest.source_key).unlink()
-    summary = build_summary(store, load_partials(store))
+    summary = build_summary(store, partial_totals(store))
     assert dict(summary.rejections_by_reason) == {reason: int(rows) for reason, rows in counted.items()}
 
 
@@ -168,12 +168,12 @@ def test_a_manifest_written_before_reasons_were_counted_has_its_quarantine_read(
     """Version 4 manifests have no rejections_by_reason: the summary counts their quarantine's
     reason column, as it did before, with the same figures."""
     store = build_sample_reports(tmp_path, rows=5_000)
-    counted = build_summary(store, load_partials(store)).rejections_by_reason
+    counted = build_summary(store, partial_totals(store)).rejections_by_reason
     [manifest] = store.manifests()
     path = store.source_folder(manifest.source_key) / "manifest.json"
     earlier = {name: value for name, value in json.loads(path.read_text()).items() if name != "rejections_by_reason"}
     path.write_text(json.dumps({**earlier, "version": 4}))
     assert store.manifest(manifest.source_key).rejections_by_reason is None
-    assert counted and build_summary(store, load_partials(store)).rejections_by_reason == counted
+    assert counted and build_summary(store, partial_totals(store)).rejections_by_reason == counted
     store.quarantine_file(manifest.source_key).unlink()  # now the figures can only come from the file
-    assert build_summary(store, load_partials(store)).rejections_by_reason == ()
+    assert build_summary(store, partial_totals(store)).rejections_by_reason == ()

@@ -16,7 +16,7 @@ from upath import UPath
 from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import build_report
+from orders_assets.core.assemble.aggregate import build_report, exact_totals
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.store.atomic import TEMP_PREFIX, OutputWriteError, atomic_write_parquet
@@ -119,7 +119,7 @@ def publish(landing: Path, store: OrderStore) -> None:
         table = build_report(name, partials)
         write_report(table, store.reports, name)
         write_plot(store.reports, name, table)
-    document = build_summary(store, partials)
+    document = build_summary(store, exact_totals(partials))
     write_report_page(store.reports, document)
     write_summary(document, store.reports)
 
