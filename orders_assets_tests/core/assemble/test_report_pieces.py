@@ -3,7 +3,7 @@ and the independent computation, whatever the order and size of the parts."""
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.assemble import aggregate
+from orders_assets.core.assemble import aggregate, aggregate_files
 from orders_assets.core.assemble.aggregate import ReportPieces, build_report, combine_partials, exact_totals, \
     partial_aggregates
 from orders_assets.core.assemble.aggregate_files import build_reports, each_date_partials, load_partials, \
@@ -33,11 +33,13 @@ def four_days(tmp_path_factory):
     return store, reference_reports([landing / "orders.csv"])
 
 
-@pytest.mark.parametrize("compact_rows", [aggregate.COMPACT_ROWS, 50])
-def test_reports_a_date_at_a_time_equal_the_reference(four_days, monkeypatch, compact_rows):
-    """With 50, the gathered sums and pairs are reduced after nearly every date."""
+@pytest.mark.parametrize("feed_rows, compact_rows", [(aggregate_files.FEED_ROWS, aggregate.COMPACT_ROWS), (1, 50)])
+def test_reports_a_date_at_a_time_equal_the_reference(four_days, monkeypatch, feed_rows, compact_rows):
+    """With (1, 50) each date is handed over alone and the gathered sums and pairs are reduced
+    after nearly every date."""
     store, reference = four_days
     monkeypatch.setattr(aggregate, "COMPACT_ROWS", compact_rows)
+    monkeypatch.setattr(aggregate_files, "FEED_ROWS", feed_rows)
     assert len(list(each_date_partials(store))) == 4
     built = build_reports(store, schema.REPORT_NAMES, EDGES)
     partials = load_partials(store)
