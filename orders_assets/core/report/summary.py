@@ -241,7 +241,9 @@ def _filtered_out_by(manifest: Manifest) -> dict[str, int] | None:
 
 
 def _summed_causes(per_file: list[dict[str, int] | None]) -> dict[str, int] | None:
-    if not per_file or any(causes is None for causes in per_file):
+    """The rows filtered out by cause over every file: zeros when no file was read; None only when a
+    file's ingest (an earlier release's) did not count them."""
+    if any(causes is None for causes in per_file):
         return None
     return {cause: sum(causes[cause] for causes in per_file) for cause in FILTERED_OUT_CAUSES}
 

@@ -16,6 +16,7 @@ from orders_assets.core.report.summary import (
     write_summary,
 )
 from orders_assets.core.store.manifest import StoreVersionError
+from orders_assets.core.store.order_store import OrderStore
 from orders_assets_tests.core.report.test_plots import build_sample_reports
 from orders_assets_tests.support.reference import reference_reports
 
@@ -177,3 +178,11 @@ def test_a_manifest_written_before_reasons_were_counted_has_its_quarantine_read(
     assert counted and build_summary(store, partial_totals(store)).rejections_by_reason == counted
     store.quarantine_file(manifest.source_key).unlink()  # now the figures can only come from the file
     assert build_summary(store, partial_totals(store)).rejections_by_reason == ()
+
+
+def test_no_file_read_gives_zero_rows_filtered_out_by_each_cause(tmp_path):
+    store = OrderStore(tmp_path / "data")
+    summary = build_summary(store, partial_totals(store))
+    assert summary.source_files == 0
+    assert summary.rows_filtered_out_by == {"order_type": 0, "session": 0, "participant": 0, "not_orders": 0}
+    assert json.loads(json.dumps(summary.to_json()))["rows_filtered_out_by"]["session"] == 0
