@@ -1,10 +1,10 @@
 """The --config file of `orders-assets run`: YAML, every key optional, unknown keys refused.
 
     filter:
-      order_types: [CENTRE_POINT, CENTRE_POINT_BLOCK]
+      order_types: [CENTRE_POINT, CENTRE_POINT_BLOCK]  # `all` or []: every order type
       session_start: "10:00:00"
       session_end: "16:00:00"
-      participants: []          # empty: all
+      participants: []          # empty (or `all`): every participant
     timezone: Australia/Sydney
     size_edges: [10000, 50000, 200000, 1000000]
     layouts:                    # vendor files: first matching rule wins; others use the contract's columns
@@ -36,6 +36,7 @@ import yaml
 from orders_assets.core.store.overlap_rule import duplicates_problem
 from orders_assets.core.store.overlap_rule import rule_problem as overlap_problem
 from orders_assets.core.errors import InputError
+from orders_assets.core.read.filters import ALL
 from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
@@ -78,6 +79,8 @@ def load_settings_overrides(path: Path | str | None) -> dict:
             for field, field_value in value.items():
                 if field not in SECTIONS[key]:
                     raise ConfigFileError(f"{path}: unknown setting '{key}.{field}'; known: {', '.join(SECTIONS[key])}")
+                if key == "filter" and field in ("order_types", "participants") and field_value == ALL:
+                    field_value = []  # every value: an empty list of the settings
                 overrides.setdefault(SECTION_OF.get(key, key), {})[field] = field_value
         elif key == "layouts":
             overrides[key] = _layout_rules(value, path)

@@ -32,7 +32,7 @@ class FilterSettings(dg.Config):
     """Which orders make the order set (contract section 3): the config file's `filter:` section."""
 
     order_types: list[str] = Field(default=list(schema.DEFAULT_ORDER_TYPES), description=(
-        "Order types kept in the order set; default: Centre Point."))
+        "Order types kept in the order set; default: Centre Point; empty (or `all` in a config file): every type."))
     session_start: str = Field(default=schema.DEFAULT_SESSION_START, description=(
         "Local time (HH:MM:SS) from which orders are kept, inclusive."))
     session_end: str = Field(default=schema.DEFAULT_SESSION_END, description=(

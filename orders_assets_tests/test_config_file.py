@@ -87,3 +87,35 @@ def test_an_overlap_rule_that_is_none_names_the_file_and_the_three_forms(tmp_pat
         message = str(refused.value)
         assert str(tmp_path / "config.yaml") in message and problem in message
         assert "overlap: latest_per_date" in message and "{dedup: [order_id, timestamp, side]}" in message
+
+
+def test_order_types_all_or_empty_keep_every_type_and_the_page_says_all(tmp_path):
+    import json
+
+    import dagster as dg
+
+    from orders_assets.cli.runner import run_pipeline
+    from orders_assets.core.generate import generate_orders
+
+    for written in ("all", "[]"):
+        (tmp_path / "config.yaml").write_text(f"filter:\n  order_types: {written}\n  participants: all\n")
+        settings = OrdersSettings(landing_dir=str(tmp_path), data_dir=str(tmp_path / "data"),
+                                  **load_settings_overrides(tmp_path / "config.yaml"))
+        settings.validate()
+        assert settings.order_filter().order_types == () and settings.order_filter().participants == ()
+        assert settings.order_filter().fingerprint != OrdersSettings(
+            landing_dir=str(tmp_path), data_dir=str(tmp_path / "data")).order_filter().fingerprint
+        assert settings_document(settings.model_dump(), TUNING)["filter"]["order_types"] == []
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (tmp_path / "home").mkdir()
+    generate_orders(landing / "orders.csv", rows=4_000, days=1, securities=4, seed=9)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(tmp_path / "data"),
+                              **load_settings_overrides(tmp_path / "config.yaml"))
+    with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
+        assert run_pipeline(settings, instance).success
+    summary = json.loads((tmp_path / "data" / "reports" / "summary.json").read_text())
+    assert summary["rows_filtered_out_by"]["order_type"] == 0 and summary["order_filter"]["order_types"] == []
+    assert summary["rows_kept"] == summary["rows_read"] - summary["rows_rejected"] - summary["rows_filtered_out_by"]["session"]
+    page = (tmp_path / "data" / "reports" / "index.html").read_text()
+    assert "<th>Order types</th><td>all</td>" in page and "<th>Participants</th><td>all</td>" in page

@@ -25,6 +25,7 @@ class OrderFilter:
     """Which valid rows belong to the filtered order set. Every field has the contract's default."""
 
     order_types: tuple[str, ...] = schema.DEFAULT_ORDER_TYPES
+    """Empty means every order type (a config file's `order_types: all` or `[]`)."""
     session_start: str = schema.DEFAULT_SESSION_START
     session_end: str = schema.DEFAULT_SESSION_END
     participants: tuple[str, ...] = field(default_factory=tuple)
@@ -35,8 +36,6 @@ class OrderFilter:
         start, end = time.fromisoformat(self.session_start), time.fromisoformat(self.session_end)
         if start >= end:
             raise InputError(f"filter: session_start {self.session_start} must be before session_end {self.session_end}")
-        if not self.order_types:
-            raise InputError("filter: order_types is empty, so every row would be filtered out")
         check_timezone(self.timezone)
 
     @property
@@ -62,8 +61,12 @@ def order_filter_from(settings: dict) -> OrderFilter:
                                                   "timezone") if name in settings}
     for name in ("order_types", "participants"):
         if name in fields:
-            fields[name] = tuple(fields[name])
+            fields[name] = () if fields[name] in (ALL, [ALL]) else tuple(fields[name])
     return OrderFilter(**fields)
+
+
+ALL = "all"
+"""`order_types: all` (or `participants: all`) in a config file: every value, as an empty list says."""
 
 
 def with_local_fields(rows: pa.Table) -> pa.Table:
@@ -89,7 +92,8 @@ def kept_mask_and_causes(rows: pa.Table, order_filter: OrderFilter) -> tuple[pa.
     participant)."""
     local = rows[LOCAL_TIME]
     time_of_day = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"), pa.int64()))
-    of_type = pc.fill_null(pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types)), False)
+    of_type = pc.fill_null(pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types, pa.string())),
+                           False) if order_filter.order_types else pc.is_valid(rows[schema.ORDER_TYPE])
     in_session = pc.fill_null(pc.and_(pc.greater_equal(time_of_day, _micros(order_filter.session_start)),
                                       pc.less(time_of_day, _micros(order_filter.session_end))), False)
     mask = pc.and_(of_type, in_session)

@@ -281,6 +281,9 @@ def _equals(data, start, stop, pattern, pattern_start, pattern_stop):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _of_type(data, start, stop, types, type_offsets):
+    """The field is one of the filter's order types (every type when the filter names none)."""
+    if type_offsets.size == 1:
+        return True
     for kind in range(type_offsets.size - 1):
         if _equals(data, start, stop, types, type_offsets[kind], type_offsets[kind + 1]):
             return True

@@ -165,7 +165,7 @@ def _made_under_section(summary: Summary | None) -> str:
     participants = ", ".join(rule["participants"]) if rule["participants"] else "all"
     dates = ("no trade date with orders" if summary.first_trade_date is None else
              f"{summary.first_trade_date} to {summary.last_trade_date} ({summary.trade_dates:,} trade dates with orders)")
-    rows = [("Order types", ", ".join(rule["order_types"])),
+    rows = [("Order types", ", ".join(rule["order_types"]) if rule["order_types"] else "all"),
             ("Session", f"{rule['session_start']} &le; local time &lt; {rule['session_end']} ({rule['timezone']})"),
             ("Participants", participants), ("Trade dates", dates)]
     causes = summary.rows_filtered_out_by

@@ -94,6 +94,22 @@ def test_a_non_default_filter_reads_the_same(tmp_path):
     assert counts["rows_filtered_participant"] > 0 and counts["rows_kept"] > 0
 
 
+def test_every_order_type_reads_the_same_and_filters_out_none_by_type(tmp_path):
+    """order_types () (a config file's `all` or []): every valid row in the session is kept,
+    whatever its order type, by both paths."""
+    path = tmp_path / "orders.csv"
+    generate_orders(path, rows=20_000, days=2, securities=6, seed=33, bad_rows=0.005)
+    from orders_assets.core.read.filters import OrderFilter
+
+    every_type = assert_same(path, tmp_path / "every", order_filter=OrderFilter(order_types=()))
+    default = assert_same(path, tmp_path / "default", order_filter=OrderFilter())
+    assert every_type["rows_filtered_order_type"] == 0 < default["rows_filtered_order_type"]
+    assert every_type["rows_kept"] == default["rows_kept"] + default["rows_filtered_order_type"] \
+        - (every_type["rows_filtered_session"] - default["rows_filtered_session"])
+    assert every_type["rows_kept"] + every_type["rows_filtered_session"] + every_type["rows_rejected"] \
+        == every_type["rows_read"]
+
+
 GAP_DAYS = {"Australia/Sydney": ("1917-01-01", "1971-10-31", "2025-10-05", "2037-10-04", "2038-10-03", "2050-10-02",
                                   "2199-10-06"),
             "America/New_York": ("1918-03-31", "2025-03-09", "2037-03-08", "2038-03-14", "2150-03-09"),
