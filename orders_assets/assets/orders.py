@@ -204,8 +204,8 @@ def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Man
     context.log.info(
         f"{key}: {manifest.rows_read:,} rows read, {manifest.rows_kept:,} kept, "
         f"{manifest.rows_filtered_out:,} filtered out, {manifest.rows_rejected:,} rejected "
-        f"in {manifest.seconds:.1f} s ({manifest.rows_read_compiled or 0:,} by the compiled pass, "
-        f"{manifest.rows_read - (manifest.rows_read_compiled or 0):,} by the exact path); {_hint(manifest)}"
+        f"in {manifest.seconds:.1f} s ({manifest.rows_by_path[0]:,} by the compiled pass, "
+        f"{manifest.rows_by_path[1]:,} by the exact path); {_hint(manifest)}"
     )
 
 
@@ -293,8 +293,8 @@ def _file_metadata(manifest: Manifest, store) -> dict:
         "rows_filtered_out": manifest.rows_filtered_out,
         "rows_rejected": manifest.rows_rejected,
         "rows_not_orders": manifest.rows_not_orders,
-        "rows_read_compiled": manifest.rows_read_compiled or 0,
-        "rows_read_exact": manifest.rows_read - (manifest.rows_read_compiled or 0),
+        "rows_read_compiled": manifest.rows_by_path[0],
+        "rows_read_exact": manifest.rows_by_path[1],
         "layout": manifest.layout,
         "pieces": manifest.pieces,
         "partitions": len(manifest.partitions),

@@ -229,8 +229,8 @@ def build_summary(store: OrderStore, totals: Mapping[str, int | Decimal],
         rows_deduplicated=overlaps.rows_deduplicated,
         rows_duplicated_across_files=overlaps.pairs,
         rows_counted_more_than_once=overlaps.rows_duplicated if store.overlap.kind == UNION else 0,
-        rows_read_compiled=sum(manifest.rows_read_compiled or 0 for manifest in manifests),
-        rows_read_exact=sum(manifest.rows_read - (manifest.rows_read_compiled or 0) for manifest in manifests),
+        rows_read_compiled=sum(manifest.rows_by_path[0] for manifest in manifests),
+        rows_read_exact=sum(manifest.rows_by_path[1] for manifest in manifests),
     )
 
 
@@ -266,10 +266,10 @@ def _file_summary(store: OrderStore, manifest: Manifest, overlaps: Mapping[str, 
     counts = {field: getattr(manifest, field) for field in COUNT_FIELDS}
     quarantine = (str(store.quarantine_file(manifest.source_key).relative_to(store.root))
                   if manifest.rows_rejected else None)
-    compiled = manifest.rows_read_compiled or 0  # None: an earlier release's exact path read them all
+    compiled, exact = manifest.rows_by_path
     common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
               "filtered_out_by": _filtered_out_by(manifest), **overlaps,
-              "rows_read_compiled": compiled, "rows_read_exact": manifest.rows_read - compiled}
+              "rows_read_compiled": compiled, "rows_read_exact": exact}
     if manifest.layout == CANONICAL:
         return FileSummary(manifest.source_key, **counts, **common)
     return FileSummary(manifest.source_key, **counts, **common, layout=manifest.layout,

@@ -75,6 +75,13 @@ class Manifest:
         """Every row read is kept, filtered out or rejected, once."""
         return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
 
+    @property
+    def rows_by_path(self) -> tuple[int, int]:
+        """(rows the compiled pass read, rows the exact path read): all by the exact path in a
+        manifest written before the compiled pass."""
+        compiled = self.rows_read_compiled or 0
+        return compiled, self.rows_read - compiled
+
     def with_changes(self, **changes) -> Manifest:
         return dataclasses.replace(self, **changes)
 
