@@ -54,10 +54,10 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
         if rebucketed:
             context.log.info(f"size buckets of {len(rebucketed)} date(s) brought to size_edges "
                              f"{list(store.size_edges)} from their order sets")
-        names = [asset_key.to_user_string() for asset_key in sorted(context.selected_asset_keys)]
-        tables = build_reports(store, names, store.size_edges)  # a date's partial aggregates at a time
+        names = {asset_key: asset_key.to_user_string() for asset_key in sorted(context.selected_asset_keys)}
+        tables = build_reports(store, names.values(), store.size_edges)  # a few dates' partials at a time
         built = []
-        for asset_key, name in zip(sorted(context.selected_asset_keys), names):
+        for asset_key, name in names.items():
             report_started = time.perf_counter()
             table = tables[name]
             paths = write_report(table, store.reports, name)

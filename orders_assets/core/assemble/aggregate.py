@@ -62,12 +62,20 @@ def quantity_decimals(tables: Iterable[pa.Table]) -> int:
 
 
 def conform_partials(tables: Iterable[pa.Table]) -> list[pa.Table]:
-    """Partial aggregates cast to one partial_schema: the most quantity decimals among them, and
-    decimal256 values if any has them (a value sum past 38 digits, sums.py)."""
+    """Partial aggregates cast to one partial_schema (common_partial_schema of those with rows)."""
     tables = list(tables)
-    wide = any(pa.types.is_decimal256(table.schema.field("value").type) for table in tables if table.num_rows)
-    target = partial_schema(quantity_decimals(tables), wide)
+    target = common_partial_schema(table.schema for table in tables if table.num_rows)
     return [table.cast(target) for table in tables]
+
+
+def common_partial_schema(schemas: Iterable[pa.Schema]) -> pa.Schema:
+    """The partial_schema that holds partial aggregates of these schemas exactly: the most quantity
+    decimals among them, and decimal256 values if any has them (a value sum past 38 digits,
+    sums.py). Give the schemas of partials that have rows (quantity_decimals says why)."""
+    schemas = list(schemas)
+    decimals = max((schema.quantity_decimals_of(found.field(schema.QUANTITY).type) for found in schemas), default=0)
+    wide = any(pa.types.is_decimal256(found.field("value").type) for found in schemas)
+    return partial_schema(decimals, wide)
 
 
 def order_values(rows: pa.Table) -> pa.ChunkedArray:
@@ -218,10 +226,8 @@ def _concatenated(tables: list[pa.Table]) -> pa.Table:
     target = tables[0].schema
     for name in ("quantity", "value"):
         if name in target.names:
-            types = [table.schema.field(name).type for table in tables]
-            scale = max(getattr(data_type, "scale", 0) for data_type in types)
-            widest = widest_decimal([t for t in types if pa.types.is_decimal(t)] or [pa.decimal128(38, 0)], scale) \
-                if any(pa.types.is_decimal(t) for t in types) else types[0]
+            types = [table.schema.field(name).type for table in tables]  # decimals: summed_metrics' sums
+            widest = widest_decimal(types, max(data_type.scale for data_type in types))
             target = target.set(target.get_field_index(name), pa.field(name, widest))
     return pa.concat_tables([table.cast(target) for table in tables])
 

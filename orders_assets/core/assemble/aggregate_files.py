@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import GROUPING, PARTIAL_SCHEMA, ReportPieces, combine_partials, \
-    conform_partials, exact_totals, partial_aggregates, partial_schema
+    common_partial_schema, conform_partials, exact_totals, partial_aggregates
 from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.assemble.date_writer import CHUNK_ROWS
 from orders_assets.core.machine.parallel import in_order
@@ -77,11 +77,8 @@ def each_date_partials(store: OrderStore) -> Iterator[pa.Table]:
     from the files' footers first). One file each: ParquetFile reads it without read_table's dataset
     discovery, half the time a file."""
     files = _aggregate_files(store)
-    footers = [pq.read_metadata(path) for path in files]
-    schemas = [footer.schema.to_arrow_schema() for footer, path in zip(footers, files) if footer.num_rows]
-    decimals = max((schema.quantity_decimals_of(found.field("quantity").type) for found in schemas), default=0)
-    wide = any(pa.types.is_decimal256(found.field("value").type) for found in schemas)
-    target = partial_schema(decimals, wide)
+    footers = (pq.read_metadata(path) for path in files)
+    target = common_partial_schema(footer.schema.to_arrow_schema() for footer in footers if footer.num_rows)
     for path in files:
         yield pq.ParquetFile(path).read().replace_schema_metadata(None).cast(target)
 
@@ -124,9 +121,8 @@ def partial_totals(store: OrderStore) -> dict[str, int | Decimal]:
     """exact_totals of every date's partial aggregates, summed a date at a time, exactly."""
     totals: dict[str, int | Decimal] = exact_totals(PARTIAL_SCHEMA.empty_table())
     for partials in each_date_partials(store):
-        for name, amount in exact_totals(partials).items():
-            totals[name] = schema.whole_units(exact_decimal_sum([totals[name], amount])) \
-                if name != "value" else exact_decimal_sum([totals[name], amount])
+        for name, amount in exact_totals(partials).items():  # a value always has places: it stays a Decimal
+            totals[name] = schema.whole_units(exact_decimal_sum([totals[name], amount]))
     return totals
 
 

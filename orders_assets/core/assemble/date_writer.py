@@ -12,7 +12,7 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +203,7 @@ def _joined_runs(parts: list[Contribution]) -> list[Contribution]:
         last = joined[-1] if joined else None
         if last is not None and (last.slice_path, last.batch, last.source_key) == (part.slice_path, part.batch, part.source_key) \
                 and last.offset + last.rows == part.offset:
-            joined[-1] = Contribution(last.source_key, last.slice_path, last.batch, last.offset, last.rows + part.rows)
+            joined[-1] = replace(last, rows=last.rows + part.rows)
         else:
             joined.append(part)
     return joined
