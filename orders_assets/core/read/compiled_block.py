@@ -23,10 +23,10 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.read import row_kernel as kernel
-from orders_assets.core.read.filters import OrderFilter
+from orders_assets.core.read.filters import OrderFilter, micros_of_day
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA, SOURCE_LINE, ParsedBlock, RowParser
 from orders_assets.core.read.reader import RawBlock
-from orders_assets.core.read.timestamps import TIMESTAMP_UNIT, timestamp_type
+from orders_assets.core.read.timestamps import TIMESTAMP_UNIT, _assume_local, timestamp_type
 
 ROLES = {schema.ORDER_ID: kernel.ORDER_ID, schema.TIMESTAMP: kernel.TIMESTAMP, schema.SECURITY_CODE: kernel.SECURITY,
          schema.PARTICIPANT_ID: kernel.PARTICIPANT, schema.SIDE: kernel.SIDE, schema.ORDER_TYPE: kernel.ORDER_TYPE,
@@ -61,7 +61,7 @@ def compiled_plan(parser: RowParser, order_filter: OrderFilter, quantity_decimal
         gaps=nonexistent_wall_times(order_filter.timezone),
         types=np.frombuffer(b"".join(types), dtype=np.uint8) if types else np.zeros(0, dtype=np.uint8),
         type_offsets=np.cumsum([0] + [len(kind) for kind in types]).astype(np.int64),
-        session=(_micros_of_day(order_filter.session_start), _micros_of_day(order_filter.session_end)),
+        session=(micros_of_day(order_filter.session_start), micros_of_day(order_filter.session_end)),
         participants=tuple(order_filter.participants),
         timezone=order_filter.timezone,
     )
@@ -158,8 +158,6 @@ def _kept_table(data: np.ndarray, plan: CompiledPlan, kept_out: tuple, kept: int
 
 def _instants(walls: np.ndarray, timezone: str) -> pa.Array:
     """Wall times (microseconds) in the exchange's zone as instants, as the exact path converts them."""
-    from orders_assets.core.read.timestamps import _assume_local
-
     instants, _local, _invalid = _assume_local(pa.array(walls, pa.timestamp(TIMESTAMP_UNIT)), timezone)
     return instants if len(walls) else pa.array([], timestamp_type(timezone))
 
@@ -226,12 +224,6 @@ def _line_end(raw: bytes, stop: int) -> bytes:
 
 def _in_line_order(table: pa.Table, column: str) -> pa.Table:
     return table.take(pc.sort_indices(table[column])) if table.num_rows else table
-
-
-def _micros_of_day(clock: str) -> int:
-    parsed = datetime.strptime(clock, "%H:%M:%S").time() if clock.count(":") == 2 and "." not in clock \
-        else datetime.fromisoformat(f"2000-01-01T{clock}").time()
-    return ((parsed.hour * 60 + parsed.minute) * 60 + parsed.second) * 1_000_000 + parsed.microsecond
 
 
 @functools.lru_cache(maxsize=32)

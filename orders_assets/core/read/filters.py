@@ -94,8 +94,8 @@ def kept_mask_and_causes(rows: pa.Table, order_filter: OrderFilter) -> tuple[pa.
     time_of_day = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"), pa.int64()))
     of_type = pc.fill_null(pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types, pa.string())),
                            False) if order_filter.order_types else pc.is_valid(rows[schema.ORDER_TYPE])
-    in_session = pc.fill_null(pc.and_(pc.greater_equal(time_of_day, _micros(order_filter.session_start)),
-                                      pc.less(time_of_day, _micros(order_filter.session_end))), False)
+    in_session = pc.fill_null(pc.and_(pc.greater_equal(time_of_day, micros_of_day(order_filter.session_start)),
+                                      pc.less(time_of_day, micros_of_day(order_filter.session_end))), False)
     mask = pc.and_(of_type, in_session)
     in_session_count = _true_count(mask)
     if order_filter.participants:
@@ -110,6 +110,8 @@ def _true_count(mask) -> int:
     return pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
 
 
-def _micros(clock: str) -> int:
+def micros_of_day(clock: str) -> int:
+    """A session clock (HH:MM[:SS[.ffffff]]) as microseconds after midnight: the filter's bound, on
+    both paths."""
     parsed = time.fromisoformat(clock)
     return ((parsed.hour * 60 + parsed.minute) * 60 + parsed.second) * 1_000_000 + parsed.microsecond
