@@ -97,6 +97,8 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
         return digest, tuple(sorted(name_fields(key).items()))
 
     by_content = {identity(key, manifest.content_digest): key for key, manifest in comparable.items()}
+    # a digest of each algorithm by_content holds (an upgraded store's SHA-256 beside XXH3), kept as it grows
+    examples = {digest_algorithm(digest): digest for digest, _fields in by_content if digest}
     digest_in = _digests(digest_of)
     to_ingest, touched, duplicates = [], [], []
     for source in candidates:
@@ -113,14 +115,15 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
             continue
         original = None
         if manifest is None:  # a new name: the content of another current or new file?
-            stored = {digest_algorithm(digest): digest for digest, _fields in by_content if digest}
-            owners = (by_content.get(identity(source.key, digest_in(source, example))) for example in stored.values())
+            owners = (by_content.get(identity(source.key, digest_in(source, example))) for example in examples.values())
             original = next((owner for owner in owners if owner is not None and owner != source.key), None)
         if original is not None:
             duplicates.append((source.key, source.fingerprint, original))
         else:
             to_ingest.append(source.key)
-            by_content.setdefault(identity(source.key, digest_in(source, None)), source.key)
+            digest = digest_in(source, None)
+            by_content.setdefault(identity(source.key, digest), source.key)
+            examples.setdefault(digest_algorithm(digest), digest)
     return IngestPlan(tuple(to_ingest), _retired(current, present), tuple(touched), tuple(duplicates),
                       tuple(still_refused))
 
