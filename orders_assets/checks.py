@@ -6,6 +6,7 @@ Each check calls core/invariants.py and reports what it found; the rules themsel
 import dagster as dg
 
 from orders_assets.assets.reports import pairs_table, summary
+from orders_assets.core.report.attention import rejected_headline, rejected_shares
 from orders_assets.core.invariants import (
     accounting_problems,
     partition_problems,
@@ -14,8 +15,10 @@ from orders_assets.core.invariants import (
     report_total_problems,
     totals_problems,
 )
+from orders_assets.core.report.markdown import markdown_table
 from orders_assets.core.report.summary import read_summary
 from orders_assets.core.store.overlap_rule import COUNTED_TWICE_FIX, DUPLICATES_ERROR
+from orders_assets.core.store.rejected_rule import ERROR
 from orders_assets.resources import OrdersSettings
 
 
@@ -84,3 +87,23 @@ def overlap_advice(counted_twice: int, pairs) -> str:
     return (f"{counted_twice:,} kept rows are also in an earlier file and counted again, e.g. {first.second_file} "
             f"line {first.first_line_in_second} equals {first.first_file} line {first.first_line_in_first}: "
             f"{COUNTED_TWICE_FIX}")
+
+
+@dg.asset_check(asset=summary, description="No source file has its rejected rows at or above the rejected_rows "
+                                           "threshold (default 1% of its rows): a file in a format the run does "
+                                           "not read right (warns, or fails with rejected_rows: {severity: error}).")
+def rejected_rows_below_threshold(settings: OrdersSettings) -> dg.AssetCheckResult:
+    built = read_summary(settings.store().reports)
+    findings = rejected_shares(built) if built is not None else []
+    rule = settings.store().rejected_rule
+    rows = [(finding.file.source_file, f"{finding.file.rows_read:,}", f"{finding.file.rows_rejected:,}",
+             f"{finding.share:.2%}", finding.file.main_rejection or "", finding.file.quarantine or "")
+            for finding in findings[:50]]
+    table = markdown_table(("file", "rows read", "rejected", "share", "main reason", "quarantine"), rows,
+                           right_aligned=("rows read", "rejected", "share"))
+    return dg.AssetCheckResult(
+        passed=not findings, severity=dg.AssetCheckSeverity.ERROR if rule.severity == ERROR else dg.AssetCheckSeverity.WARN,
+        description=rejected_headline(built, findings) if findings else None,
+        metadata={"rule": rule.text, "files_past_threshold": len(findings),
+                  "files": dg.MetadataValue.md(table if findings else "none")})
+

@@ -15,6 +15,9 @@
     piece_bytes: 536870912      # a big CSV or Parquet file is cut into pieces of at least this size
     overlap: union              # rows several files bring to a partition: union, latest_per_date,
                                 # or {dedup: [order_id, timestamp, side]} (README, "Re-sent files")
+    rejected_rows:              # a file with this share of its rows rejected is named loudly
+      threshold: 1%             # a fraction (0.01) or a percentage
+      severity: warn            # or error: the check fails and the run exits 1
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -41,12 +44,13 @@ from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
-from orders_assets.resources import FilterSettings, MachineSettings
+from orders_assets.resources import FilterSettings, MachineSettings, RejectedRowsSettings
 
 SECTIONS = {
     "filter": tuple(FilterSettings.model_fields),
     "reader": ("block_bytes", "stage_bytes"),
     "machine": tuple(MachineSettings.model_fields),
+    "rejected_rows": tuple(RejectedRowsSettings.model_fields),
 }
 """Each section's keys: those of its settings class (resources.py), so the file and the launchpad
 have one list; `reader` is the first versions' name for two of the machine's."""
@@ -81,6 +85,8 @@ def load_settings_overrides(path: Path | str | None) -> dict:
                     raise ConfigFileError(f"{path}: unknown setting '{key}.{field}'; known: {', '.join(SECTIONS[key])}")
                 if key == "filter" and field in ("order_types", "participants") and field_value == ALL:
                     field_value = []  # every value: an empty list of the settings
+                if key == "rejected_rows":
+                    field_value = str(field_value)  # 0.01 or '1%': rejected_rule.threshold_from reads both
                 overrides.setdefault(SECTION_OF.get(key, key), {})[field] = field_value
         elif key == "layouts":
             overrides[key] = _layout_rules(value, path)
@@ -146,6 +152,7 @@ def settings_document(settings: dict, tuning: dict) -> dict:
         "quantity_decimals": settings.get("quantity_decimals", 0),
         "piece_bytes": settings.get("piece_bytes", MIN_PIECE_BYTES),
         "overlap": _overlap_document(settings.get("overlap") or {}),
+        "rejected_rows": dict(settings.get("rejected_rows") or {}),
         "machine": {name: tuning[name] for name in SECTIONS["machine"]},
     }
     if settings.get("output_url"):

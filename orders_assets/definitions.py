@@ -10,6 +10,7 @@ from orders_assets.checks import (
     kept_rows_in_partitions,
     no_rows_counted_twice,
     outputs_match_contract,
+    rejected_rows_below_threshold,
     reports_match_summary,
     rows_accounted_for,
     totals_match_partitions,
@@ -53,7 +54,7 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
         asset_checks=[rows_accounted_for, totals_match_partitions, reports_match_summary, outputs_match_contract,
-                      kept_rows_in_partitions, no_rows_counted_twice],
+                      kept_rows_in_partitions, no_rows_counted_twice, rejected_rows_below_threshold],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
                                 int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler)],

@@ -20,6 +20,7 @@ from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.store.rejected_rule import DEFAULT_THRESHOLD, WARN, RejectedRule, percent, threshold_from
 from orders_assets.core.store.settings_lease import FolderSettings, SettingsConflict, settings_lease
 
 LANDING_ENV = "ORDERS_ASSETS_LANDING"
@@ -79,6 +80,17 @@ class OverlapSettings(dg.Config):
         "(the default) or error (it fails at error severity, and `orders-assets run` says FAILED)."))
 
 
+class RejectedRowsSettings(dg.Config):
+    """When a file's rejected rows are named loudly: the config file's `rejected_rows:` section."""
+
+    threshold: str = Field(default=percent(DEFAULT_THRESHOLD), description=(
+        "Share of a file's rows rejected to quarantine from which the check rejected_rows_below_threshold "
+        "names the file, the run's output and the page warn: a fraction (0.01) or a percentage ('1%')."))
+    severity: str = Field(default=WARN, description=(
+        "warn (the default: a warning) or error (the check fails at error severity, and `orders-assets run` "
+        "says FAILED and exits 1)."))
+
+
 SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
 """The nested sections of OrdersSettings; the config file's sections take their keys (config_file.SECTIONS)."""
 
@@ -114,6 +126,9 @@ class OrdersSettings(dg.ConfigurableResource):
     overlap: OverlapSettings = Field(default=OverlapSettings(), description=(
         "Rows several current files bring to a partition: rule (union, latest_per_date, dedup) and, for dedup, "
         "columns."))
+    rejected_rows: RejectedRowsSettings = Field(default=RejectedRowsSettings(), description=(
+        "From which share of rejected rows a file is named loudly (threshold, default 1%) and whether that "
+        "fails the run (severity: warn or error)."))
     machine: MachineSettings = Field(default=MachineSettings(), description=(
         "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent, "
         "file_pieces; "
@@ -123,7 +138,8 @@ class OrdersSettings(dg.ConfigurableResource):
         super().__init__(**nested_settings(values))
 
     def store(self) -> OrderStore:
-        return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule(), self.edges())
+        return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule(), self.edges(),
+                          self.rejected_rule())
 
     def overlap_rule(self) -> OverlapRule:
         """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
@@ -131,6 +147,13 @@ class OrdersSettings(dg.ConfigurableResource):
             return OverlapRule(self.overlap.rule, tuple(self.overlap.columns), self.overlap.duplicates)
         except ValueError as problem:  # the rule's own validation: rule_problem, duplicates_problem
             raise InputError(f"setting overlap: {problem}") from None
+
+    def rejected_rule(self) -> RejectedRule:
+        """The rejected-rows alert of these settings; one that is none is the user's mistake, said with the fix."""
+        try:
+            return RejectedRule(threshold_from(self.rejected_rows.threshold), self.rejected_rows.severity)
+        except ValueError as problem:
+            raise InputError(f"setting {problem}") from None
 
     def rule_values(self) -> dict:
         """The values that decide how rows are read and kept, flat, as core reads them."""
@@ -182,6 +205,7 @@ class OrdersSettings(dg.ConfigurableResource):
             "layouts": [{**written, "fingerprint": rule.layout.fingerprint} for written, rule in zip(self.layouts, layouts)],
             "quantity_decimals": self.quantity_decimals, "size_edges": list(self.edges()),
             "overlap": self.overlap.model_dump(), "output_url": self.output_url,
+            "rejected_rows": self.rejected_rule().to_json(),
         })
 
     def lease(self) -> contextlib.AbstractContextManager:
@@ -195,6 +219,7 @@ class OrdersSettings(dg.ConfigurableResource):
         self.ingest_rules()
         self.overlap_rule()
         self.edges()
+        self.rejected_rule()
 
 
 def step_lease(settings: OrdersSettings) -> contextlib.ExitStack:

@@ -10,8 +10,7 @@ from orders_assets.core.errors import AccountingError, OrdersAssetsError
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "overlap",
-               "reader",
-               "machine")
+               "rejected_rows", "reader", "machine")
 """The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
 equal; not imported from there so that `--help` loads no YAML or Arrow)."""
 
@@ -206,8 +205,9 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
         work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields, args.rehash, scan)
         if work.nothing_to_do:
             _print_skipped(store)
+            failing = _print_attention(store)
             print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
-            return _exit_status(True, store)
+            return _exit_status(not failing, store)
         checkpoint()
         return _run_through_dagster(args, settings, started, checkpoint, work)
 
@@ -236,6 +236,20 @@ def _print_skipped(store) -> None:
               "not retried; `run --rehash` retries it)")
 
 
+def _print_attention(store) -> bool:
+    """The reports' findings (core/report/attention.py) again on a run with nothing new, so a file
+    past the rejected threshold is not said once and then forgotten; True when one fails the run."""
+    from orders_assets.core.report.attention import attention_lines, fails_the_run
+    from orders_assets.core.report.summary import read_summary
+
+    summary = read_summary(store.reports)
+    if summary is None:
+        return False
+    for line in attention_lines(summary):
+        print(line)
+    return fails_the_run(summary)
+
+
 def _exit_status(runs_succeeded: bool, store) -> int:
     """0 when every run succeeded and every file of the landing folder was read (contract section 5)."""
     return 0 if runs_succeeded and not store.refused() else 1
@@ -259,9 +273,9 @@ def _run_through_dagster(args: argparse.Namespace, settings, started: float, che
         outcome = run_pipeline(settings, instance, log_level=args.log_level,
                                dask_scheduler=args.dask or dask_scheduler_from(os.environ), rehash=args.rehash,
                                checkpoint=checkpoint, planned=work)
-    _print_outcome(outcome, settings, time.perf_counter() - started, home)
+    failing = _print_outcome(outcome, settings, time.perf_counter() - started, home)
     _print_skipped(settings.store())
-    return 0 if outcome.success else 1
+    return 0 if outcome.success and not failing else 1
 
 
 def _run_timing(run) -> str:
@@ -273,12 +287,15 @@ def _run_timing(run) -> str:
     return text
 
 
-def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
+def _print_outcome(outcome, settings, seconds: float, home: Path) -> bool:
+    """Prints what the runs did and what needs attention; True when a finding fails the command
+    (attention.fails_the_run)."""
+    from orders_assets.core.report.attention import attention_lines, fails_the_run
     from orders_assets.core.report.summary import read_summary
 
     if outcome.did_nothing:
         print(f"nothing new in {settings.landing_dir}: no run launched ({seconds:.2f} s)")
-        return
+        return False
     for run in outcome.runs:
         print(f"{'ok    ' if run.success else 'FAILED'} {run.job} {run.partition_range}".rstrip())
         print(f"       {_run_timing(run)}")
@@ -294,9 +311,10 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> None:
         )
         print(f"       read by the compiled pass: {summary.rows_read_compiled:,} rows; by the exact path: "
               f"{summary.rows_read_exact:,}" + exact_files(summary))
-        for line in overlap_lines(summary):
+        for line in overlap_lines(summary) + attention_lines(summary):
             print(line)
     print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
+    return summary is not None and fails_the_run(summary)
 
 
 def exact_files(summary, shown: int = 5) -> str:

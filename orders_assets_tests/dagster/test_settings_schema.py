@@ -19,13 +19,13 @@ def test_every_setting_has_a_description_in_the_launchpad():
     assert set(fields) == set(OrdersSettings.model_fields)
     documented = {name: field.description for name, field in fields.items()}
     documented.update({f"{section}.{name}": field.description
-                       for section in ("filter", "machine") for name, field in section_fields(section).items()})
+                       for section in ("filter", "machine", "rejected_rows") for name, field in section_fields(section).items()})
     assert [name for name, description in documented.items() if not (description or "").strip()] == []
 
 
 def test_the_launchpad_has_the_config_files_sections_and_top_level_keys():
     top_level = set(launchpad_fields()) - {"landing_dir", "data_dir"}  # given by the command line or environment
-    assert top_level == {"filter", "machine", *TOP_LEVEL}  # the sections' keys are the classes' (config_file.SECTIONS)
+    assert top_level == {"filter", "machine", "rejected_rows", *TOP_LEVEL}  # the sections' keys are the classes' (config_file.SECTIONS)
 
 
 def test_every_key_of_a_config_file_reaches_its_setting(tmp_path):

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from orders_assets.core.store import outputs
 from orders_assets.core.store.outputs import OutputPath
+from orders_assets.core.report.attention import nothing_read, rejected_headline, rejected_shares
 from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS, render_png
 from orders_assets.core.report.summary import SUMMARY_NAME, FileSummary, Summary
 from orders_assets.core.schema import REPORT_NAMES
@@ -66,6 +67,9 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 0 0 22px; background: #fff; border: 1px solid #d9dde3; border-radius: 6px; padding: 8px; }
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { color: #6b7280; font-size: 13px; padding: 6px 4px 0; }
+section.attention { background: #fff4e5; border: 1px solid #f0b35a; border-radius: 6px; padding: 4px 16px 10px;
+                    margin: 16px 0; }
+section.attention h2 { border: 0; margin: 10px 0 6px; }
 """
 
 
@@ -102,8 +106,10 @@ def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
         '<p class="note">Reports over the filtered order set. Orders count order events: every row of the '
         "set (new orders, amendments and cancellations alike), as the data contract counts them. Value = "
         "price &times; quantity: exact in the report files and here, rounded in the plots.</p>",
+        _attention_section(summary),
         _made_under_section(summary),
         _summary_section(summary),
+        _not_read_section(summary),
         _rejections_section(summary),
         _overlap_section(summary),
         _top_securities_section(reports_dir),
@@ -155,6 +161,32 @@ FILTERED_OUT_LABELS = (("order_type", "not of these order types"), ("session", "
 """summary.FILTERED_OUT_CAUSES as the page words them."""
 TOP_SECURITIES = 10
 """Securities in the page's table, by value."""
+
+
+def _attention_section(summary: Summary | None) -> str:
+    """What needs attention before the figures are trusted (core/report/attention.py), first on the
+    page: no file read from a landing folder that holds files, files past the rejected-rows threshold."""
+    if summary is None:
+        return ""
+    parts = [f"<p>{_text(problem)}</p>" for problem in (nothing_read(summary),) if problem]
+    findings = rejected_shares(summary)
+    if findings:
+        items = "".join(f"<li>{_text(finding.message)}</li>" for finding in findings)
+        parts.append(f"<p>{_text(rejected_headline(summary, findings))}</p>\n<ul>{items}</ul>")
+    if not parts:
+        return ""
+    return '<section class="attention">\n<h2>Needs attention</h2>\n' + "\n".join(parts) + "\n</section>"
+
+
+def _not_read_section(summary: Summary | None) -> str:
+    """The landing folder's files that were not read or not counted, each with its reason: a file
+    refused, a copy of another, a file that is not an order file."""
+    if summary is None or not summary.skipped:
+        return ""
+    rows = "\n".join(f"<tr><td>{_text(entry.source_file)}</td><td>{_text(entry.reason)}</td></tr>"
+                     for entry in summary.skipped)
+    return ("<h2>Files not read</h2>\n"
+            f'<table class="not-read">\n<tr><th>File</th><th>Why</th></tr>\n{rows}\n</table>')
 
 
 def _made_under_section(summary: Summary | None) -> str:

@@ -26,18 +26,21 @@ from orders_assets.core.store import outputs
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.versions import readable_version
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.store.rejected_rule import DEFAULT_THRESHOLD, WARN, RejectedRule
 from orders_assets.core.store.outputs import OutputPath
 
 SUMMARY_NAME = "summary.json"
 
-SUMMARY_VERSION = 4
+SUMMARY_VERSION = 5
 """1: the keys summary.json has always held; a file written before this class has no `version` key
 and is read as 1. 2 adds what the reports were made under and over: the filter, the trade dates,
 the rejected rows by reason, the filtered-out rows by cause, and each file's quarantine (a version
 1 file reads with them empty). 3 adds the overlap between files: the rule, the rows in the
 partitions, rows_duplicated_across_files per file pair, rows_superseded, rows_deduplicated, and
 rows counted more than once (an earlier file reads with none). 4 adds the rows each path read,
-the compiled pass and the exact path, in all and per file (0 in an earlier file).
+the compiled pass and the exact path, in all and per file (0 in an earlier file). 5 adds the
+rejected-rows rule (rejected_rows: threshold and severity) and each file's main rejection reason
+(an earlier file reads with the default rule and none).
 A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
@@ -74,12 +77,14 @@ class FileSummary:
     rows_read_compiled: int = 0
     rows_read_exact: int = 0
     """Its rows read by the compiled pass and by the exact path (core/read/compiled_block.py)."""
+    main_rejection: str | None = None
+    """The reason most of its rejected rows have (None: no row rejected)."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
         if self.layout is None:
             del document["layout"], document["rows_not_orders"]
-        for name in ("quarantine", "filtered_out_by"):
+        for name in ("quarantine", "filtered_out_by", "main_rejection"):
             if document[name] is None:
                 del document[name]
         return document
@@ -154,7 +159,14 @@ class Summary:
     rows_read_exact: int = 0
     """rows_read by the path that read them: the compiled pass, or the exact path (rows it defers,
     files of vendor layouts, Parquet, compressed or not)."""
+    rejected_rows: Mapping[str, str] | None = None
+    """The rejected-rows rule the files were judged by ({threshold, severity}); None: the default."""
     version: int = SUMMARY_VERSION
+
+    @property
+    def rejected_rule(self) -> RejectedRule:
+        document = self.rejected_rows or {}
+        return RejectedRule(Decimal(document.get("threshold", DEFAULT_THRESHOLD)), document.get("severity", WARN))
 
     @property
     def totals(self) -> dict[str, int | Decimal]:
@@ -231,6 +243,7 @@ def build_summary(store: OrderStore, totals: Mapping[str, int | Decimal],
         rows_counted_more_than_once=overlaps.rows_duplicated if store.overlap.kind == UNION else 0,
         rows_read_compiled=sum(manifest.rows_by_path[0] for manifest in manifests),
         rows_read_exact=sum(manifest.rows_by_path[1] for manifest in manifests),
+        rejected_rows=store.rejected_rule.to_json(),
     )
 
 
@@ -267,7 +280,9 @@ def _file_summary(store: OrderStore, manifest: Manifest, overlaps: Mapping[str, 
     quarantine = (str(store.quarantine_file(manifest.source_key).relative_to(store.root))
                   if manifest.rows_rejected else None)
     compiled, exact = manifest.rows_by_path
+    reasons = store.rejections_by_reason(manifest) if manifest.rows_rejected else {}
     common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
+              "main_rejection": min(reasons, key=lambda reason: (-reasons[reason], reason)) if reasons else None,
               "filtered_out_by": _filtered_out_by(manifest), **overlaps,
               "rows_read_compiled": compiled, "rows_read_exact": exact}
     if manifest.layout == CANONICAL:

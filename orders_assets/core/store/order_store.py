@@ -43,13 +43,14 @@ from orders_assets.core.store.manifest_cache import forget_manifests_except, rea
 from orders_assets.core.store.outputs import is_local, local_path, output_root
 from orders_assets.core.store.quarantine import read_quarantine, reasons_in_file
 from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
+from orders_assets.core.store.rejected_rule import RejectedRule
 
 
 class OrderStore:
     """Paths and atomic updates of one work area, and the roots of its published outputs."""
 
     def __init__(self, data_dir: Path | str, output_url: str | None = None, overlap: OverlapRule | None = None,
-                 size_edges: tuple[int, ...] = DEFAULT_SIZE_EDGES):
+                 size_edges: tuple[int, ...] = DEFAULT_SIZE_EDGES, rejected_rule: RejectedRule | None = None):
         self.root = Path(data_dir)
         self.output_root = output_root(self.root, output_url)
         """Where partition files and reports are published: a local folder or a URL (s3://, gs://)."""
@@ -57,6 +58,8 @@ class OrderStore:
         """Which current files' rows a partition holds when several bring rows to it (core/assemble/overlap.py)."""
         self.size_edges = tuple(size_edges)
         """The order-value edges the aggregates are bucketed by (core/assemble/aggregate_files.py)."""
+        self.rejected_rule = rejected_rule or RejectedRule()
+        """From which share of rejected rows a file is named loudly (core/store/rejected_rule.py)."""
 
     @property
     def staging(self) -> Path:
@@ -277,6 +280,8 @@ class OrderStore:
             parts.append(f"duplicates\x1f{self.overlap.duplicates}")
         if self.size_edges != DEFAULT_SIZE_EDGES:  # by_order_size's buckets: a change rebuilds the reports
             parts.append(f"size_edges\x1f{list(self.size_edges)}")
+        if not self.rejected_rule.is_default:  # the summary and the page name the files past it
+            parts.append(f"rejected_rows\x1f{self.rejected_rule.text}")
         return short_digest(*parts, length=20)
 
     def retire(self, source_key: str) -> None:

@@ -16,6 +16,7 @@ from orders_assets.core.report.summary import (
     write_summary,
 )
 from orders_assets.core.store.manifest import StoreVersionError
+from orders_assets.core.store.rejected_rule import RejectedRule
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets_tests.core.report.test_plots import build_sample_reports
 from orders_assets_tests.support.reference import reference_reports
@@ -76,7 +77,9 @@ def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_
                                  "overlap": None, "rows_in_partitions": None, "rows_superseded": 0,
                                  "rows_deduplicated": 0, "rows_duplicated_across_files": [],
                                  "rows_counted_more_than_once": 0,  # nor by 2
-                                 "rows_read_compiled": 0, "rows_read_exact": 0}  # nor by 3
+                                 "rows_read_compiled": 0, "rows_read_exact": 0,  # nor by 3
+                                 "rejected_rows": None}  # nor by 4: the default rule
+    assert summary.rejected_rule == RejectedRule()
 
 
 def test_a_whole_unit_quantity_stays_an_integer_and_a_missing_signature_is_never_current(tmp_path):
