@@ -6,7 +6,7 @@ Each check calls core/invariants.py and reports what it found; the rules themsel
 import dagster as dg
 
 from orders_assets.assets.reports import pairs_table, summary
-from orders_assets.core.report.attention import rejected_headline, rejected_shares
+from orders_assets.core.report.attention import rejected_headline, rejected_shares, unmatched_filter_values
 from orders_assets.core.invariants import (
     accounting_problems,
     partition_problems,
@@ -107,3 +107,26 @@ def rejected_rows_below_threshold(settings: OrdersSettings) -> dg.AssetCheckResu
         metadata={"rule": rule.text, "files_past_threshold": len(findings),
                   "files": dg.MetadataValue.md(table if findings else "none")})
 
+
+@dg.asset_check(asset=summary, description="Every value the filter names (order_types, participants) matches a row "
+                                           "of a current file: a value that matches none is most often a typo, "
+                                           "and the reports are then empty or short without any error.")
+def filter_values_match_rows(settings: OrdersSettings) -> dg.AssetCheckResult:
+    built = read_summary(settings.store().reports)
+    unmatched = unmatched_filter_values(built) if built is not None else []
+    return dg.AssetCheckResult(passed=not unmatched, severity=dg.AssetCheckSeverity.WARN,
+                               description="\n".join(finding.message for finding in unmatched) or None,
+                               metadata={"unmatched": len(unmatched), **filter_values_tables(built)})
+
+
+def filter_values_tables(built) -> dict:
+    """The filter's values with their rows, and each filtered column's values seen (the first 100),
+    as markdown tables for the check's page in the UI."""
+    counts = (built.filter_value_rows or {}) if built is not None else {}
+    rows = [(column, value, f"{count:,}") for column, values in counts.items() for value, count in values.items()]
+    tables = {"filter_values": dg.MetadataValue.md(
+        markdown_table(("column", "value", "rows"), rows, right_aligned=("rows",)) if rows else "none")}
+    for column, values in ((built.values_seen or {}) if built is not None else {}).items():
+        if values:
+            tables[f"{column}_seen"] = dg.MetadataValue.md(markdown_table((column,), [(value,) for value in values[:100]]))
+    return tables

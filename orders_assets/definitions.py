@@ -7,6 +7,7 @@ import dagster as dg
 from orders_assets.assets.orders import CHUNKED_SOURCE_IO_MANAGER, filtered_orders, landing_orders, order_files
 from orders_assets.assets.reports import REPORTS_GROUP, reports, summary
 from orders_assets.checks import (
+    filter_values_match_rows,
     kept_rows_in_partitions,
     no_rows_counted_twice,
     outputs_match_contract,
@@ -54,7 +55,8 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     return dg.Definitions(
         assets=[landing_orders, order_files, filtered_orders, reports, summary],
         asset_checks=[rows_accounted_for, totals_match_partitions, reports_match_summary, outputs_match_contract,
-                      kept_rows_in_partitions, no_rows_counted_twice, rejected_rows_below_threshold],
+                      kept_rows_in_partitions, no_rows_counted_twice, rejected_rows_below_threshold,
+                      filter_values_match_rows],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
                                 int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler)],

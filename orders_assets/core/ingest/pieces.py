@@ -23,6 +23,7 @@ from orders_assets.core.errors import AccountingError, InputError, StoreError
 from orders_assets.core.ingest.progress import StageClock
 from orders_assets.core.ingest.source import ChunkedSource, Progress, RowCounts, header_parser, stage_blocks
 from orders_assets.core.read.identity import combined_digest
+from orders_assets.core.read.values_seen import filter_values
 from orders_assets.core.read.pieces import Piece, can_be_cut, piece_count, plan_id, plan_parquet_pieces, plan_pieces
 from orders_assets.core.store.atomic import atomic_write, atomic_write_json
 from orders_assets.core.store.locks import file_lock
@@ -153,7 +154,7 @@ def commit_pieces(chunked: ChunkedSource, pieces: list[Piece], store: OrderStore
             raise StoreError(f"{source.key}: piece(s) {', '.join(missing)} not done; the file is not committed "
                              "(its previous state stands): run the ingest again to finish them")
         outcomes = [_outcome(attempt / f"piece-{piece.index}", redone=False) for piece in pieces]
-        counts = RowCounts.summed([outcome.counts for outcome in outcomes])
+        counts = RowCounts.summed([outcome.counts for outcome in outcomes], filter_values(settings.order_filter))
         if not counts.balanced():
             raise AccountingError(f"{source.key}: row accounting does not balance over its pieces: {counts}")
         _join_quarantines(attempt, len(pieces))

@@ -14,12 +14,13 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orders_assets.core import schema
 from orders_assets.core.errors import AccountingError, one_line
 from orders_assets.core.read.filters import OrderFilter, kept_mask_and_causes, order_filter_from, with_local_fields
 from orders_assets.core.read.identity import HashingStream, content_digest
@@ -48,6 +49,14 @@ from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.store.quarantine import QuarantineWriter, reason_counts
 from orders_assets.core.read.amounts import decimal_prices
 from orders_assets.core.read.compiled_block import CompiledPlan, compiled_plan, read_block
+from orders_assets.core.read.values_seen import (
+    SeenValues,
+    added,
+    counted,
+    filter_value_rows,
+    filter_values,
+    listed_values,
+)
 
 DEFAULT_STAGE_BYTES = 64 << 20
 """Kept rows held in memory before a flush to the staging area."""
@@ -117,6 +126,8 @@ class FilteredBlock:
     """Valid rows filtered out by each rule of filters.FILTER_RULES (with rows_not_orders: rows_filtered_out)."""
     rows_compiled: int = 0
     """Of rows_read, those the compiled pass judged (the rest the exact path read)."""
+    values_seen: SeenValues | None = None
+    """The values of the filter's columns and their rows, where the filter tested them (values_seen.py)."""
 
 
 @dataclass
@@ -136,12 +147,18 @@ class RowCounts:
     rejections_by_reason: dict[str, int] | None = field(default_factory=dict)
     """rows_rejected by reason, counted as the rows go to the quarantine, so that the reports need
     not read it; None when a piece recorded by an earlier release did not count them."""
+    values_seen: SeenValues | dict[str, list[str]] | None = field(default_factory=dict)
+    """The values of the filter's columns with their rows as the blocks go (values_seen.py); in
+    the manifest's form (recording) the values listed, most rows first. None when a piece recorded
+    by an earlier release did not count them."""
+    filter_value_rows: dict[str, dict[str, int]] | None = None
+    """The rows of each value the filter names (set by recording)."""
 
     def balanced(self) -> bool:
         return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
 
-    def add(self, block: FilteredBlock) -> None:
-        """Count one block's rows."""
+    def add(self, block: FilteredBlock, named: Mapping[str, tuple[str, ...]]) -> None:
+        """Count one block's rows (`named`: the filter's values, values_seen.filter_values)."""
         self.rows_read += block.rows_read
         self.rows_rejected += block.rejects.num_rows
         self.rows_kept += block.kept.num_rows
@@ -153,17 +170,30 @@ class RowCounts:
         self.rows_read_compiled += block.rows_compiled
         for reason, rows in reason_counts(block.rejects).items():
             self.rejections_by_reason[reason] = self.rejections_by_reason.get(reason, 0) + rows
+        self.values_seen = added(self.values_seen, block.values_seen, named)
+
+    def recording(self, named: Mapping[str, tuple[str, ...]]) -> RowCounts:
+        """The counts as a manifest keeps them: the rows of the filter's values, the values seen listed."""
+        if self.values_seen is None:
+            return self
+        return replace(self, filter_value_rows=filter_value_rows(self.values_seen, named),
+                       values_seen=listed_values(self.values_seen, named))
 
     @classmethod
-    def summed(cls, parts: list[Mapping]) -> RowCounts:
+    def summed(cls, parts: list[Mapping], named: Mapping[str, tuple[str, ...]]) -> RowCounts:
         """The counts of a file's pieces (their records) added up."""
         reasons = [part.get("rejections_by_reason") for part in parts]
         summed: Counter = Counter()
-        for counted in reasons:
-            summed.update(counted or {})
+        for counts in reasons:
+            summed.update(counts or {})
+        seen = [part.get("values_seen") for part in parts]
+        values: SeenValues = {}
+        for part_values in seen:
+            values = added(values, part_values, named)
         numbers = [name for name, value in cls().__dict__.items() if isinstance(value, int)]
         return cls(**{name: sum(part.get(name, 0) for part in parts) for name in numbers},
-                   rejections_by_reason=None if None in reasons else dict(summed))
+                   rejections_by_reason=None if None in reasons else dict(summed),
+                   values_seen=None if None in seen else values).recording(named)
 
 
 Progress = Callable[[int, RowCounts], None]
@@ -239,18 +269,22 @@ class BlockUnit:
 
 def compiled_block(unit: BlockUnit, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
     """A CSV block read by the compiled pass, the rows it defers by the exact path and this filter."""
-    def exact(parsed: ParsedBlock) -> tuple[pa.Table, int, tuple[int, ...]]:
+    def exact(parsed: ParsedBlock) -> tuple[pa.Table, int, tuple[int, ...], SeenValues]:
         filtered = filter_block(parsed, bytes_done, order_filter)
-        return filtered.kept, filtered.rows_filtered_out, filtered.filtered_by
+        return filtered.kept, filtered.rows_filtered_out, filtered.filtered_by, filtered.values_seen
 
     rows = read_block(unit.raw, unit.plan, exact)
     return FilteredBlock(rows_read=rows.rows_read, rejects=rows.rejects, kept=rows.kept,
                          rows_filtered_out=rows.rows_filtered_out, rows_not_orders=0, bytes_done=bytes_done,
-                         filtered_by=rows.filtered_by, rows_compiled=rows.rows_read - rows.rows_exact)
+                         filtered_by=rows.filtered_by, rows_compiled=rows.rows_read - rows.rows_exact,
+                         values_seen=rows.values_seen)
 
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
-    mask, causes = kept_mask_and_causes(parsed.rows, order_filter)
+    mask, causes, candidates = kept_mask_and_causes(parsed.rows, order_filter)
+    seen = counted(schema.ORDER_TYPE, parsed.rows[schema.ORDER_TYPE]) if order_filter.order_types else {}
+    if order_filter.participants:
+        seen.update(counted(schema.PARTICIPANT_ID, parsed.rows[schema.PARTICIPANT_ID].filter(candidates)))
     kept = parsed.rows.filter(mask)
     return FilteredBlock(
         rows_read=parsed.rows_read,
@@ -260,6 +294,7 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         rows_not_orders=parsed.rows_not_orders,
         bytes_done=bytes_done,
         filtered_by=causes,
+        values_seen=seen,
     )
 
 
@@ -294,7 +329,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         layout=settings.layouts.layout_for(source.key).name,
         renamed_columns=renamed,
         bytes=source.size,
-        **counts.__dict__,
+        **counts.recording(filter_values(settings.order_filter)).__dict__,
         partitions={key.text: slices for key, slices in sorted(partitions.items())},
         seconds=round(time.perf_counter() - started, 3),
         workers=settings.worker_count,
@@ -309,10 +344,11 @@ def stage_blocks(blocks: Iterator[FilteredBlock], folder: Path, settings: Ingest
     """Count, quarantine and stage the filtered blocks into `folder`; return the counts and the
     staged slices per partition (the whole file's, or one piece's)."""
     counts = RowCounts()
+    named = filter_values(settings.order_filter)
     with PartitionStager(folder, settings.stage_bytes, clock) as stager, \
             QuarantineWriter(folder / "quarantine.csv") as quarantine:
         for block in blocks:
-            counts.add(block)
+            counts.add(block, named)
             with clock.timing("write"):
                 quarantine.write(block.rejects)
             stager.add(block.kept)  # its flushes are timed on their own thread

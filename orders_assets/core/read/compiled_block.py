@@ -27,6 +27,7 @@ from orders_assets.core.read.filters import OrderFilter, micros_of_day
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA, SOURCE_LINE, ParsedBlock, RowParser
 from orders_assets.core.read.reader import RawBlock
 from orders_assets.core.read.timestamps import TIMESTAMP_UNIT, _assume_local, timestamp_type
+from orders_assets.core.read.values_seen import SeenValues, added, counted
 
 ROLES = {schema.ORDER_ID: kernel.ORDER_ID, schema.TIMESTAMP: kernel.TIMESTAMP, schema.SECURITY_CODE: kernel.SECURITY,
          schema.PARTICIPANT_ID: kernel.PARTICIPANT, schema.SIDE: kernel.SIDE, schema.ORDER_TYPE: kernel.ORDER_TYPE,
@@ -78,6 +79,8 @@ class CompiledRows:
     filtered_by: tuple[int, int, int]
     rows_exact: int
     """Rows of the block the exact path read (deferred by the kernel)."""
+    values_seen: SeenValues
+    """The order types of the valid rows (and the participants the filter's rule decided) with their rows."""
 
 
 def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRows:
@@ -86,7 +89,10 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
     data = np.frombuffer(block.data, dtype=np.uint8)
     rows, kept, out = scanned(data, block.first_line, plan, lines=block.lines)
     verdicts, reasons, lines, starts, stops, found = (array[:rows] for array in out[:6])
-    kept_table = _kept_table(data, plan, out[6:], kept, lines[verdicts == kernel.KEPT])
+    kept_table = _kept_table(data, plan, out[6:11], kept, lines[verdicts == kernel.KEPT])
+    seen = _types_seen(data, block.data, plan, rows, verdicts, out[11:])
+    if plan.participants:
+        seen.update(counted(schema.PARTICIPANT_ID, kept_table[schema.PARTICIPANT_ID]))
     kept_table, participant_out = _participants(kept_table, plan.participants)
     rejects = _rejects(block.data, plan, verdicts, reasons, lines, starts, stops, found)
     filtered = (int(np.count_nonzero(verdicts == kernel.FILTERED_TYPE)),
@@ -94,9 +100,9 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
     deferred = np.flatnonzero(verdicts == kernel.DEFERRED)
     judged = rows - deferred.size
     if not deferred.size:
-        return CompiledRows(judged, rejects, kept_table, sum(filtered), filtered, 0)
+        return CompiledRows(judged, rejects, kept_table, sum(filtered), filtered, 0, seen)
     exact = _exact_rows(block.data, plan.parser, lines[deferred], starts[deferred], stops[deferred])
-    exact_kept, exact_filtered_out, exact_by = exact_filter(exact)
+    exact_kept, exact_filtered_out, exact_by, exact_seen = exact_filter(exact)
     return CompiledRows(
         rows_read=judged + exact.rows_read,
         rejects=_in_line_order(pa.concat_tables([rejects, exact.rejects]), "line"),
@@ -105,6 +111,7 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
         rows_filtered_out=sum(filtered) + exact_filtered_out,
         filtered_by=tuple(ours + theirs for ours, theirs in zip(filtered, exact_by)),
         rows_exact=exact.rows_read,
+        values_seen=added(seen, exact_seen, {}),
     )
 
 
@@ -113,7 +120,8 @@ def scanned(data: np.ndarray, first_line: int, plan: CompiledPlan, scan=kernel.s
     """(rows, kept rows, the kernel's outputs) of a block's bytes, its first row on `first_line`.
     `lines`: the block's physical lines when known (the reader counts them), else counted here.
     `scan` is the kernel (its plain-Python reference, scan_rows.py_func, in the tests)."""
-    out = _outputs((kernel.count_lines(data) if lines is None else lines) + 1, plan.roles.size)
+    capacity = (kernel.count_lines(data) if lines is None else lines) + 1
+    out = _outputs(capacity, plan.roles.size) + _filter_type_outputs(capacity, plan.type_offsets.size - 1)
     words, head = kernel.aligned_words(data)
     rows, kept = scan(data, words, head, first_line, plan.roles, plan.gaps, plan.types, plan.type_offsets,
                       plan.session[0], plan.session[1], *out)
@@ -128,6 +136,30 @@ def _outputs(capacity: int, columns: int) -> tuple:
             np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int32),
             np.empty((columns, capacity), dtype=np.int64), np.empty((columns, capacity), dtype=np.int64),
             np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64))
+
+
+def _filter_type_outputs(capacity: int, filter_types: int) -> tuple:
+    """The kernel's outputs for the order types: the type's field of each row the filter's types
+    leave out (written for those rows only), the valid rows of each of the filter's types."""
+    return (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
+            np.zeros(max(1, filter_types), dtype=np.int64))
+
+
+def _types_seen(data: np.ndarray, raw: bytes, plan: CompiledPlan, rows: int, verdicts: np.ndarray,
+                types_out: tuple) -> SeenValues:
+    """{order_type: {type: rows}}: the filter's types with their valid rows (the kernel's exact
+    count), the others with their rows in a sample of the rows they left out (row_kernel.other_types)."""
+    type_starts, type_stops, filter_rows = types_out
+    slots = kernel.SEEN_TYPES
+    starts, stops, counts = (np.empty(slots, dtype=np.int64) for _ in range(3))
+    used = kernel.other_types(data, verdicts, rows, type_starts, type_stops, kernel.SAMPLED_TYPE_ROWS,
+                              starts, stops, counts)
+    types = {raw[start:stop].decode("utf-8"): count
+             for start, stop, count in zip(starts[:used].tolist(), stops[:used].tolist(), counts[:used].tolist())}
+    offsets = plan.type_offsets
+    for index in range(offsets.size - 1):
+        types[plan.types[offsets[index]:offsets[index + 1]].tobytes().decode("utf-8")] = int(filter_rows[index])
+    return {schema.ORDER_TYPE: types}
 
 
 def _kept_table(data: np.ndarray, plan: CompiledPlan, kept_out: tuple, kept: int, kept_lines: np.ndarray) -> pa.Table:

@@ -86,24 +86,26 @@ def kept_mask(rows: pa.Table, order_filter: OrderFilter) -> pa.ChunkedArray:
     return kept_mask_and_causes(rows, order_filter)[0]
 
 
-def kept_mask_and_causes(rows: pa.Table, order_filter: OrderFilter) -> tuple[pa.ChunkedArray, tuple[int, ...]]:
-    """The kept mask, and the rows each rule of FILTER_RULES filtered out (each row counted once,
+def kept_mask_and_causes(rows: pa.Table, order_filter: OrderFilter
+                         ) -> tuple[pa.ChunkedArray, tuple[int, ...], pa.ChunkedArray]:
+    """The kept mask, the rows each rule of FILTER_RULES filtered out (each row counted once,
     under the first rule it fails: not of the order types, then outside the session, then another
-    participant)."""
+    participant), and the mask of the rows the participant rule decides (of the order types, in
+    the session)."""
     local = rows[LOCAL_TIME]
     time_of_day = pc.subtract(pc.cast(local, pa.int64()), pc.cast(pc.floor_temporal(local, unit="day"), pa.int64()))
     of_type = pc.fill_null(pc.is_in(rows[schema.ORDER_TYPE], value_set=pa.array(order_filter.order_types, pa.string())),
                            False) if order_filter.order_types else pc.is_valid(rows[schema.ORDER_TYPE])
     in_session = pc.fill_null(pc.and_(pc.greater_equal(time_of_day, micros_of_day(order_filter.session_start)),
                                       pc.less(time_of_day, micros_of_day(order_filter.session_end))), False)
-    mask = pc.and_(of_type, in_session)
+    mask = candidates = pc.and_(of_type, in_session)
     in_session_count = _true_count(mask)
     if order_filter.participants:
         mask = pc.and_(mask, pc.fill_null(
             pc.is_in(rows[schema.PARTICIPANT_ID], value_set=pa.array(order_filter.participants)), False))
     of_type_count, kept_count = _true_count(of_type), _true_count(mask)
     causes = (rows.num_rows - of_type_count, of_type_count - in_session_count, in_session_count - kept_count)
-    return mask, causes
+    return mask, causes, candidates
 
 
 def _true_count(mask) -> int:

@@ -16,7 +16,12 @@ import pyarrow as pa
 
 from orders_assets.core.store import outputs
 from orders_assets.core.store.outputs import OutputPath
-from orders_assets.core.report.attention import nothing_read, rejected_headline, rejected_shares
+from orders_assets.core.report.attention import (
+    nothing_read,
+    rejected_headline,
+    rejected_shares,
+    unmatched_filter_values,
+)
 from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS, render_png
 from orders_assets.core.report.summary import SUMMARY_NAME, FileSummary, Summary
 from orders_assets.core.schema import REPORT_NAMES
@@ -165,10 +170,12 @@ TOP_SECURITIES = 10
 
 def _attention_section(summary: Summary | None) -> str:
     """What needs attention before the figures are trusted (core/report/attention.py), first on the
-    page: no file read from a landing folder that holds files, files past the rejected-rows threshold."""
+    page: no file read from a landing folder that holds files, a filter value that matches no row,
+    files past the rejected-rows threshold."""
     if summary is None:
         return ""
     parts = [f"<p>{_text(problem)}</p>" for problem in (nothing_read(summary),) if problem]
+    parts += [f"<p>{_text(unmatched.message)}</p>" for unmatched in unmatched_filter_values(summary)]
     findings = rejected_shares(summary)
     if findings:
         items = "".join(f"<li>{_text(finding.message)}</li>" for finding in findings)

@@ -22,6 +22,7 @@ from orders_assets.core.assemble.overlap import FilePair, catalog_overlaps
 from orders_assets.core.store.overlap_rule import UNION
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.read.layout.model import CANONICAL
+from orders_assets.core.read.values_seen import LISTED
 from orders_assets.core.store import outputs
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.versions import readable_version
@@ -39,8 +40,9 @@ the rejected rows by reason, the filtered-out rows by cause, and each file's qua
 partitions, rows_duplicated_across_files per file pair, rows_superseded, rows_deduplicated, and
 rows counted more than once (an earlier file reads with none). 4 adds the rows each path read,
 the compiled pass and the exact path, in all and per file (0 in an earlier file). 5 adds the
-rejected-rows rule (rejected_rows: threshold and severity) and each file's main rejection reason
-(an earlier file reads with the default rule and none).
+rejected-rows rule (rejected_rows: threshold and severity), each file's main rejection reason, the
+rows of each value the filter names and the values of its columns seen (an earlier file reads
+with the default rule and none).
 A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
@@ -161,6 +163,12 @@ class Summary:
     files of vendor layouts, Parquet, compressed or not)."""
     rejected_rows: Mapping[str, str] | None = None
     """The rejected-rows rule the files were judged by ({threshold, severity}); None: the default."""
+    filter_value_rows: Mapping[str, Mapping[str, int]] | None = None
+    """Over every file, the rows of each value the filter names (0: it matches no row); None when a
+    file's ingest (an earlier release's) did not count them."""
+    values_seen: Mapping[str, list[str]] | None = None
+    """The values of the filter's columns the files hold (core/read/values_seen.py), the first
+    file's most frequent first; None as filter_value_rows."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -244,7 +252,25 @@ def build_summary(store: OrderStore, totals: Mapping[str, int | Decimal],
         rows_read_compiled=sum(manifest.rows_by_path[0] for manifest in manifests),
         rows_read_exact=sum(manifest.rows_by_path[1] for manifest in manifests),
         rejected_rows=store.rejected_rule.to_json(),
+        **_filter_values(manifests),
     )
+
+
+def _filter_values(manifests: list[Manifest]) -> dict:
+    """filter_value_rows summed and values_seen joined over the files (None when a file did not
+    count them; nothing when no file was read)."""
+    if any(manifest.filter_value_rows is None for manifest in manifests):
+        return {"filter_value_rows": None, "values_seen": None}
+    rows: dict[str, dict[str, int]] = {}
+    seen: dict[str, dict[str, None]] = {}
+    for manifest in manifests:
+        for column, counts in manifest.filter_value_rows.items():
+            into = rows.setdefault(column, {})
+            for value, count in counts.items():
+                into[value] = into.get(value, 0) + count
+        for column, values in (manifest.values_seen or {}).items():
+            seen.setdefault(column, {}).update(dict.fromkeys(values))
+    return {"filter_value_rows": rows, "values_seen": {column: list(values)[:LISTED] for column, values in seen.items()}}
 
 
 def _filtered_out_by(manifest: Manifest) -> dict[str, int] | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from orders_assets.core.store.versions import StoreVersionError, readable_version
 
-MANIFEST_VERSION = 6
+MANIFEST_VERSION = 7
 """1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
 `rows_not_orders`, `stage_seconds`, `renamed_columns` and `content_digest` could be missing);
 2: every field present; 3: `pieces`, and the content digest of a content over 128 MiB taken by
@@ -20,7 +20,9 @@ segments (identity.SEGMENT_BYTES): a file of a version-2 manifest over that size
 SHA-256, so a renamed copy of it is recognised only once it is ingested again (`run --rehash`);
 4: the filtered-out rows by the filter's rule (None in earlier manifests: not recorded);
 5: the rejected rows by reason (None in earlier manifests: their quarantine is read instead);
-6: the rows the compiled pass read (None in earlier manifests: the exact path read them all).
+6: the rows the compiled pass read (None in earlier manifests: the exact path read them all);
+7: the rows of each value the filter names and the values of its columns seen (None in earlier
+manifests: not counted).
 A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
@@ -66,6 +68,12 @@ class Manifest:
     rows_read_compiled: int | None = None
     """Of rows_read, those the compiled pass judged (core/read/row_kernel.py); the exact path read the
     others. None in a manifest written before the compiled pass: the exact path read them all."""
+    filter_value_rows: Mapping[str, Mapping[str, int]] | None = None
+    """The rows of each value the filter names (order types among the valid rows; participants
+    among the rows of its order types in its session), 0 for a value no row has."""
+    values_seen: Mapping[str, list[str]] | None = None
+    """The values of those columns the file holds, most rows first (core/read/values_seen.py).
+    Both None in a manifest written before they were counted."""
     attempt: str | None = None
     """The folder of the published attempt (set by the store when it commits the attempt)."""
     version: int = MANIFEST_VERSION
@@ -87,7 +95,7 @@ class Manifest:
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
-        return {name: dict(value) if isinstance(value, Mapping) else value for name, value in document.items()}
+        return {name: _plain(value) for name, value in document.items()}
 
     @classmethod
     def from_json(cls, document: Mapping, where: str = "manifest") -> Manifest:
@@ -101,3 +109,8 @@ class Manifest:
             if values.get(name) is None:
                 values.pop(name, None)
         return cls(**values)
+
+
+def _plain(value):
+    """Mappings (nested ones too) as plain dicts, for JSON."""
+    return {key: _plain(item) for key, item in value.items()} if isinstance(value, Mapping) else value

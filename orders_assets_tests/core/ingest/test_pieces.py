@@ -23,7 +23,7 @@ from orders_assets.core.store.order_store import OrderStore
 from orders_assets_tests.core.ingest.test_bad_input import KEPT, Rows, case_files, rows, variant
 
 COUNTS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected", "rows_not_orders", "bytes",
-          "rejections_by_reason")
+          "rejections_by_reason", "filter_value_rows")
 NOT_CUT = {"header only", "CR-only line ends (classic Mac)"}
 """The catalogue's ingested CSV files that stay one piece: no rows to cut, or CR line ends (read whole)."""
 

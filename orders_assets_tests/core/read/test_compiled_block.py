@@ -304,12 +304,15 @@ def kernel_outputs(scan, data: bytes, plan) -> tuple:
 def written(rows: int, kept: int, out: tuple) -> tuple:
     """(rows, kept, per-row outputs, kept rows' outputs): the entries the kernel writes (its outputs
     are not initialised): every row's verdict, line and bytes; a rejected row's reason, and the
-    fields found where the field count is the reason; the kept rows' fields and values."""
+    fields found where the field count is the reason; the kept rows' fields and values; the order
+    type's field of each row outside the filter's types, and the valid rows of each of its types."""
     verdicts, reasons, lines, starts, stops, found = (array[:rows] for array in out[:6])
     rejected = verdicts == row_kernel.REJECTED
     miscounted = rejected & (np.where(rejected, reasons, -1) == row_kernel.FIELD_COUNT)
-    return (rows, kept, [verdicts, lines, starts, stops, reasons[rejected], found[miscounted]],
-            [array[:, :kept] for array in out[6:8]] + [array[:kept] for array in out[8:]])
+    other_type = verdicts == row_kernel.FILTERED_TYPE
+    return (rows, kept, [verdicts, lines, starts, stops, reasons[rejected], found[miscounted],
+                         out[11][:rows][other_type], out[12][:rows][other_type]],
+            [array[:, :kept] for array in out[6:8]] + [array[:kept] for array in out[8:11]] + [out[13]])
 
 
 def test_the_kernel_equals_its_plain_python_reference(tmp_path):
