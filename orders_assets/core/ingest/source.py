@@ -117,6 +117,8 @@ class FilteredBlock:
     """Valid rows filtered out by each rule of filters.FILTER_RULES (with rows_not_orders: rows_filtered_out)."""
     rows_compiled: int = 0
     """Of rows_read, those the compiled pass judged (the rest the exact path read)."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity the layout's declared rounding changed."""
 
 
 @dataclass
@@ -133,6 +135,8 @@ class RowCounts:
     """The rest of rows_filtered_out, by the first rule of the filter each row failed."""
     rows_read_compiled: int = 0
     """Of rows_read, those the compiled pass judged; the exact path read the others."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity the file's layout rounded (its `rounding`)."""
     rejections_by_reason: dict[str, int] | None = field(default_factory=dict)
     """rows_rejected by reason, counted as the rows go to the quarantine, so that the reports need
     not read it; None when a piece recorded by an earlier release did not count them."""
@@ -151,6 +155,7 @@ class RowCounts:
         self.rows_filtered_session += block.filtered_by[1]
         self.rows_filtered_participant += block.filtered_by[2]
         self.rows_read_compiled += block.rows_compiled
+        self.rows_rounded += block.rows_rounded
         for reason, rows in reason_counts(block.rejects).items():
             self.rejections_by_reason[reason] = self.rejections_by_reason.get(reason, 0) + rows
 
@@ -260,6 +265,7 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         rows_not_orders=parsed.rows_not_orders,
         bytes_done=bytes_done,
         filtered_by=causes,
+        rows_rounded=parsed.rows_rounded,
     )
 
 

@@ -112,6 +112,8 @@ class ParsedBlock:
     """One row per rejected input row, in QUARANTINE_SCHEMA."""
     rows_not_orders: int = 0
     """Rows the file's layout says are not orders (e.g. cancel messages): read, then filtered out."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity the layout's declared rounding changed."""
 
 
 class RowParser:
@@ -223,7 +225,9 @@ class RowParser:
         rejects = self._rejects_from(checked.reasons, np.flatnonzero(rejected), lines, raw_for)
         if extra_rejects is not None and extra_rejects.num_rows:
             rejects = pa.concat_tables([extra_rejects, rejects]).sort_by("line")
-        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects, rows_not_orders=canonical.not_orders)
+        rounded = 0 if canonical.rounded is None else int(np.count_nonzero(canonical.rounded & ~rejected))
+        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects, rows_not_orders=canonical.not_orders,
+                           rows_rounded=rounded)
 
     def _rejects_from(self, reasons: pa.Array, positions: np.ndarray, lines: np.ndarray,
                       raw_for: Callable[[np.ndarray], list[str]]) -> pa.Table:

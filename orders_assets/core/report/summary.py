@@ -74,6 +74,8 @@ class FileSummary:
     rows_read_compiled: int = 0
     rows_read_exact: int = 0
     """Its rows read by the compiled pass and by the exact path (core/read/compiled_block.py)."""
+    rows_rounded: int = 0
+    """Its valid rows whose price or quantity its layout rounded (the layout's `rounding`)."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
@@ -154,6 +156,8 @@ class Summary:
     rows_read_exact: int = 0
     """rows_read by the path that read them: the compiled pass, or the exact path (rows it defers,
     files of vendor layouts, Parquet, compressed or not)."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity their file's layout rounded (its `rounding`), over every file."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -231,6 +235,7 @@ def build_summary(store: OrderStore, totals: Mapping[str, int | Decimal],
         rows_counted_more_than_once=overlaps.rows_duplicated if store.overlap.kind == UNION else 0,
         rows_read_compiled=sum(manifest.rows_by_path[0] for manifest in manifests),
         rows_read_exact=sum(manifest.rows_by_path[1] for manifest in manifests),
+        rows_rounded=sum(manifest.rows_rounded for manifest in manifests),
     )
 
 
@@ -269,7 +274,7 @@ def _file_summary(store: OrderStore, manifest: Manifest, overlaps: Mapping[str, 
     compiled, exact = manifest.rows_by_path
     common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
               "filtered_out_by": _filtered_out_by(manifest), **overlaps,
-              "rows_read_compiled": compiled, "rows_read_exact": exact}
+              "rows_read_compiled": compiled, "rows_read_exact": exact, "rows_rounded": manifest.rows_rounded}
     if manifest.layout == CANONICAL:
         return FileSummary(manifest.source_key, **counts, **common)
     return FileSummary(manifest.source_key, **counts, **common, layout=manifest.layout,

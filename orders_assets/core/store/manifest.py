@@ -66,6 +66,9 @@ class Manifest:
     rows_read_compiled: int | None = None
     """Of rows_read, those the compiled pass judged (core/read/row_kernel.py); the exact path read the
     others. None in a manifest written before the compiled pass: the exact path read them all."""
+    rows_rounded: int = 0
+    """Of the valid rows, those whose price or quantity the file's layout rounded (its `rounding`);
+    0 in a manifest written before layouts could round."""
     attempt: str | None = None
     """The folder of the published attempt (set by the store when it commits the attempt)."""
     version: int = MANIFEST_VERSION

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.read.layout.model import TEXT_CASES, TIME_UNITS, Layout, OrderCondition
+from orders_assets.core.read.layout.rounding import rounded_numbers
 from orders_assets.core.read.arrays import as_array, present_but
 
 Check = tuple[pa.Array, str]
@@ -44,6 +45,8 @@ class CanonicalRows:
     """Rows the layout's orders rule left out (counted as filtered out)."""
     checks: list[Check]
     """(failed mask, '<column>: reason') over the rows of `table`, checked before the contract's rules."""
+    rounded: np.ndarray | None = None
+    """Rows of `table` whose price or quantity the layout's rounding changed (None: it has none)."""
 
 
 def vendor_columns_needed(layout: Layout) -> list[str]:
@@ -80,16 +83,22 @@ def to_canonical(layout: Layout, table: pa.Table, file_fields: dict[str, str]) -
             columns[canonical] = pa.repeat(pa.scalar(layout.constants[canonical]), table.num_rows)
         else:
             columns[canonical] = pa.repeat(pa.scalar(file_fields[canonical]), table.num_rows)
-    columns[schema.PRICE], price_checks = scaled_numbers(columns[schema.PRICE], layout.price_exponent, schema.PRICE)
-    columns[schema.QUANTITY], quantity_checks = scaled_numbers(columns[schema.QUANTITY], layout.quantity_exponent,
-                                                               schema.QUANTITY)
+    rounded = None
+    for name, exponent in ((schema.PRICE, layout.price_exponent), (schema.QUANTITY, layout.quantity_exponent)):
+        if name in layout.roundings:
+            columns[name], changed, number_checks = rounded_numbers(columns[name], layout.roundings[name], exponent,
+                                                                   name)
+            rounded = changed if rounded is None else rounded | changed
+        else:
+            columns[name], number_checks = scaled_numbers(columns[name], exponent, name)
+        checks += number_checks
     columns[schema.TIMESTAMP], time_checks = _times(layout, table, columns[schema.TIMESTAMP], file_fields)
-    checks += price_checks + quantity_checks + time_checks
+    checks += time_checks
     used = set(layout.columns.values())
     for name in table.column_names:
         if name not in used:
             columns[f"source_{name}" if name in RESERVED_NAMES else name] = table[name]
-    return CanonicalRows(pa.table(columns), positions, not_orders, checks)
+    return CanonicalRows(pa.table(columns), positions, not_orders, checks, rounded)
 
 
 def _vendor_values(layout: Layout, canonical: str, column: pa.ChunkedArray) -> pa.ChunkedArray:

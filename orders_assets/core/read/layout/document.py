@@ -19,13 +19,13 @@ from orders_assets.core.read.layout.column_sources import (
     value_maps,
     vendor_text,
 )
-from orders_assets.core.read.layout.conversions import scale_exponent, time_settings
+from orders_assets.core.read.layout.conversions import rounding_settings, scale_exponent, time_settings
 from orders_assets.core.read.layout.model import Layout, LayoutError, OrderCondition
 from orders_assets.core.read.layout.name_pattern import written_groups
 
 CONDITIONS = ("in", "not_in", "bits_set", "bits_clear")
 TOP_LEVEL_KEYS = ("name", "description", "extends", "header", "column_names", "columns", "constants", "values",
-                  "case", "price_scale", "quantity_scale", "time", "file_name", "orders")
+                  "case", "price_scale", "quantity_scale", "rounding", "time", "file_name", "orders")
 
 
 def layout_from_document(document: dict, source: str = "") -> Layout:
@@ -52,6 +52,7 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
                         "group, or time.date_column")
     price_exponent = scale_exponent(document.get("price_scale", 1), "price_scale", problems)
     quantity_exponent = scale_exponent(document.get("quantity_scale", 1), "quantity_scale", problems)
+    roundings = rounding_settings(document.get("rounding", {}), problems)
     orders = _conditions(document.get("orders", []), problems)
     if column_names:
         vendor = set(column_names)
@@ -66,7 +67,7 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
                   column_names=tuple(column_names), columns=columns, constants=constants, values=values, cases=cases,
                   price_exponent=price_exponent, quantity_exponent=quantity_exponent, time_format=time_format,
                   time_unit=time_unit, time_zone=time_zone, date_column=date_column, file_pattern=file_pattern,
-                  date_format=date_format, orders=orders, source=source)
+                  date_format=date_format, orders=orders, roundings=roundings, source=source)
 
 
 def _header(document: dict, problems: list[str]) -> tuple[bool, list[str]]:
