@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.read.layout.clock import clock_micros, date_times, has_date, nanosecond_micros
 from orders_assets.core.read.layout.model import TEXT_CASES, TIME_UNITS, Layout, OrderCondition
 from orders_assets.core.read.layout.rounding import rounded_numbers
 from orders_assets.core.read.arrays import as_array, present_but
@@ -52,8 +53,7 @@ class CanonicalRows:
 def vendor_columns_needed(layout: Layout) -> list[str]:
     """Vendor columns a file must have for this layout."""
     needed = list(layout.columns.values()) + [condition.column for condition in layout.orders]
-    if layout.date_column:
-        needed.append(layout.date_column)
+    needed += [name for name in (layout.date_column, layout.nanoseconds_column) if name]
     return list(dict.fromkeys(needed))
 
 
@@ -194,20 +194,37 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _times(layout: Layout, table: pa.Table, column: pa.ChunkedArray,
            file_fields: dict[str, str]) -> tuple[pa.Array, list[Check]]:
-    """ISO times pass to the contract's parser; numeric times become timestamps here."""
+    """ISO times pass to the contract's parser; numeric times, date-times in a strptime format and
+    times of day (with their date) become timestamps here."""
     if layout.time_format == "iso":
         return column, []
-    micros, bad = _micros(column, TIME_UNITS[layout.time_unit])
+    if has_date(layout.time_format):
+        return date_times(layout.time_format, column)
     if layout.time_format == "epoch":
+        micros, bad = _micros(column, TIME_UNITS[layout.time_unit])
         instants = pc.cast(micros, pa.timestamp("us", "UTC"))
         return instants, [(bad, f"timestamp: not a number of {layout.time_unit} since the epoch")]
+    micros, checks = _time_of_day(layout, table, column)
     days, bad_dates = _dates(layout, table, file_fields)
     naive = pc.cast(pc.add(days, micros), pa.timestamp("us"))
-    checks = [(bad, f"timestamp: not a number of {layout.time_unit} after midnight")]
     if bad_dates is not None:
-        message = f"{layout.date_column}: not a date in the layout's date_format {layout.date_format}"
-        checks.append((bad_dates, message))
+        date_format = layout.date_column_format or layout.date_format
+        checks.append((bad_dates, f"{layout.date_column}: not a date in the layout's date_format {date_format}"))
     return naive, checks
+
+
+def _time_of_day(layout: Layout, table: pa.Table, column: pa.ChunkedArray) -> tuple[pa.Array, list[Check]]:
+    """Microseconds after midnight: a number of units, or a clock in a named or strptime format (and
+    the nanoseconds of a column of their own)."""
+    if layout.time_format == "after_midnight":
+        micros, bad = _micros(column, TIME_UNITS[layout.time_unit])
+        return micros, [(bad, f"timestamp: not a number of {layout.time_unit} after midnight")]
+    micros, checks = clock_micros(layout.time_format, column)
+    if layout.nanoseconds_column is not None:
+        fraction, fraction_checks = nanosecond_micros(table[layout.nanoseconds_column], layout.nanoseconds_column)
+        micros = pc.add(micros, fraction)
+        checks += fraction_checks
+    return micros, checks
 
 
 def _micros(column: pa.ChunkedArray, unit_ns: int) -> tuple[pa.Array, pa.Array]:
@@ -261,5 +278,6 @@ def _dates(layout: Layout, table: pa.Table, file_fields: dict[str, str]) -> tupl
     if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
         dates = pc.cast(pc.cast(column, pa.date32()), pa.timestamp("us"))
         return pc.cast(dates, pa.int64()), pc.is_null(column)
-    parsed = pc.strptime(pc.cast(column, pa.string()), format=layout.date_format, unit="us", error_is_null=True)
+    parsed = pc.strptime(pc.cast(column, pa.string()), format=layout.date_column_format or layout.date_format,
+                         unit="us", error_is_null=True)
     return pc.cast(parsed, pa.int64()), pc.is_null(parsed)

@@ -9,10 +9,12 @@ or a tick) and a tolerance that keeps it to the noise of a binary float.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from orders_assets.core import schema
+from orders_assets.core.read.layout.clock import DIGIT_CLOCK, strptime_problem
 from orders_assets.core.read.layout.model import TIME_UNITS, Rounding
 
 TIME_FORMATS = ("iso", "epoch", "after_midnight")
@@ -20,16 +22,33 @@ SCALE_EXPONENTS = range(-12, 19)
 """A scale is a power of ten, from 10^-12 to 10^18."""
 
 
-def time_settings(value, problems: list[str]) -> tuple[str, str, str | None, str | None]:
+TIME_KEYS = ("format", "unit", "timezone", "date_column", "date_format", "nanoseconds_column")
+
+
+@dataclass(frozen=True)
+class TimeSettings:
+    """The `time` mapping of a layout document, checked."""
+
+    format: str = "iso"
+    unit: str = "ns"
+    zone: str | None = None
+    date_column: str | None = None
+    date_format: str | None = None
+    """The date column's strptime format (None: the file name's date_format)."""
+    nanoseconds_column: str | None = None
+
+
+def time_settings(value, problems: list[str]) -> TimeSettings:
     if not isinstance(value, dict):
         problems.append("time: a mapping with format, unit, timezone")
-        return "iso", "ns", None, None
-    unknown = sorted(set(value) - {"format", "unit", "timezone", "date_column"})
+        return TimeSettings()
+    unknown = sorted(set(value) - set(TIME_KEYS))
     if unknown:
-        problems.append(f"time: unknown key(s) {', '.join(unknown)}; known: format, unit, timezone, date_column")
-    time_format = value.get("format", "iso")
-    if time_format not in TIME_FORMATS:
-        problems.append(f"time.format: '{time_format}' is not one of {', '.join(TIME_FORMATS)}")
+        problems.append(f"time: unknown key(s) {', '.join(unknown)}; known: {', '.join(TIME_KEYS)}")
+    time_format = str(value.get("format", "iso"))
+    problem = _time_format_problem(time_format)
+    if problem:
+        problems.append(f"time.format: {problem}")
     unit = value.get("unit", "ns" if time_format == "epoch" else "s")
     if unit not in TIME_UNITS:
         problems.append(f"time.unit: '{unit}' is not one of {', '.join(TIME_UNITS)}")
@@ -39,8 +58,29 @@ def time_settings(value, problems: list[str]) -> tuple[str, str, str | None, str
             ZoneInfo(str(zone))
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"time.timezone: '{zone}' is not an IANA time zone (e.g. UTC, Europe/Berlin)")
-    date_column = value.get("date_column")
-    return time_format, unit, None if zone is None else str(zone), date_column
+    settings = TimeSettings(time_format, unit, None if zone is None else str(zone), value.get("date_column"),
+                            value.get("date_format"), value.get("nanoseconds_column"))
+    _check_clock_keys(settings, problems)
+    return settings
+
+
+def _time_format_problem(time_format: str) -> str | None:
+    if time_format in TIME_FORMATS or DIGIT_CLOCK.fullmatch(time_format):
+        return None
+    if "%" in time_format:
+        return strptime_problem(time_format)
+    return (f"'{time_format}' is not one of {', '.join(TIME_FORMATS)}, a named time of day (hhmmss, hhmmssfff: one "
+            "f a digit of the fraction) or a strptime format such as '%H:%M:%S.%f'")
+
+
+def _check_clock_keys(settings: TimeSettings, problems: list[str]) -> None:
+    """date_format goes with a date column; a nanoseconds column with a time of day in whole seconds."""
+    if settings.date_format is not None and settings.date_column is None:
+        problems.append("time.date_format: the format of time.date_column; give the date column too (the file "
+                        "name's date has file_name.date_format)")
+    if settings.nanoseconds_column is not None and settings.format != "hhmmss":
+        problems.append("time.nanoseconds_column: only with format hhmmss (whole seconds; the column gives the "
+                        "nanoseconds within the second)")
 
 
 def scale_exponent(value, key: str, problems: list[str]) -> int:

@@ -84,6 +84,10 @@ class Layout:
     """Zone of naive times (ISO without offset, times after midnight); None: the run's zone."""
     date_column: str | None = None
     """Vendor column holding the date of times after midnight (else the file name's trade_date)."""
+    date_column_format: str | None = None
+    """strptime format of date_column (None: date_format, the file name's)."""
+    nanoseconds_column: str | None = None
+    """Vendor column of the nanoseconds within the second of an hhmmss time."""
     file_pattern: str | None = None
     date_format: str = "%Y-%m-%d"
     orders: tuple[OrderCondition, ...] = ()
@@ -106,6 +110,9 @@ class Layout:
             del described["cases"]  # layouts without case rules keep the fingerprint they had before them
         if not self.roundings:
             del described["roundings"]  # so do layouts without rounding
+        for key in ("date_column_format", "nanoseconds_column"):
+            if described[key] is None:
+                del described[key]  # and those without the time keys that came with them
         text = json.dumps(described, sort_keys=True, default=lambda value: value.__dict__)
         return f"{self.name}:{short_digest(text, length=12)}"
 
