@@ -116,15 +116,26 @@ def _vendor_values(layout: Layout, canonical: str, column: pa.ChunkedArray) -> p
     return pc.coalesce(pc.take(targets, index), text)
 
 
+def loose_name(name: str) -> str:
+    """A column name without case, spaces, underscores or hyphens: how header names are matched."""
+    return "".join(character for character in name.lower() if character not in " _-")
+
+
+def first_line_is_header(layout: Layout, table: pa.Table) -> bool:
+    """Whether the first row of `table` (a file's first line) is a header line of headerless `layout`."""
+    return _header_lines(layout, table.slice(0, 1)) is not None
+
+
 def _header_lines(layout: Layout, table: pa.Table) -> np.ndarray | None:
-    """Rows that repeat a headerless layout's column names (None if there is none): a header line
-    the layout does not expect. Read as a row, it would fail the orders rule and be counted as not
-    an order without notice, though the file is not in the layout's format."""
+    """Rows that repeat a headerless layout's column names, in any case and spelling of their
+    separators (None if there is none): a header line the layout does not expect. Read as a row,
+    it would fail the orders rule and be counted as not an order without notice."""
     if layout.header or table.num_columns != len(layout.column_names) or table.num_rows == 0:
         return None
     found = np.ones(table.num_rows, dtype=bool)
     for index, name in enumerate(layout.column_names):
-        equal = pc.fill_null(pc.equal(_as_text(table.column(index)), name), False)
+        loose = pc.utf8_lower(pc.replace_substring_regex(_as_text(table.column(index)), r"[ _\-]", ""))
+        equal = pc.fill_null(pc.equal(loose, loose_name(name)), False)
         found &= np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
         if not found.any():
             return None
