@@ -295,6 +295,7 @@ def _file_metadata(manifest: Manifest, store) -> dict:
         "rows_not_orders": manifest.rows_not_orders,
         "rows_read_compiled": manifest.rows_by_path[0],
         "rows_read_exact": manifest.rows_by_path[1],
+        "rows_rounded": manifest.rows_rounded,
         "layout": manifest.layout,
         "pieces": manifest.pieces,
         "partitions": len(manifest.partitions),

@@ -311,19 +311,31 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> bool:
         )
         print(f"       read by the compiled pass: {summary.rows_read_compiled:,} rows; by the exact path: "
               f"{summary.rows_read_exact:,}" + exact_files(summary))
+        if summary.rows_rounded:
+            print(f"       rounded by their layout's rounding: {summary.rows_rounded:,} rows" + rounded_files(summary))
         for line in overlap_lines(summary) + attention_lines(summary):
             print(line)
     print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
     return summary is not None and fails_the_run(summary)
 
 
+def rounded_files(summary) -> str:
+    """The files whose layout rounded a price or quantity written through a float, with how many rows."""
+    return files_counting(summary, "rows_rounded")
+
+
 def exact_files(summary, shown: int = 5) -> str:
     """The files the exact path read rows of, with how many: the compiled pass could not judge them
     (vendor layouts, Parquet, rows with quotes inside a field, offsets, bytes that are not UTF-8)."""
-    files = [entry for entry in summary.files if entry.rows_read_exact]
+    return files_counting(summary, "rows_read_exact", shown)
+
+
+def files_counting(summary, count: str, shown: int = 5) -> str:
+    """' (file rows, ...)' of the files whose `count` (a FileSummary field) is not 0; '' when none is."""
+    files = [entry for entry in summary.files if getattr(entry, count)]
     if not files:
         return ""
-    named = ", ".join(f"{entry.source_file} {entry.rows_read_exact:,}" for entry in files[:shown])
+    named = ", ".join(f"{entry.source_file} {getattr(entry, count):,}" for entry in files[:shown])
     return f" ({named}{f', and {len(files) - shown} more files' if len(files) > shown else ''})"
 
 

@@ -128,6 +128,8 @@ class FilteredBlock:
     """Of rows_read, those the compiled pass judged (the rest the exact path read)."""
     values_seen: SeenValues | None = None
     """The values of the filter's columns and their rows, where the filter tested them (values_seen.py)."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity the layout's declared rounding changed."""
 
 
 @dataclass
@@ -144,6 +146,8 @@ class RowCounts:
     """The rest of rows_filtered_out, by the first rule of the filter each row failed."""
     rows_read_compiled: int = 0
     """Of rows_read, those the compiled pass judged; the exact path read the others."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity the file's layout rounded (its `rounding`)."""
     rejections_by_reason: dict[str, int] | None = field(default_factory=dict)
     """rows_rejected by reason, counted as the rows go to the quarantine, so that the reports need
     not read it; None when a piece recorded by an earlier release did not count them."""
@@ -168,6 +172,7 @@ class RowCounts:
         self.rows_filtered_session += block.filtered_by[1]
         self.rows_filtered_participant += block.filtered_by[2]
         self.rows_read_compiled += block.rows_compiled
+        self.rows_rounded += block.rows_rounded
         for reason, rows in reason_counts(block.rejects).items():
             self.rejections_by_reason[reason] = self.rejections_by_reason.get(reason, 0) + rows
         self.values_seen = added(self.values_seen, block.values_seen, named)
@@ -295,6 +300,7 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         bytes_done=bytes_done,
         filtered_by=causes,
         values_seen=seen,
+        rows_rounded=parsed.rows_rounded,
     )
 
 

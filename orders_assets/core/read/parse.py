@@ -27,7 +27,7 @@ from orders_assets.core import schema
 from orders_assets.core.errors import shown
 from orders_assets.core.read.csv_rows import LF, RowSpans, has_lone_cr, row_spans
 from orders_assets.core.read.layout.model import CANONICAL_LAYOUT, Layout, LayoutError
-from orders_assets.core.read.layout.apply import to_canonical, vendor_columns_needed
+from orders_assets.core.read.layout.apply import first_line_is_header, loose_name, to_canonical, vendor_columns_needed
 from orders_assets.core.read.reader import MAX_ROW_BYTES, RawBlock, SourceFormatError
 from orders_assets.core.read.validate import LOCAL_TIME, REQUIRED_TEXT, validate
 
@@ -53,6 +53,22 @@ def renamed_extras(header: list[str], needed: list[str]) -> dict[str, str]:
             taken.add(candidate)
             renamed[name] = candidate
     return renamed
+
+
+def header_matched(header: list[str], needed: list[str]) -> list[str]:
+    """The file's column names with each needed column that the file writes in another case or
+    spelling of its separators (`ORDER_ID`, `Order ID`, `orderid` for order_id) renamed to the
+    needed name: vendors' headers differ in case, and a column the file names once is that column.
+    A name matched by two of the file's columns is left alone (header_problem then names it)."""
+    written: dict[str, list[str]] = {}
+    for name in header:
+        written.setdefault(loose_name(name), []).append(name)
+    renamed = {}
+    for column in needed:
+        found = written.get(loose_name(column), [])
+        if column not in header and len(found) == 1 and found[0] not in needed:
+            renamed[found[0]] = column
+    return [renamed.get(name, name) for name in header]
 
 
 FOUND_NAMES = 20
@@ -112,6 +128,8 @@ class ParsedBlock:
     """One row per rejected input row, in QUARANTINE_SCHEMA."""
     rows_not_orders: int = 0
     """Rows the file's layout says are not orders (e.g. cancel messages): read, then filtered out."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity the layout's declared rounding changed."""
 
 
 class RowParser:
@@ -124,6 +142,7 @@ class RowParser:
     def __init__(self, header: list[str], source_key: str, timezone: str, layout: Layout = CANONICAL_LAYOUT,
                  quantity_decimals: int = 0):
         needed = list(schema.CANONICAL_COLUMNS) if layout.is_canonical else vendor_columns_needed(layout)
+        header = header_matched(header, needed)
         problem = header_problem(header, needed, layout)
         if problem:
             raise SourceFormatError(f"{source_key}: line 1: {problem}")
@@ -210,7 +229,12 @@ class RowParser:
 
     def _validated(self, table: pa.Table, lines: np.ndarray, raw_for: Callable[[np.ndarray], list[str]],
                    extra_rejects: pa.Table | None = None) -> ParsedBlock:
-        """Validate rows whose physical lines are `lines`; raw_for(positions) gives the raw text of rows."""
+        """Validate rows whose physical lines are `lines`; raw_for(positions) gives the raw text of rows.
+        The first line of a file read without a header is not a row when it is a header line (its
+        layout's column names, in any case): it is read past, as a header is, never counted."""
+        if not self.layout.header and table.num_rows and lines[0] == 1 and first_line_is_header(self.layout, table):
+            raw_for = _through(np.arange(1, table.num_rows), raw_for)
+            table, lines = table.slice(1), lines[1:]
         read = table.num_rows + (0 if extra_rejects is None else extra_rejects.num_rows)
         canonical = to_canonical(self.layout, table, self.file_fields)
         if canonical.positions is not None:
@@ -223,7 +247,9 @@ class RowParser:
         rejects = self._rejects_from(checked.reasons, np.flatnonzero(rejected), lines, raw_for)
         if extra_rejects is not None and extra_rejects.num_rows:
             rejects = pa.concat_tables([extra_rejects, rejects]).sort_by("line")
-        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects, rows_not_orders=canonical.not_orders)
+        rounded = 0 if canonical.rounded is None else int(np.count_nonzero(canonical.rounded & ~rejected))
+        return ParsedBlock(rows=rows, rows_read=read, rejects=rejects, rows_not_orders=canonical.not_orders,
+                           rows_rounded=rounded)
 
     def _rejects_from(self, reasons: pa.Array, positions: np.ndarray, lines: np.ndarray,
                       raw_for: Callable[[np.ndarray], list[str]]) -> pa.Table:

@@ -50,8 +50,11 @@ FILE_COLUMNS = (
     ("rows_kept", "Kept"),
     ("rows_filtered_out", "Filtered out"),
     ("rows_rejected", "Rejected"),
+    ("rows_rounded", "Rounded (layout)"),
     ("partitions", "Partitions"),
 )
+OPTIONAL_FILE_COLUMNS = {"layout": lambda entry: entry.layout is not None, "rows_rounded": lambda entry: entry.rows_rounded}
+"""Columns shown only when some file has them: a layout, rows its layout rounded."""
 
 CSS = """
 body { font-family: "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; color: #2e3436; margin: 0;
@@ -151,7 +154,7 @@ def _summary_section(summary: Summary | None) -> str:
     files = summary.files
     if files:
         columns = [(field, label) for field, label in FILE_COLUMNS
-                   if field != "layout" or any(entry.layout is not None for entry in files)]
+                   if field not in OPTIONAL_FILE_COLUMNS or any(map(OPTIONAL_FILE_COLUMNS[field], files))]
         head = "".join(f"<th>{_text(label)}</th>" for _, label in columns)
         rows = "\n".join(
             "<tr>" + "".join(_file_cell(entry, field) for field, _ in columns) + "</tr>"

@@ -41,8 +41,8 @@ partitions, rows_duplicated_across_files per file pair, rows_superseded, rows_de
 rows counted more than once (an earlier file reads with none). 4 adds the rows each path read,
 the compiled pass and the exact path, in all and per file (0 in an earlier file). 5 adds the
 rejected-rows rule (rejected_rows: threshold and severity), each file's main rejection reason, the
-rows of each value the filter names and the values of its columns seen (an earlier file reads
-with the default rule and none).
+rows of each value the filter names, the values of its columns seen, and the rows a layout's
+rounding changed, in all and per file (an earlier file reads with the default rule, none and 0).
 A summary of a later version is refused: its meaning is unknown here."""
 
 COUNT_FIELDS = ("rows_read", "rows_kept", "rows_filtered_out", "rows_rejected")
@@ -81,6 +81,8 @@ class FileSummary:
     """Its rows read by the compiled pass and by the exact path (core/read/compiled_block.py)."""
     main_rejection: str | None = None
     """The reason most of its rejected rows have (None: no row rejected)."""
+    rows_rounded: int = 0
+    """Its valid rows whose price or quantity its layout rounded (the layout's `rounding`)."""
 
     def to_json(self) -> dict:
         document = dataclasses.asdict(self)
@@ -169,6 +171,8 @@ class Summary:
     values_seen: Mapping[str, list[str]] | None = None
     """The values of the filter's columns the files hold (core/read/values_seen.py), the first
     file's most frequent first; None as filter_value_rows."""
+    rows_rounded: int = 0
+    """Valid rows whose price or quantity their file's layout rounded (its `rounding`), over every file."""
     version: int = SUMMARY_VERSION
 
     @property
@@ -253,6 +257,7 @@ def build_summary(store: OrderStore, totals: Mapping[str, int | Decimal],
         rows_read_exact=sum(manifest.rows_by_path[1] for manifest in manifests),
         rejected_rows=store.rejected_rule.to_json(),
         **_filter_values(manifests),
+        rows_rounded=sum(manifest.rows_rounded for manifest in manifests),
     )
 
 
@@ -310,7 +315,7 @@ def _file_summary(store: OrderStore, manifest: Manifest, overlaps: Mapping[str, 
     common = {"partitions": len(manifest.partitions), "quarantine": quarantine,
               "main_rejection": min(reasons, key=lambda reason: (-reasons[reason], reason)) if reasons else None,
               "filtered_out_by": _filtered_out_by(manifest), **overlaps,
-              "rows_read_compiled": compiled, "rows_read_exact": exact}
+              "rows_read_compiled": compiled, "rows_read_exact": exact, "rows_rounded": manifest.rows_rounded}
     if manifest.layout == CANONICAL:
         return FileSummary(manifest.source_key, **counts, **common)
     return FileSummary(manifest.source_key, **counts, **common, layout=manifest.layout,

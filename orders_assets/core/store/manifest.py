@@ -22,7 +22,7 @@ SHA-256, so a renamed copy of it is recognised only once it is ingested again (`
 5: the rejected rows by reason (None in earlier manifests: their quarantine is read instead);
 6: the rows the compiled pass read (None in earlier manifests: the exact path read them all);
 7: the rows of each value the filter names and the values of its columns seen (None in earlier
-manifests: not counted).
+manifests: not counted), and the rows a layout's rounding changed (0 in earlier manifests).
 A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
@@ -74,6 +74,9 @@ class Manifest:
     values_seen: Mapping[str, list[str]] | None = None
     """The values of those columns the file holds, most rows first (core/read/values_seen.py).
     Both None in a manifest written before they were counted."""
+    rows_rounded: int = 0
+    """Of the valid rows, those whose price or quantity the file's layout rounded (its `rounding`);
+    0 in a manifest written before layouts could round."""
     attempt: str | None = None
     """The folder of the published attempt (set by the store when it commits the attempt)."""
     version: int = MANIFEST_VERSION

@@ -69,7 +69,7 @@ def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_
     assert summary.files[0].layout is None
     assert summary.skipped == (SkippedFile("notes.zip", "an archive"),)
     no_overlap = {"rows_duplicated": 0, "rows_superseded": 0, "rows_deduplicated": 0,
-                  "rows_read_compiled": 0, "rows_read_exact": 0}  # paths not recorded by 1 to 3
+                  "rows_read_compiled": 0, "rows_read_exact": 0, "rows_rounded": 0}  # paths, rounding: not recorded
     assert summary.to_json() == {**WRITTEN_BEFORE_VERSIONS, "version": SUMMARY_VERSION, "order_filter": None,
                                  "first_trade_date": None, "last_trade_date": None, "trade_dates": 0,
                                  "rejections_by_reason": [], "rows_filtered_out_by": None,  # not recorded by 1
@@ -78,7 +78,8 @@ def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_
                                  "rows_deduplicated": 0, "rows_duplicated_across_files": [],
                                  "rows_counted_more_than_once": 0,  # nor by 2
                                  "rows_read_compiled": 0, "rows_read_exact": 0,  # nor by 3
-                                 "rejected_rows": None}  # nor by 4: the default rule
+                                 "rejected_rows": None,  # nor by 4: the default rule
+                                 "rows_rounded": 0}  # nor before layouts could round
     assert summary.rejected_rule == RejectedRule()
 
 

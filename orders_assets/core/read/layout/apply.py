@@ -17,7 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
+from orders_assets.core.read.layout.clock import clock_micros, date_times, has_date, nanosecond_micros
 from orders_assets.core.read.layout.model import TEXT_CASES, TIME_UNITS, Layout, OrderCondition
+from orders_assets.core.read.layout.rounding import rounded_numbers
 from orders_assets.core.read.arrays import as_array, present_but
 
 Check = tuple[pa.Array, str]
@@ -44,13 +46,14 @@ class CanonicalRows:
     """Rows the layout's orders rule left out (counted as filtered out)."""
     checks: list[Check]
     """(failed mask, '<column>: reason') over the rows of `table`, checked before the contract's rules."""
+    rounded: np.ndarray | None = None
+    """Rows of `table` whose price or quantity the layout's rounding changed (None: it has none)."""
 
 
 def vendor_columns_needed(layout: Layout) -> list[str]:
     """Vendor columns a file must have for this layout."""
     needed = list(layout.columns.values()) + [condition.column for condition in layout.orders]
-    if layout.date_column:
-        needed.append(layout.date_column)
+    needed += [name for name in (layout.date_column, layout.nanoseconds_column) if name]
     return list(dict.fromkeys(needed))
 
 
@@ -80,16 +83,22 @@ def to_canonical(layout: Layout, table: pa.Table, file_fields: dict[str, str]) -
             columns[canonical] = pa.repeat(pa.scalar(layout.constants[canonical]), table.num_rows)
         else:
             columns[canonical] = pa.repeat(pa.scalar(file_fields[canonical]), table.num_rows)
-    columns[schema.PRICE], price_checks = scaled_numbers(columns[schema.PRICE], layout.price_exponent, schema.PRICE)
-    columns[schema.QUANTITY], quantity_checks = scaled_numbers(columns[schema.QUANTITY], layout.quantity_exponent,
-                                                               schema.QUANTITY)
+    rounded = None
+    for name, exponent in ((schema.PRICE, layout.price_exponent), (schema.QUANTITY, layout.quantity_exponent)):
+        if name in layout.roundings:
+            columns[name], changed, number_checks = rounded_numbers(columns[name], layout.roundings[name], exponent,
+                                                                   name)
+            rounded = changed if rounded is None else rounded | changed
+        else:
+            columns[name], number_checks = scaled_numbers(columns[name], exponent, name)
+        checks += number_checks
     columns[schema.TIMESTAMP], time_checks = _times(layout, table, columns[schema.TIMESTAMP], file_fields)
-    checks += price_checks + quantity_checks + time_checks
+    checks += time_checks
     used = set(layout.columns.values())
     for name in table.column_names:
         if name not in used:
             columns[f"source_{name}" if name in RESERVED_NAMES else name] = table[name]
-    return CanonicalRows(pa.table(columns), positions, not_orders, checks)
+    return CanonicalRows(pa.table(columns), positions, not_orders, checks, rounded)
 
 
 def _vendor_values(layout: Layout, canonical: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -107,15 +116,26 @@ def _vendor_values(layout: Layout, canonical: str, column: pa.ChunkedArray) -> p
     return pc.coalesce(pc.take(targets, index), text)
 
 
+def loose_name(name: str) -> str:
+    """A column name without case, spaces, underscores or hyphens: how header names are matched."""
+    return "".join(character for character in name.lower() if character not in " _-")
+
+
+def first_line_is_header(layout: Layout, table: pa.Table) -> bool:
+    """Whether the first row of `table` (a file's first line) is a header line of headerless `layout`."""
+    return _header_lines(layout, table.slice(0, 1)) is not None
+
+
 def _header_lines(layout: Layout, table: pa.Table) -> np.ndarray | None:
-    """Rows that repeat a headerless layout's column names (None if there is none): a header line
-    the layout does not expect. Read as a row, it would fail the orders rule and be counted as not
-    an order without notice, though the file is not in the layout's format."""
+    """Rows that repeat a headerless layout's column names, in any case and spelling of their
+    separators (None if there is none): a header line the layout does not expect. Read as a row,
+    it would fail the orders rule and be counted as not an order without notice."""
     if layout.header or table.num_columns != len(layout.column_names) or table.num_rows == 0:
         return None
     found = np.ones(table.num_rows, dtype=bool)
     for index, name in enumerate(layout.column_names):
-        equal = pc.fill_null(pc.equal(_as_text(table.column(index)), name), False)
+        loose = pc.utf8_lower(pc.replace_substring_regex(_as_text(table.column(index)), r"[ _\-]", ""))
+        equal = pc.fill_null(pc.equal(loose, loose_name(name)), False)
         found &= np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool)
         if not found.any():
             return None
@@ -185,20 +205,37 @@ def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
 
 def _times(layout: Layout, table: pa.Table, column: pa.ChunkedArray,
            file_fields: dict[str, str]) -> tuple[pa.Array, list[Check]]:
-    """ISO times pass to the contract's parser; numeric times become timestamps here."""
+    """ISO times pass to the contract's parser; numeric times, date-times in a strptime format and
+    times of day (with their date) become timestamps here."""
     if layout.time_format == "iso":
         return column, []
-    micros, bad = _micros(column, TIME_UNITS[layout.time_unit])
+    if has_date(layout.time_format):
+        return date_times(layout.time_format, column)
     if layout.time_format == "epoch":
+        micros, bad = _micros(column, TIME_UNITS[layout.time_unit])
         instants = pc.cast(micros, pa.timestamp("us", "UTC"))
         return instants, [(bad, f"timestamp: not a number of {layout.time_unit} since the epoch")]
+    micros, checks = _time_of_day(layout, table, column)
     days, bad_dates = _dates(layout, table, file_fields)
     naive = pc.cast(pc.add(days, micros), pa.timestamp("us"))
-    checks = [(bad, f"timestamp: not a number of {layout.time_unit} after midnight")]
     if bad_dates is not None:
-        message = f"{layout.date_column}: not a date in the layout's date_format {layout.date_format}"
-        checks.append((bad_dates, message))
+        date_format = layout.date_column_format or layout.date_format
+        checks.append((bad_dates, f"{layout.date_column}: not a date in the layout's date_format {date_format}"))
     return naive, checks
+
+
+def _time_of_day(layout: Layout, table: pa.Table, column: pa.ChunkedArray) -> tuple[pa.Array, list[Check]]:
+    """Microseconds after midnight: a number of units, or a clock in a named or strptime format (and
+    the nanoseconds of a column of their own)."""
+    if layout.time_format == "after_midnight":
+        micros, bad = _micros(column, TIME_UNITS[layout.time_unit])
+        return micros, [(bad, f"timestamp: not a number of {layout.time_unit} after midnight")]
+    micros, checks = clock_micros(layout.time_format, column)
+    if layout.nanoseconds_column is not None:
+        fraction, fraction_checks = nanosecond_micros(table[layout.nanoseconds_column], layout.nanoseconds_column)
+        micros = pc.add(micros, fraction)
+        checks += fraction_checks
+    return micros, checks
 
 
 def _micros(column: pa.ChunkedArray, unit_ns: int) -> tuple[pa.Array, pa.Array]:
@@ -252,5 +289,6 @@ def _dates(layout: Layout, table: pa.Table, file_fields: dict[str, str]) -> tupl
     if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
         dates = pc.cast(pc.cast(column, pa.date32()), pa.timestamp("us"))
         return pc.cast(dates, pa.int64()), pc.is_null(column)
-    parsed = pc.strptime(pc.cast(column, pa.string()), format=layout.date_format, unit="us", error_is_null=True)
+    parsed = pc.strptime(pc.cast(column, pa.string()), format=layout.date_column_format or layout.date_format,
+                         unit="us", error_is_null=True)
     return pc.cast(parsed, pa.int64()), pc.is_null(parsed)

@@ -19,13 +19,14 @@ from orders_assets.core.read.layout.column_sources import (
     value_maps,
     vendor_text,
 )
-from orders_assets.core.read.layout.conversions import scale_exponent, time_settings
+from orders_assets.core.read.layout.clock import is_clock_format
+from orders_assets.core.read.layout.conversions import rounding_settings, scale_exponent, time_settings
 from orders_assets.core.read.layout.model import Layout, LayoutError, OrderCondition
 from orders_assets.core.read.layout.name_pattern import written_groups
 
 CONDITIONS = ("in", "not_in", "bits_set", "bits_clear")
 TOP_LEVEL_KEYS = ("name", "description", "extends", "header", "column_names", "columns", "constants", "values",
-                  "case", "price_scale", "quantity_scale", "time", "file_name", "orders")
+                  "case", "price_scale", "quantity_scale", "rounding", "time", "file_name", "orders")
 
 
 def layout_from_document(document: dict, source: str = "") -> Layout:
@@ -46,16 +47,19 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
     read = set(columns) | from_file
     values = value_maps(document.get("values", {}), read, problems)
     cases = case_rules(document.get("case", {}), read, problems)
-    time_format, time_unit, time_zone, date_column = time_settings(document.get("time", {}), problems)
-    if time_format == "after_midnight" and date_column is None and schema.TRADE_DATE not in from_file:
+    time = time_settings(document.get("time", {}), problems)
+    if (time.format == "after_midnight" or is_clock_format(time.format)) and time.date_column is None \
+            and schema.TRADE_DATE not in from_file:
         problems.append("time: times after midnight need a date: a file_name pattern with a (?P<trade_date>...) "
                         "group, or time.date_column")
     price_exponent = scale_exponent(document.get("price_scale", 1), "price_scale", problems)
     quantity_exponent = scale_exponent(document.get("quantity_scale", 1), "quantity_scale", problems)
+    roundings = rounding_settings(document.get("rounding", {}), problems)
     orders = _conditions(document.get("orders", []), problems)
     if column_names:
         vendor = set(column_names)
-        used = set(columns.values()) | {condition.column for condition in orders} | ({date_column} - {None})
+        used = set(columns.values()) | {condition.column for condition in orders} | \
+            ({time.date_column, time.nanoseconds_column} - {None})
         missing = sorted(used - vendor)
         if missing:
             problems.append(f"column(s) {', '.join(missing)} are used but not in column_names")
@@ -64,9 +68,11 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
         raise LayoutError(f"{where}layout {name or '?'} has {len(problems)} problem(s):\n- " + "\n- ".join(problems))
     return Layout(name=name, description=str(document.get("description", "")), header=header,
                   column_names=tuple(column_names), columns=columns, constants=constants, values=values, cases=cases,
-                  price_exponent=price_exponent, quantity_exponent=quantity_exponent, time_format=time_format,
-                  time_unit=time_unit, time_zone=time_zone, date_column=date_column, file_pattern=file_pattern,
-                  date_format=date_format, orders=orders, source=source)
+                  price_exponent=price_exponent, quantity_exponent=quantity_exponent, time_format=time.format,
+                  time_unit=time.unit, time_zone=time.zone, date_column=time.date_column,
+                  date_column_format=time.date_format, nanoseconds_column=time.nanoseconds_column,
+                  file_pattern=file_pattern, date_format=date_format, orders=orders, roundings=roundings,
+                  source=source)
 
 
 def _header(document: dict, problems: list[str]) -> tuple[bool, list[str]]:

@@ -50,6 +50,17 @@ class OrderCondition:
 
 
 @dataclass(frozen=True)
+class Rounding:
+    """A price or quantity the vendor wrote through a binary float (`23.400000000000002`): read
+    exactly, taken as the nearest multiple of `step` when within the tolerance, else rejected."""
+
+    step: str
+    """The tick as decimal text (`0.01`, `0.25`): values are multiples of it."""
+    tolerance: str | None = None
+    """Largest distance from the multiple, as decimal text; None: ROUNDING_RELATIVE_TOLERANCE of the value."""
+
+
+@dataclass(frozen=True)
 class Layout:
     """A validated layout. `canonical` layouts read the contract's own files unchanged."""
 
@@ -73,9 +84,15 @@ class Layout:
     """Zone of naive times (ISO without offset, times after midnight); None: the run's zone."""
     date_column: str | None = None
     """Vendor column holding the date of times after midnight (else the file name's trade_date)."""
+    date_column_format: str | None = None
+    """strptime format of date_column (None: date_format, the file name's)."""
+    nanoseconds_column: str | None = None
+    """Vendor column of the nanoseconds within the second of an hhmmss time."""
     file_pattern: str | None = None
     date_format: str = "%Y-%m-%d"
     orders: tuple[OrderCondition, ...] = ()
+    roundings: dict[str, Rounding] = field(default_factory=dict)
+    """price and/or quantity -> how the vendor's float-written values are rounded; none: never rounded."""
     source: str = ""
     """Where the layout was defined (a file path or 'built-in')."""
 
@@ -91,6 +108,11 @@ class Layout:
         described = {key: value for key, value in self.__dict__.items() if key not in ("description", "source")}
         if not self.cases:
             del described["cases"]  # layouts without case rules keep the fingerprint they had before them
+        if not self.roundings:
+            del described["roundings"]  # so do layouts without rounding
+        for key in ("date_column_format", "nanoseconds_column"):
+            if described[key] is None:
+                del described[key]  # and those without the time keys that came with them
         text = json.dumps(described, sort_keys=True, default=lambda value: value.__dict__)
         return f"{self.name}:{short_digest(text, length=12)}"
 

@@ -70,13 +70,14 @@ def test_column_names_null_turns_a_headerless_parent_into_a_header_variant(tmp_p
         == (2, 1, 1, 0)
 
 
-def test_a_header_line_in_a_file_whose_layout_has_none_is_quarantined_not_counted_as_not_an_order():
+def test_a_header_line_inside_a_file_whose_layout_has_none_is_quarantined_not_counted_as_not_an_order():
     parser = RowParser(list(load_layout("lobster").column_names), "AAPL_2012-06-21_x.csv", "America/New_York",
                        load_layout("lobster"))
-    result = parser.parse(vendor_block(LOBSTER_HEADER + LOBSTER_ROWS, first_line=1))
-    assert (result.rows_read, result.rows.num_rows, result.rows_not_orders) == (3, 1, 1)
+    concatenated = LOBSTER_ROWS + LOBSTER_HEADER.upper() + LOBSTER_ROWS  # two files joined, the second's header kept
+    result = parser.parse(vendor_block(concatenated, first_line=1))
+    assert (result.rows_read, result.rows.num_rows, result.rows_not_orders) == (5, 2, 2)
     assert result.rejects.select(["line", "column", "raw"]).to_pylist() == [
-        {"line": 1, "column": "header", "raw": LOBSTER_HEADER.strip()}]
+        {"line": 3, "column": "header", "raw": LOBSTER_HEADER.upper().strip()}]
     assert "column_names: null" in result.rejects["reason"][0].as_py()
 
 
