@@ -15,6 +15,7 @@ from orders_assets.core.read.layout.column_sources import (
     case_rules,
     check_sources,
     file_name_settings,
+    file_name_target,
     string_mapping,
     value_maps,
     vendor_text,
@@ -41,6 +42,7 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
     columns = string_mapping(document.get("columns", {}), "columns", problems)
     constants = string_mapping(document.get("constants", {}), "constants", problems)
     file_pattern, date_format = file_name_settings(document.get("file_name"), problems)
+    file_pattern_on = file_name_target(document.get("file_name"), problems)
     from_file = written_groups(document.get("file_name"))
     check_sources(columns, constants, from_file, problems)
     read = set(columns) | from_file
@@ -66,7 +68,7 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
                   column_names=tuple(column_names), columns=columns, constants=constants, values=values, cases=cases,
                   price_exponent=price_exponent, quantity_exponent=quantity_exponent, time_format=time_format,
                   time_unit=time_unit, time_zone=time_zone, date_column=date_column, file_pattern=file_pattern,
-                  date_format=date_format, orders=orders, source=source)
+                  file_pattern_on=file_pattern_on, date_format=date_format, orders=orders, source=source)
 
 
 def _header(document: dict, problems: list[str]) -> tuple[bool, list[str]]:
