@@ -5,6 +5,7 @@ reports equal an independent computation over the CSVs before they were zipped, 
 nothing new does no work."""
 import gzip
 import json
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -19,17 +20,13 @@ from orders_assets_tests.conftest import assert_report_equals, read_report
 from orders_assets_tests.support.reference import reference_reports
 
 TRADE_HEADER = "Time,Exchange,Symbol,Trade Volume,Trade Price,Sequence Number"
-TAQ_LIKE_LAYOUT = {
-    "name": "taq_like_trades",
-    "description": "One zip per symbol and day, aig/20131007_trade.zip; times in seconds after midnight, New York",
-    "columns": {"order_id": "Sequence Number", "timestamp": "Time", "price": "Trade Price",
-                "quantity": "Trade Volume"},
-    "constants": {"order_type": "TRADE", "participant_id": "UNKNOWN", "side": "N"},
-    "time": {"format": "after_midnight", "unit": "s", "timezone": "America/New_York"},
-    "file_name": {"pattern": r"^(?P<security_code>[a-z]+)/(?P<trade_date>\d{8})_trade\.zip$",
-                  "date_format": "%Y%m%d", "match_on": "path"},
-    "case": {"security_code": "upper"},
-}
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def docs_layout(name: str) -> str:
+    """The layout docs/layouts.md gives as its example `name`, as written there."""
+    return next(block for block in re.findall(r"```yaml\n(.*?)```", (DOCS / "layouts.md").read_text(), re.S)
+                if block.startswith(f"name: {name}\n"))
 
 
 def trade_rows(symbol: str, day: int, count: int) -> list[list[str]]:
@@ -61,7 +58,7 @@ def test_a_folder_per_symbol_of_daily_trade_zips_is_read_with_the_symbol_and_dat
         zipped_trades(landing / key, rows)
         written[key] = rows
     layout, config = tmp_path / "taq_like.yaml", tmp_path / "config.yaml"
-    layout.write_text(yaml.safe_dump(TAQ_LIKE_LAYOUT))
+    layout.write_text(docs_layout("taq_like_trades"))  # the docs' worked example, as a user copies it
     config.write_text(yaml.safe_dump({
         "timezone": "America/New_York", "layouts": [{"layout": str(layout), "match": "*_trade.zip"}],
         "filter": {"order_types": ["TRADE"], "session_start": "09:30:00", "session_end": "16:00:00"}}))
