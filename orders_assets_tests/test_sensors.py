@@ -195,3 +195,30 @@ def test_hidden_temporary_and_outside_symlinked_files_are_ignored(folder, tmp_pa
     shutil.copyfile(outside, folder.landing / "partial.csv.part")
     folder.tick()
     assert folder.settle() == []
+
+
+def test_a_zip_of_several_order_files_waits_until_complete_then_each_member_is_a_source(folder):
+    import zipfile
+
+    plain = folder.data.parent / "plain"
+    for name, seed in (("a.csv", 31), ("b.csv", 32)):
+        generate_orders(plain / name, rows=1_500, days=1, securities=3, seed=seed)
+    archive = folder.data.parent / "week.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as written:
+        written.write(plain / "a.csv", "a.csv")
+        written.write(plain / "b.csv", "days/b.csv")
+    content = archive.read_bytes()
+    (folder.landing / "week.zip").write_bytes(content[: len(content) // 2])  # its directory not yet written
+    assert not folder.tick().run_requests
+    (folder.landing / "week.zip").write_bytes(content)
+    assert not folder.tick().run_requests  # its sources changed since the last look
+    requested = folder.tick()
+    [request] = requested.run_requests
+    assert (request.tags["dagster/asset_partition_range_start"],
+            request.tags["dagster/asset_partition_range_end"]) == ("week.zip!a.csv", "week.zip!days/b.csv")
+    folder.run(requested)
+    assert folder.settle() == [PARTITIONS_JOB, REPORTS_JOB]
+    reference = reference_reports([plain / "a.csv", plain / "b.csv"])
+    for report in REPORT_NAMES:
+        assert_report_equals(read_report(folder.data / "reports", report, "parquet"), reference.reports[report], report)
+    assert not folder.tick().run_requests

@@ -188,14 +188,11 @@ def test_a_refused_file_fails_the_run_but_the_others_are_reported(tmp_path):
 
 
 def test_every_file_not_read_or_not_counted_is_named_with_its_reason(tmp_path):
-    import zipfile
-
     landing, data, outside = tmp_path / "landing", tmp_path / "data", tmp_path / "outside"
     generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=3, seed=5)
     generate_orders(outside / "elsewhere.csv", rows=500, days=1, securities=3, seed=6)
     (landing / "link.csv").symlink_to(outside / "elsewhere.csv")
-    with zipfile.ZipFile(landing / "vendor.zip", "w") as archive:
-        archive.write(outside / "elsewhere.csv", "elsewhere.csv")
+    (landing / "vendor.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + bytes(26))
     (landing / "next.csv.part").write_text("order_id\n")
     (landing / "orders_again.csv").write_bytes((landing / "orders.csv").read_bytes())
     settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data))
@@ -207,14 +204,14 @@ def test_every_file_not_read_or_not_counted_is_named_with_its_reason(tmp_path):
         assert not run_pipeline(settings, instance).success
     skipped = {entry["source_file"]: entry["reason"]
                for entry in json.loads((data / "reports" / "summary.json").read_text())["skipped"]}
-    assert sorted(skipped) == ["broken.parquet", "link.csv", "next.csv.part", "orders_again.csv", "vendor.zip"]
+    assert sorted(skipped) == ["broken.parquet", "link.csv", "next.csv.part", "orders_again.csv", "vendor.7z"]
     assert "leads out of the landing folder" in skipped["link.csv"]
-    assert "an archive" in skipped["vendor.zip"] and "partial download" in skipped["next.csv.part"]
+    assert "an archive" in skipped["vendor.7z"] and "partial download" in skipped["next.csv.part"]
     assert skipped["orders_again.csv"].startswith("a copy of orders.csv")
     assert "not a readable Parquet file" in skipped["broken.parquet"]
     listed = list_items(ingest.asset_materialization.metadata["skipped"].value)
     assert all(any(item.startswith(f"{key}: ") for item in listed)
-               for key in ("link.csv", "vendor.zip", "next.csv.part", "orders_again.csv"))
+               for key in ("link.csv", "vendor.7z", "next.csv.part", "orders_again.csv"))
 
 
 def test_a_broken_invariant_fails_its_check_and_the_run(tmp_path):

@@ -37,7 +37,7 @@ from orders_assets.core.read.reader import (
     SourceVanishedError,
     iter_blocks,
     iter_parquet_batches,
-    open_stream,
+    open_source,
     read_header,
     with_line_ends,
 )
@@ -377,17 +377,17 @@ def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list
         for parser, parsed, bytes_done in _parquet_blocks(source, parser_for, settings.block_bytes):
             yield BlockUnit(parser, parsed=parsed), bytes_done
         return
-    with open_stream(source.path) as raw:
+    with open_source(source) as raw:
         hashing = HashingStream(raw)
-        stream, pending = with_line_ends(hashing, source.path)
+        stream, pending = with_line_ends(hashing, source.location)
         if layout.header:
-            header, pending = read_header(stream, source.path, pending)
+            header, pending = read_header(stream, source.location, pending)
         else:
             header = list(layout.column_names)
         parser = parser_for(header)
         plan = _plan(parser, settings)
         first_line = 2 if layout.header else 1
-        for block in iter_blocks(stream, pending, block_size(settings, plan), source.path, first_line):
+        for block in iter_blocks(stream, pending, block_size(settings, plan), source.location, first_line):
             yield BlockUnit(parser, raw=block, plan=plan), raw.file_position()
         if digest_out is not None:
             digest_out.append(hashing.hexdigest_to_end())
@@ -430,9 +430,9 @@ def header_parser(source: SourceFile, settings: IngestSettings,
     layout's column names; a header the contract cannot read is refused here (SourceFormatError)."""
     layout = settings.layouts.layout_for(source.key)
     if layout.header:
-        with open_stream(source.path) as raw:
-            stream, pending = with_line_ends(raw, source.path)
-            header, _rest = read_header(stream, source.path, pending)
+        with open_source(source) as raw:
+            stream, pending = with_line_ends(raw, source.location)
+            header, _rest = read_header(stream, source.location, pending)
     else:
         header = list(layout.column_names)
     return _parser_maker(source, settings, renamed_out)(header)

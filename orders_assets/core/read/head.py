@@ -75,7 +75,8 @@ def _ascii_in_units(head: bytes, width: int, big_endian: bool) -> bool:
 
 def _compressed_problem(head: bytes, name: str, compression: str | None) -> str | None:
     if head.startswith(ZIP_MAGIC):
-        return "the file is a zip archive, not CSV text: extract the CSV from it and land that (or its .csv.gz)"
+        return (f"the file is a zip archive, not CSV text: rename it to {name}.zip to have the CSV it holds read "
+                "(or land that CSV itself)")
     found = next((entry for entry in COMPRESSIONS if _starts_with_stream(head, entry[0])), None)
     if found is None:
         return None

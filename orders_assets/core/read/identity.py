@@ -2,7 +2,7 @@
 
 Names and timestamps say little about order files: a day's export is re-dropped under another
 name, copied with a new modification time, or corrected in place. The content digest (of the
-file's bytes, decompressed for gzip / zstd so a recompressed copy is the same content) decides:
+file's bytes, decompressed for gzip / zstd / zip so a recompressed copy is the same content) decides:
 same content, nothing to do, whatever the name or the time.
 
 The digest is XXH3-128 (xxhash, 8.7 GB/s on one core here, about 5% of the ingest's CPU; SHA-256,
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from orders_assets.core.read.reader import open_stream
+from orders_assets.core.read.reader import open_source
 from orders_assets.core.read.sources import SourceFile
 
 DIGEST_CHUNK = 8 << 20
@@ -94,7 +94,8 @@ def combined_digest(segments: list[str], algorithm: str = CURRENT) -> str:
 
 
 def content_digest(source: SourceFile, algorithm: str = CURRENT) -> str:
-    """Digest of the file's content (decompressed CSV bytes, or the Parquet file's bytes).
+    """Digest of the file's content (decompressed CSV bytes, a zip member's among them, or the Parquet
+    file's bytes).
 
     A file that cannot be read to the end gets a digest of its own (it equals no content), so it
     goes to the ingest, which refuses it with the reason.
@@ -106,7 +107,7 @@ def content_digest(source: SourceFile, algorithm: str = CURRENT) -> str:
                 while chunk := file.read(DIGEST_CHUNK):
                     digest.update(chunk)
         else:
-            with open_stream(source.path) as stream:
+            with open_source(source) as stream:
                 while chunk := stream.read(DIGEST_CHUNK):
                     digest.update(chunk)
     except (OSError, ValueError) as error:  # pyarrow's errors derive from these

@@ -12,7 +12,7 @@ A Parquet file is cut at row groups, from its footer alone (no scan): a piece is
 row groups of about equal compressed bytes, its first row's number its `first_line`, as the single
 pass numbers Parquet rows. Only an uncompressed CSV file with LF line ends, or a Parquet file of
 two row groups or more, is cut: a compressed stream cannot be entered in the middle (gzip, xz, bz2,
-zstd without seekable frames), and a file with CR line ends is rare and small. Each piece also
+zstd without seekable frames, a zip's members), and a file with CR line ends is rare and small. Each piece also
 hashes the digest segments that start in its byte range (`identity.SEGMENT_BYTES`), so the file's
 content digest is the same as one pass computes.
 """
@@ -37,6 +37,7 @@ from orders_assets.core.read.reader import (
     read_header,
     with_line_ends,
 )
+from orders_assets.core.read.zips import is_zip_name
 
 MIN_PIECE_BYTES = 512 << 20
 """A file is cut only into pieces at least this long: below, a piece's start-up costs more than it saves."""
@@ -79,7 +80,7 @@ def _segment_start(offset: int) -> int:
 
 def can_be_cut(path: Path) -> bool:
     suffix = path.suffix.lower()
-    return suffix not in ARROW_CODECS and suffix not in PYTHON_CODECS
+    return suffix not in ARROW_CODECS and suffix not in PYTHON_CODECS and not is_zip_name(path.name)
 
 
 def piece_count(file_bytes: int, workers: int, min_piece_bytes: int = MIN_PIECE_BYTES) -> int:

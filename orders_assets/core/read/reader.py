@@ -1,6 +1,6 @@
 """Chunked reading of order files: byte blocks cut at row boundaries, never a whole file.
 
-A CSV file (plain, gzip or zstd) is read as a stream of blocks of about `block_bytes`, each
+A CSV file (plain, gzip, zstd, xz, bz2, or a member of a zip) is read as a stream of blocks of about `block_bytes`, each
 ending at a newline that is outside quotes, and each knowing the physical line number of its
 first line. Blocks are what the parser works on, so memory is bounded by the block size
 whatever the file size, and every rejected row can be reported with its exact line.
@@ -22,6 +22,7 @@ from orders_assets.core.errors import InputError, OrdersAssetsError, one_line
 from orders_assets.core.read.csv_rows import last_row_end
 from orders_assets.core.read.head import head_problem
 from orders_assets.core.read.row_kernel import count_lines
+from orders_assets.core.read.zips import MemberStream, ZipRefusal, is_zip_name, zip_listing
 
 DEFAULT_BLOCK_BYTES = 16 << 20
 """16 MiB: large enough for Arrow's multi-threaded parsing, small enough to keep memory flat."""
@@ -111,6 +112,23 @@ def open_stream(path: Path) -> CountedStream:
         raise SourceVanishedError(path) from error
     except (OSError, pa.ArrowException) as error:
         raise SourceFormatError(f"{path}: cannot open the file: {one_line(error)}") from error
+
+
+def open_source(source) -> CountedStream:
+    """Open a source file's CSV bytes: a member of a zip (`source.member`), else the file by its
+    suffix (open_stream). A zip that the scan found no member to read in is refused with the reason."""
+    if not is_zip_name(source.path.name):
+        return open_stream(source.path)
+    try:
+        if source.member is None:
+            raise ZipRefusal(zip_listing(source.path).problem or "the zip's members changed since it was listed: "
+                             "it is read again at the next run")
+        stream = MemberStream(source.path, source.member)
+    except FileNotFoundError as error:
+        raise SourceVanishedError(source.path) from error
+    except ZipRefusal as error:
+        raise SourceFormatError(f"{source.location}: {error}") from error
+    return CountedStream(stream, stream, (stream,))
 
 
 def read_chunk(stream, size: int, path: Path, offset: int) -> bytes:

@@ -4,9 +4,13 @@ A landing folder is shared with the tools that drop files into it, so the rules 
 conservative: hidden files, temporary names and partial downloads are not orders yet, a
 symlink that leads out of the folder is never followed, and a symlink to a folder is not walked.
 Every file or folder not read is named with the reason (scan_landing's `skipped`).
+
+A zip is a source (its one order file) or several, one per order file it holds, each keyed
+`archive.zip!member` (core/read/zips.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pwd
 from dataclasses import dataclass
@@ -14,11 +18,15 @@ from pathlib import Path
 
 from orders_assets.core.errors import InputError
 from orders_assets.core.read.digests import short_digest
+from orders_assets.core.read.zips import ZIP_SUFFIX, is_zip_name, zip_listing
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zst", ".csv.zstd", ".csv.xz", ".csv.bz2")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".download", ".inprogress")
-ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".7z", ".rar")
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".7z", ".rar")
+MEMBER_SEPARATOR = "!"
+"""Between a zip's key and a member's name in the key of a zip holding several order files."""
+ZIP_MEMBER_MARK = ZIP_SUFFIX + MEMBER_SEPARATOR
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class SourceFile:
     path: Path
     size: int
     mtime_ns: int
+    member: str | None = None
+    """The order file read inside the zip at `path` (None: `path` itself, or a zip with none to read)."""
 
     @property
     def fingerprint(self) -> str:
@@ -47,6 +57,17 @@ class SourceFile:
     @property
     def is_parquet(self) -> bool:
         return self.key.lower().endswith(PARQUET_SUFFIXES)
+
+    @property
+    def location(self) -> Path:
+        """Where the rows are, as a message names it: the file, or `archive.zip!member`."""
+        return self.path if self.member is None else Path(f"{self.path}{MEMBER_SEPARATOR}{self.member}")
+
+
+def zip_parts(key: str) -> tuple[str, str] | None:
+    """(the zip's key, the member's name) of a zip member's source key; None for a file's own key."""
+    at = key.lower().find(ZIP_MEMBER_MARK)
+    return None if at < 0 else (key[:at + len(ZIP_SUFFIX)], key[at + len(ZIP_MEMBER_MARK):])
 
 
 NAME_MAX_BYTES = 255
@@ -124,11 +145,13 @@ def scan_landing(landing: Path | str) -> LandingScan:
         subfolders[:] = sorted(name for name, reason in reasons.items() if reason is None)
         for name in sorted(names):
             path = Path(folder) / name
-            reason = name_skip_reason(name)
+            reason = name_skip_reason(name) or _key_skip_reason(_key(root, path))
             if reason is None:
                 source = _source_file(root, path)
                 if isinstance(source, SourceFile):
-                    found.append(source)
+                    sources, members_skipped = _zip_sources(source) if is_zip_name(name) else ([source], [])
+                    found += sources
+                    skipped += members_skipped
                     continue
                 reason = source
             skipped.append(SkippedFile(_key(root, path), reason))
@@ -182,11 +205,33 @@ def name_skip_reason(name: str) -> str | None:
     if lowered.endswith(TEMPORARY_SUFFIXES):
         return "a partial download or temporary file: read once it is complete and renamed"
     if lowered.endswith(ARCHIVE_SUFFIXES):
-        return ("an archive: not read; extract its files into the landing folder, or recompress each CSV "
-                "as .csv.gz or .csv.zst")
-    if not lowered.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES):
-        return f"not an order file by name: order files end in {', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)}"
+        return ("an archive that is not a zip: not read; extract its files into the landing folder, or recompress "
+                "each CSV as .csv.gz, .csv.zst or .zip")
+    if not lowered.endswith(CSV_SUFFIXES + PARQUET_SUFFIXES + (ZIP_SUFFIX,)):
+        return ("not an order file by name: order files end in "
+                f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES + (ZIP_SUFFIX,))}")
     return None
+
+
+def _key_skip_reason(key: str) -> str | None:
+    """A path that would read as a zip member's key (`a.zip!b.csv`) is not read: two sources, one key."""
+    if zip_parts(key) is not None:
+        return (f"a path holding '{ZIP_MEMBER_MARK}', which names a file inside a zip: not read; rename it "
+                f"(or the folder) without '{MEMBER_SEPARATOR}' after '{ZIP_SUFFIX}'")
+    return None
+
+
+def _zip_sources(archive: SourceFile) -> tuple[list[SourceFile], list[SkippedFile]]:
+    """The sources of a zip: itself reading its one order file, or one per order file it holds (its
+    members not read are skipped, each with the reason). A zip with none to read is one source that
+    the ingest refuses with the reason, so the refusal is reported where every refusal is."""
+    listing = zip_listing(archive.path)
+    skipped = [SkippedFile(f"{archive.key}{MEMBER_SEPARATOR}{member}", reason) for member, reason in listing.skipped]
+    if len(listing.members) <= 1:
+        return [dataclasses.replace(archive, member=next((member.name for member in listing.members), None))], skipped
+    return [dataclasses.replace(archive, key=f"{archive.key}{MEMBER_SEPARATOR}{member.name}", member=member.name,
+                                size=member.compressed_bytes)
+            for member in listing.members], skipped
 
 
 def _key(root: Path, path: Path) -> str:

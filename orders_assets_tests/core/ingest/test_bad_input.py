@@ -73,11 +73,30 @@ def parquet_orders(price: pa.Array, quantity: pa.Array) -> bytes:
     return buffer.getvalue()
 
 
-def zipped(name: str, content: bytes) -> bytes:
+def zipped(name: str, content: bytes, method: int = zipfile.ZIP_STORED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", method) as archive:
         archive.writestr(name, content)
     return buffer.getvalue()
+
+
+def zip_patched(archive: bytes, field: int, value: int) -> bytes:
+    """A zip of one member whose central directory entry says `value` at `field` (its byte offset in the
+    entry: 8 the flags, 10 the compression method), as another archiver writes an encrypted or a
+    Deflate64 member; the local header says the same."""
+    patched = bytearray(archive)
+    for header, offset in ((b"PK\x01\x02", field), (b"PK\x03\x04", field - 2)):
+        at = patched.find(header) + offset
+        patched[at:at + 2] = value.to_bytes(2, "little")
+    return bytes(patched)
+
+
+def zip_with_bad_crc(content: bytes) -> bytes:
+    """A stored member whose last byte was changed after its CRC-32 was written: damage found at its end."""
+    archive = bytearray(zipped("orders.csv", content))
+    at = archive.find(content) + len(content) - 2
+    archive[at] = ord("7") if archive[at] != ord("7") else ord("8")
+    return bytes(archive)
 
 
 def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
@@ -237,8 +256,30 @@ def case_files(tmp_path: Path) -> dict[str, tuple[str, bytes, object]]:
                                     "(`zstd -dc a.csv.zst > a.csv.bz2`) and land that file instead")),
         "xz named .csv": ("a.csv", lzma.compress(rows(KEPT)),
                           Refused("the content is xz-compressed but the name does not end in .xz: rename it to a.csv.xz")),
+        "a zip of one CSV, stored": ("a.zip", zipped("orders.csv", rows(KEPT, OUT)), Rows(2, 1, 1, {})),
+        "a zip of one CSV, deflated, with a quarantined row": (
+            "a.zip", zipped("day/orders.csv", rows(KEPT, variant(side="X"), OUT), zipfile.ZIP_DEFLATED),
+            Rows(3, 1, 1, {3: "side"})),
+        "a zip cut short": ("a.zip", zipped("orders.csv", rows(KEPT, OUT))[:-30],
+                            Refused("a.zip: not a readable zip archive")),
+        "an empty zip": ("a.zip", zipped("orders.csv", b"")[:0] + b"PK\x05\x06" + bytes(18),
+                         Refused("a.zip: an empty zip archive")),
+        "a zip of no CSV": ("a.zip", zipped("notes.txt", b"hello"),
+                            Refused("holds no order file (1 member(s); 'notes.txt': not an order file by name")),
+        "a zip of a .csv.gz": ("a.zip", zipped("orders.csv.gz", gzip.compress(rows(KEPT))),
+                               Refused("a compressed file inside the zip: not read; zip the .csv itself")),
+        "a zip member named out of the archive": ("a.zip", zipped("../orders.csv", rows(KEPT)),
+                                                  Refused("a member name that is a path out of the archive")),
+        "an encrypted zip member": ("a.zip", zip_patched(zipped("orders.csv", rows(KEPT)), 8, 1),
+                                    Refused("a.zip!orders.csv: the member is encrypted (password-protected)")),
+        "a Deflate64 zip member": ("a.zip", zip_patched(zipped("orders.csv", rows(KEPT)), 10, 9),
+                                   Refused("compressed with deflate64, which cannot be read")),
+        "a zip member whose CRC does not match": ("a.zip", zip_with_bad_crc(rows(KEPT, OUT)),
+                                                  Refused("a.zip!orders.csv: cannot read past byte")),
+        "a zip inside a zip": ("a.zip", zipped("orders.csv", zipped("inner.csv", rows(KEPT))),
+                               Refused("the file is a zip archive, not CSV text")),
         "a zip archive named .csv": ("a.csv", zipped("orders.csv", rows(KEPT)),
-                                     Refused("the file is a zip archive, not CSV text: extract the CSV from it")),
+                                     Refused("the file is a zip archive, not CSV text: rename it to a.csv.zip")),
         "a headerless line starting as bzip2's magic does, read as text": (
             "a.csv", rows(header="BZh9,x") + b"\n" + rows(KEPT, OUT), Refused("missing required column(s) order_id")),
         "a header line ending in two commas": (

@@ -15,11 +15,11 @@ from orders_assets.core.store.order_store import OrderStore
 def counted_opens(monkeypatch):
     """Every stream the ingest opens, with the bytes read from it."""
     opened = []
-    real_open = ingest_module.open_stream
+    real_open = ingest_module.open_source
 
-    def counting_open(path):
-        stream = real_open(path)
-        record = {"path": path, "bytes": 0}
+    def counting_open(source):
+        stream = real_open(source)
+        record = {"path": source.path, "bytes": 0}
         opened.append(record)
         real_read = stream.read
 
@@ -40,7 +40,7 @@ def counted_opens(monkeypatch):
 
         return Counted()
 
-    monkeypatch.setattr(ingest_module, "open_stream", counting_open)
+    monkeypatch.setattr(ingest_module, "open_source", counting_open)
     return opened
 
 

@@ -8,7 +8,7 @@ thing, a canonical column's text, and each depends on which columns are read.
 from __future__ import annotations
 
 from orders_assets.core import schema
-from orders_assets.core.read.layout.model import FILE_NAME_FIELDS, TEXT_CASES
+from orders_assets.core.read.layout.model import FILE_NAME_FIELDS, NAME_TARGET, PATTERN_TARGETS, TEXT_CASES
 from orders_assets.core.read.layout.name_pattern import name_pattern_problem
 
 CONVERTED = (schema.TIMESTAMP, schema.PRICE, schema.QUANTITY)
@@ -113,11 +113,22 @@ def file_name_settings(value, problems: list[str]) -> tuple[str | None, str]:
     if not isinstance(value, dict) or "pattern" not in value:
         problems.append("file_name: a mapping with pattern (a regular expression with named groups) and date_format")
         return None, "%Y-%m-%d"
-    unknown = sorted(set(value) - {"pattern", "date_format"})
+    unknown = sorted(set(value) - {"pattern", "date_format", "match_on"})
     if unknown:
-        problems.append(f"file_name: unknown key(s) {', '.join(unknown)}; known: pattern, date_format")
+        problems.append(f"file_name: unknown key(s) {', '.join(unknown)}; known: pattern, date_format, match_on")
     problem = name_pattern_problem(value["pattern"])
     if problem:
         problems.append(f"file_name.pattern: {problem}")
         return None, "%Y-%m-%d"
     return value["pattern"], str(value.get("date_format", "%Y-%m-%d"))
+
+
+def file_name_target(value, problems: list[str]) -> str:
+    """What a `file_name.pattern` is searched in (`match_on`): the file's name, or its path in the
+    landing folder, whose folders can name the security or the date (model.PATTERN_TARGETS)."""
+    target = value.get("match_on", NAME_TARGET) if isinstance(value, dict) else NAME_TARGET
+    if target not in PATTERN_TARGETS:
+        problems.append(f"file_name.match_on: {target!r} is not one of {', '.join(PATTERN_TARGETS)} (name: the "
+                        "file's name; path: its path in the landing folder, e.g. aig/20131007_trade.zip)")
+        return NAME_TARGET
+    return target

@@ -15,6 +15,7 @@ from orders_assets.core.read.layout.column_sources import (
     case_rules,
     check_sources,
     file_name_settings,
+    file_name_target,
     string_mapping,
     value_maps,
     vendor_text,
@@ -42,6 +43,7 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
     columns = string_mapping(document.get("columns", {}), "columns", problems)
     constants = string_mapping(document.get("constants", {}), "constants", problems)
     file_pattern, date_format = file_name_settings(document.get("file_name"), problems)
+    file_pattern_on = file_name_target(document.get("file_name"), problems)
     from_file = written_groups(document.get("file_name"))
     check_sources(columns, constants, from_file, problems)
     read = set(columns) | from_file
@@ -71,8 +73,8 @@ def layout_from_document(document: dict, source: str = "") -> Layout:
                   price_exponent=price_exponent, quantity_exponent=quantity_exponent, time_format=time.format,
                   time_unit=time.unit, time_zone=time.zone, date_column=time.date_column,
                   date_column_format=time.date_format, nanoseconds_column=time.nanoseconds_column,
-                  file_pattern=file_pattern, date_format=date_format, orders=orders, roundings=roundings,
-                  source=source)
+                  file_pattern=file_pattern, file_pattern_on=file_pattern_on, date_format=date_format, orders=orders,
+                  roundings=roundings, source=source)
 
 
 def _header(document: dict, problems: list[str]) -> tuple[bool, list[str]]:

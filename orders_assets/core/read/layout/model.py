@@ -25,11 +25,16 @@ from orders_assets.core.errors import InputError, shown
 from orders_assets.core import schema
 from orders_assets.core.read.digests import short_digest
 from orders_assets.core.read.layout.name_pattern import compiled_name_pattern
+from orders_assets.core.read.sources import zip_parts
 
 CANONICAL = "canonical"
 TIME_UNITS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 """Nanoseconds per unit of a numeric time."""
 FILE_NAME_FIELDS = (schema.SECURITY_CODE, schema.TRADE_DATE)
+NAME_TARGET, PATH_TARGET = "name", "path"
+PATTERN_TARGETS = (NAME_TARGET, PATH_TARGET)
+"""What `file_name.pattern` is searched in (`file_name.match_on`): the file's name (a zip member's, for
+a zip of several) or its path in the landing folder (`aig/20131007_trade.zip`, `day.zip!aig.csv`)."""
 TEXT_CASES = {"upper": pc.utf8_upper, "lower": pc.utf8_lower}
 """A layout's `case` rules: one Arrow function for a column and for a file name's text, so both agree."""
 
@@ -89,6 +94,8 @@ class Layout:
     nanoseconds_column: str | None = None
     """Vendor column of the nanoseconds within the second of an hhmmss time."""
     file_pattern: str | None = None
+    file_pattern_on: str = NAME_TARGET
+    """One of PATTERN_TARGETS."""
     date_format: str = "%Y-%m-%d"
     orders: tuple[OrderCondition, ...] = ()
     roundings: dict[str, Rounding] = field(default_factory=dict)
@@ -113,18 +120,24 @@ class Layout:
         for key in ("date_column_format", "nanoseconds_column"):
             if described[key] is None:
                 del described[key]  # and those without the time keys that came with them
+        if self.file_pattern_on == NAME_TARGET:
+            del described["file_pattern_on"]  # as do patterns searched in the name, as all were before
         text = json.dumps(described, sort_keys=True, default=lambda value: value.__dict__)
         return f"{self.name}:{short_digest(text, length=12)}"
 
     def file_fields(self, source_key: str) -> dict[str, str]:
-        """security_code and/or trade_date (YYYY-MM-DD) taken from the file name, by the layout's pattern."""
+        """security_code and/or trade_date (YYYY-MM-DD) taken from the file's name, or its path in the
+        landing folder (`file_pattern_on`), by the layout's pattern."""
         if self.file_pattern is None:
             return {}
-        name = PurePosixPath(source_key).name
-        found = compiled_name_pattern(self.file_pattern).search(name)  # RE2: linear in the name, whatever it is
+        on_path = self.file_pattern_on == PATH_TARGET
+        searched = source_key if on_path else own_name(source_key)
+        found = compiled_name_pattern(self.file_pattern).search(searched)  # RE2: linear in the name, whatever it is
         if found is None:
-            raise LayoutError(f"{source_key}: the file name does not match layout {self.name}'s file_name pattern "
-                              f"{self.file_pattern!r}; rename the file or choose another layout for it")
+            raise LayoutError(f"{source_key}: the file's {'path' if on_path else 'name'} does not match layout "
+                              f"{self.name}'s file_name pattern {self.file_pattern!r}; rename the file or choose "
+                              "another layout for it" + ("" if on_path else " (or match the pattern on the "
+                                                                            "file's path: file_name.match_on: path)"))
         fields = {key: value for key, value in found.groupdict().items() if value is not None}
         if schema.TRADE_DATE in fields:
             fields[schema.TRADE_DATE] = _iso_date(fields[schema.TRADE_DATE], self.date_format, source_key, self.name)
@@ -141,6 +154,12 @@ class Layout:
         return self.values.get(canonical, {}).get(text, text)
 
 
+def own_name(source_key: str) -> str:
+    """A source's own name: its file's, or for a zip of several order files, its member's (no folders)."""
+    parts = zip_parts(source_key)
+    return PurePosixPath(parts[1] if parts else source_key).name
+
+
 CANONICAL_LAYOUT = Layout(name=CANONICAL, description="The contract's own columns (contract section 1).",
                           columns={column: column for column in schema.CANONICAL_COLUMNS}, source="built-in")
 
@@ -155,7 +174,8 @@ def _iso_date(text: str, date_format: str, source_key: str, layout: str) -> str:
 
 @dataclass(frozen=True)
 class LayoutRule:
-    """Files under `folder` (a landing sub-folder) or whose key matches `match` (a glob) use `layout`."""
+    """Files under `folder` (a landing sub-folder) or whose key matches `match` (a glob) use `layout`;
+    a member of a zip of several matches as its own key and name, and as its zip's."""
 
     layout: Layout
     folder: str | None = None
@@ -164,8 +184,9 @@ class LayoutRule:
     def applies_to(self, source_key: str) -> bool:
         if self.folder is not None:
             return source_key.startswith(self.folder.strip("/") + "/")
-        return fnmatch.fnmatchcase(source_key, self.match) or fnmatch.fnmatchcase(PurePosixPath(source_key).name,
-                                                                                  self.match)
+        archive = (zip_parts(source_key) or ("",))[0]
+        return any(fnmatch.fnmatchcase(text, self.match) for text in (source_key, own_name(source_key), archive,
+                                                                      PurePosixPath(archive).name) if text)
 
     @property
     def written(self) -> str:
