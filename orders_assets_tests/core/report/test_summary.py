@@ -79,6 +79,7 @@ def test_a_summary_written_before_versions_opens_and_keeps_every_key_and_amount_
                                  "rows_counted_more_than_once": 0,  # nor by 2
                                  "rows_read_compiled": 0, "rows_read_exact": 0,  # nor by 3
                                  "rejected_rows": None,  # nor by 4: the default rule
+                                 "filter_value_rows": None, "values_seen": None,  # nor the filter's values
                                  "rows_rounded": 0}  # nor before layouts could round
     assert summary.rejected_rule == RejectedRule()
 
