@@ -153,7 +153,7 @@ def settings_document(settings: dict, tuning: dict) -> dict:
         "piece_bytes": settings.get("piece_bytes", MIN_PIECE_BYTES),
         "overlap": _overlap_document(settings.get("overlap") or {}),
         "rejected_rows": dict(settings.get("rejected_rows") or {}),
-        "machine": {name: tuning[name] for name in SECTIONS["machine"]},
+        "machine": {name: tuning[name] for name in SECTIONS["machine"] if name in tuning},
     }
     if settings.get("output_url"):
         document["output_url"] = settings["output_url"]
@@ -168,6 +168,62 @@ def _overlap_document(overlap: dict) -> str | dict:
     if duplicates != "warn":
         return {"rule": rule, "columns": list(overlap.get("columns", [])), "duplicates": duplicates}
     return {"dedup": list(overlap.get("columns", []))} if rule == "dedup" else rule
+
+
+FOLDER_CONFIG = Path("state") / "config.yaml"
+"""The settings a data folder remembers (under its data folder): the last run's, as a config file."""
+SHAPING_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "overlap",
+                "rejected_rows")
+"""The config file's keys that shape a data folder's outputs: what it remembers (not the machine's sizing)."""
+REDONE = {"filter": "every file is ingested again (its kept rows depend on the filter)",
+          "timezone": "every file is ingested again (trade dates and hours are taken in the zone)",
+          "layouts": "the files of the changed layouts are ingested again",
+          "quantity_decimals": "every file is ingested again",
+          "overlap": "the partitions the rule may change are assembled again, then the reports",
+          "size_edges": "by_order_size and the reports are rebuilt from the order sets (no file is read)",
+          "rejected_rows": "the reports are rebuilt (no file is read)",
+          "output_url": "every partition and report is published to the new place"}
+"""What a change of each remembered setting makes the next run redo."""
+
+
+def folder_config(data: Path) -> Path:
+    return Path(data) / FOLDER_CONFIG
+
+
+def remember_settings(data: Path, settings: dict) -> None:
+    """Record the output-shaping settings (OrdersSettings values, model_dump) as the data folder's
+    config file, so a run or the UI without --config works under them; written only when they change."""
+    document = {key: value for key, value in settings_document(settings, {}).items() if key in SHAPING_KEYS}
+    text = "# The settings of the last run on this data folder: used by a run without --config.\n" + \
+        yaml.safe_dump(document, sort_keys=False)
+    path = folder_config(data)
+    if not path.is_file() or path.read_text() != text:
+        atomic_write_bytes(path, text.encode())
+
+
+def changed_settings(ours: dict, theirs: dict) -> list[str]:
+    """For each output-shaping setting that differs between two FolderSettings documents (theirs:
+    the folder's record), 'name: theirs -> ours' (a section's settings one by one), then what the
+    run redoes for it."""
+    lines = []
+    for key in sorted(set(ours) | set(theirs)):
+        if ours.get(key) == theirs.get(key):
+            continue
+        mine, recorded = ours.get(key), theirs.get(key)
+        if isinstance(mine, dict) and isinstance(recorded, dict):
+            changes = [f"{key}.{name}: {_shown_setting(recorded.get(name))} -> {_shown_setting(mine.get(name))}"
+                       for name in sorted(set(mine) | set(recorded)) if mine.get(name) != recorded.get(name)]
+        else:
+            before, after = _shown_setting(recorded), _shown_setting(mine)
+            changes = [f"{key}: {before} -> {after}" if before != after else f"{key}: a layout file's content changed"]
+        lines.append(f"{'; '.join(changes)}: {REDONE.get(key, 'what it shapes is rebuilt')}")
+    return lines
+
+
+def _shown_setting(value) -> str:
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+        value = [{name: item for name, item in entry.items() if name != "fingerprint"} for entry in value]
+    return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
 
 
 def save_settings(path: Path, document: dict) -> None:

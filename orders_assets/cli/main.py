@@ -102,7 +102,9 @@ def _run_until_stopped(args: argparse.Namespace) -> int:
 def _ui(args: argparse.Namespace) -> int:
     from orders_assets.cli.ui import serve_ui
 
-    return serve_ui(args.landing, args.data, args.config, args.port)
+    config, source = settings_source(args.config, args.data)
+    print(f"settings: {source}")
+    return serve_ui(args.landing, args.data, config, args.port)
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -170,7 +172,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, checkpoint) -> int:
-    from orders_assets.config_file import load_settings_overrides
+    from orders_assets.config_file import load_settings_overrides, remember_settings
     from orders_assets.core.read.layout.model import rules_reading_no_file
     from orders_assets.core.plan.planner import plan_work
     from orders_assets.core.read.sources import scan_landing
@@ -180,9 +182,10 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.resources import OrdersSettings
 
     started = time.perf_counter()
+    config, source = settings_source(args.config, args.data)
     try:
         settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()),
-                                  **load_settings_overrides(args.config))
+                                  **load_settings_overrides(config))
         settings.validate()
         rules = settings.ingest_rules()
     except ValueError as error:  # pydantic's, for a setting of the wrong type; ours are OrdersAssetsErrors
@@ -201,15 +204,59 @@ def _run(args: argparse.Namespace, checkpoint) -> int:
     scan = scan_landing(args.landing)  # once: the warnings, the plan and the runs all use this listing
     for message in rules_reading_no_file(rules.layouts, [source.key for source in scan.sources]):
         print(f"warning: {message}")
+    _print_changes(settings, source)
     with settings.lease():  # the data folder under these settings until the command ends (refused beside others)
+        remember_settings(args.data, settings.model_dump())
         work = plan_work(args.landing, store, rules.fingerprint_for, rules.layouts.name_fields, args.rehash, scan)
         if work.nothing_to_do:
             _print_skipped(store)
             failing = _print_attention(store)
+            print(filter_line(settings, source))
             print(f"nothing new in {args.landing}: no run launched ({time.perf_counter() - started:.2f} s)")
             return _exit_status(not failing, store)
         checkpoint()
-        return _run_through_dagster(args, settings, started, checkpoint, work)
+        status = _run_through_dagster(args, settings, started, checkpoint, work)
+        print(filter_line(settings, source))
+        return status
+
+
+def settings_source(config: Path | None, data: Path) -> tuple[Path | None, str]:
+    """The config file a command reads and how to name where its settings come from: --config, else
+    the settings the data folder remembers from its last run (config_file.FOLDER_CONFIG), else the
+    contract's defaults."""
+    from orders_assets.config_file import folder_config
+
+    if config is not None:
+        return config, str(config)
+    remembered = folder_config(data)
+    if remembered.is_file():
+        return remembered, f"the data folder's, from its last run ({remembered}; --config FILE changes them)"
+    return None, "the defaults (no --config)"
+
+
+def _print_changes(settings, source: str) -> None:
+    """Before any work: what differs from the settings the data folder was last under, and what
+    the run will redo for it."""
+    from orders_assets.config_file import changed_settings
+    from orders_assets.core.store.settings_lease import recorded_settings
+
+    recorded = recorded_settings(settings.store().state)
+    if recorded is None:
+        return
+    changes = changed_settings(settings.folder_settings().document, recorded)
+    if changes:
+        print(f"settings changed since the last run on {settings.data_dir} (now {source}):")
+        for change in changes:
+            print(f"       {change}")
+
+
+def filter_line(settings, source: str) -> str:
+    """The filter in force, as the last line but one of every run says it, and where it came from."""
+    rule = settings.order_filter()
+    types = ", ".join(rule.order_types) if rule.order_types else "every type"
+    participants = ", ".join(rule.participants) if rule.participants else "every participant"
+    return (f"filter: order types {types}; {rule.session_start} <= local time < {rule.session_end} "
+            f"({rule.timezone}); participants: {participants}; settings: {source}")
 
 
 def _require_dask_if_asked(args: argparse.Namespace) -> None:
