@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from orders_assets.console_logger import REFUSED_LOG, REFUSED_METADATA
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
 from orders_assets.core.assemble.sums import exact_decimal_sum
@@ -156,7 +157,7 @@ def _ingest_one_piece(context: dg.AssetExecutionContext, settings: OrdersSetting
         manifest = run_piece(context, store, key, with_piece_workers(chunked, context.run.tags),
                              context.run.tags[PIECE_TAG], _progress_seconds())
     except SourceFormatError as error:  # the file changed or broke since it was cut: refused, as one step does
-        refusal = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
+        refusal = _refusal(key, chunked, error)
         _settle_copies_and_refusals(context, store, landing_orders, {key: refusal})
         raise _refused_failure({key: refusal}, 1) from None
     except SourceVanishedError:
@@ -186,8 +187,8 @@ def _ingest_each(context: dg.AssetExecutionContext, store, landing_orders: dict[
             watch.file_done(chunked.source.size, None)
             continue
         except SourceFormatError as error:
-            refused[key] = Refusal(str(error), chunked.source.fingerprint, chunked.settings.fingerprint_for(key))
-            context.log.error(f"{key}: file refused, the others go on: {error}")
+            refused[key] = _refusal(key, chunked, error)
+            context.log.error(f"{key}: {REFUSED_LOG}: {refused[key].reason}")
             watch.file_done(chunked.source.size, None)
             continue
         watch.file_done(chunked.source.size, manifest)
@@ -239,12 +240,18 @@ def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landin
     return copies
 
 
+def _refusal(key: str, chunked: ChunkedSource, error: Exception) -> Refusal:
+    source = chunked.source
+    return Refusal.of(str(error), (key, str(source.path), str(source.location)), source.fingerprint,
+                      chunked.settings.fingerprint_for(key))
+
+
 def _refused_failure(refused: dict[str, Refusal], files: int) -> dg.Failure:
     return dg.Failure(
         description=f"{len(refused)} of {files} file(s) refused, the others were ingested: "
-        + "; ".join(entry.reason for entry in refused.values()),
-        metadata={"refused": dg.MetadataValue.md("\n".join(f"- {markdown_text(entry.reason)}"
-                                                             for entry in refused.values()))},
+        + "; ".join(f"{key}: {entry.reason}" for key, entry in refused.items()),
+        metadata={REFUSED_METADATA: dg.MetadataValue.md("\n".join(f"- {markdown_text(key)}: {markdown_text(entry.reason)}"
+                                                                   for key, entry in refused.items()))},
     )
 
 

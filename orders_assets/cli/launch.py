@@ -24,6 +24,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run_iterator
 
 from orders_assets.core.errors import OrdersAssetsError
+from orders_assets.console_logger import REFUSED_METADATA
 from orders_assets.core.store.disk import full_disk_in_report
 from orders_assets.assets.tags import ENGINE_SECONDS, PIECE_TAG
 from orders_assets.definitions import build_definitions
@@ -50,6 +51,9 @@ class LaunchedRun:
     run_id: str = ""
     full_disk: tuple[str, str] | None = None
     """(what filled up, the error) when a step failed on a write the disk refused (core/store/disk.py)."""
+    failures: tuple[str, ...] = ()
+    """Why its steps failed on a user's mistake (dagster.Failure's description; for a refusal of files
+    its count, the command's REFUSED lines naming each)."""
 
     @property
     def dagster_seconds(self) -> float:
@@ -230,10 +234,12 @@ class RunTally:
         self.failed_checks: list[str] = []
         self.engine_by_asset: dict[dg.AssetKey, float] = {}
         self.full_disk: tuple[str, str] | None = None
+        self.failures: list[str] = []
 
     def add(self, event: dg.DagsterEvent) -> None:
         if event.is_step_failure:
             self.full_disk = self.full_disk or full_disk_in_report(event.step_failure_data.error)
+            self.failures += _user_failure(event.step_failure_data)
             return
         if event.is_step_materialization:
             recorded = event.event_specific_data.materialization
@@ -266,7 +272,19 @@ def launched_run(job_name: str, partition_range: Range, tally: RunTally, success
         label += f", piece {int(piece.rsplit(':', 1)[1]) + 1}"
     return LaunchedRun(job=job_name, partition_range=label, success=success and not tally.failed_checks,
                        seconds=seconds, engine_seconds=tally.engine_seconds, partitions=tally.partitions,
-                       run_id=run_id, full_disk=tally.full_disk)
+                       run_id=run_id, full_disk=tally.full_disk, failures=tuple(tally.failures))
+
+
+def _user_failure(failure) -> list[str]:
+    """A step failure's description when a user's mistake raised it (dagster.Failure); for the
+    ingest's refusal of files only the count, as the command names them file by file."""
+    error, raised = failure.error, failure.user_failure_data
+    if error is None or error.cls_name != "Failure" or raised is None:
+        return []
+    description = raised.description or error.message.strip()
+    if REFUSED_METADATA in (raised.metadata or {}):
+        return [f"{description.split(':', 1)[0]}: each named below with the reason"]
+    return [description]
 
 
 def _tags(partition_range: Range) -> dict[str, str]:
@@ -274,4 +292,6 @@ def _tags(partition_range: Range) -> dict[str, str]:
 
 
 def _logger_config(log_level: str) -> dict:
-    return {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    """The console logger under the command: what the command says itself after the runs (a failed
+    run's reason, each refused file) is not logged too (console_logger.SaidByTheCommand)."""
+    return {"loggers": {"console": {"config": {"log_level": log_level, "said_by_the_command": True}}}}

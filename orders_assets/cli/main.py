@@ -346,6 +346,8 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> bool:
     for run in outcome.runs:
         print(f"{'ok    ' if run.success else 'FAILED'} {run.job} {run.partition_range}".rstrip())
         print(f"       {_run_timing(run)}")
+        for failure in run.failures:
+            print(f"       {failure}")
     if outcome.status_seconds is not None:
         print(f"ok     UI partition status of filtered_orders brought up to date in {outcome.status_seconds:.1f} s")
     reports_dir = settings.store().reports

@@ -38,6 +38,17 @@ class Refusal:
     filter_fingerprint: str | None = None
     """The file and the rules it was refused under (None in refusals of releases that did not record them)."""
 
+    @classmethod
+    def of(cls, message: str, names: tuple[str, ...], fingerprint: str, filter_fingerprint: str) -> Refusal:
+        """The refusal of a file by an error's message, without the file's own name in front (one of
+        `names`: its key, its path, a zip member's location): every place that shows a refusal names
+        the file beside its reason, so the name is said once."""
+        for name in sorted(names, key=len, reverse=True):
+            if message.startswith(f"{name}: "):
+                message = message[len(name) + 2:]
+                break
+        return cls(message, fingerprint, filter_fingerprint)
+
     def unchanged(self, fingerprint: str, filter_fingerprint: str) -> bool:
         """The same file under the same rules: it would be refused again, so it is not retried."""
         return self.fingerprint == fingerprint and self.filter_fingerprint == filter_fingerprint
