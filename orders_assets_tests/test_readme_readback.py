@@ -1,11 +1,13 @@
 """The README's read-back block, executed as written on a folder `orders-assets run` made: DuckDB,
 Polars, pandas and pyarrow each read the whole set and one (date, security) partition, and find
-the rows the independent reference keeps (their count and their exact value), each once."""
+the rows the independent reference keeps (their count and their exact value), each once; and each
+shows a row's time as the exchange-local wall time the source file wrote (naive Sydney time)."""
+import csv
 import os
 import re
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,7 +41,40 @@ def read_back(tmp_path_factory):
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     namespace: dict = {}
     exec(readme_block().replace(FOLDER_LINE, f'folder = "{root / "data" / "orders"}"'), namespace)
-    return namespace, reference_reports(files)
+    return namespace, reference_reports(files), files
+
+
+def source_times(files: list[Path]) -> dict[tuple[str, int], str]:
+    """(file name, line the record starts on, header = 1) -> its timestamp as the source CSV writes it."""
+    times = {}
+    for path in files:
+        with open(path, newline="") as handle:
+            reader, consumed = csv.reader(handle), 0
+            header = next(reader)
+            consumed = reader.line_num
+            for fields in reader:
+                if len(fields) == len(header):
+                    times[(path.name, consumed + 1)] = fields[header.index("timestamp")]
+                consumed = reader.line_num
+    return times
+
+
+def shown_local_times(namespace: dict, reader: str, rows: int = 20) -> list[tuple[tuple[str, int], str]]:
+    """(source file, line) and the time as the reader prints it, after the block's own lines, for the
+    first rows of its (date, security) partition: a DataFrame's column (DuckDB's and pandas' are
+    pandas'), a Polars Series, pyarrow's local_timestamp array."""
+    one = namespace[f"{reader}_one"]
+    if reader == "pyarrow":
+        times = namespace["pyarrow_local_times"]
+        printed = [times.slice(index, 1).to_string() for index in range(rows)]
+        files, lines = one["source_file"].to_pylist(), one["source_line"].to_pylist()
+    elif reader == "polars":
+        printed = [str(one["timestamp"].slice(index, 1)) for index in range(rows)]
+        files, lines = one["source_file"].to_list(), one["source_line"].to_list()
+    else:
+        printed = [one["timestamp"].iloc[[index]].to_string() for index in range(rows)]
+        files, lines = list(one["source_file"]), list(one["source_line"])
+    return [((Path(files[index]).name, int(lines[index])), printed[index]) for index in range(rows)]
 
 
 def test_the_readme_names_a_whole_set_and_one_partition_read_for_each_reader():
@@ -49,7 +84,7 @@ def test_the_readme_names_a_whole_set_and_one_partition_read_for_each_reader():
 
 @pytest.mark.parametrize("reader", READERS)
 def test_each_reader_reads_the_whole_set_and_one_partition_as_the_reference_keeps_them(read_back, reader):
-    namespace, reference = read_back
+    namespace, reference, _ = read_back
     every, one = (namespace[f"{reader}_{which}"] for which in ("all", "one"))
     kept_here = [row for row in reference.kept if (row.trade_date, row.security_code) == (date(2025, 3, 3), "BHP")]
     assert len(every) == reference.rows_kept and len(one) == len(kept_here) > 0
@@ -59,3 +94,14 @@ def test_each_reader_reads_the_whole_set_and_one_partition_as_the_reference_keep
     assert {(row["security_code"], str(row["trade_date"])[:10]) for row in rows} == {("BHP", "2025-03-03")}
     assert sum(Decimal(str(row["price"])) * int(row["quantity"]) for row in rows) == sum(row.value for row in kept_here)
     assert len({(row["source_file"], int(row["source_line"])) for row in rows}) == len(rows)  # each row once
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_each_reader_shows_the_exchange_local_time_the_source_file_wrote(read_back, reader):
+    namespace, _, files = read_back
+    written = source_times(files)
+    for key, printed in shown_local_times(namespace, reader):
+        text = written[key]
+        assert not re.search(r"(Z|[+-]\d\d:?\d\d)$", text), text  # naive: exchange-local by the contract
+        shown = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", printed)
+        assert shown and datetime.fromisoformat(shown.group(0)) == datetime.fromisoformat(text), (reader, printed, text)
