@@ -14,7 +14,7 @@
     output_url: s3://bucket/orders  # where partitions and reports are published (default: the data folder)
     piece_bytes: 536870912      # a big CSV or Parquet file is cut into pieces of at least this size
     overlap: union              # rows several files bring to a partition: union, latest_per_date,
-                                # or {dedup: [order_id, timestamp, side]} (README, "Re-sent files")
+                                # or {dedup: [order_id, timestamp, side]} (docs/configuration.md, "Re-sent files")
     rejected_rows:              # a file with this share of its rows rejected is named loudly
       threshold: 1%             # a fraction (0.01) or a percentage
       severity: warn            # or error: the check fails and the run exits 1

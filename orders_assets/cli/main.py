@@ -1,4 +1,4 @@
-"""orders-assets generate | run | ui | profile: the command line of the project (contract section 5)."""
+"""orders-assets generate | run | ui | materialize | profile: the command line of the project (contract section 5)."""
 import argparse
 import os
 import sys
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--landing", type=Path, required=True)
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("--config", type=Path, default=None, help=f"YAML settings: {', '.join(CONFIG_KEYS)} "
-                                                                 "(README, 'Config file')")
+                                                                 "(docs/configuration.md)")
     run.add_argument("--dask", metavar="ADDRESS", default=None,
                      help="run the steps on the Dask cluster of this scheduler (tcp://host:8786), one piece of "
                           "each stage per worker (default: $ORDERS_ASSETS_DASK_SCHEDULER; unset: this machine)")
@@ -49,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--config", type=Path, default=None, help="YAML settings, as for run --config")
     ui.add_argument("--port", type=int, default=3000, help="the webserver's port (default 3000)")
 
+    materialize = commands.add_parser("materialize", help="dagster asset materialize over the folders of run: one "
+                                                          "partition, or the reports")
+    materialize.add_argument("--landing", type=Path, required=True)
+    materialize.add_argument("--data", type=Path, required=True)
+    materialize.add_argument("--config", type=Path, default=None,
+                             help="YAML settings, as for run --config (default: the data folder's, from its last run)")
+    materialize.add_argument("--select", required=True, help="filtered_orders, order_files, or group:reports")
+    materialize.add_argument("--partition", default=None,
+                             help="the key of a partitioned asset: DATE|SECURITY for filtered_orders (2025-03-03|BHP)")
+
     profile = commands.add_parser("profile", help="print the detected machine and the settings chosen for it")
     profile.add_argument("--data", type=Path, default=Path("."), help="data folder (its disk's free space counts)")
     profile.add_argument("--config", type=Path, default=None, help="YAML settings; their machine values win")
@@ -57,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                          help="write the effective settings as a config file that reproduces them exactly")
 
     args = parser.parse_args(argv)
-    command = {"generate": _generate, "profile": _profile, "run": _run_until_stopped, "ui": _ui}[args.command]
+    command = {"generate": _generate, "profile": _profile, "run": _run_until_stopped, "ui": _ui,
+               "materialize": _materialize}[args.command]
     try:
         return command(args)
     except AccountingError:
@@ -105,6 +116,14 @@ def _ui(args: argparse.Namespace) -> int:
     config, source = settings_source(args.config, args.data)
     print(f"settings: {source}")
     return serve_ui(args.landing, args.data, config, args.port)
+
+
+def _materialize(args: argparse.Namespace) -> int:
+    from orders_assets.cli.materialize import materialize
+
+    config, source = settings_source(args.config, args.data)
+    print(f"settings: {source}")
+    return materialize(args.landing, args.data, config, args.select, args.partition)
 
 
 def _profile(args: argparse.Namespace) -> int:
