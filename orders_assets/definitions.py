@@ -23,7 +23,7 @@ from orders_assets.platform.executors import dask_scheduler_from, executor_for
 from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, chunked_source_io_manager, filtered_orders_input
 from orders_assets.machine import MachineTags
 from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV, OrdersSettings
-from orders_assets.sensors import INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS, landing_sensor
+from orders_assets.sensors import INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS, SETTLE_ENV, landing_sensor
 
 INGEST_JOB = "ingest_order_files"
 PARTITIONS_JOB = "assemble_order_partitions"
@@ -59,7 +59,8 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
                       filter_values_match_rows],
         jobs=jobs,
         sensors=[landing_sensor(INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, jobs,
-                                int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler)],
+                                int(os.environ.get(INTERVAL_ENV, MINIMUM_INTERVAL_SECONDS)), dask_scheduler,
+                                float(os.environ.get(SETTLE_ENV, 0)))],
         resources={
             "settings": settings,
             CHUNKED_SOURCE_IO_MANAGER: chunked_source_io_manager,

@@ -9,7 +9,7 @@ from orders_assets.core.machine.hardware import MachineProfile
 from orders_assets.core.machine.tuning import GiB, MiB, Tuning
 from orders_assets.resources import OrdersSettings
 
-TAG_PREFIX = "orders_assets/"
+MACHINE_TAG = "orders_assets/machine"
 
 
 @dataclass(frozen=True)
@@ -29,17 +29,13 @@ class MachineTags:
 
     @property
     def tags(self) -> dict[str, str]:
-        """Run tags: short, so the UI's run list stays readable."""
+        """One run tag, so the UI's runs list shows one chip for the machine and its sizing (the
+        whole tuning is on the assets' metadata, `machine`)."""
         profile, tuning = self.profile, self.tuning
-        return {
-            f"{TAG_PREFIX}machine": f"{profile.cores} cores, {profile.memory / GiB:.1f} GiB"
-            + (" (container limits)" if profile.cgroup.cpu_limit or profile.cgroup.memory_limit else ""),
-            f"{TAG_PREFIX}preset": tuning.preset,
-            f"{TAG_PREFIX}workers": str(tuning.workers),
-            f"{TAG_PREFIX}block": f"{tuning.block_bytes // MiB} MiB",
-            f"{TAG_PREFIX}memory_budget": f"{tuning.memory_budget / GiB:.1f} GiB",
-            f"{TAG_PREFIX}max_concurrent": str(tuning.max_concurrent),
-        }
+        limits = " (container limits)" if profile.cgroup.cpu_limit or profile.cgroup.memory_limit else ""
+        return {MACHINE_TAG: f"{profile.cores} cores, {profile.memory / GiB:.1f} GiB{limits}; {tuning.preset}: "
+                             f"{tuning.workers} workers, {tuning.block_bytes // MiB} MiB blocks, "
+                             f"{tuning.memory_budget / GiB:.1f} GiB budget, {tuning.max_concurrent} steps at once"}
 
 
 def machine_metadata(profile: MachineProfile, tuning: Tuning) -> dict:

@@ -3,8 +3,8 @@
 One sensor walks the pipeline's three stages, one stage per tick, from what the store says is
 missing (the same core planning as `orders-assets run`; the stage is decided by the pure
 core/plan/stages.next_stage, and the sensor only retires and turns its keys into run requests):
-1. complete new or changed files (size and time unchanged since the previous tick, or a `.done`
-   marker) -> their source-file partitions are added and one ingest run per contiguous range; a
+1. complete new or changed files (size and time unchanged since the previous tick and, with a
+   settle time, unwritten that long; or a `.done` marker) -> their source-file partitions are added and one ingest run per contiguous range; a
    big file worth cutting (assets/pieces.py) gets a run that cuts it, then, on the next tick, one
    run per piece, all at once;
 2. when no ingest run is in flight, files gone from the landing folder are retired (their rows
@@ -45,13 +45,20 @@ SENSOR_NAME = "landing_folder_sensor"
 MINIMUM_INTERVAL_SECONDS = 15
 INTERVAL_ENV = "ORDERS_ASSETS_SENSOR_INTERVAL"
 """Seconds between ticks (default 15): a file is complete after two looks this far apart."""
+SETTLE_ENV = "ORDERS_ASSETS_SETTLE_SECONDS"
+"""Seconds a file must go unwritten to be complete, besides two equal looks (default 0: the two
+looks alone). `orders-assets ui` ticks every UI_INTERVAL_SECONDS with UI_SETTLE_SECONDS."""
+UI_INTERVAL_SECONDS, UI_SETTLE_SECONDS = 3, 5
+"""Under `orders-assets ui`, where a user waits for a dropped file's reports: a stage moves on within
+3 s of the one before, and a file counts as complete once unwritten for 5 s (a writer that pauses
+longer mid-file writes under a temporary name, or a `.done` marker, as docs/deployment.md says)."""
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
              dg.DagsterRunStatus.STARTED]
 
 
 def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs: list,
                    interval_seconds: int = MINIMUM_INTERVAL_SECONDS,
-                   dask_scheduler: str | None = None) -> dg.SensorDefinition:
+                   dask_scheduler: str | None = None, settle_seconds: float = 0) -> dg.SensorDefinition:
     """The sensor over the given jobs (the Definitions build them with the machine's tags).
 
     With the code location's runs on a Dask cluster, a tick that has work cuts it into one run per
@@ -74,12 +81,13 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
             remove_orphan_temporaries(store.root)
         snapshot = StoreSnapshot.of(store)  # read once a tick
         rules = settings.ingest_rules()
+        complete = stable_sources(sources, seen, int(settle_seconds * 1e9))
         plan = survey_landing(store, scan, rules.fingerprint_for, rules.layouts.name_fields,
-                              eligible=stable_sources(sources, seen), manifests=snapshot.manifests)
+                              eligible=complete, manifests=snapshot.manifests)
         in_flight = InFlight(*(_in_flight(instance, job) for job in (ingest_job, partitions_job, reports_job)))
         stage = next_stage(plan, snapshot, [source.key for source in sources], in_flight,  # complete files only
                            lambda: reports_built_from(store), lambda seen_store: seen_store.inputs_signature(store),
-                           waiting=len(sources) - len(stable_sources(sources, seen)))
+                           waiting=len(sources) - len(complete))
         retire_sources(store, instance, stage.retire)
         if stage.ingest:
             requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, settings,

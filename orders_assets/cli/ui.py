@@ -62,11 +62,15 @@ def port_is_free(port: int) -> bool:
 
 def ui_environment(landing: Path, data: Path, config: Path | None, environment: dict[str, str]) -> dict[str, str]:
     """The variables the webserver, the daemon and their code servers read: the folders, the config
-    file, the instance and the event batching of `run`."""
+    file, the instance and the event batching of `run`, and the sensor's tick and settle time for
+    someone waiting at the screen (sensors.UI_INTERVAL_SECONDS, UI_SETTLE_SECONDS; set ones win)."""
     from orders_assets.platform.instance import BATCHING_ENVIRONMENT
+    from orders_assets.sensors import INTERVAL_ENV, SETTLE_ENV, UI_INTERVAL_SECONDS, UI_SETTLE_SECONDS
 
     values = {**BATCHING_ENVIRONMENT, **environment, LANDING_ENV: str(landing.resolve()), DATA_ENV: str(data.resolve())}
     values.setdefault("DAGSTER_HOME", str((data / "dagster_home").resolve()))
+    values.setdefault(INTERVAL_ENV, str(UI_INTERVAL_SECONDS))  # a user waits: stages move on within seconds
+    values.setdefault(SETTLE_ENV, str(UI_SETTLE_SECONDS))
     if config is not None:
         values[CONFIG_ENV] = str(config.resolve())
     else:

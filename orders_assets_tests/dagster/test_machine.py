@@ -99,14 +99,14 @@ def test_runs_carry_the_machine_and_the_ingest_uses_the_tuned_settings(tmp_path,
     generate_orders(landing / "orders.csv", rows=5_000, days=2, securities=4, seed=1)
     settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data), workers=1, block_bytes=1 << 20,
                               preset="server")
-    assert build_definitions(settings).resolve_job_def(INGEST_JOB).tags["orders_assets/workers"] == "1"
+    tag = build_definitions(settings).resolve_job_def(INGEST_JOB).tags["orders_assets/machine"]
+    assert tag.endswith("; server: 1 workers, 1 MiB blocks, " + tag.split("blocks, ")[1])
     with dg.instance_for_test() as instance:
         assert run_pipeline(settings, instance).success
         ingest_run = instance.get_runs(filters=dg.RunsFilter(job_name=INGEST_JOB))[0]
         event = instance.get_latest_materialization_event(dg.AssetKey("order_files"))
-    assert ingest_run.tags["orders_assets/workers"] == "1"
-    assert ingest_run.tags["orders_assets/preset"] == "server"
-    assert ingest_run.tags["orders_assets/block"] == "1 MiB"
+    assert "; server: 1 workers, 1 MiB blocks, " in ingest_run.tags["orders_assets/machine"]
+    assert [name for name in ingest_run.tags if name.startswith("orders_assets/")] == ["orders_assets/machine"]
     metadata = event.asset_materialization.metadata
     assert (metadata["workers"].value, metadata["block_bytes"].value) == (1, 1 << 20)
     assert "| preset | server |" in metadata["machine"].value

@@ -25,6 +25,7 @@ copy gives the same digest. A content up to one segment long is the digest of it
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 import xxhash
@@ -157,14 +158,25 @@ class Observation:
     mtime_ns: int
 
 
-def stable_sources(sources: list[SourceFile], previous: dict[str, Observation]) -> list[SourceFile]:
+def stable_sources(sources: list[SourceFile], previous: dict[str, Observation], settle_ns: int = 0,
+                   now_ns: int | None = None) -> list[SourceFile]:
     """Files complete enough to ingest: a `.done` marker exists, or size and modification time are
-    the same as at the previous look (a writer still appending changes at least one of them)."""
-    return [
-        source for source in sources
-        if source.path.with_name(source.path.name + DONE_MARKER).exists()
-        or previous.get(source.key) == Observation(source.size, source.mtime_ns)
-    ]
+    the same as at the previous look (a writer still appending changes at least one of them) and,
+    with `settle_ns`, the file was last written at least that long ago. The settle time lets looks
+    come often (a sensor ticking every few seconds moves the stages on quickly) while a file still
+    needs that long without a write to count as complete; with it, a file seen for the first time
+    that has not been written for that long (moved in whole) is complete at once."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    return [source for source in sources
+            if source.path.with_name(source.path.name + DONE_MARKER).exists()
+            or _settled(previous.get(source.key), source, settle_ns, now_ns)]
+
+
+def _settled(seen: Observation | None, source: SourceFile, settle_ns: int, now_ns: int) -> bool:
+    quiet = now_ns - source.mtime_ns >= settle_ns
+    if seen is None:
+        return settle_ns > 0 and quiet
+    return quiet and seen == Observation(source.size, source.mtime_ns)
 
 
 def observations(sources: list[SourceFile]) -> dict[str, Observation]:

@@ -130,3 +130,25 @@ def test_a_store_an_earlier_release_digested_with_sha256_opens_without_ingesting
                              digest_in=lambda key, algorithm: content_digest(sources[key], algorithm))
     assert [(copy, original) for copy, _fingerprint, original in copies] == [("zipped.csv.gz", "a.csv")]
     assert ingested_copies(store.manifests(), ["zipped.csv.gz"]) == []  # without reading again it could not tell
+
+
+def test_with_a_settle_time_a_file_counts_once_unwritten_that_long_and_one_moved_in_whole_at_once(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "fresh.csv").write_text("order_id\n1\n")
+    (landing / "old.csv").write_text("order_id\n2\n")
+    written = os.stat(landing / "fresh.csv").st_mtime_ns
+    os.utime(landing / "old.csv", ns=(written - 60 * 10**9, written - 60 * 10**9))  # moved in, written a minute ago
+    settle = 5 * 10**9
+    first = discover_sources(landing)
+    assert [source.key for source in stable_sources(first, {}, settle, now_ns=written + 10**9)] == ["old.csv"]
+    seen = observations(first)
+    again = discover_sources(landing)
+    assert [source.key for source in stable_sources(again, seen, settle, now_ns=written + 2 * 10**9)] == ["old.csv"]
+    assert [source.key for source in stable_sources(again, seen, settle, now_ns=written + settle)] == ["fresh.csv",
+                                                                                                      "old.csv"]
+    with open(landing / "old.csv", "a") as file:  # written again: it waits for the settle time once more
+        file.write("3\n")
+    later = os.stat(landing / "old.csv").st_mtime_ns
+    assert [source.key for source in stable_sources(discover_sources(landing), seen, settle, now_ns=later + settle)] \
+        == ["fresh.csv"]
