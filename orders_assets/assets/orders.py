@@ -360,6 +360,10 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
     partition shows its own figures: its order events (dagster/row_count: every event of the
     order set, AMEND and CANCEL rows included, as the contract counts them), quantity, value
     (exact, as text) and the file that holds its rows.
+
+    The grid is every trade date seen by every security seen; a cell the grid shows as missing is
+    a (date, security) no current file has rows for (a security that did not trade that day, or
+    traded no order of the filter): nothing to build, not a fault.
     """
     # Each key gets its own materialization (the UI's partition status) carrying only its own
     # figures: Dagster copies a step's MaterializeResult metadata into each of them, so the step's

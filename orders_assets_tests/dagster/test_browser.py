@@ -254,7 +254,8 @@ def test_the_report_asset_page_shows_its_metadata_and_plot(ui, browser, tmp_path
     assert browser.text(metadata_cell(browser, "orders")) == str(expected["orders"].sum())
     header, *rows = [line.split() for line in preview.splitlines()]
     assert header[:4] == ["hour", "orders", "quantity", "value"]
-    assert [row[:3] for row in rows] == expected[["hour", "orders", "quantity"]].astype(str).values.tolist()
+    assert [row[:3] for row in rows] == [[f"{int(value):,}" for value in row]  # figures as the page writes them
+                                         for row in expected[["hour", "orders", "quantity"]].values.tolist()]
     browser.execute("arguments[0].scrollIntoView({block: 'start'})",
                     browser.find("//tr[td[1][normalize-space()='rows']]/ancestor::table", XPATH))
     save_screenshot(browser, tmp_path, "report_asset_page.png")

@@ -81,8 +81,12 @@ def markdown_preview(table: pa.Table, rows: int = 10) -> str:
 
 
 def _cell(value) -> str:
+    """A figure with thousands separators, as the page writes them: averages (floats) to 2 places,
+    exact amounts with every place they have, whole numbers as they are."""
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, Decimal):
-        return format(value, "f")  # str() would show a small fractional quantity as 1E-8
+        return format(value, ",f")  # str() would show a small fractional quantity as 1E-8
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     return "" if value is None else str(value)
