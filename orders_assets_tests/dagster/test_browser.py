@@ -299,6 +299,34 @@ def test_a_backfill_from_the_ui_gives_each_key_its_own_figures_on_its_page(ui, b
     save_screenshot(browser, tmp_path, "partition_page.png")
 
 
+def test_one_key_launched_as_a_run_is_materialized_and_its_page_counts_it(ui, browser, tmp_path):
+    """The README's "one key": launched as the partition's own Materialize launches it, a run of the one
+    key (not a backfill, which waits for Dagster's 30-s backfill loop); it succeeds and the key's page
+    counts one more materialization. The seconds it took are printed (docs/performance.md), not asserted."""
+    key = sorted(cells_with_data(reference_reports(ui.dropped.paths)))[0]
+    date_key, security = key.split("|")
+    started = time.monotonic()
+    launched = graphql(ui.port, 'mutation { launchRun(executionParams: {selector: {repositoryLocationName: '
+                                '"orders_assets", repositoryName: "__repository__", jobName: "__ASSET_JOB", '
+                                'assetSelection: [{path: ["filtered_orders"]}]}, executionMetadata: {tags: ['
+                                f'{{key: "dagster/partition", value: "{key}"}}, '
+                                f'{{key: "dagster/partition/date", value: "{date_key}"}}, '
+                                f'{{key: "dagster/partition/security", value: "{security}"}}]}}}}) '
+                                "{ __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }")
+    assert launched["launchRun"]["__typename"] == "LaunchRunSuccess", launched
+    status = f'{{ runOrError(runId: "{launched["launchRun"]["run"]["runId"]}") {{ ... on Run {{ status }} }} }}'
+    finished = wait_until(lambda: graphql(ui.port, status)["runOrError"]["status"], "the one key's run",
+                          done=lambda state: state in ("SUCCESS", "FAILURE", "CANCELED"), timeout=120, interval=0.5)
+    assert finished == "SUCCESS"
+    print(f"one key as a run: {time.monotonic() - started:.1f} s from the launch to its success")
+    browser.open(f"{ui.address}/assets/filtered_orders?view=partitions&partition={urllib.parse.quote(key)}")
+    events = "//button[contains(., 'View all historical events')]"
+    wait_until(lambda: browser.text(browser.find(events, XPATH)),  # found again each time: the page re-renders it
+               f"{key}'s events counted: the sensor's, the backfill's, then this run's",
+               done=lambda text: text.endswith("(3)"))
+    save_screenshot(browser, tmp_path, "one_key_run.png")
+
+
 def test_a_ragged_drop_lands_and_the_grid_shows_exactly_the_cells_with_data(ui, browser, tmp_path):
     """A second file over two new dates where a few securities have no rows on a day (holes inside the
     keys' rectangle): the sensor's runs land and the grid's materialized cells are exactly those with data."""
