@@ -19,6 +19,7 @@ recorded and trigger nothing. The cursor holds the last size and time seen of ea
 from __future__ import annotations
 
 import json
+import time
 
 import dagster as dg
 
@@ -35,7 +36,7 @@ from orders_assets.core.report.files import reports_built_from
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.core.store.atomic import remove_orphan_temporaries
 from orders_assets.core.store.keys import PartitionKey
-from orders_assets.core.store.settings_lease import conflicting_holder
+from orders_assets.core.store.settings_lease import conflicting_holder, superseded_since
 from orders_assets.platform.executors import connected_workers
 from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partition_ranges, range_tags, source_file_ranges
 from orders_assets.resources import OrdersSettings
@@ -64,6 +65,8 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
     With the code location's runs on a Dask cluster, a tick that has work cuts it into one run per
     connected worker, as `orders-assets run --dask` does: files by bytes, partitions by staged rows."""
 
+    loaded_ns = time.time_ns()  # settings recorded on the folder after this come from a newer intent
+
     @dg.sensor(name=SENSOR_NAME, jobs=jobs, minimum_interval_seconds=interval_seconds,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Ingests complete new files of the landing folder, then their partitions, then the reports.")
@@ -73,8 +76,10 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
         scan = scan_landing(settings.landing_dir)  # read once a tick
         sources = scan.sources
         cursor = _write_cursor(observations(sources))
-        conflict = conflicting_holder(store.state, settings.folder_settings())
-        if conflict:  # its runs would be refused: wait, saying why, until the folder is free
+        folder_settings = settings.folder_settings()
+        conflict = conflicting_holder(store.state, folder_settings) or superseded_since(store.state, folder_settings,
+                                                                                       loaded_ns)
+        if conflict:  # its runs would be refused, or would undo a newer config: wait, saying why
             context.log.warning(conflict)
             return dg.SensorResult(skip_reason=conflict, cursor=cursor)
         if store.root.is_dir():

@@ -94,7 +94,7 @@ def test_a_command_beside_a_run_in_flight_under_other_settings_is_refused_before
     assert tree_hashes(data) == before
 
 
-def test_the_sensor_waits_while_a_command_under_other_settings_is_in_flight(tmp_path):
+def test_the_sensor_waits_while_a_command_under_other_settings_is_in_flight_and_never_undoes_it(tmp_path):
     with dg.instance_for_test() as instance:
         folder = LandingFolder(tmp_path, instance)
         generate_orders(folder.landing / "day.csv", rows=3_000, days=1, securities=3, seed=82)
@@ -103,7 +103,15 @@ def test_the_sensor_waits_while_a_command_under_other_settings_is_in_flight(tmp_
             for _ in range(2):
                 result = folder.tick()
                 assert not result.run_requests and CONFLICT in result.skip_reason.skip_message
-        assert folder.settle()  # free again: the sensor's own settings take the folder over
+        # Free again, but put under LIMIT after the sensor's code location loaded: a newer intent, which the
+        # sensor does not undo (it would ingest every file again, and the next command back)
+        result = folder.tick()
+        assert not result.run_requests and "Reload the code location" in result.skip_reason.skip_message
+        assert "filter.order_types: ['LIMIT'] -> ['CENTRE_POINT', 'CENTRE_POINT_BLOCK']" in \
+            result.skip_reason.skip_message
+        reloaded = LandingFolder(tmp_path, instance)  # a code location loaded since: its settings take the folder
+        reloaded.cursor = folder.cursor  # the sensor's cursor is the instance's, kept across a reload
+        assert reloaded.settle()
         assert json.loads((folder.data / "reports" / "summary.json").read_text())["order_filter"]["order_types"] == \
             ["CENTRE_POINT", "CENTRE_POINT_BLOCK"]
 

@@ -114,6 +114,27 @@ def conflicting_holder(state: Path, settings: FolderSettings) -> str | None:
         return None
 
 
+def superseded_since(state: Path, settings: FolderSettings, since_ns: int) -> str | None:
+    """Why settings loaded at `since_ns` (a code location's, the sensor's) should not take the data
+    folder back: the folder was put under other settings after they loaded (a command with another
+    config ran since); None when the folder is under these settings or was recorded before. Without
+    this, a UI's sensor would ingest every file again under the settings it started with, and the
+    next command under its own, back and forth."""
+    record = _record(state)
+    if not record or record.get("fingerprint") == settings.fingerprint:
+        return None
+    try:
+        recorded_ns = (state / RECORD_NAME).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    if recorded_ns <= since_ns:
+        return None
+    differ = "; ".join(settings.differences(record.get("settings") or {})) or "they differ"
+    return (f"{state.parent}: the data folder was put under other settings after this code location loaded "
+            f"({differ}): nothing is requested under the old ones. Reload the code location (Deployment > "
+            "Reload, or restart orders-assets ui) to follow the folder's settings")
+
+
 def recorded_settings(state: Path) -> dict | None:
     """The settings the data folder was last under (settings.json's document), None before any run."""
     return _record(state).get("settings")

@@ -2,6 +2,7 @@
 under other settings is refused while they are in flight, and takes the folder over once they end."""
 import json
 import multiprocessing
+import time as clock
 
 import pytest
 
@@ -11,6 +12,7 @@ from orders_assets.core.store.settings_lease import (
     conflicting_holder,
     recorded_settings,
     settings_lease,
+    superseded_since,
 )
 
 CENTRE_POINT = FolderSettings({"filter": {"order_types": ["CENTRE_POINT"], "participants": []}, "size_edges": [10]})
@@ -89,3 +91,16 @@ def test_a_killed_holder_leaves_no_lease_behind(tmp_path):
     child.join(30)
     with settings_lease(tmp_path / "state", LIMIT):  # the kernel released the dead process's flock
         pass
+
+
+def test_settings_loaded_before_the_folder_was_put_under_others_do_not_take_it_back(tmp_path):
+    state = tmp_path / "state"
+    ours, newer = FolderSettings({"filter": {"order_types": ["A"]}}), FolderSettings({"filter": {"order_types": ["B"]}})
+    assert superseded_since(state, ours, clock.time_ns()) is None  # a folder never run on
+    loaded = clock.time_ns()
+    with settings_lease(state, newer):  # a command under other settings after ours loaded
+        pass
+    said = superseded_since(state, ours, loaded)
+    assert said is not None and "filter.order_types: ['B'] -> ['A']" in said and "Reload the code location" in said
+    assert superseded_since(state, ours, clock.time_ns()) is None  # loaded since: its settings may take the folder
+    assert superseded_since(state, newer, loaded) is None  # the folder's own settings
