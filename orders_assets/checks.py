@@ -93,9 +93,10 @@ def overlap_advice(counted_twice: int, pairs) -> str:
                                            "threshold (default 1% of its rows): a file in a format the run does "
                                            "not read right (warns, or fails with rejected_rows: {severity: error}).")
 def rejected_rows_below_threshold(settings: OrdersSettings) -> dg.AssetCheckResult:
-    built = read_summary(settings.store().reports)
+    store = settings.store()
+    built = read_summary(store.reports)
     findings = rejected_shares(built) if built is not None else []
-    rule = settings.store().rejected_rule
+    rule = store.rejected_rule
     rows = [(finding.file.source_file, f"{finding.file.rows_read:,}", f"{finding.file.rows_rejected:,}",
              f"{finding.share:.2%}", finding.file.main_rejection or "", finding.file.quarantine or "")
             for finding in findings[:50]]

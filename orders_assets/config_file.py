@@ -41,6 +41,7 @@ from orders_assets.core.store.overlap_rule import rule_problem as overlap_proble
 from orders_assets.core.errors import InputError
 from orders_assets.core.read.filters import ALL
 from orders_assets.core.store.atomic import atomic_write_bytes
+from orders_assets.core.store.settings_lease import FolderSettings
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
@@ -201,23 +202,17 @@ def remember_settings(data: Path, settings: dict) -> None:
         atomic_write_bytes(path, text.encode())
 
 
-def changed_settings(ours: dict, theirs: dict) -> list[str]:
-    """For each output-shaping setting that differs between two FolderSettings documents (theirs:
-    the folder's record), 'name: theirs -> ours' (a section's settings one by one), then what the
-    run redoes for it."""
-    lines = []
-    for key in sorted(set(ours) | set(theirs)):
-        if ours.get(key) == theirs.get(key):
-            continue
-        mine, recorded = ours.get(key), theirs.get(key)
-        if isinstance(mine, dict) and isinstance(recorded, dict):
-            changes = [f"{key}.{name}: {_shown_setting(recorded.get(name))} -> {_shown_setting(mine.get(name))}"
-                       for name in sorted(set(mine) | set(recorded)) if mine.get(name) != recorded.get(name)]
-        else:
-            before, after = _shown_setting(recorded), _shown_setting(mine)
-            changes = [f"{key}: {before} -> {after}" if before != after else f"{key}: a layout file's content changed"]
-        lines.append(f"{'; '.join(changes)}: {REDONE.get(key, 'what it shapes is rebuilt')}")
-    return lines
+def changed_settings(ours: FolderSettings, theirs: dict) -> list[str]:
+    """For each output-shaping setting that differs from the folder's record (`theirs`, a
+    FolderSettings document), 'name: theirs -> ours' (a section's settings one by one, as
+    FolderSettings.changes finds them), then what the run redoes for it."""
+    by_setting: dict[str, list[str]] = {}
+    for setting, name, recorded, mine in ours.changes(theirs):
+        before, after = _shown_setting(recorded), _shown_setting(mine)
+        by_setting.setdefault(setting, []).append(f"{name}: {before} -> {after}" if before != after
+                                                  else f"{name}: a layout file's content changed")
+    return [f"{'; '.join(changes)}: {REDONE.get(setting, 'what it shapes is rebuilt')}"
+            for setting, changes in by_setting.items()]
 
 
 def _shown_setting(value) -> str:

@@ -262,7 +262,7 @@ def _print_changes(settings, source: str) -> None:
     recorded = recorded_settings(settings.store().state)
     if recorded is None:
         return
-    changes = changed_settings(settings.folder_settings().document, recorded)
+    changes = changed_settings(settings.folder_settings(), recorded)
     if changes:
         print(f"settings changed since the last run on {settings.data_dir} (now {source}):")
         for change in changes:
@@ -303,14 +303,19 @@ def _print_skipped(store) -> None:
 
 
 def _print_attention(store) -> bool:
-    """The reports' findings (core/report/attention.py) again on a run with nothing new, so a file
-    past the rejected threshold is not said once and then forgotten; True when one fails the run."""
-    from orders_assets.core.report.attention import attention_lines, fails_the_run
+    """The reports' findings again on a run with nothing new, so a file past the rejected threshold
+    is not said once and then forgotten; True when one fails the run."""
     from orders_assets.core.report.summary import read_summary
 
     summary = read_summary(store.reports)
-    if summary is None:
-        return False
+    return summary is not None and _print_findings(summary)
+
+
+def _print_findings(summary) -> bool:
+    """What in the summary needs attention (core/report/attention.py), a line each; True when a
+    finding fails the command (attention.fails_the_run)."""
+    from orders_assets.core.report.attention import attention_lines, fails_the_run
+
     for line in attention_lines(summary):
         print(line)
     return fails_the_run(summary)
@@ -356,7 +361,6 @@ def _run_timing(run) -> str:
 def _print_outcome(outcome, settings, seconds: float, home: Path) -> bool:
     """Prints what the runs did and what needs attention; True when a finding fails the command
     (attention.fails_the_run)."""
-    from orders_assets.core.report.attention import attention_lines, fails_the_run
     from orders_assets.core.report.summary import read_summary
 
     if outcome.did_nothing:
@@ -381,10 +385,11 @@ def _print_outcome(outcome, settings, seconds: float, home: Path) -> bool:
               f"{summary.rows_read_exact:,}" + exact_files(summary))
         if summary.rows_rounded:
             print(f"       rounded by their layout's rounding: {summary.rows_rounded:,} rows" + rounded_files(summary))
-        for line in overlap_lines(summary) + attention_lines(summary):
+        for line in overlap_lines(summary):
             print(line)
+    failing = summary is not None and _print_findings(summary)
     print(f"reports in {reports_dir}; Dagster instance {home}; {seconds:.1f} s")
-    return summary is not None and fails_the_run(summary)
+    return failing
 
 
 def rounded_files(summary) -> str:

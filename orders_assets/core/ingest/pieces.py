@@ -154,7 +154,8 @@ def commit_pieces(chunked: ChunkedSource, pieces: list[Piece], store: OrderStore
             raise StoreError(f"{source.key}: piece(s) {', '.join(missing)} not done; the file is not committed "
                              "(its previous state stands): run the ingest again to finish them")
         outcomes = [_outcome(attempt / f"piece-{piece.index}", redone=False) for piece in pieces]
-        counts = RowCounts.summed([outcome.counts for outcome in outcomes], filter_values(settings.order_filter))
+        named = filter_values(settings.order_filter)
+        counts = RowCounts.summed([outcome.counts for outcome in outcomes], named)
         if not counts.balanced():
             raise AccountingError(f"{source.key}: row accounting does not balance over its pieces: {counts}")
         _join_quarantines(attempt, len(pieces))
@@ -166,7 +167,7 @@ def commit_pieces(chunked: ChunkedSource, pieces: list[Piece], store: OrderStore
             layout=settings.layouts.layout_for(source.key).name,
             renamed_columns=outcomes[0].renamed,
             bytes=source.size,
-            **counts.__dict__,
+            **counts.manifest_fields(named),
             partitions=_joined_partitions(outcomes),
             seconds=round(max(outcome.seconds for outcome in outcomes), 3),
             workers=settings.worker_count,

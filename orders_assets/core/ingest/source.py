@@ -14,7 +14,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -151,12 +151,9 @@ class RowCounts:
     rejections_by_reason: dict[str, int] | None = field(default_factory=dict)
     """rows_rejected by reason, counted as the rows go to the quarantine, so that the reports need
     not read it; None when a piece recorded by an earlier release did not count them."""
-    values_seen: SeenValues | dict[str, list[str]] | None = field(default_factory=dict)
-    """The values of the filter's columns with their rows as the blocks go (values_seen.py); in
-    the manifest's form (recording) the values listed, most rows first. None when a piece recorded
-    by an earlier release did not count them."""
-    filter_value_rows: dict[str, dict[str, int]] | None = None
-    """The rows of each value the filter names (set by recording)."""
+    values_seen: SeenValues | None = field(default_factory=dict)
+    """The values of the filter's columns with their rows as the blocks go (values_seen.py); None
+    when a piece recorded by an earlier release did not count them."""
 
     def balanced(self) -> bool:
         return self.rows_read == self.rows_kept + self.rows_filtered_out + self.rows_rejected
@@ -177,12 +174,13 @@ class RowCounts:
             self.rejections_by_reason[reason] = self.rejections_by_reason.get(reason, 0) + rows
         self.values_seen = added(self.values_seen, block.values_seen, named)
 
-    def recording(self, named: Mapping[str, tuple[str, ...]]) -> RowCounts:
-        """The counts as a manifest keeps them: the rows of the filter's values, the values seen listed."""
-        if self.values_seen is None:
-            return self
-        return replace(self, filter_value_rows=filter_value_rows(self.values_seen, named),
-                       values_seen=listed_values(self.values_seen, named))
+    def manifest_fields(self, named: Mapping[str, tuple[str, ...]]) -> dict:
+        """The counts as a manifest keeps them: the rows of each of the filter's values (`named`) and
+        the values seen listed, most rows first (None both when a piece did not count them)."""
+        seen = self.values_seen
+        return {**self.__dict__,
+                "filter_value_rows": None if seen is None else filter_value_rows(seen, named),
+                "values_seen": None if seen is None else listed_values(seen, named)}
 
     @classmethod
     def summed(cls, parts: list[Mapping], named: Mapping[str, tuple[str, ...]]) -> RowCounts:
@@ -198,7 +196,7 @@ class RowCounts:
         numbers = [name for name, value in cls().__dict__.items() if isinstance(value, int)]
         return cls(**{name: sum(part.get(name, 0) for part in parts) for name in numbers},
                    rejections_by_reason=None if None in reasons else dict(summed),
-                   values_seen=None if None in seen else values).recording(named)
+                   values_seen=None if None in seen else values)
 
 
 Progress = Callable[[int, RowCounts], None]
@@ -335,7 +333,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         layout=settings.layouts.layout_for(source.key).name,
         renamed_columns=renamed,
         bytes=source.size,
-        **counts.recording(filter_values(settings.order_filter)).__dict__,
+        **counts.manifest_fields(filter_values(settings.order_filter)),
         partitions={key.text: slices for key, slices in sorted(partitions.items())},
         seconds=round(time.perf_counter() - started, 3),
         workers=settings.worker_count,

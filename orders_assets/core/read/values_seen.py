@@ -63,7 +63,9 @@ def filter_value_rows(total: SeenValues, named: Mapping[str, tuple[str, ...]]) -
 
 
 def listed_values(total: SeenValues, named: Mapping[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    """The values seen, by column, the most rows first (at most LISTED besides the filter's own)."""
+    """The values seen, by column, the most rows first (at most LISTED besides the filter's own).
+    Where the compiled pass counted the other order types in a sample only, the filter's own
+    (counted every row) come first."""
     return {column: [value for value, rows in _trimmed(counts, named.get(column, ())).items() if rows]
             for column, counts in sorted(total.items())}
 

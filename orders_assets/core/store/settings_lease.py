@@ -44,20 +44,24 @@ class FolderSettings:
     def fingerprint(self) -> str:
         return short_digest(json.dumps(self.document, sort_keys=True, default=str), length=20)
 
-    def differences(self, other: dict) -> list[str]:
-        """'name: theirs -> ours' for each setting that differs from `other` (a record's document),
-        a section's own settings named one by one."""
+    def changes(self, other: dict) -> list[tuple[str, str, object, object]]:
+        """(setting, name, theirs, ours) for each setting that differs from `other` (a record's
+        document), a section's own settings one by one (name 'filter.order_types')."""
         found = []
-        for name in sorted(set(self.document) | set(other)):
-            ours, theirs = self.document.get(name), other.get(name)
+        for setting in sorted(set(self.document) | set(other)):
+            ours, theirs = self.document.get(setting), other.get(setting)
             if ours == theirs:
                 continue
             if isinstance(ours, dict) and isinstance(theirs, dict):
-                found += [f"{name}.{key}: {theirs.get(key)!r} -> {ours.get(key)!r}"
+                found += [(setting, f"{setting}.{key}", theirs.get(key), ours.get(key))
                           for key in sorted(set(ours) | set(theirs)) if ours.get(key) != theirs.get(key)]
             else:
-                found.append(f"{name}: {theirs!r} -> {ours!r}")
+                found.append((setting, setting, theirs, ours))
         return found
+
+    def differences(self, other: dict) -> list[str]:
+        """'name: theirs -> ours' for each setting that differs from `other` (changes)."""
+        return [f"{name}: {theirs!r} -> {ours!r}" for _setting, name, theirs, ours in self.changes(other)]
 
 
 class SettingsConflict(InputError):
