@@ -19,9 +19,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from orders_assets.core.errors import AccountingError, InputError, StoreError
 from orders_assets.core.ingest.progress import StageClock
-from orders_assets.core.ingest.source import ChunkedSource, Progress, RowCounts, header_parser, stage_blocks
+from orders_assets.core.ingest.source import ChunkedSource, Progress, RowCounts, header_parser, stage_blocks, \
+    write_market
+from orders_assets.core.read.market import MARKET_FILE, combined
 from orders_assets.core.read.identity import combined_digest
 from orders_assets.core.read.values_seen import filter_values
 from orders_assets.core.read.pieces import Piece, can_be_cut, piece_count, plan_id, plan_parquet_pieces, plan_pieces
@@ -159,6 +163,7 @@ def commit_pieces(chunked: ChunkedSource, pieces: list[Piece], store: OrderStore
         if not counts.balanced():
             raise AccountingError(f"{source.key}: row accounting does not balance over its pieces: {counts}")
         _join_quarantines(attempt, len(pieces))
+        write_market(attempt, combined([pq.read_table(attempt / f"piece-{piece.index}" / MARKET_FILE) for piece in pieces]))
         manifest = Manifest(
             source_key=source.key,
             fingerprint=source.fingerprint,
@@ -173,6 +178,7 @@ def commit_pieces(chunked: ChunkedSource, pieces: list[Piece], store: OrderStore
             workers=settings.worker_count,
             stage_seconds=_summed_stages(outcomes),
             pieces=len(pieces),
+            market_totals=True,
         )
         store.publish_attempt(source.key, attempt, manifest)
         store.drop_attempts_except(source.key, attempt.name)

@@ -18,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
 from orders_assets.core.errors import AccountingError, one_line
-from orders_assets.core.read.filters import OrderFilter, kept_mask_and_causes, order_filter_from, with_local_fields
+from orders_assets.core.read.filters import LOCAL_TIME, OrderFilter, kept_mask_and_causes, order_filter_from, \
+    with_local_fields
+from orders_assets.core.read.market import MARKET_FILE, MarketTotals, block_totals
 from orders_assets.core.read.identity import HashingStream, content_digest
 from orders_assets.core.read.layout.model import Layout, LayoutChoice
 from orders_assets.core.read.layout.rules import layout_choice_from
@@ -44,6 +47,7 @@ from orders_assets.core.read.reader import (
 from orders_assets.core.read.pieces import Piece, PieceStream, byte_range_segments, piece_blocks
 from orders_assets.core.read.sources import SourceFile
 from orders_assets.core.ingest.staging import PartitionStager
+from orders_assets.core.store.atomic import atomic_write
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.store.quarantine import QuarantineWriter, reason_counts
@@ -130,6 +134,8 @@ class FilteredBlock:
     """The values of the filter's columns and their rows, where the filter tested them (values_seen.py)."""
     rows_rounded: int = 0
     """Valid rows whose price or quantity the layout's declared rounding changed."""
+    market: pa.Table | None = None
+    """The valid rows' totals by (trade date, security, order type), kept or not (core/read/market.py)."""
 
 
 @dataclass
@@ -272,15 +278,15 @@ class BlockUnit:
 
 def compiled_block(unit: BlockUnit, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
     """A CSV block read by the compiled pass, the rows it defers by the exact path and this filter."""
-    def exact(parsed: ParsedBlock) -> tuple[pa.Table, int, tuple[int, ...], SeenValues]:
+    def exact(parsed: ParsedBlock) -> tuple[pa.Table, int, tuple[int, ...], SeenValues, pa.Table]:
         filtered = filter_block(parsed, bytes_done, order_filter)
-        return filtered.kept, filtered.rows_filtered_out, filtered.filtered_by, filtered.values_seen
+        return filtered.kept, filtered.rows_filtered_out, filtered.filtered_by, filtered.values_seen, filtered.market
 
     rows = read_block(unit.raw, unit.plan, exact)
     return FilteredBlock(rows_read=rows.rows_read, rejects=rows.rejects, kept=rows.kept,
                          rows_filtered_out=rows.rows_filtered_out, rows_not_orders=0, bytes_done=bytes_done,
                          filtered_by=rows.filtered_by, rows_compiled=rows.rows_read - rows.rows_exact,
-                         values_seen=rows.values_seen)
+                         values_seen=rows.values_seen, market=rows.market)
 
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
@@ -299,7 +305,15 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         filtered_by=causes,
         values_seen=seen,
         rows_rounded=parsed.rows_rounded,
+        market=_market(parsed.rows),
     )
+
+
+def _market(rows: pa.Table) -> pa.Table:
+    """The parsed block's valid rows totalled by trade date, security and order type (market.py)."""
+    local = rows[LOCAL_TIME]
+    return block_totals(pc.cast(local, pa.date32()), rows[schema.SECURITY_CODE], rows[schema.ORDER_TYPE],
+                        decimal_prices(rows.select([schema.PRICE]))[schema.PRICE], rows[schema.QUANTITY])
 
 
 def ingest_source(chunked: ChunkedSource, store: OrderStore, progress: Progress | None = None) -> dict:
@@ -338,6 +352,7 @@ def _ingest_locked(chunked: ChunkedSource, store: OrderStore, progress: Progress
         seconds=round(time.perf_counter() - started, 3),
         workers=settings.worker_count,
         stage_seconds={stage: round(seconds, 3) for stage, seconds in clock.seconds.items()},
+        market_totals=True,
     )
     store.publish_attempt(source.key, attempt, manifest)
     return store.manifest(source.key)
@@ -348,18 +363,27 @@ def stage_blocks(blocks: Iterator[FilteredBlock], folder: Path, settings: Ingest
     """Count, quarantine and stage the filtered blocks into `folder`; return the counts and the
     staged slices per partition (the whole file's, or one piece's)."""
     counts = RowCounts()
+    market = MarketTotals()
     named = filter_values(settings.order_filter)
     with PartitionStager(folder, settings.stage_bytes, clock) as stager, \
             QuarantineWriter(folder / "quarantine.csv") as quarantine:
         for block in blocks:
             counts.add(block, named)
+            market.add(block.market)
             with clock.timing("write"):
                 quarantine.write(block.rejects)
             stager.add(block.kept)  # its flushes are timed on their own thread
             if progress:
                 progress(block.bytes_done, counts)
         partitions = stager.close()
+    with clock.timing("write"):
+        write_market(folder, market.table())
     return counts, partitions
+
+
+def write_market(folder: Path, totals: pa.Table) -> None:
+    """The market's totals of a file (or a piece) beside its staged slices (core/read/market.py)."""
+    atomic_write(folder / MARKET_FILE, lambda temporary: pq.write_table(totals, temporary, compression="zstd"))
 
 
 def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list[str] | None = None,

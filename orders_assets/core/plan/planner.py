@@ -63,8 +63,9 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
     A file the ingest refused (`known_refused`: key -> its fingerprint and filter fingerprint then)
     is not retried while it and the rules are unchanged: it would fail the same way. `rehash`
     (`run --rehash`) trusts no name, size or time: every file's content is compared with what was
-    ingested (a file corrected in place with its old size and time is found), and refused files
-    are retried (a permission fixed since).
+    ingested (a file corrected in place with its old size and time is found), refused files
+    are retried (a permission fixed since), and a file an earlier release read without keeping the
+    market's totals (core/read/market.py) is read again for them.
     """
     if isinstance(fingerprint_for, str):
         fingerprint_for = (lambda _key, same=fingerprint_for: same)
@@ -109,6 +110,9 @@ def plan_ingest(sources: Iterable[SourceFile], manifests: Iterable[Manifest], fi
             could_be_copy = manifest.bytes == source.size
         if not could_be_copy:
             to_ingest.append(source.key)
+            continue
+        if manifest is not None and rehash and manifest.market_totals is None:
+            to_ingest.append(source.key)  # read by a release that kept no market totals: read again for them
             continue
         if manifest is not None and manifest.content_digest == digest_in(source, manifest.content_digest):
             touched.append((source.key, source.fingerprint))

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from orders_assets.core import schema
 from orders_assets.core.read import row_kernel as kernel
 from orders_assets.core.read.filters import OrderFilter, micros_of_day
+from orders_assets.core.read import market_kernel
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA, SOURCE_LINE, ParsedBlock, RowParser
 from orders_assets.core.read.reader import RawBlock
 from orders_assets.core.read.timestamps import TIMESTAMP_UNIT, _assume_local, timestamp_type
@@ -81,6 +82,8 @@ class CompiledRows:
     """Rows of the block the exact path read (deferred by the kernel)."""
     values_seen: SeenValues
     """The order types of the valid rows (and the participants the filter's rule decided) with their rows."""
+    market: pa.Table
+    """The valid rows' totals by (trade date, security, order type), kept or not (core/read/market.py)."""
 
 
 def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRows:
@@ -90,19 +93,20 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
     rows, kept, out = scanned(data, block.first_line, plan, lines=block.lines)
     verdicts, reasons, lines, starts, stops, found = (array[:rows] for array in out[:6])
     kept_table = _kept_table(data, plan, out[6:11], kept, lines[verdicts == kernel.KEPT])
-    seen = _types_seen(data, block.data, plan, rows, verdicts, out[11:])
+    seen = _types_seen(data, block.data, plan, rows, verdicts, out[11:14])
     if plan.participants:
         seen.update(counted(schema.PARTICIPANT_ID, kept_table[schema.PARTICIPANT_ID]))
     kept_table, participant_out = _participants(kept_table, plan.participants)
     rejects = _rejects(block.data, plan, verdicts, reasons, lines, starts, stops, found)
+    market = _market(data, block.data, verdicts, out)
     filtered = (int(np.count_nonzero(verdicts == kernel.FILTERED_TYPE)),
                 int(np.count_nonzero(verdicts == kernel.FILTERED_SESSION)), participant_out)
     deferred = np.flatnonzero(verdicts == kernel.DEFERRED)
     judged = rows - deferred.size
     if not deferred.size:
-        return CompiledRows(judged, rejects, kept_table, sum(filtered), filtered, 0, seen)
+        return CompiledRows(judged, rejects, kept_table, sum(filtered), filtered, 0, seen, market)
     exact = _exact_rows(block.data, plan.parser, lines[deferred], starts[deferred], stops[deferred])
-    exact_kept, exact_filtered_out, exact_by, exact_seen = exact_filter(exact)
+    exact_kept, exact_filtered_out, exact_by, exact_seen, exact_market = exact_filter(exact)
     return CompiledRows(
         rows_read=judged + exact.rows_read,
         rejects=_in_line_order(pa.concat_tables([rejects, exact.rejects]), "line"),
@@ -112,6 +116,7 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
         filtered_by=tuple(ours + theirs for ours, theirs in zip(filtered, exact_by)),
         rows_exact=exact.rows_read,
         values_seen=added(seen, exact_seen, {}),
+        market=pa.concat_tables([market, exact_market]) if exact_market.num_rows else market,
     )
 
 
@@ -121,7 +126,8 @@ def scanned(data: np.ndarray, first_line: int, plan: CompiledPlan, scan=kernel.s
     `lines`: the block's physical lines when known (the reader counts them), else counted here.
     `scan` is the kernel (its plain-Python reference, scan_rows.py_func, in the tests)."""
     capacity = (kernel.count_lines(data) if lines is None else lines) + 1
-    out = _outputs(capacity, plan.roles.size) + _filter_type_outputs(capacity, plan.type_offsets.size - 1)
+    out = _outputs(capacity, plan.roles.size) + _filter_type_outputs(capacity, plan.type_offsets.size - 1) + \
+        _market_outputs(capacity)
     words, head = kernel.aligned_words(data)
     rows, kept = scan(data, words, head, first_line, plan.roles, plan.gaps, plan.types, plan.type_offsets,
                       plan.session[0], plan.session[1], *out)
@@ -143,6 +149,39 @@ def _filter_type_outputs(capacity: int, filter_types: int) -> tuple:
     leave out (written for those rows only), the valid rows of each of the filter's types."""
     return (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
             np.zeros(max(1, filter_types), dtype=np.int64))
+
+
+def _market_outputs(capacity: int) -> tuple:
+    """The kernel's outputs for the market's totals, at each valid row's index: wall time, price x 10^4,
+    quantity, and the security's field (the order type's is in the type outputs)."""
+    return tuple(np.empty(capacity, dtype=np.int64) for _ in range(5))
+
+
+def valid_rows(verdicts: np.ndarray) -> np.ndarray:
+    """Where the kernel judged a row valid, kept or filtered out (row_kernel.LAST_VALID)."""
+    return verdicts <= kernel.LAST_VALID
+
+
+def _market(data: np.ndarray, raw: bytes, verdicts: np.ndarray, out: tuple) -> pa.Table:
+    """The block's valid rows (those the kernel judged) totalled by trade date, security and order
+    type, by the compiled grouping (market_kernel.py): exact integer sums, a small table a block."""
+    rows = verdicts.size
+    walls, prices, quantities, security_starts, security_stops = (array[:rows] for array in out[14:19])
+    type_starts, type_stops = out[11][:rows], out[12][:rows]  # read where valid only (the others are unset)
+    first, days, orders, quantity_words, value_words = market_kernel.grouped(
+        data, valid_rows(verdicts), walls, prices, quantities, security_starts, security_stops,
+        type_starts, type_stops)
+    count = first.size
+    text = [[raw[start:stop].decode("utf-8") for start, stop in zip(starts[first].tolist(), stops[first].tolist())]
+            for starts, stops in ((security_starts, security_stops), (type_starts, type_stops))]
+    return pa.table({
+        schema.TRADE_DATE: pa.array(days.astype(np.int32), pa.date32()),
+        schema.SECURITY_CODE: pa.array(text[0], pa.string()),
+        schema.ORDER_TYPE: pa.array(text[1], pa.string()),
+        "orders": pa.array(orders, pa.int64()),
+        "quantity": pa.Array.from_buffers(pa.decimal256(76, 0), count, [None, pa.py_buffer(quantity_words)]),
+        "value": pa.Array.from_buffers(pa.decimal256(76, schema.PRICE_SCALE), count, [None, pa.py_buffer(value_words)]),
+    })
 
 
 def _types_seen(data: np.ndarray, raw: bytes, plan: CompiledPlan, rows: int, verdicts: np.ndarray,

@@ -24,6 +24,8 @@ import numpy as np
 
 KEPT, FILTERED_TYPE, FILTERED_SESSION, REJECTED, DEFERRED, BLANK = 0, 1, 2, 3, 4, 5
 """A row's verdict (BLANK: a line with nothing, or a CR alone, which is no row)."""
+LAST_VALID = FILTERED_SESSION
+"""The verdicts up to this one are valid rows, kept or filtered out (the market's totals count them)."""
 
 EXTRA, ORDER_ID, TIMESTAMP, SECURITY, PARTICIPANT, SIDE, ORDER_TYPE, PRICE, QUANTITY = range(9)
 """Each column's role, by the header (EXTRA: a pass-through column)."""
@@ -278,7 +280,7 @@ def _quantity(data, start, stop):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _equals(data, start, stop, pattern, pattern_start, pattern_stop):
+def equal_bytes(data, start, stop, pattern, pattern_start, pattern_stop):
     if stop - start != pattern_stop - pattern_start:
         return False
     for offset in range(stop - start):
@@ -294,7 +296,7 @@ def _filter_type(data, start, stop, types, type_offsets):
     if type_offsets.size == 1:
         return ANY_TYPE
     for kind in range(type_offsets.size - 1):
-        if _equals(data, start, stop, types, type_offsets[kind], type_offsets[kind + 1]):
+        if equal_bytes(data, start, stop, types, type_offsets[kind], type_offsets[kind + 1]):
             return kind
     return NOT_A_FILTER_TYPE
 
@@ -313,7 +315,7 @@ def other_types(data, verdicts, rows, type_starts, type_stops, sampled, seen_sta
         start, stop = type_starts[row], type_stops[row]
         known = False
         for slot in range(used):
-            if _equals(data, start, stop, data, seen_starts[slot], seen_stops[slot]):
+            if equal_bytes(data, start, stop, data, seen_starts[slot], seen_stops[slot]):
                 seen_rows[slot] += 1
                 known = True
                 break
@@ -410,13 +412,16 @@ def _lowest_byte_compiled(mask):
 def scan_rows(data, words, head, first_line, roles, gaps, types, type_offsets, session_start, session_end,
               verdicts, reasons, lines, row_starts, row_stops, found_fields,
               kept_starts, kept_stops, kept_walls, kept_prices, kept_quantities,
-              type_starts, type_stops, filter_type_rows):
+              type_starts, type_stops, filter_type_rows,
+              valid_walls, valid_prices, valid_quantities, security_starts, security_stops):
     """Every row of `data` (whole rows, the first at byte 0, on physical line `first_line`): its
     verdict, reason (REJECTED: an index of REASONS; field counts in found_fields), first line and
     bytes (its line end excluded); the kept rows' fields, wall times, prices x 10^4 and quantities
     in order; the order type's field of each row the filter's types leave out (other_types names
     them), and the valid rows of each of the filter's types (filter_type_rows, zeroed by
-    the caller). Returns (rows, kept). Output arrays hold count_lines(data) rows; `words` and `head`
+    the caller); for every valid row (kept or filtered out), at its row's index, its wall time,
+    price, quantity and security and order type fields (the market's totals, core/read/market.py).
+    Returns (rows, kept). Output arrays hold count_lines(data) rows; `words` and `head`
     are data's aligned words (aligned_words).
 
     The bytes are read eight at a time: one word's separators, line ends, quotes and non-ASCII
@@ -559,6 +564,10 @@ def scan_rows(data, words, head, first_line, roles, gaps, types, type_offsets, s
                                 else:
                                     verdict = KEPT
             verdicts[rows], reasons[rows] = verdict, reason
+            if verdict <= LAST_VALID:
+                valid_walls[rows], valid_prices[rows], valid_quantities[rows] = wall, price, quantity
+                security_starts[rows], security_stops[rows] = starts[at_security], stops[at_security]
+                type_starts[rows], type_stops[rows] = starts[at_type], stops[at_type]
             if verdict == KEPT:
                 for column in range(columns):
                     kept_starts[column, kept], kept_stops[column, kept] = starts[column], stops[column]

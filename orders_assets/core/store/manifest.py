@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from orders_assets.core.store.versions import StoreVersionError, readable_version
 
-MANIFEST_VERSION = 7
+MANIFEST_VERSION = 8
 """1: the manifests of releases before this class (no `version` key; `layout`, `workers`,
 `rows_not_orders`, `stage_seconds`, `renamed_columns` and `content_digest` could be missing);
 2: every field present; 3: `pieces`, and the content digest of a content over 128 MiB taken by
@@ -22,7 +22,9 @@ SHA-256, so a renamed copy of it is recognised only once it is ingested again (`
 5: the rejected rows by reason (None in earlier manifests: their quarantine is read instead);
 6: the rows the compiled pass read (None in earlier manifests: the exact path read them all);
 7: the rows of each value the filter names and the values of its columns seen (None in earlier
-manifests: not counted), and the rows a layout's rounding changed (0 in earlier manifests).
+manifests: not counted), and the rows a layout's rounding changed (0 in earlier manifests);
+8: `market_totals`, the valid rows' totals by (trade date, security, order type) kept beside the
+staged slices (None in earlier manifests: not kept; market_share names those files).
 A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
@@ -77,6 +79,9 @@ class Manifest:
     rows_rounded: int = 0
     """Of the valid rows, those whose price or quantity the file's layout rounded (its `rounding`);
     0 in a manifest written before layouts could round."""
+    market_totals: bool | None = None
+    """True when the attempt keeps the market's totals (core/read/market.py, `market.parquet`); None in
+    a manifest written before they were kept."""
     attempt: str | None = None
     """The folder of the published attempt (set by the store when it commits the attempt)."""
     version: int = MANIFEST_VERSION

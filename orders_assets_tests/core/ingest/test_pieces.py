@@ -80,6 +80,7 @@ def assert_same_outputs(one, one_store: OrderStore, joined, cut_store: OrderStor
     assert cut_files_.keys() == one_files.keys()
     for name, content in one_files.items():
         assert cut_files_[name] == content, f"{name} differs from the single pass's"
+    assert cut_store.market_totals(joined).equals(one_store.market_totals(one))  # the pieces' totals summed
 
 
 def assert_same_as_one_pass(landing: Path, tmp_path: Path, block_bytes: int, parts: int) -> list:

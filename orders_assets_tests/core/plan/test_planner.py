@@ -12,10 +12,11 @@ def source(key, size=10, mtime=1):
 
 
 def manifest(key="a.csv", fingerprint="10:1", filter_fingerprint="f", **fields):
-    """A manifest of a 10-byte file with no rows, but for the given fields."""
+    """A manifest of a 10-byte file with no rows, but for the given fields (this release's: with the
+    market's totals kept)."""
     return Manifest(**{"source_key": key, "fingerprint": fingerprint, "content_digest": None,
                        "filter_fingerprint": filter_fingerprint, "bytes": 10, "rows_read": 0, "rows_kept": 0,
-                       "rows_filtered_out": 0, "rows_rejected": 0, **fields})
+                       "rows_filtered_out": 0, "rows_rejected": 0, "market_totals": True, **fields})
 
 
 def test_new_changed_and_refiltered_sources_are_ingested_and_gone_ones_retired():
@@ -101,3 +102,12 @@ def test_rehash_finds_a_file_corrected_in_place_with_its_old_size_and_time():
     assert rehashed.to_ingest == ("a.csv",)
     same = plan_ingest([corrected], [ingested], "f", digest_of=lambda _source: "old", rehash=True)
     assert same.to_ingest == () and same.touched == (("a.csv", "10:1"),)
+
+
+def test_rehash_reads_again_a_file_an_earlier_release_read_without_the_market_totals():
+    older = manifest(content_digest="old", market_totals=None)
+    same = [source("a.csv")]
+    assert plan_ingest(same, [older], "f", digest_of=lambda _source: "old").nothing_new  # not without --rehash
+    assert plan_ingest(same, [older], "f", digest_of=lambda _source: "old", rehash=True).to_ingest == ("a.csv",)
+    current = manifest(content_digest="old")
+    assert plan_ingest(same, [current], "f", digest_of=lambda _source: "old", rehash=True).to_ingest == ()

@@ -35,16 +35,17 @@ def staged(store: OrderStore, key: str) -> pa.Table:
 
 
 def ingested(path: Path, root: Path, engine: str, **settings) -> tuple:
-    """(manifest counts, staged rows, quarantine) of one file ingested by one engine, or the refusal."""
+    """(manifest counts, staged rows, quarantine, market totals) of one file ingested by one engine, or
+    the refusal."""
     store = OrderStore(root / engine)
     [source] = [found for found in discover_sources(path.parent) if found.key == path.name]
     try:
         manifest = ingest_source(ChunkedSource(source, IngestSettings(engine=engine, **settings)), store)
     except SourceFormatError as error:
-        return ("refused", str(error)), None, None
+        return ("refused", str(error)), None, None, None
     counts = {name: getattr(manifest, name) for name in COUNTS}
     counts["partitions"] = {text: sum(entry[-1] for entry in slices) for text, slices in manifest.partitions.items()}
-    return counts, staged(store, source.key), store.quarantined(source.key).sort_by("line")
+    return counts, staged(store, source.key), store.quarantined(source.key).sort_by("line"), store.market_totals(manifest)
 
 
 def assert_same(path: Path, root: Path, **settings) -> dict:
@@ -53,6 +54,7 @@ def assert_same(path: Path, root: Path, **settings) -> dict:
     if exact[1] is not None:
         assert compiled[1].equals(exact[1]), path.name
         assert compiled[2].equals(exact[2]), path.name
+        assert compiled[3].equals(exact[3]), path.name  # the market around the filter, row for row
     return exact[0]
 
 
@@ -305,14 +307,17 @@ def written(rows: int, kept: int, out: tuple) -> tuple:
     """(rows, kept, per-row outputs, kept rows' outputs): the entries the kernel writes (its outputs
     are not initialised): every row's verdict, line and bytes; a rejected row's reason, and the
     fields found where the field count is the reason; the kept rows' fields and values; the order
-    type's field of each row outside the filter's types, and the valid rows of each of its types."""
+    type's field of each row outside the filter's types, and the valid rows of each of its types; each
+    valid row's wall time, price, quantity, security and order type fields (the market's totals)."""
     verdicts, reasons, lines, starts, stops, found = (array[:rows] for array in out[:6])
     rejected = verdicts == row_kernel.REJECTED
     miscounted = rejected & (np.where(rejected, reasons, -1) == row_kernel.FIELD_COUNT)
     other_type = verdicts == row_kernel.FILTERED_TYPE
+    valid = compiled_block.valid_rows(verdicts)
     return (rows, kept, [verdicts, lines, starts, stops, reasons[rejected], found[miscounted],
                          out[11][:rows][other_type], out[12][:rows][other_type]],
-            [array[:, :kept] for array in out[6:8]] + [array[:kept] for array in out[8:11]] + [out[13]])
+            [array[:, :kept] for array in out[6:8]] + [array[:kept] for array in out[8:11]] + [out[13]]
+            + [array[:rows][valid] for array in (*out[14:19], out[11], out[12])])
 
 
 def test_the_kernel_equals_its_plain_python_reference(tmp_path):
