@@ -142,6 +142,8 @@ REPORT_DISTINCT_COUNTS: dict[str, dict[str, str]] = {
 """Report name -> {extra column: the column whose distinct values it counts}."""
 
 REPORT_NAMES: tuple[str, ...] = tuple(REPORT_KEYS)
+MARKET_SHARE = "market_share"
+"""The built-in report beside the contract's: the filtered set's share of the market (core/report/market_share.py)."""
 
 
 def size_edges_problem(edges) -> str | None:
@@ -176,3 +178,11 @@ def _short_amount(amount: int) -> str:
         if amount % divisor == 0:
             return f"{amount // divisor}{suffix}"
     return str(amount)
+
+
+PARTIALS_VERSION = 1
+"""What a partial aggregate holds (its grouping sets and columns): raise it with any change to them.
+Every aggregate file is stamped with it (core/assemble/aggregate_files.VERSION_KEY); a file of another version is
+rebuilt from its date's published order set (never a source file) before a report reads it, and the
+reports' inputs signature names versions past 1, so a store written before the change rebuilds its
+reports once."""

@@ -188,36 +188,36 @@ class ReportPieces:
     def add(self, partials: pa.Table) -> None:
         """Feed partial aggregates (any grouping sets; all of one partial_schema)."""
         rows = partials.filter(pc.equal(partials[GROUPING], self.grouping))
-        self.metrics = _compacted([*self.metrics, summed_metrics(rows, self.keys)],
+        self.metrics = compacted([*self.metrics, summed_metrics(rows, self.keys)],
                                   lambda table: summed_metrics(table, self.keys))
         if self.distinct:
             by_participant = partials.filter(pc.equal(partials[GROUPING], BY_PARTICIPANT))
             for extra, counted in self.distinct.items():
                 pairs = _distinct_pairs(by_participant, self.keys + [counted])
-                self.pairs[extra] = _compacted([*self.pairs[extra], pairs],
+                self.pairs[extra] = compacted([*self.pairs[extra], pairs],
                                                lambda table, columns=self.keys + [counted]: _distinct_pairs(table, columns))
 
     def report(self, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
         """The report in the contract's columns and order, from everything fed."""
-        metrics = summed_metrics(_concatenated(self.metrics), self.keys)
+        metrics = summed_metrics(concatenated(self.metrics), self.keys)
         for extra, counted in self.distinct.items():
-            pairs = _distinct_pairs(_concatenated(self.pairs[extra]), self.keys + [counted])
+            pairs = _distinct_pairs(concatenated(self.pairs[extra]), self.keys + [counted])
             counts = pairs.group_by(self.keys, use_threads=False).aggregate([(counted, "count")])
             metrics = metrics.join(counts.rename_columns({f"{counted}_count": extra}), keys=self.keys,
                                    join_type="left outer")
         if self.name == "by_order_size":
             metrics = _every_bucket(metrics, edges)
-        return _finish(metrics, self.keys, list(self.distinct), edges)
+        return finished_report(metrics, self.keys, list(self.distinct), edges)
 
 
-def _compacted(tables: list[pa.Table], reduce) -> list[pa.Table]:
+def compacted(tables: list[pa.Table], reduce) -> list[pa.Table]:
     """The tables, reduced to one when they hold more than COMPACT_ROWS rows."""
     if sum(table.num_rows for table in tables) <= COMPACT_ROWS:
         return tables
-    return [reduce(_concatenated(tables))]
+    return [reduce(concatenated(tables))]
 
 
-def _concatenated(tables: list[pa.Table]) -> pa.Table:
+def concatenated(tables: list[pa.Table]) -> pa.Table:
     """Tables of one report's sums (or pairs) as one: their quantity and value columns given the
     widest type among them, so parts of other decimal places or of wide sums meet exactly."""
     tables = [table for table in tables if table.num_rows] or tables[:1]
@@ -272,7 +272,7 @@ def _every_bucket(metrics: pa.Table, edges: tuple[int, ...]) -> pa.Table:
     return joined
 
 
-def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[int, ...]) -> pa.Table:
+def finished_report(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[int, ...]) -> pa.Table:
     """The report's columns in the contract's order: quantity int64 (decimal128(38, 0) if a sum passes
     int64) and value decimal128(38, 4) (decimal256(76, 4) if a sum passes 38 digits) for whole
     units, decimal128(38, d) and decimal128(38, 4 + d) for quantities with d places."""
@@ -296,11 +296,19 @@ def _finish(metrics: pa.Table, keys: list[str], extras: list[str], edges: tuple[
 
 
 def sorted_by_keys(table: pa.Table, keys, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> pa.Table:
-    """A report's rows in the contract's order: ascending by its keys, size buckets by value."""
-    if list(keys) == [schema.SIZE_BUCKET]:
-        rank = pc.index_in(table[schema.SIZE_BUCKET], value_set=pa.array(schema.size_bucket_labels(edges)))
-        return table.take(pc.sort_indices(rank))
-    return table.sort_by([(key, "ascending") for key in keys])
+    """A report's rows in the contract's order: ascending by its keys, size buckets by value (wherever
+    they are among the keys)."""
+    if schema.SIZE_BUCKET not in keys:
+        return table.sort_by([(key, "ascending") for key in keys])
+    rank = pc.index_in(table[schema.SIZE_BUCKET], value_set=pa.array(schema.size_bucket_labels(edges)))
+    ranked = table.append_column(BUCKET_RANK, rank)
+    order = pc.sort_indices(ranked, sort_keys=[(BUCKET_RANK if key == schema.SIZE_BUCKET else key, "ascending")
+                                               for key in keys])
+    return table.take(order)
+
+
+BUCKET_RANK = "__bucket_rank"
+"""A size bucket's place among the edges' labels, sorted by instead of its text."""
 
 
 def exact_totals(partials: pa.Table) -> dict[str, int | Decimal]:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
+from orders_assets.core.schema import PARTIALS_VERSION
 from orders_assets.core.assemble.aggregate import GROUPING, PARTIAL_SCHEMA, ReportPieces, combine_partials, \
     common_partial_schema, conform_partials, exact_totals, partial_aggregates
 from orders_assets.core.assemble.sums import exact_decimal_sum
@@ -32,18 +33,46 @@ from orders_assets.core.store.order_store import OrderStore
 
 EDGES_KEY = b"orders_assets.size_edges"
 """Key-value metadata of an aggregate file: the JSON list of the size edges its buckets are of."""
+VERSION_KEY = b"orders_assets.partials_version"
+"""Key-value metadata of an aggregate file: the PARTIALS_VERSION it was written under (none: 1, the
+files of the releases before the stamp, which hold what version 1 holds)."""
 ROWS_FOR_BUCKETS = (schema.SECURITY_CODE, schema.PARTICIPANT_ID, schema.HOUR, schema.PRICE, schema.QUANTITY)
 """The date file's columns a partial aggregate is made of."""
 SORT_ORDER = [(column, "ascending") for column in (schema.SECURITY_CODE, GROUPING, schema.PARTICIPANT_ID,
                                                    schema.HOUR, schema.SIZE_BUCKET)]
 
 
-def stamped_edges(path: Path) -> tuple[int, ...] | None:
-    """The size edges an aggregate file was bucketed under (None: no stamp, or no file)."""
+def _stamp(path: Path) -> dict[bytes, bytes] | None:
+    """An aggregate file's key-value metadata (its footer, read once), None when there is no file."""
     if not path.exists():
         return None
-    encoded = (pq.read_metadata(path).metadata or {}).get(EDGES_KEY)
+    return pq.read_metadata(path).metadata or {}
+
+
+def _edges_of(stamp: dict[bytes, bytes] | None) -> tuple[int, ...] | None:
+    encoded = (stamp or {}).get(EDGES_KEY)
     return tuple(json.loads(encoded)) if encoded else None
+
+
+def _version_of(stamp: dict[bytes, bytes] | None) -> int | None:
+    return None if stamp is None else int(stamp.get(VERSION_KEY, b"1"))
+
+
+def stamped_edges(path: Path) -> tuple[int, ...] | None:
+    """The size edges an aggregate file was bucketed under (None: no stamp, or no file)."""
+    return _edges_of(_stamp(path))
+
+
+def stamped_version(path: Path) -> int | None:
+    """The PARTIALS_VERSION an aggregate file was written under (1 without a stamp; None: no file)."""
+    return _version_of(_stamp(path))
+
+
+def is_current(path: Path, edges: tuple[int, ...]) -> bool:
+    """An aggregate file bucketed under these edges and holding what this release's partials hold
+    (one footer read)."""
+    stamp = _stamp(path)
+    return _edges_of(stamp) == edges and _version_of(stamp) == PARTIALS_VERSION
 
 
 def replace_rows(path: Path, securities: Iterable[str], new_rows: pa.Table, edges: tuple[int, ...],
@@ -60,7 +89,7 @@ def replace_rows(path: Path, securities: Iterable[str], new_rows: pa.Table, edge
         path.unlink(missing_ok=True)
         return
     stamped = combined.sort_by(SORT_ORDER).replace_schema_metadata(  # one order whatever pieces the rows were grouped in
-        {EDGES_KEY: json.dumps(list(edges)).encode()})
+        {EDGES_KEY: json.dumps(list(edges)).encode(), VERSION_KEY: str(PARTIALS_VERSION).encode()})
     atomic_write(path, lambda temporary: pq.write_table(stamped, temporary, compression="zstd"))
 
 
@@ -127,8 +156,10 @@ def partial_totals(store: OrderStore) -> dict[str, int | Decimal]:
 
 
 def dates_bucketed_otherwise(store: OrderStore, edges: tuple[int, ...]) -> list[str]:
-    """Trade dates whose aggregate file is not stamped with these edges: one footer read a date."""
-    return [path.stem.removeprefix("trade_date=") for path in _aggregate_files(store) if stamped_edges(path) != edges]
+    """Trade dates whose aggregate file is not stamped with these edges and this release's
+    PARTIALS_VERSION: one footer read a date."""
+    return [trade_date for trade_date in published_dates(store)
+            if not is_current(store.aggregate_file(trade_date), edges)]
 
 
 def rebucket(store: OrderStore, edges: tuple[int, ...], workers: int = 1) -> list[str]:
@@ -145,7 +176,7 @@ def rebucket(store: OrderStore, edges: tuple[int, ...], workers: int = 1) -> lis
 def _rebucket_date(store: OrderStore, trade_date: str, edges: tuple[int, ...]) -> None:
     with store.date_locked(trade_date):
         path = store.aggregate_file(trade_date)
-        if stamped_edges(path) == edges:  # another run did it meanwhile
+        if is_current(path, edges):  # another run did it meanwhile
             return
         replace_rows(path, (), date_partials(store.date_file(trade_date), trade_date, edges), edges,
                      every_security=True)
@@ -166,3 +197,8 @@ def date_partials(date_file: outputs.OutputPath, trade_date: str, edges: tuple[i
 
 def _aggregate_files(store: OrderStore) -> list[Path]:
     return sorted(store.aggregates.glob("trade_date=*.parquet")) if store.aggregates.is_dir() else []
+
+
+def published_dates(store: OrderStore) -> list[str]:
+    """The trade dates with a published date file: those with an aggregate file (written with it)."""
+    return [path.stem.removeprefix("trade_date=") for path in _aggregate_files(store)]

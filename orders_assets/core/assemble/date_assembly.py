@@ -91,7 +91,7 @@ def assemble_date(store: OrderStore, work: DateWork, found: dict[PartitionKey, l
                  for security, found_parts in every_part.items()}
         overlaps = _overlaps(trade_date, every_part, parts, store.overlap, columns)
         kept = {security: entry.rows for security, entry in previous.items() if security not in rebuilt}
-        rebucket_kept = bool(kept) and aggregate_files.stamped_edges(store.aggregate_file(trade_date)) != edges
+        rebucket_kept = bool(kept) and not aggregate_files.is_current(store.aggregate_file(trade_date), edges)
         new_rows = {security: sum(part.rows for part in parts[security]) - overlaps[security].rows_deduplicated
                     for security in securities}
         index, units = date_files.plan_row_groups([*kept.items(), *new_rows.items()])

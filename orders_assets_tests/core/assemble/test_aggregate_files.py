@@ -89,6 +89,39 @@ def test_an_aggregate_file_without_a_stamp_is_rebucketed_once(two_days):
     assert len(rebucket(store, store.size_edges)) == 2 and rebucket(store, store.size_edges) == []
 
 
+def test_an_aggregate_file_of_another_partials_version_is_rebuilt_from_its_order_set(two_days, monkeypatch):
+    """What the partial aggregates hold is versioned: a file written under another version (an older
+    release's grouping sets) is rebuilt from the date's published order set, never a source file, and
+    the reports come out whole; files of the releases before the stamp hold version 1 and stay."""
+    import pyarrow.parquet as pq
+
+    landing, data = two_days
+    store = OrderStore(data)
+    paths = sorted((data / "aggregates").glob("*.parquet"))
+    assert [aggregate_files.stamped_version(path) for path in paths] == [schema.PARTIALS_VERSION] * 2
+    unstamped = pq.read_table(paths[0])
+    pq.write_table(unstamped.replace_schema_metadata({aggregate_files.EDGES_KEY: b"[10000, 50000, 200000, 1000000]"}),
+                   paths[0])
+    assert aggregate_files.stamped_version(paths[0]) == 1 and rebucket(store, store.size_edges) == []
+    older = pq.read_table(paths[1])
+    pq.write_table(older.filter(pc.equal(older["grouping"], "participant")).replace_schema_metadata(
+        {aggregate_files.EDGES_KEY: b"[10000, 50000, 200000, 1000000]", aggregate_files.VERSION_KEY: b"0"}), paths[1])
+    date_files = {path: path.stat().st_mtime_ns for path in (data / "orders").rglob("*.parquet")}
+    (landing / "a.csv").rename(landing / "gone.csv")  # no source file to read: the order sets must do
+    assert rebucket(store, store.size_edges) == [paths[1].stem.removeprefix("trade_date=")]
+    assert aggregate_files.stamped_version(paths[1]) == schema.PARTIALS_VERSION
+    (landing / "gone.csv").rename(landing / "a.csv")
+    assert_report_equals(by_order_size(store), expected_by_order_size(landing, store.size_edges), "by_order_size")
+    assert {path: path.stat().st_mtime_ns for path in date_files} == date_files
+
+
+def test_a_new_partials_version_makes_the_reports_stale_once(two_days, monkeypatch):
+    _landing, data = two_days
+    before = OrderStore(data).inputs_signature()
+    monkeypatch.setattr("orders_assets.core.store.order_store.PARTIALS_VERSION", 2)
+    assert OrderStore(data).inputs_signature() != before
+
+
 @pytest.mark.parametrize("edges, problem", [
     ([], "at least one"),
     ([10_000, 5_000], "not strictly ascending"),
