@@ -6,8 +6,11 @@ held LIMIT rows and by_security the Centre Point count. A sensor under one confi
 under another met the same way. Now the later run is refused while the other is in flight, the
 sensor waits saying why, and a reports run never builds over files kept under other settings.
 """
+import contextlib
+import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +22,7 @@ import pytest
 from orders_assets.cli.main import main
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.generate import generate_orders
+from orders_assets.core.store.settings_lease import LEASE_NAME, MUTEX_NAME
 from orders_assets.definitions import REPORTS_JOB, build_definitions
 from orders_assets.resources import OrdersSettings
 from orders_assets_tests.conftest import tree_hashes
@@ -52,30 +56,56 @@ def landing(tmp_path_factory):
     return folder, limit, clean
 
 
+@contextlib.contextmanager
+def stopped_once_it_holds_the_lease(process: subprocess.Popen, state: Path, timeout: float = 120):
+    """Within: `process` (the leader of its own session) and its children stopped with SIGSTOP while
+    they hold the data folder's settings lease, so a second command meets a run in flight however
+    slowly either starts. The look and the stop happen under the lease's mutex, so no stopped process
+    holds the mutex. SIGCONT after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, "the first command ended before it took the lease"
+        assert time.monotonic() < deadline, "the first command did not take the lease"
+        if (state / LEASE_NAME).exists():
+            with open(state / MUTEX_NAME, "a+") as mutex, open(state / LEASE_NAME, "a+") as lease:
+                fcntl.flock(mutex, fcntl.LOCK_EX)
+                try:
+                    fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(lease, fcntl.LOCK_UN)
+                except BlockingIOError:  # held: stop the holders before letting anyone else look
+                    os.killpg(process.pid, signal.SIGSTOP)
+                    break
+                finally:
+                    fcntl.flock(mutex, fcntl.LOCK_UN)
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGCONT)
+
+
 def test_two_commands_under_different_filters_at_once_leave_one_settings_outputs(landing, tmp_path):
     folder, limit, clean = landing
     data = tmp_path / "shared"
     first = subprocess.Popen(command(folder, data), env=environment(), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    time.sleep(0.2)
-    second = subprocess.Popen(command(folder, data, limit), env=environment(), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    with stopped_once_it_holds_the_lease(first, data / "state"):  # in flight, however loaded the machine
+        second = subprocess.Popen(command(folder, data, limit), env=environment(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        second.wait(timeout=600)
     results = {name: (process.wait(timeout=600), *process.communicate())
                for name, process in (("centre_point", first), ("limit", second))}
     refused = [name for name, (code, _out, _err) in results.items() if code == 2]
     finished = [name for name, (code, _out, _err) in results.items() if code == 0]
-    assert len(refused) == 1 and len(finished) == 1, results  # one ran, the other was refused, not mixed
-    code, out, err = results[refused[0]]
+    assert refused == ["limit"] and finished == ["centre_point"], results  # the later one refused, not mixed
+    code, out, err = results["limit"]
     assert err.startswith("error: ") and CONFLICT in err and err.count("\n") == 1, err
-    assert outputs(data) == outputs(clean[finished[0]])
+    assert outputs(data) == outputs(clean["centre_point"])
     summary = json.loads((data / "reports" / "summary.json").read_text())
-    assert summary["order_filter"]["order_types"] == (["LIMIT"] if finished == ["limit"] else
-                                                      ["CENTRE_POINT", "CENTRE_POINT_BLOCK"])
-    again = subprocess.run(command(folder, data, limit if refused == ["limit"] else None), env=environment(),
-                           capture_output=True, text=True, timeout=600)
+    assert summary["order_filter"]["order_types"] == ["CENTRE_POINT", "CENTRE_POINT_BLOCK"]
+    again = subprocess.run(command(folder, data, limit), env=environment(), capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]  # once the other ended, its settings take the folder over
-    assert outputs(data) == outputs(clean[refused[0]])
-
+    assert outputs(data) == outputs(clean["limit"])
 
 def test_a_command_beside_a_run_in_flight_under_other_settings_is_refused_before_it_writes(landing, tmp_path,
                                                                                              capsys, monkeypatch):
