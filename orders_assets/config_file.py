@@ -18,6 +18,8 @@
     rejected_rows:              # a file with this share of its rows rejected is named loudly
       threshold: 1%             # a fraction (0.01) or a percentage
       severity: warn            # or error: the check fails and the run exits 1
+    reports:                    # reports of your own beside the contract's (core/report/declared.py)
+      - {name: by_side_and_type, keys: [side, order_type], description: Orders per side and order type.}
     machine:                    # unset values are tuned from the detected machine
       preset: auto              # auto, laptop, workstation, server
       workers: 2
@@ -40,6 +42,7 @@ from orders_assets.core.store.overlap_rule import duplicates_problem
 from orders_assets.core.store.overlap_rule import rule_problem as overlap_problem
 from orders_assets.core.errors import InputError
 from orders_assets.core.read.filters import ALL
+from orders_assets.core.report.declared import DeclarationError, declarations_from
 from orders_assets.core.store.atomic import atomic_write_bytes
 from orders_assets.core.store.settings_lease import FolderSettings
 from orders_assets.core.read.layout.rules import rule_problem
@@ -57,7 +60,8 @@ SECTIONS = {
 have one list; `reader` is the first versions' name for two of the machine's."""
 SECTION_OF = {"reader": "machine"}
 """Sections accepted under an earlier name, and the section of OrdersSettings they fill."""
-TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "overlap")
+TOP_LEVEL = ("timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "overlap",
+             "reports")
 
 
 class ConfigFileError(InputError):
@@ -93,6 +97,12 @@ def load_settings_overrides(path: Path | str | None) -> dict:
             overrides[key] = _layout_rules(value, path)
         elif key == "overlap":
             overrides[key] = _overlap_rule(value, path)
+        elif key == "reports":
+            try:
+                declarations_from(value)
+            except DeclarationError as problem:
+                raise ConfigFileError(f"{path}: {problem}") from None
+            overrides[key] = value
         elif key in TOP_LEVEL:
             overrides[key] = value
         else:
@@ -158,6 +168,8 @@ def settings_document(settings: dict, tuning: dict) -> dict:
     }
     if settings.get("output_url"):
         document["output_url"] = settings["output_url"]
+    if settings.get("reports"):
+        document["reports"] = [dict(entry) for entry in settings["reports"]]
     document["filter"] = {name: list(value) if isinstance(value, tuple) else value
                           for name, value in document["filter"].items()}
     return document
@@ -174,7 +186,7 @@ def _overlap_document(overlap: dict) -> str | dict:
 FOLDER_CONFIG = Path("state") / "config.yaml"
 """The settings a data folder remembers (under its data folder): the last run's, as a config file."""
 SHAPING_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "overlap",
-                "rejected_rows")
+                "rejected_rows", "reports")
 """The config file's keys that shape a data folder's outputs: what it remembers (not the machine's sizing)."""
 REDONE = {"filter": "every file is ingested again (its kept rows depend on the filter)",
           "timezone": "every file is ingested again (trade dates and hours are taken in the zone)",
@@ -183,12 +195,26 @@ REDONE = {"filter": "every file is ingested again (its kept rows depend on the f
           "overlap": "the partitions the rule may change are assembled again, then the reports",
           "size_edges": "by_order_size and the reports are rebuilt from the order sets (no file is read)",
           "rejected_rows": "the reports are rebuilt (no file is read)",
+          "reports": "the reports are rebuilt from the order sets (no file is read)",
           "output_url": "every partition and report is published to the new place"}
 """What a change of each remembered setting makes the next run redo."""
 
 
 def folder_config(data: Path) -> Path:
     return Path(data) / FOLDER_CONFIG
+
+
+def settings_file(config: Path | str | None, data: Path | str | None) -> Path | None:
+    """The config file the settings come from: the one named (--config, ORDERS_ASSETS_CONFIG), else
+    the data folder's remembered one when it has it, else None (the contract's defaults). The
+    command and the code location both ask this, so they read a folder alike."""
+    if config:
+        return Path(config)
+    if data:
+        remembered = folder_config(Path(data))
+        if remembered.is_file():
+            return remembered
+    return None
 
 
 def remember_settings(data: Path, settings: dict) -> None:

@@ -5,7 +5,7 @@ import os
 import dagster as dg
 
 from orders_assets.assets.orders import CHUNKED_SOURCE_IO_MANAGER, filtered_orders, landing_orders, order_files
-from orders_assets.assets.reports import REPORTS_GROUP, reports, summary
+from orders_assets.assets.reports import REPORTS_GROUP, reports_asset, summary
 from orders_assets.checks import (
     filter_values_match_rows,
     kept_rows_in_partitions,
@@ -16,7 +16,7 @@ from orders_assets.checks import (
     rows_accounted_for,
     totals_match_partitions,
 )
-from orders_assets.config_file import load_settings_overrides
+from orders_assets.config_file import load_settings_overrides, settings_file
 from orders_assets.console_logger import console_logger
 from orders_assets.core.store.order_store import folders_problem
 from orders_assets.platform.executors import dask_scheduler_from, executor_for
@@ -53,7 +53,7 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     machine = MachineTags.of(settings)
     jobs = [dg.define_asset_job(name, selection=selection, tags=machine.tags) for name, selection in JOB_SELECTIONS.items()]
     return dg.Definitions(
-        assets=[landing_orders, order_files, filtered_orders, reports, summary],
+        assets=[landing_orders, order_files, filtered_orders, reports_asset(settings.declared_reports()), summary],
         asset_checks=[rows_accounted_for, totals_match_partitions, reports_match_summary, outputs_match_contract,
                       kept_rows_in_partitions, no_rows_counted_twice, rejected_rows_below_threshold,
                       filter_values_match_rows],
@@ -75,11 +75,22 @@ def settings_from_environment(environment=os.environ) -> OrdersSettings:
     """The code location's settings: folders from ORDERS_ASSETS_LANDING / ORDERS_ASSETS_DATA, and the
     rest (filter, layouts, quantity decimals, machine) from the config file ORDERS_ASSETS_CONFIG
     names, the same file `orders-assets run --config` takes, so the UI, the sensor and
-    `dagster asset materialize` read vendor files the way the command does."""
-    overrides = load_settings_overrides(environment.get(CONFIG_ENV) or None)
+    `dagster asset materialize` read vendor files the way the command does. Without it, the
+    settings the data folder remembers from its last run (as `run` without --config): a code
+    location reloaded after `run --config` on its folder follows the new settings instead of
+    taking the folder back to the defaults."""
+    overrides = load_settings_overrides(code_location_config(environment))
     settings = OrdersSettings(landing_dir=dg.EnvVar(LANDING_ENV), data_dir=dg.EnvVar(DATA_ENV), **overrides)
     settings.validate()  # a bad filter, layout, overlap rule or size edges stops the load with the fix
     return settings
+
+
+def code_location_config(environment) -> str | None:
+    """The config file the code location reads: ORDERS_ASSETS_CONFIG, else the data folder's
+    remembered settings (config_file.FOLDER_CONFIG) when ORDERS_ASSETS_DATA names a folder that has
+    them, else None (the defaults)."""
+    found = settings_file(environment.get(CONFIG_ENV), environment.get(DATA_ENV))
+    return None if found is None else str(found)
 
 
 defs = build_definitions(settings_from_environment(), dask_scheduler_from(os.environ))

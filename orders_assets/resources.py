@@ -20,6 +20,7 @@ from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store.order_store import OrderStore
+from orders_assets.core.report.declared import DeclarationError, ReportDeclaration, declarations_from
 from orders_assets.core.store.rejected_rule import DEFAULT_THRESHOLD, WARN, RejectedRule, percent, threshold_from
 from orders_assets.core.store.settings_lease import FolderSettings, SettingsConflict, settings_lease
 
@@ -129,6 +130,9 @@ class OrdersSettings(dg.ConfigurableResource):
     rejected_rows: RejectedRowsSettings = Field(default=RejectedRowsSettings(), description=(
         "From which share of rejected rows a file is named loudly (threshold, default 1%) and whether that "
         "fails the run (severity: warn or error)."))
+    reports: list[dict] = Field(default=[], description=(
+        "Reports of your own beside the contract's: [{name: NAME, keys: [COLUMN, ...], description: TEXT}], "
+        "keys from trade_date, security_code, participant_id, side, order_type, hour, size_bucket."))
     machine: MachineSettings = Field(default=MachineSettings(), description=(
         "Work sizing: preset, workers, block_bytes, read_ahead, stage_bytes, memory_budget, max_concurrent, "
         "file_pieces; "
@@ -139,7 +143,7 @@ class OrdersSettings(dg.ConfigurableResource):
 
     def store(self) -> OrderStore:
         return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule(), self.edges(),
-                          self.rejected_rule())
+                          self.rejected_rule(), self.declared_reports())
 
     def overlap_rule(self) -> OverlapRule:
         """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
@@ -153,6 +157,13 @@ class OrdersSettings(dg.ConfigurableResource):
         try:
             return RejectedRule(threshold_from(self.rejected_rows.threshold), self.rejected_rows.severity)
         except ValueError as problem:
+            raise InputError(f"setting {problem}") from None
+
+    def declared_reports(self) -> tuple[ReportDeclaration, ...]:
+        """The reports declared under `reports:`; one that cannot work is the user's mistake, said with the fix."""
+        try:
+            return declarations_from(self.reports)
+        except DeclarationError as problem:
             raise InputError(f"setting {problem}") from None
 
     def rule_values(self) -> dict:
@@ -206,6 +217,7 @@ class OrdersSettings(dg.ConfigurableResource):
             "quantity_decimals": self.quantity_decimals, "size_edges": list(self.edges()),
             "overlap": self.overlap.model_dump(), "output_url": self.output_url,
             "rejected_rows": self.rejected_rule().to_json(),
+            **({"reports": [declared.to_json() for declared in self.declared_reports()]} if self.reports else {}),
         })
 
     def lease(self) -> contextlib.AbstractContextManager:
@@ -220,6 +232,7 @@ class OrdersSettings(dg.ConfigurableResource):
         self.overlap_rule()
         self.edges()
         self.rejected_rule()
+        self.declared_reports()
 
 
 def step_lease(settings: OrdersSettings) -> contextlib.ExitStack:

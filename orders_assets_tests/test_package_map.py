@@ -80,3 +80,33 @@ def test_every_package_of_the_tree_is_on_the_map_and_no_more():
     tree = {package_of(module_of(path)) for path in PACKAGE_ROOT.rglob("*.py")} - {"core"}
     tree |= {f"core.{path.stem}" for path in (PACKAGE_ROOT / "core").glob("*.py") if path.stem != "__init__"}
     assert tree == set(package_map())
+
+
+def test_the_versions_architecture_md_gives_are_the_codes():
+    """The manifest, summary and registry versions and the partials and reports markers the design
+    names are the ones the code writes."""
+    from orders_assets.core import schema
+    from orders_assets.core.report.summary import SUMMARY_VERSION
+    from orders_assets.core.store.manifest import MANIFEST_VERSION
+    from orders_assets.core.store.order_store import REPORTS_RELEASE
+    from orders_assets.core.store.registries import REGISTRY_VERSION
+
+    text = " ".join(ARCHITECTURE.read_text().split())
+    assert f"`core/store/manifest.Manifest`, a frozen dataclass (JSON on disk, `from_json`/`to_json`, every " \
+           f"default in one place, `version` {MANIFEST_VERSION}:" in text
+    assert f"`core/report/summary.Summary`, `version` {SUMMARY_VERSION}:" in text
+    assert f"`Skipped` with its `Refusal`s, `version` {REGISTRY_VERSION})" in text
+    assert f"`REPORTS_RELEASE` (the reports a release builds: {REPORTS_RELEASE} added market_share)" in text
+    assert schema.PARTIALS_VERSION == 1 or f"PARTIALS_VERSION` {schema.PARTIALS_VERSION}" in text
+
+
+def test_every_file_the_where_a_change_goes_table_names_exists():
+    """docs/architecture.md's "Where a change goes": each module and test it names is there (a rename
+    that leaves the table behind fails here)."""
+    text = ARCHITECTURE.read_text()
+    table = text[text.index("## Where a change goes"):text.index("## Package map")]
+    named = set(re.findall(r"`([\w/]+\.py)", table)) | {f"{name}.py" for name in re.findall(r"`(core/[\w/]+)\.\w+", table)}
+    tests = PACKAGE_ROOT.parent / "orders_assets_tests"
+    missing = [name for name in sorted(named) if not any(
+        (root / name).exists() for root in (PACKAGE_ROOT, tests, tests / "core", PACKAGE_ROOT.parent))]
+    assert len(named) >= 10 and not missing, missing

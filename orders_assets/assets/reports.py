@@ -12,8 +12,11 @@ import dagster as dg
 
 from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
 from orders_assets.core.store import outputs
-from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate_files import build_reports, partial_totals, rebucket
+from orders_assets.core.report.declared_reports import build_declared_reports
+from orders_assets.core.errors import InputError
+from orders_assets.core.report import market_share
+from orders_assets.core.report.declared import ReportDeclaration
 from orders_assets.core.report.plot_data import report_totals
 from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
 from orders_assets.core.report.files import markdown_preview, write_report
@@ -35,17 +38,33 @@ REPORT_DESCRIPTIONS = {
     "timeseries_daily": "Per trade date and security.",
 }
 
-report_specs = [
-    dg.AssetSpec(name, deps=[filtered_orders], group_name=REPORTS_GROUP, kinds={"csv", "parquet"},
-                 description=REPORT_DESCRIPTIONS[name])
-    for name in schema.REPORT_NAMES
-]
+def report_specs(declared: tuple[ReportDeclaration, ...] = ()) -> list[dg.AssetSpec]:
+    """The contract's seven report assets, then one per report declared in the config file."""
+    described = [*REPORT_DESCRIPTIONS.items(), (market_share.NAME, market_share.DESCRIPTION),
+                 *((report.name, report.summary_line) for report in declared)]
+    return [dg.AssetSpec(name, deps=[filtered_orders], group_name=REPORTS_GROUP, kinds={"csv", "parquet"},
+                         description=description) for name, description in described]
 
 
-@dg.multi_asset(specs=report_specs, can_subset=True)
-def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
-    """Builds the selected reports from the combined partial aggregates, draws their plots and
-    rewrites reports/index.html (which links every report file and plot present)."""
+def reports_asset(declared: tuple[ReportDeclaration, ...] = ()) -> dg.AssetsDefinition:
+    """The reports step: one multi-asset over report_specs(declared), each report materialized alone or
+    with the others."""
+
+    @dg.multi_asset(name="reports", specs=report_specs(declared), can_subset=True)
+    def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
+        """Builds the selected reports: the contract's from the combined partial aggregates, the
+        declared ones from the date files; draws their plots and rewrites reports/index.html (which
+        links every report file and plot present)."""
+        yield from _build_selected(context, settings)
+
+    return reports
+
+
+reports = reports_asset()
+"""The reports step without declared reports (the Definitions build theirs from the settings)."""
+
+
+def _build_selected(context: dg.AssetExecutionContext, settings: OrdersSettings):
     started = time.perf_counter()
     store = settings.store()
     with step_lease(settings), store.locked():  # one consistent state of the partitions, one writer of a report
@@ -55,18 +74,31 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
             context.log.info(f"size buckets of {len(rebucketed)} date(s) brought to size_edges "
                              f"{list(store.size_edges)} from their order sets")
         names = {asset_key: asset_key.to_user_string() for asset_key in sorted(context.selected_asset_keys)}
-        tables = build_reports(store, names.values(), store.size_edges)  # a few dates' partials at a time
+        declared = [report for report in store.declared_reports if report.name in names.values()]
+        contract = [name for name in names.values() if name in REPORT_DESCRIPTIONS]
+        wants_share = market_share.NAME in names.values()
+        needed = sorted({*contract, market_share.DAILY}) if wants_share else contract  # its numerators: one read
+        tables = build_reports(store, needed, store.size_edges)  # a few dates' partials at a time
+        try:
+            tables.update(build_declared_reports(store, declared, store.size_edges))  # one read of the date files
+        except InputError as problem:  # a declared key no file holds: the user's to fix, in one line
+            raise dg.Failure(description=str(problem)) from None
+        share = market_share.build_market_share(store, tables[market_share.DAILY]) if wants_share else None
+        if share is not None:
+            tables[market_share.NAME] = share.table
+            _say_what_the_market_misses(context, share)
         built = []
         for asset_key, name in names.items():
             report_started = time.perf_counter()
             table = tables[name]
             paths = write_report(table, store.reports, name)
             plot = write_plot(store.reports, name, table)
-            built.append((asset_key, table, paths, plot, time.perf_counter() - report_started))
-        write_report_page(store.reports, read_summary(store.reports))
+            extra = _share_metadata(share) if name == market_share.NAME else {}
+            built.append((asset_key, table, paths, plot, extra, time.perf_counter() - report_started))
+        write_report_page(store.reports, read_summary(store.reports), store.declared_reports)
     shared = (time.perf_counter() - started - sum(item[-1] for item in built)) / max(1, len(built))
     peak_mib = round(peak_rss_bytes() / MiB, 1)
-    for asset_key, table, paths, plot, seconds in built:
+    for asset_key, table, paths, plot, extra, seconds in built:
         orders, value = report_totals(table)
         yield dg.MaterializeResult(
             asset_key=asset_key,
@@ -80,8 +112,32 @@ def reports(context: dg.AssetExecutionContext, settings: OrdersSettings):
                 **(plot_metadata(asset_key.to_user_string(), *plot) if plot else {}),
                 "peak_rss_mib": peak_mib,
                 ENGINE_SECONDS: round(seconds + shared, 3),  # its own work, and its share of loading the aggregates
+                **extra,
             },
         )
+
+
+def _share_metadata(share) -> dict:
+    """market_share's whole-set figures and what its denominators miss, on the asset's page."""
+    totals = share.totals()
+    metadata = {"market_orders": totals["market_orders"], "market_value": str(totals["market_value"]),
+                "orders_share": totals["orders_share"], "value_share": totals["value_share"],
+                "files_without_market_totals": list(share.files_without_market_totals),
+                "market_counts_every_file": share.market_counts_every_file}
+    return {name: value for name, value in metadata.items() if value is not None}
+
+
+def _say_what_the_market_misses(context: dg.AssetExecutionContext, share) -> None:
+    """Loud, in the run's output: files whose rows are not in the market's totals, and an overlap
+    rule under which the market counts re-sent rows in every file."""
+    missing = share.files_without_market_totals
+    if missing:
+        context.log.warning(f"market_share: {len(missing)} file(s) ingested before the market's totals were kept "
+                            f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}): their rows are not in "
+                            "its market columns: `orders-assets run --rehash` reads them again for their totals")
+    if share.market_counts_every_file:
+        context.log.warning("market_share: under this overlap rule the order set counts a re-sent row once, the "
+                            "market in every current file that holds it")
 
 
 def _require_current(store, settings: OrdersSettings) -> None:
@@ -98,7 +154,7 @@ def plot_metadata(name: str, path, png: bytes) -> dict:
             "plot_file": dg.MetadataValue.path(outputs.display(path))}
 
 
-@dg.asset(deps=report_specs, group_name=REPORTS_GROUP, kinds={"json"})
+@dg.asset(deps=report_specs(), group_name=REPORTS_GROUP, kinds={"json"})
 def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
     """Row accounting of every source file and the totals of the filtered order set (summary.json).
 
@@ -112,7 +168,7 @@ def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.M
     with step_lease(settings), store.locked():
         _require_current(store, settings)
         built = build_summary(store, partial_totals(store), settings.order_filter())
-        page = write_report_page(store.reports, built)  # before summary.json, the commit point
+        page = write_report_page(store.reports, built, store.declared_reports)  # before summary.json, the commit point
         path = write_summary(built, store.reports)
     document = built.to_json()
     log_file_overlaps(context, built)

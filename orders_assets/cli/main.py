@@ -10,7 +10,7 @@ from orders_assets.core.errors import AccountingError, OrdersAssetsError
 
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals", "output_url", "piece_bytes", "overlap",
-               "rejected_rows", "reader", "machine")
+               "rejected_rows", "reports", "reader", "machine")
 """The config file's top-level keys, as config_file.SECTIONS and TOP_LEVEL read them (a test keeps them
 equal; not imported from there so that `--help` loads no YAML or Arrow)."""
 
@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
                           "each stage per worker (default: $ORDERS_ASSETS_DASK_SCHEDULER; unset: this machine)")
     run.add_argument("--rehash", action="store_true",
                      help="compare every file's content with what was ingested, whatever its name, size and "
-                          "time (a file corrected in place with its old size and time), and retry refused files")
+                          "time (a file corrected in place with its old size and time), retry refused files, and read "
+                          "again the files an earlier release read without the market's totals (market_share)")
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                      help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
 
@@ -243,14 +244,14 @@ def settings_source(config: Path | None, data: Path) -> tuple[Path | None, str]:
     """The config file a command reads and how to name where its settings come from: --config, else
     the settings the data folder remembers from its last run (config_file.FOLDER_CONFIG), else the
     contract's defaults."""
-    from orders_assets.config_file import folder_config
+    from orders_assets.config_file import settings_file
 
+    found = settings_file(config, data)
+    if found is None:
+        return None, "the defaults (no --config)"
     if config is not None:
         return config, str(config)
-    remembered = folder_config(data)
-    if remembered.is_file():
-        return remembered, f"the data folder's, from its last run ({remembered}; --config FILE changes them)"
-    return None, "the defaults (no --config)"
+    return found, f"the data folder's, from its last run ({found}; --config FILE changes them)"
 
 
 def _print_changes(settings, source: str) -> None:

@@ -61,3 +61,22 @@ def test_the_ui_and_a_run_find_the_folders_settings_and_an_explicit_config_wins(
     config, source = settings_source(None, data)
     assert config == folder_config(data) and "the data folder's, from its last run" in source
     assert settings_source(given, data)[0] == given
+
+
+def test_the_code_location_follows_the_folders_settings_unless_a_config_is_named(tmp_path):
+    """A UI started on a new folder (no --config, no remembered settings) loads the defaults; once
+    `run --config` has put the folder under other settings, a reload of the code location loads
+    those, not the defaults that would take the folder back."""
+    from orders_assets.definitions import code_location_config, settings_from_environment
+    from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
+
+    data, given = tmp_path / "data", tmp_path / "given.yaml"
+    given.write_text("filter:\n  order_types: [LIMIT]\n")
+    environment = {LANDING_ENV: str(tmp_path), DATA_ENV: str(data)}
+    assert code_location_config(environment) is None
+    folder_config(data).parent.mkdir(parents=True)
+    folder_config(data).write_text("filter:\n  order_types: [SWEEP]\n")
+    assert code_location_config(environment) == str(folder_config(data))
+    assert settings_from_environment(environment).order_filter().order_types == ("SWEEP",)
+    named = {**environment, CONFIG_ENV: str(given)}
+    assert settings_from_environment(named).order_filter().order_types == ("LIMIT",)

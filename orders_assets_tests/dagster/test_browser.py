@@ -4,8 +4,8 @@ sensor, a backfill launched with the UI's own GraphQL mutation, and pages read i
 through chromedriver with the tiny WebDriver client of orders_assets_tests.support.webdriver.
 
 The tests share one UI and run in the file's order, as a session would: the first drop, the graph and
-a report's page, the backfill and one key's page, a second drop with ragged keys and the grid, then the
-clean stop. Chromium and chromedriver are Debian's packages; the session fixture installs them when
+a report's page, the backfill and one key's page, a second drop with ragged keys and the grid, the
+filter changed with a config file and the code location reloaded, then the clean stop. Chromium and chromedriver are Debian's packages; the session fixture installs them when
 missing (CI runs as root on a fresh Debian machine) and fails, never skips, when it cannot.
 Screenshots are saved under the test's temporary folder, and copied to $ORDERS_ASSETS_SCREENSHOTS when
 it is set (how docs/images/ is refreshed).
@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import pytest
 
-from orders_assets.core.generate import generate_orders
+from orders_assets.core.generate import ORDER_TYPES, generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.sensors import INTERVAL_ENV
 from orders_assets_tests.conftest import assert_report_equals, read_report
@@ -53,6 +53,10 @@ GRID_QUERY = """{ assetNodeOrError(assetKey: {path: ["filtered_orders"]}) { ... 
     ... on MultiPartitionStatuses { ranges { primaryDimStartKey primaryDimEndKey
         secondaryDim { ... on DefaultPartitionStatuses { materializedPartitions } } } } } } } }"""
 """What the UI's partition grid of filtered_orders is drawn from: materialized securities per run of dates."""
+SENSOR_TICKS = """{ sensorOrError(sensorSelector: {repositoryLocationName: "orders_assets", repositoryName: "__repository__",
+    sensorName: "landing_folder_sensor"}) { ... on Sensor { sensorState { ticks(limit: 1) { status skipReason timestamp } } } } }"""
+ALL_ORDERS_CONFIG = "# all_orders.yaml: every order type, still 10:00 to 16:00 exchange time\nfilter: {order_types: all}\n"
+"""The README's "change the filter" config file."""
 
 
 class DagsterUI(NamedTuple):
@@ -341,6 +345,54 @@ def test_a_ragged_drop_lands_and_the_grid_shows_exactly_the_cells_with_data(ui, 
     wait_until(lambda: browser.execute("return document.body.innerText"), "the grid's counts",
                done=lambda text: counts in text and f"Missing ({4 * len(securities) - len(expected)})" in text)
     save_screenshot(browser, tmp_path, "partition_grid.png")
+
+
+def test_a_filter_changed_with_a_config_file_is_followed_after_the_code_location_reloads(ui, browser, tmp_path):
+    """The README's "change the filter" while the UI runs: `orders-assets run --config all_orders.yaml`
+    over the same folders says what changed and rebuilds the reports with every order type; the UI's
+    sensor, loaded under the old filter, does not take the folder back but says to reload; after the
+    Deployment page's Reload it is under the new filter (nothing new to do) and the summary's page
+    shows it."""
+    config = tmp_path / "all_orders.yaml"
+    config.write_text(ALL_ORDERS_CONFIG)
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("ORDERS_ASSETS_") and key != "DAGSTER_HOME"}
+    ran = subprocess.run([BIN / "orders-assets", "run", "--landing", ui.landing, "--data", ui.data, "--config", config],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "settings changed since the last run" in ran.stdout and "filter.order_types" in ran.stdout, ran.stdout
+    reference = reference_reports(ui.dropped.paths, order_types=ORDER_TYPES)
+    for name in REPORT_NAMES:
+        assert_report_equals(read_report(ui.data / "reports", name, "csv"), reference.reports[name], name)
+
+    ran_at = time.time()
+    wait_until(lambda: sensor_tick_after(ui.port, ran_at), "a sensor tick after the command",
+               done=lambda tick: bool(tick) and "Reload the code location" in (tick["skipReason"] or ""),
+               timeout=60, interval=1)
+    browser.open(f"{ui.address}/locations")
+    reload = wait_until(lambda: browser.find("//button[normalize-space()='Reload']", XPATH), "the Reload button")
+    runs_before = len(ui.runs())
+    reloaded_at = time.time()
+    browser.click(reload)
+    tick = wait_until(lambda: sensor_tick_after(ui.port, reloaded_at), "a sensor tick after the reload",
+                      done=lambda tick: bool(tick) and (tick["skipReason"] or "").startswith("nothing new"),
+                      timeout=60, interval=1)
+    assert tick["status"] == "SKIPPED", tick
+    assert len(ui.runs()) == runs_before  # reloaded under the folder's new settings: nothing undone, nothing redone
+    assert json.loads((ui.data / "reports" / "summary.json").read_text())["order_filter"]["order_types"] == []
+
+    browser.open(f"{ui.address}/assets/summary")
+    shown = wait_until(lambda: browser.text(metadata_cell(browser, "order_filter")), "the summary's filter")
+    assert json.loads(shown)["order_types"] == [], shown  # `all`: no order type left out
+    browser.execute("arguments[0].scrollIntoView({block: 'center'})",
+                    browser.find("//tr[td[1][normalize-space()='order_filter']]", XPATH))
+    save_screenshot(browser, tmp_path, "filter_changed.png")
+
+
+def sensor_tick_after(port: int, since: float) -> dict | None:
+    """The landing sensor's latest tick if it started after `since` (epoch seconds), else None."""
+    ticks = graphql(port, SENSOR_TICKS)["sensorOrError"]["sensorState"]["ticks"]
+    return ticks[0] if ticks and ticks[0]["timestamp"] > since else None
 
 
 def test_the_ui_stops_cleanly_and_printed_no_warning(ui):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -102,8 +103,20 @@ def test_a_real_dataset_through_its_layout_gives_the_independently_computed_repo
     quarantined = [pd.read_csv(path) for path in (data / "quarantine").glob("*.csv")]
     assert sum(len(frame) for frame in quarantined) == expected.rows_rejected
 
+    assert_market_share_matches(data / "reports", expected)
+
     again = run(landing, data, config)
     assert again.returncode == 0 and "nothing new" in again.stdout, again.stdout + again.stderr
+
+
+def assert_market_share_matches(reports: Path, expected) -> None:
+    """market_share's denominators are the oracle's totals of every valid order row per (date, security),
+    kept or not, exactly; its numerators add up to the kept rows."""
+    rows = pq.read_table(reports / "market_share.parquet").to_pylist()
+    market = {(str(row["trade_date"]), row["security_code"]): [row["market_orders"], row["market_quantity"],
+                                                               row["market_value"]] for row in rows}
+    assert market == expected.market
+    assert sum(row["orders"] for row in rows) == expected.rows_kept
 
 
 def test_a_layout_change_reingests_only_the_files_it_reads(tmp_path):

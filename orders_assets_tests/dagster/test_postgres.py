@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.schema import MARKET_SHARE, REPORT_NAMES
 from orders_assets.platform.instance import (
     INSTANCE_YAML, POSTGRES_PASSWORD_ENV, POSTGRES_URL_ENV, InstanceConfigError, ensure_instance_folder,
     postgres_instance_yaml,
@@ -128,7 +128,7 @@ def test_postgres_holds_the_three_runs_and_every_materialization(ran, server):
     assert len(expected_partitions) == reference.partitions
     assert sorted(by_asset.pop("filtered_orders")) == expected_partitions
     assert len(by_asset.pop("order_files")) == 1
-    assert by_asset == {name: [None] for name in (*REPORT_NAMES, "summary")}
+    assert by_asset == {name: [None] for name in (*REPORT_NAMES, MARKET_SHARE, "summary")}
 
     assert second.returncode == 0, second.stderr[-3000:]
     assert "nothing new" in second.stdout

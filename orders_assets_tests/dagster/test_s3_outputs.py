@@ -23,7 +23,7 @@ from upath import UPath
 from orders_assets.core.store import date_files
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.report.plots import PLOTTED_REPORTS
-from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.schema import MARKET_SHARE, REPORT_NAMES
 from orders_assets_tests.conftest import assert_report_equals, read_report
 from orders_assets_tests.support.reference import reference_reports
 from orders_assets_tests.support.s3_server import running_s3_server
@@ -34,7 +34,7 @@ BIN = Path(sys.executable).parent
 BUCKET, PREFIX = "orders-bucket", "published/v1"
 ROOT = f"{BUCKET}/{PREFIX}"
 FIRST_DAY, SECOND_DAY = date(2025, 3, 3), date(2025, 3, 4)
-REPORT_FILES = {f"{name}.{kind}" for name in REPORT_NAMES for kind in ("csv", "parquet")}
+REPORT_FILES = {f"{name}.{kind}" for name in (*REPORT_NAMES, MARKET_SHARE) for kind in ("csv", "parquet")}
 REPORT_OBJECTS = {f"reports/{name}" for name in REPORT_FILES} | {
     f"reports/plots/{name}.png" for name in PLOTTED_REPORTS} | {"reports/index.html", "reports/summary.json"}
 

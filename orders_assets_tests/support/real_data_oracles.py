@@ -39,7 +39,7 @@ import lzma
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from decimal import (
     ROUND_HALF_EVEN,
@@ -145,6 +145,9 @@ class Expected:
     partitions: int
     per_file: dict[str, dict[str, int]]
     rejected_reasons: dict[str, int]
+    market: dict = field(default_factory=dict)
+    """(trade_date ISO text, security_code) -> [orders, quantity, value] of every valid order row, kept
+    by the filter or not: market_share's denominators."""
 
 
 # ---------------------------------------------------------------- reading
@@ -282,6 +285,7 @@ def _expected(canonical: pd.DataFrame, spec: DatasetSpec) -> Expected:
     per_file: dict[str, Counter] = {name: Counter() for name in canonical["source"].unique()}
     reasons: Counter = Counter()
     kept: list[dict] = []
+    market: dict = {}
     with localcontext(**_EXACT):
         for row in canonical.itertuples(index=False):
             counts = per_file[row.source]
@@ -296,6 +300,10 @@ def _expected(canonical: pd.DataFrame, spec: DatasetSpec) -> Expected:
                 counts["rows_rejected"] += 1
                 reasons[str(reason)] += 1
                 continue
+            totals = market.setdefault((str(fields["trade_date"]), fields["security_code"]), [0, Decimal(0), Decimal(0)])
+            totals[0] += 1
+            totals[1] += Decimal(fields["quantity"])
+            totals[2] += fields["value"]
             in_session = spec.session_start <= fields["local_time"] < spec.session_end
             if fields["order_type"] in spec.order_types and in_session:
                 counts["rows_kept"] += 1
@@ -319,6 +327,7 @@ def _expected(canonical: pd.DataFrame, spec: DatasetSpec) -> Expected:
         partitions=len(set(zip(frame["security_code"], frame["trade_date"]))),
         per_file=files,
         rejected_reasons=dict(reasons),
+        market=market,
     )
 
 

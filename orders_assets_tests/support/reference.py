@@ -95,6 +95,8 @@ class OrderRow:
     trade_date: date
     hour: int
     local_time: time
+    side: str = ""
+    event: str | None = None
 
 
 @dataclass
@@ -127,6 +129,8 @@ class Reference:
     rejected_reasons: dict[str, dict[int, str]] = field(default_factory=dict)
     # every kept row, to compare a partition's rows with
     kept: list[OrderRow] = field(default_factory=list)
+    # every valid row, kept or filtered out: the market around the filter (market_share)
+    valid: list[OrderRow] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------
@@ -233,6 +237,8 @@ def _parse_row(fields: list[str], header: list[str], tz: ZoneInfo) -> OrderRow:
         trade_date=local.date(),
         hour=local.hour,
         local_time=local.time(),
+        side=record["side"],
+        event=record.get("event"),
     )
 
 
@@ -395,6 +401,7 @@ def _read_file(
     kept: list[OrderRow],
     counts: FileCounts,
     reasons: dict[int, str],
+    valid: list[OrderRow] | None = None,
 ) -> None:
     """Classify every data row of one file as kept / filtered out / rejected."""
     header: list[str] | None = None
@@ -412,6 +419,8 @@ def _read_file(
             counts.rows_rejected += 1
             reasons[line_number] = str(exc)
             continue
+        if valid is not None:
+            valid.append(row)
         if row.order_type in order_types and start <= row.local_time < end:
             counts.rows_kept += 1
             kept.append(row)
@@ -449,6 +458,7 @@ def _reference_reports(
     edges = list(size_edges)
 
     kept: list[OrderRow] = []
+    valid: list[OrderRow] = []
     per_file: dict[str, FileCounts] = {}
     reasons: dict[str, dict[int, str]] = {}
     for path in map(Path, csv_paths):
@@ -456,7 +466,7 @@ def _reference_reports(
             raise ValueError(f"two inputs named {path.name!r}")
         per_file[path.name] = FileCounts()
         reasons[path.name] = {}
-        _read_file(path, tz, types, start, end, kept, per_file[path.name], reasons[path.name])
+        _read_file(path, tz, types, start, end, kept, per_file[path.name], reasons[path.name], valid)
 
     totals = {
         "orders": len(kept),
@@ -475,4 +485,5 @@ def _reference_reports(
         per_file=per_file,
         rejected_reasons=reasons,
         kept=kept,
+        valid=valid,
     )

@@ -12,9 +12,10 @@ from orders_assets.core.store.csv_cells import formulas_escaped
 from orders_assets.core.store.outputs import OutputPath
 from orders_assets.core.report.plots import PLOTTED_REPORTS
 from orders_assets.core.report.markdown import markdown_table
-from orders_assets.core.report.page import PAGE_NAME, PLOTS_FOLDER
+from orders_assets.core.report.page import PAGE_NAME
+from orders_assets.core.report.page_files import PLOTS_FOLDER
 from orders_assets.core.report.summary import SUMMARY_NAME, read_summary
-from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.schema import MARKET_SHARE, REPORT_NAMES
 from orders_assets.core.store.order_store import OrderStore
 
 
@@ -46,9 +47,10 @@ def _plain_decimals(table: pa.Table) -> pa.Table:
 
 
 def reports_complete(store: OrderStore) -> bool:
-    """True when every report file, plot, the HTML page and summary.json exist (one deleted by hand
-    is rebuilt by the next run)."""
-    names = [f"{name}.{suffix}" for name in REPORT_NAMES for suffix in ("csv", "parquet")]
+    """True when every report file (market_share and the declared reports too), plot, the HTML page
+    and summary.json exist (one deleted by hand is rebuilt by the next run)."""
+    reports = [*REPORT_NAMES, MARKET_SHARE, *(declared.name for declared in store.declared_reports)]
+    names = [f"{name}.{suffix}" for name in reports for suffix in ("csv", "parquet")]
     names += [f"{PLOTS_FOLDER}/{name}.png" for name in PLOTTED_REPORTS] + [PAGE_NAME, SUMMARY_NAME]
     return all(outputs.exists(store.reports / name) for name in names)
 

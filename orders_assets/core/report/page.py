@@ -3,14 +3,14 @@
     <output>/reports/plots/<report>.png   a plotted report (core/report/plots.py PLOTS)
     <output>/reports/index.html           summary figures, source files, plots, links to every report file
 
+The sections drawn from the report files (top securities, plots, share of the market, declared
+reports, the list of files) are in page_files.py.
+
 The page is self-contained (inline CSS, no script, no external URL) and links only files that
 exist, relative to itself, so the reports folder can be copied or served as it is. It holds no
 clock time and nothing of the ingest attempts, so the same reports give the same bytes.
 """
 from __future__ import annotations
-
-import html
-from decimal import Decimal
 
 import pyarrow as pa
 
@@ -22,12 +22,13 @@ from orders_assets.core.report.attention import (
     rejected_shares,
     unmatched_filter_values,
 )
-from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS, render_png
-from orders_assets.core.report.summary import SUMMARY_NAME, FileSummary, Summary
-from orders_assets.core.schema import REPORT_NAMES
+from orders_assets.core.report.page_files import (declared_section, figure_text, market_share_section,
+                                                  plot_path, plots_section, reports_section, text,
+                                                  top_securities_section)
+from orders_assets.core.report.plots import PLOTS, render_png
+from orders_assets.core.report.summary import FileSummary, Summary
 from orders_assets.core.store.overlap_rule import COUNTED_TWICE_FIX
 
-PLOTS_FOLDER = "plots"
 PAGE_NAME = "index.html"
 
 SUMMARY_FIGURES = (
@@ -81,10 +82,6 @@ section.attention h2 { border: 0; margin: 10px 0 6px; }
 """
 
 
-def plot_path(reports_dir: OutputPath, report: str) -> OutputPath:
-    return reports_dir / PLOTS_FOLDER / f"{report}.png"
-
-
 def write_plot(reports_dir: OutputPath, report: str, table: pa.Table) -> tuple[OutputPath, bytes] | None:
     """Renders a report's plot to reports/plots/<report>.png; None for a report without a plot."""
     if report not in PLOTS:
@@ -95,7 +92,7 @@ def write_plot(reports_dir: OutputPath, report: str, table: pa.Table) -> tuple[O
     return path, png
 
 
-def write_report_page(reports_dir: OutputPath, summary: Summary | None) -> OutputPath:
+def write_report_page(reports_dir: OutputPath, summary: Summary | None, declared: tuple = ()) -> OutputPath:
     """Writes reports/index.html from the summary (None: not built yet) and the files
     present in the reports folder.
 
@@ -104,11 +101,12 @@ def write_report_page(reports_dir: OutputPath, summary: Summary | None) -> Outpu
     page (a crash in between leaves the reports stale, and the next run rebuilds both).
     """
     path = reports_dir / PAGE_NAME
-    outputs.write_bytes(path, report_page(reports_dir, summary).encode())
+    outputs.write_bytes(path, report_page(reports_dir, summary, declared).encode())
     return path
 
 
-def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
+def report_page(reports_dir: OutputPath, summary: Summary | None, declared: tuple = ()) -> str:
+    """The page's HTML; `declared`: the reports declared in the config file (core/report/declared.py)."""
     sections = [
         "<h1>Orders reports</h1>",
         '<p class="note">Reports over the filtered order set. Orders count order events: every row of the '
@@ -120,9 +118,11 @@ def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
         _not_read_section(summary),
         _rejections_section(summary),
         _overlap_section(summary),
-        _top_securities_section(reports_dir),
-        _plots_section(reports_dir),
-        _reports_section(reports_dir, summary is not None),
+        top_securities_section(reports_dir),
+        plots_section(reports_dir),
+        market_share_section(reports_dir),
+        declared_section(reports_dir, declared),
+        reports_section(reports_dir, summary is not None, [report.name for report in declared]),
     ]
     body = "\n".join(section for section in sections if section)
     return (
@@ -133,21 +133,12 @@ def report_page(reports_dir: OutputPath, summary: Summary | None) -> str:
     )
 
 
-def _text(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _figure_text(value: int | Decimal) -> str:
-    """A summary figure with thousands separators; exact decimals stay exact ('1,234.5000')."""
-    return f"{value:,}"
-
-
 def _summary_section(summary: Summary | None) -> str:
     if summary is None:
         return '<h2>Summary</h2>\n<p class="note">summary.json is not built yet.</p>'
     figures = "\n".join(
-        f'<div><dt>{_text(label)}</dt><dd data-field="{_text(field)}">'
-        f"{_text(_figure_text(getattr(summary, field)))}</dd></div>"
+        f'<div><dt>{text(label)}</dt><dd data-field="{text(field)}">'
+        f"{text(figure_text(getattr(summary, field)))}</dd></div>"
         for field, label in SUMMARY_FIGURES
     )
     parts = ["<h2>Summary</h2>", f'<dl class="figures">\n{figures}\n</dl>']
@@ -155,7 +146,7 @@ def _summary_section(summary: Summary | None) -> str:
     if files:
         columns = [(field, label) for field, label in FILE_COLUMNS
                    if field not in OPTIONAL_FILE_COLUMNS or any(map(OPTIONAL_FILE_COLUMNS[field], files))]
-        head = "".join(f"<th>{_text(label)}</th>" for _, label in columns)
+        head = "".join(f"<th>{text(label)}</th>" for _, label in columns)
         rows = "\n".join(
             "<tr>" + "".join(_file_cell(entry, field) for field, _ in columns) + "</tr>"
             for entry in files
@@ -167,8 +158,6 @@ def _summary_section(summary: Summary | None) -> str:
 FILTERED_OUT_LABELS = (("order_type", "not of these order types"), ("session", "outside the session"),
                        ("participant", "of other participants"), ("not_orders", "not orders (their layout says so)"))
 """summary.FILTERED_OUT_CAUSES as the page words them."""
-TOP_SECURITIES = 10
-"""Securities in the page's table, by value."""
 
 
 def _attention_section(summary: Summary | None) -> str:
@@ -177,12 +166,12 @@ def _attention_section(summary: Summary | None) -> str:
     files past the rejected-rows threshold."""
     if summary is None:
         return ""
-    parts = [f"<p>{_text(problem)}</p>" for problem in (nothing_read(summary),) if problem]
-    parts += [f"<p>{_text(unmatched.message)}</p>" for unmatched in unmatched_filter_values(summary)]
+    parts = [f"<p>{text(problem)}</p>" for problem in (nothing_read(summary),) if problem]
+    parts += [f"<p>{text(unmatched.message)}</p>" for unmatched in unmatched_filter_values(summary)]
     findings = rejected_shares(summary)
     if findings:
-        items = "".join(f"<li>{_text(finding.message)}</li>" for finding in findings)
-        parts.append(f"<p>{_text(rejected_headline(summary, findings))}</p>\n<ul>{items}</ul>")
+        items = "".join(f"<li>{text(finding.message)}</li>" for finding in findings)
+        parts.append(f"<p>{text(rejected_headline(summary, findings))}</p>\n<ul>{items}</ul>")
     if not parts:
         return ""
     return '<section class="attention">\n<h2>Needs attention</h2>\n' + "\n".join(parts) + "\n</section>"
@@ -193,7 +182,7 @@ def _not_read_section(summary: Summary | None) -> str:
     refused, a copy of another, a file that is not an order file."""
     if summary is None or not summary.skipped:
         return ""
-    rows = "\n".join(f"<tr><td>{_text(entry.source_file)}</td><td>{_text(entry.reason)}</td></tr>"
+    rows = "\n".join(f"<tr><td>{text(entry.source_file)}</td><td>{text(entry.reason)}</td></tr>"
                      for entry in summary.skipped)
     return ("<h2>Files not read</h2>\n"
             f'<table class="not-read">\n<tr><th>File</th><th>Why</th></tr>\n{rows}\n</table>')
@@ -214,7 +203,7 @@ def _made_under_section(summary: Summary | None) -> str:
     if causes is not None:
         rows.append(("Filtered out", "; ".join(f"{causes[cause]:,} {label}" for cause, label in FILTERED_OUT_LABELS
                                                if causes[cause] or cause != "not_orders")))
-    body = "\n".join(f"<tr><th>{_text(label)}</th><td>{value if label == 'Session' else _text(value)}</td></tr>"
+    body = "\n".join(f"<tr><th>{text(label)}</th><td>{value if label == 'Session' else text(value)}</td></tr>"
                      for label, value in rows)
     return f'<h2>The order set</h2>\n<table class="made-under">\n{body}\n</table>'
 
@@ -223,11 +212,11 @@ def _rejections_section(summary: Summary | None) -> str:
     """Rejected rows by reason, and each file's quarantine (its line, column, reason and raw text)."""
     if summary is None or not summary.rows_rejected or not summary.rejections_by_reason:
         return ""
-    rows = "\n".join(f'<tr><td>{_text(reason)}</td><td class="number">{_text(_figure_text(count))}</td></tr>'
+    rows = "\n".join(f'<tr><td>{text(reason)}</td><td class="number">{text(figure_text(count))}</td></tr>'
                      for reason, count in summary.rejections_by_reason)
     files = [entry for entry in summary.files if entry.quarantine]
-    links = "".join(f'<li><a href="../{_text(entry.quarantine)}">{_text(entry.quarantine)}</a>: '
-                    f"{_text(_figure_text(entry.rows_rejected))} rows of {_text(entry.source_file)}</li>"
+    links = "".join(f'<li><a href="../{text(entry.quarantine)}">{text(entry.quarantine)}</a>: '
+                    f"{text(figure_text(entry.rows_rejected))} rows of {text(entry.source_file)}</li>"
                     for entry in files)
     return ("<h2>Rejected rows</h2>\n"
             f'<table class="rejections">\n<tr><th>Reason</th><th>Rows</th></tr>\n{rows}\n</table>\n'
@@ -242,38 +231,20 @@ def _overlap_section(summary: Summary | None) -> str:
                                or summary.rows_deduplicated):
         return ""
     rule = (summary.overlap or {}).get("rule", "union")
-    identity = (f"{_figure_text(summary.rows_kept)} rows kept = {_figure_text(summary.rows_in_partitions or 0)} in "
-                f"the partitions + {_figure_text(summary.rows_superseded)} superseded + "
-                f"{_figure_text(summary.rows_deduplicated)} deduplicated")
+    identity = (f"{figure_text(summary.rows_kept)} rows kept = {figure_text(summary.rows_in_partitions or 0)} in "
+                f"the partitions + {figure_text(summary.rows_superseded)} superseded + "
+                f"{figure_text(summary.rows_deduplicated)} deduplicated")
     rows = "\n".join(
-        f"<tr><td>{_text(pair.first_file)}</td><td>{_text(pair.second_file)}</td>"
-        f'<td class="number">{_text(_figure_text(pair.rows))}</td><td class="number">{_text(_figure_text(pair.partitions))}</td>'
+        f"<tr><td>{text(pair.first_file)}</td><td>{text(pair.second_file)}</td>"
+        f'<td class="number">{text(figure_text(pair.rows))}</td><td class="number">{text(figure_text(pair.partitions))}</td>'
         f'<td class="number">{pair.first_line_in_first}, {pair.first_line_in_second}</td></tr>'
         for pair in summary.rows_duplicated_across_files)
-    warning = (f'<p class="note">{_text(_figure_text(summary.rows_counted_more_than_once))} rows are counted twice: '
-               f"{_text(COUNTED_TWICE_FIX)}.</p>" if summary.rows_counted_more_than_once else "")
+    warning = (f'<p class="note">{text(figure_text(summary.rows_counted_more_than_once))} rows are counted twice: '
+               f"{text(COUNTED_TWICE_FIX)}.</p>" if summary.rows_counted_more_than_once else "")
     table = ('<table class="overlaps">\n<tr><th>Earlier file</th><th>Later file</th><th>Rows equal</th>'
              f"<th>Partitions</th><th>First lines</th></tr>\n{rows}\n</table>" if rows else "")
-    return (f"<h2>Rows in more than one file</h2>\n<p>Overlap rule: <code>{_text(rule)}</code>. "
-            f"{_text(identity)}.</p>\n{table}\n{warning}")
-
-
-def _top_securities_section(reports_dir: OutputPath) -> str:
-    """The securities of most value, from by_security (exact values, as in the report)."""
-    path = reports_dir / "by_security.parquet"
-    if not outputs.exists(path):
-        return ""
-    table = outputs.read_table(path).select(["security_code", "orders", "quantity", "value"])
-    ranked = sorted(table.to_pylist(), key=lambda row: (-row["value"], row["security_code"]))[:TOP_SECURITIES]
-    if not ranked:
-        return ""
-    head = "<tr><th>Security</th><th>Orders</th><th>Quantity</th><th>Value</th></tr>"
-    rows = "\n".join(
-        f"<tr><td>{_text(row['security_code'])}</td>"
-        + "".join(f'<td class="number">{_text(_figure_text(row[name]))}</td>' for name in ("orders", "quantity", "value"))
-        + "</tr>" for row in ranked)
-    return (f"<h2>Top {len(ranked)} securities by value</h2>\n<table class=\"top-securities\">\n{head}\n{rows}\n</table>"
-            f'\n<p class="note">All {table.num_rows:,} securities: <a href="by_security.csv">by_security.csv</a>.</p>')
+    return (f"<h2>Rows in more than one file</h2>\n<p>Overlap rule: <code>{text(rule)}</code>. "
+            f"{text(identity)}.</p>\n{table}\n{warning}")
 
 
 def _file_cell(entry: FileSummary, field: str) -> str:
@@ -281,39 +252,5 @@ def _file_cell(entry: FileSummary, field: str) -> str:
     if value is None:
         value = ""  # a canonical file has no layout
     if isinstance(value, int):
-        return f'<td class="number" data-field="{_text(field)}">{_text(_figure_text(value))}</td>'
-    return f'<td data-field="{_text(field)}">{_text(value)}</td>'
-
-
-def _plots_section(reports_dir: OutputPath) -> str:
-    figures = []
-    for report in PLOTTED_REPORTS:
-        if outputs.exists(plot_path(reports_dir, report)):
-            source = f"{PLOTS_FOLDER}/{report}.png"
-            title = PLOTS[report].title
-            figures.append(f'<figure><img src="{_text(source)}" alt="{_text(title)}" width="1000">'
-                           f"<figcaption>{_text(title)}, from {_text(report)}</figcaption></figure>")
-    if not figures:
-        return ""
-    return "<h2>Plots</h2>\n" + "\n".join(figures)
-
-
-def _reports_section(reports_dir: OutputPath, link_summary: bool) -> str:
-    rows = []
-    for report in REPORT_NAMES:
-        links = [f'<a href="{_text(name)}">{_text(kind)}</a>'
-                 for name, kind in ((f"{report}.csv", "CSV"), (f"{report}.parquet", "Parquet"))
-                 if outputs.exists(reports_dir / name)]
-        if not links:
-            continue
-        parquet = reports_dir / f"{report}.parquet"
-        count = f"{outputs.read_metadata(parquet).num_rows:,}" if outputs.exists(parquet) else ""
-        rows.append(f'<tr><td>{_text(report)}</td><td class="number">{_text(count)}</td>'
-                    f"<td>{' &middot; '.join(links)}</td></tr>")
-    parts = ["<h2>Report files</h2>"]
-    if rows:
-        parts.append("<table class=\"reports\">\n<tr><th>Report</th><th>Rows</th><th>Files</th></tr>\n"
-                     + "\n".join(rows) + "\n</table>")
-    if link_summary:
-        parts.append(f'<p><a href="{SUMMARY_NAME}">summary.json</a>: the row accounting and totals as JSON.</p>')
-    return "\n".join(parts) if len(parts) > 1 else ""
+        return f'<td class="number" data-field="{text(field)}">{text(figure_text(value))}</td>'
+    return f'<td data-field="{text(field)}">{text(value)}</td>'

@@ -26,11 +26,13 @@ import uuid
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from upath import UPath
 
-from orders_assets.core.schema import DEFAULT_SIZE_EDGES
+from orders_assets.core.schema import DEFAULT_SIZE_EDGES, PARTIALS_VERSION
 from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
 from orders_assets.core.read.digests import short_digest
+from orders_assets.core.read.market import MARKET_FILE
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA
 from orders_assets.core.read.sources import storage_id
 from orders_assets.core.store import catalog, date_files, outputs
@@ -46,11 +48,17 @@ from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 from orders_assets.core.store.rejected_rule import RejectedRule
 
 
+REPORTS_RELEASE = 2
+"""The reports a release builds: 2 added market_share. Part of the reports' inputs signature, so a
+data folder built by an earlier release builds the new reports on its next run."""
+
+
 class OrderStore:
     """Paths and atomic updates of one work area, and the roots of its published outputs."""
 
     def __init__(self, data_dir: Path | str, output_url: str | None = None, overlap: OverlapRule | None = None,
-                 size_edges: tuple[int, ...] = DEFAULT_SIZE_EDGES, rejected_rule: RejectedRule | None = None):
+                 size_edges: tuple[int, ...] = DEFAULT_SIZE_EDGES, rejected_rule: RejectedRule | None = None,
+                 declared_reports: tuple = ()):
         self.root = Path(data_dir)
         self.output_root = output_root(self.root, output_url)
         """Where partition files and reports are published: a local folder or a URL (s3://, gs://)."""
@@ -60,6 +68,8 @@ class OrderStore:
         """The order-value edges the aggregates are bucketed by (core/assemble/aggregate_files.py)."""
         self.rejected_rule = rejected_rule or RejectedRule()
         """From which share of rejected rows a file is named loudly (core/store/rejected_rule.py)."""
+        self.declared_reports = tuple(declared_reports)
+        """The reports declared in the config file (core/report/declared.py): built with the others."""
 
     @property
     def staging(self) -> Path:
@@ -282,6 +292,11 @@ class OrderStore:
             parts.append(f"size_edges\x1f{list(self.size_edges)}")
         if not self.rejected_rule.is_default:  # the summary and the page name the files past it
             parts.append(f"rejected_rows\x1f{self.rejected_rule.text}")
+        parts.append(f"reports\x1f{REPORTS_RELEASE}")  # a report added by a release: built once on the next run
+        if PARTIALS_VERSION != 1:  # what the partial aggregates hold changed: the reports rebuild them once
+            parts.append(f"partials\x1f{PARTIALS_VERSION}")
+        for declared in self.declared_reports:  # a declaration added or changed: the reports are built again
+            parts.append(f"report\x1f{json.dumps(declared.to_json(), sort_keys=True)}")
         return short_digest(*parts, length=20)
 
     def retire(self, source_key: str) -> None:
@@ -292,6 +307,12 @@ class OrderStore:
 
     def slice_path(self, manifest: Manifest, slice_file: str) -> Path:
         return self.source_folder(manifest.source_key) / manifest.attempt / slice_file
+
+    def market_totals(self, manifest: Manifest) -> pa.Table | None:
+        """The file's market totals (core/read/market.py), None when its ingest did not keep them."""
+        if not manifest.market_totals:
+            return None
+        return pq.read_table(self.slice_path(manifest, MARKET_FILE))
 
     @property
     def catalog_file(self) -> Path:

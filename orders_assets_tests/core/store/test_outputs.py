@@ -23,6 +23,7 @@ from orders_assets.core.store.atomic import TEMP_PREFIX, OutputWriteError, atomi
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
 from orders_assets.core.invariants import partition_problems, report_problems
+from orders_assets.core.report.market_share import build_market_share
 from orders_assets.core.report.files import reports_complete, reports_current, write_report
 from orders_assets.core.report.page import write_plot, write_report_page
 from orders_assets.core.read.sources import discover_sources
@@ -110,7 +111,8 @@ def test_the_ui_shows_a_local_path_and_a_file_url_or_the_object_url(tmp_path):
 
 
 def publish(landing: Path, store: OrderStore) -> None:
-    """The engine's whole path for the files of `landing`: ingest, assemble, reports, plots, page, summary."""
+    """The engine's whole path for the files of `landing`: ingest, assemble, reports (market_share too),
+    plots, page, summary."""
     for source in discover_sources(landing):
         ingest_source(ChunkedSource(source, IngestSettings()), store)
     assemble_partitions(store, pending_partitions(store))
@@ -119,6 +121,7 @@ def publish(landing: Path, store: OrderStore) -> None:
         table = build_report(name, partials)
         write_report(table, store.reports, name)
         write_plot(store.reports, name, table)
+    write_report(build_market_share(store).table, store.reports, schema.MARKET_SHARE)
     document = build_summary(store, exact_totals(partials))
     write_report_page(store.reports, document)
     write_summary(document, store.reports)
