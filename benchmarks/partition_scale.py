@@ -222,7 +222,7 @@ def _measure_shape(workdir: Path, rows: int, days: int, securities: int, timeout
         return result
     key = step(result, "key", lambda: json.loads(
         bounded_child([sys.executable, "-c", PICK_KEY, ASSET], env, timeout, peak=False)["stdout"]))
-    materialize = [BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions"]
+    materialize = [BIN / "dagster", "asset", "materialize", "-m", "orders_assets.glue.definitions"]
     if key is not None:
         step(result, "one_key", lambda: {**timings(bounded_child([*materialize, "--select", ASSET, "--partition",
                                                                   key["key"]], env, timeout)),

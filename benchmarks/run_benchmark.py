@@ -206,7 +206,7 @@ def rematerialize_one(source: Path, data: Path) -> dict:
     home, data = (data / "dagster_home").resolve(), data.resolve()
     env = {**os.environ, "DAGSTER_HOME": str(home), "ORDERS_ASSETS_LANDING": str(source.parent.resolve()),
            "ORDERS_ASSETS_DATA": str(data)}
-    command = [BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions",
+    command = [BIN / "dagster", "asset", "materialize", "-m", "orders_assets.glue.definitions",
                "--select", "filtered_orders", "--partition", partition]
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)

@@ -33,11 +33,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orders_assets.config_file import SECTIONS, TOP_LEVEL, load_settings_overrides
+from orders_assets.glue.config_file import SECTIONS, TOP_LEVEL, load_settings_overrides
 from orders_assets.core.read.layout.document import TOP_LEVEL_KEYS as LAYOUT_KEYS
 from orders_assets.core.read.layout.load import load_layout
 from orders_assets.platform.instance import postgres_instance_yaml
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))

@@ -24,13 +24,13 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 from dagster._core.execution.api import execute_run_iterator
 
 from orders_assets.core.errors import OrdersAssetsError
-from orders_assets.console_logger import REFUSED_METADATA
+from orders_assets.glue.console_logger import REFUSED_METADATA
 from orders_assets.core.store.disk import full_disk_in_report
-from orders_assets.assets.tags import ENGINE_SECONDS, PIECE_TAG
-from orders_assets.definitions import build_definitions
+from orders_assets.glue.names import ENGINE_SECONDS, PIECE_TAG
+from orders_assets.glue.definitions import build_definitions
 from orders_assets.platform.executors import dask_execution
-from orders_assets.partitions import range_tags
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.partitions import range_tags
+from orders_assets.glue.resources import OrdersSettings
 
 DEFINITIONS_MODULE = "orders_assets.definitions"
 Range = tuple[str, str] | None

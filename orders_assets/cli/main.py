@@ -130,8 +130,8 @@ def _materialize(args: argparse.Namespace) -> int:
 def _profile(args: argparse.Namespace) -> int:
     import json
 
-    from orders_assets.config_file import load_settings_overrides, save_settings, settings_document
-    from orders_assets.resources import OrdersSettings
+    from orders_assets.glue.config_file import load_settings_overrides, save_settings, settings_document
+    from orders_assets.glue.resources import OrdersSettings
 
     try:
         settings = OrdersSettings(landing_dir=".", data_dir=str(args.data.resolve()),
@@ -192,14 +192,14 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, checkpoint) -> int:
-    from orders_assets.config_file import load_settings_overrides, remember_settings
+    from orders_assets.glue.config_file import load_settings_overrides, remember_settings
     from orders_assets.core.read.layout.model import rules_reading_no_file
     from orders_assets.core.plan.planner import plan_work
     from orders_assets.core.read.sources import scan_landing
     from orders_assets.core.store.atomic import remove_orphan_temporaries
     from orders_assets.core.store.disk import data_folder_problem
     from orders_assets.core.store.order_store import folders_problem
-    from orders_assets.resources import OrdersSettings
+    from orders_assets.glue.resources import OrdersSettings
 
     started = time.perf_counter()
     config, source = settings_source(args.config, args.data)
@@ -244,7 +244,7 @@ def settings_source(config: Path | None, data: Path) -> tuple[Path | None, str]:
     """The config file a command reads and how to name where its settings come from: --config, else
     the settings the data folder remembers from its last run (config_file.FOLDER_CONFIG), else the
     contract's defaults."""
-    from orders_assets.config_file import settings_file
+    from orders_assets.glue.config_file import settings_file
 
     found = settings_file(config, data)
     if found is None:
@@ -257,7 +257,7 @@ def settings_source(config: Path | None, data: Path) -> tuple[Path | None, str]:
 def _print_changes(settings, source: str) -> None:
     """Before any work: what differs from the settings the data folder was last under, and what
     the run will redo for it."""
-    from orders_assets.config_file import changed_settings
+    from orders_assets.glue.config_file import changed_settings
     from orders_assets.core.store.settings_lease import recorded_settings
 
     recorded = recorded_settings(settings.store().state)
@@ -328,7 +328,7 @@ def _exit_status(runs_succeeded: bool, store) -> int:
 
 
 def _run_through_dagster(args: argparse.Namespace, settings, started: float, checkpoint, work) -> int:
-    from orders_assets.config_file import save_settings, settings_document
+    from orders_assets.glue.config_file import save_settings, settings_document
     from orders_assets.platform.executors import dask_scheduler_from
     from orders_assets.platform.instance import ensure_instance_folder, open_instance, use_batched_events
     from orders_assets.cli.runner import run_pipeline

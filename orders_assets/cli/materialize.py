@@ -1,6 +1,6 @@
 """`orders-assets materialize`: `dagster asset materialize` over the folders of `orders-assets run`.
 
-`dagster asset materialize -m orders_assets.definitions` needs the code location's folders and
+`dagster asset materialize -m orders_assets.glue.definitions` needs the code location's folders and
 the instance as environment variables, and answers a partition key that is not one with a
 Dagster stack trace. This command takes the folders as `run` does, the instance in
 `<data>/dagster_home` (or DAGSTER_HOME), the data folder's remembered settings (or --config), and
@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from orders_assets.partitions import SECURITIES, SOURCE_FILES, TRADE_DATES
+from orders_assets.glue.names import SECURITIES, SOURCE_FILES, TRADE_DATES
 
 PARTITIONED = {"filtered_orders": "a trade date and a security, DATE|SECURITY (e.g. 2025-03-03|BHP)",
                "order_files": "a source file's path in the landing folder (e.g. orders.csv)"}
@@ -42,7 +42,7 @@ def materialize(landing: Path, data: Path, config: Path | None, select: str, par
         try:
             execute_materialize_command(instance=instance, select=select, partition=partition, partition_range=None,
                                         config=(), config_json=None,
-                                        python_pointer_opts=PythonPointerOpts(module_name="orders_assets.definitions"))
+                                        python_pointer_opts=PythonPointerOpts(module_name="orders_assets.glue.definitions"))
         except Exception as error:  # Dagster's "Materialization failed." after its log said why
             if type(error).__name__ != "ClickException":
                 raise

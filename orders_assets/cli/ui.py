@@ -19,7 +19,7 @@ import socket
 import sys
 from pathlib import Path
 
-from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
+from orders_assets.glue.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
 
 DEFAULT_PORT = 3000
 HOST = "127.0.0.1"
@@ -27,14 +27,14 @@ WORKSPACE_YAML = """\
 # Written by orders-assets ui: the code location of the project, as the repository's workspace.yaml.
 load_from:
   - python_module:
-      module_name: orders_assets.definitions
+      module_name: orders_assets.glue.definitions
       location_name: orders_assets
 """
 
 
 def ui_problem(landing: Path, data: Path, config: Path | None, port: int) -> str | None:
     """Why the UI cannot start with these arguments, or None (checked before anything starts)."""
-    from orders_assets.config_file import load_settings_overrides
+    from orders_assets.glue.config_file import load_settings_overrides
     from orders_assets.core.store.disk import data_folder_problem
     from orders_assets.core.store.order_store import folders_problem
 
@@ -65,7 +65,7 @@ def ui_environment(landing: Path, data: Path, config: Path | None, environment: 
     file, the instance and the event batching of `run`, and the sensor's tick and settle time for
     someone waiting at the screen (sensors.UI_INTERVAL_SECONDS, UI_SETTLE_SECONDS; set ones win)."""
     from orders_assets.platform.instance import BATCHING_ENVIRONMENT
-    from orders_assets.sensors import INTERVAL_ENV, SETTLE_ENV, UI_INTERVAL_SECONDS, UI_SETTLE_SECONDS
+    from orders_assets.glue.sensors import INTERVAL_ENV, SETTLE_ENV, UI_INTERVAL_SECONDS, UI_SETTLE_SECONDS
 
     values = {**BATCHING_ENVIRONMENT, **environment, LANDING_ENV: str(landing.resolve()), DATA_ENV: str(data.resolve())}
     values.setdefault("DAGSTER_HOME", str((data / "dagster_home").resolve()))
@@ -80,9 +80,9 @@ def ui_environment(landing: Path, data: Path, config: Path | None, environment: 
 
 def serve_ui(landing: Path, data: Path, config: Path | None, port: int) -> int:
     """Check, prepare the instance, then serve until Ctrl-C or SIGTERM; the exit status."""
-    from orders_assets.config_file import load_settings_overrides
+    from orders_assets.glue.config_file import load_settings_overrides
     from orders_assets.core.errors import OrdersAssetsError
-    from orders_assets.resources import OrdersSettings
+    from orders_assets.glue.resources import OrdersSettings
 
     problem = ui_problem(landing, data, config, port)
     if problem:

@@ -72,7 +72,7 @@ def test_run_help_names_every_config_key_the_config_file_reads():
     import sys
 
     from orders_assets.cli.main import CONFIG_KEYS
-    from orders_assets.config_file import SECTIONS, TOP_LEVEL
+    from orders_assets.glue.config_file import SECTIONS, TOP_LEVEL
 
     assert set(CONFIG_KEYS) == set(SECTIONS) | set(TOP_LEVEL)
     shown = subprocess.run([sys.executable, "-m", "orders_assets.cli.main", "run", "--help"], capture_output=True,
@@ -210,7 +210,7 @@ def test_run_lists_the_landing_folder_and_plans_the_ingest_once(tmp_path, monkey
 
 def test_run_profiles_the_machine_once_for_its_data_folder(tmp_path, monkeypatch):
     """The command, the IO manager and each step all ask for the profile; the process reads it once."""
-    from orders_assets import resources
+    from orders_assets.glue import resources
     from orders_assets.core.generate import generate_orders
 
     landing, data = tmp_path / "landing", tmp_path / "data"

@@ -5,7 +5,7 @@ import json
 from datetime import date
 
 from orders_assets.cli.main import main, settings_source
-from orders_assets.config_file import folder_config
+from orders_assets.glue.config_file import folder_config
 from orders_assets.core.generate import generate_orders
 
 
@@ -67,8 +67,8 @@ def test_the_code_location_follows_the_folders_settings_unless_a_config_is_named
     """A UI started on a new folder (no --config, no remembered settings) loads the defaults; once
     `run --config` has put the folder under other settings, a reload of the code location loads
     those, not the defaults that would take the folder back."""
-    from orders_assets.definitions import code_location_config, settings_from_environment
-    from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
+    from orders_assets.glue.definitions import code_location_config, settings_from_environment
+    from orders_assets.glue.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
 
     data, given = tmp_path / "data", tmp_path / "given.yaml"
     given.write_text("filter:\n  order_types: [LIMIT]\n")

@@ -17,7 +17,7 @@ import dagster as dg
 
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.generate import generate_orders
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 
 REASON_PRICE = "price: not a decimal number with at most 14 digits before the point and 4 after"
 REASON_NEGATIVE = "price: negative"

@@ -27,7 +27,7 @@ import pytest
 
 from orders_assets.core.generate import ORDER_TYPES, generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.sensors import INTERVAL_ENV
+from orders_assets.glue.sensors import INTERVAL_ENV
 from orders_assets_tests.conftest import assert_report_equals, read_report
 from orders_assets_tests.dagster.test_commands import graphql, wait_until_serving
 from orders_assets_tests.support.loopback import free_port, group_alive_after, stop, stop_group

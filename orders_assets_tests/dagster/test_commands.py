@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.resources import DATA_ENV, LANDING_ENV
+from orders_assets.glue.resources import DATA_ENV, LANDING_ENV
 from orders_assets_tests.support.loopback import free_port
 
 BIN = Path(sys.executable).parent
@@ -66,11 +66,11 @@ def test_dagster_asset_materialize_one_partition_then_the_reports(ran):
     date_file = data / "orders" / f"trade_date={entry['trade_date']}" / "orders.parquet"
     before = pq.read_table(date_file)  # every security of the date: the others' rows must not move either
 
-    result = subprocess.run([BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions",
+    result = subprocess.run([BIN / "dagster", "asset", "materialize", "-m", "orders_assets.glue.definitions",
                              "--select", "filtered_orders", "--partition", key],
                             capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    reports = subprocess.run([BIN / "dagster", "asset", "materialize", "-m", "orders_assets.definitions",
+    reports = subprocess.run([BIN / "dagster", "asset", "materialize", "-m", "orders_assets.glue.definitions",
                               "--select", "group:reports"], capture_output=True, text=True, env=env, timeout=300)
     assert reports.returncode == 0, reports.stderr[-3000:]
 
@@ -85,7 +85,7 @@ def test_dagster_asset_materialize_one_partition_then_the_reports(ran):
 
 
 def test_definitions_validate():
-    result = subprocess.run([BIN / "dagster", "definitions", "validate", "-m", "orders_assets.definitions"],
+    result = subprocess.run([BIN / "dagster", "definitions", "validate", "-m", "orders_assets.glue.definitions"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
 

@@ -129,9 +129,9 @@ def test_an_unreachable_scheduler_is_a_clear_error(tmp_path, monkeypatch, capsys
 def test_the_sensor_cuts_new_work_into_one_run_per_connected_worker(tmp_path):
     """With the code location's runs on a cluster, a sensor tick requests one run per worker, as the command
     does: the three files in two ingest runs, then the partitions in two backfills."""
-    from orders_assets.definitions import build_definitions
-    from orders_assets.resources import OrdersSettings
-    from orders_assets.sensors import SENSOR_NAME
+    from orders_assets.glue.definitions import build_definitions
+    from orders_assets.glue.resources import OrdersSettings
+    from orders_assets.glue.names import SENSOR_NAME
 
     landing, data = tmp_path / "landing", tmp_path / "data"
     landing.mkdir()
@@ -178,7 +178,7 @@ def one_file_in_pieces(tmp_path_factory):
 
 
 def test_one_file_is_ingested_in_two_pieces_one_on_each_worker(one_file_in_pieces):
-    from orders_assets.assets.tags import PIECE_TAG
+    from orders_assets.glue.names import PIECE_TAG
 
     root, distributed, _, cluster = one_file_in_pieces
     with dg.DagsterInstance.from_config(str(root / "distributed" / "dagster_home")) as instance:

@@ -12,8 +12,8 @@ import pytest
 
 from orders_assets.cli.main import main
 from orders_assets.core.generate import ORDER_TYPES, generate_orders
-from orders_assets.definitions import build_definitions
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.definitions import build_definitions
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.conftest import tree_hashes
 from orders_assets_tests.support.reference import _size_bucket, reference_reports, size_bucket_labels
 
@@ -89,7 +89,7 @@ def test_declared_reports_equal_an_independent_computation_over_the_source_files
 
 def test_the_declared_reports_are_assets_of_the_reports_group_with_their_descriptions(declared, monkeypatch):
     root, landing, data, config = declared
-    from orders_assets.config_file import load_settings_overrides
+    from orders_assets.glue.config_file import load_settings_overrides
 
     settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data), **load_settings_overrides(config))
     graph = build_definitions(settings).resolve_asset_graph()

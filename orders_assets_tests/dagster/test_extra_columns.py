@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.partitions import dagster_key
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.partitions import dagster_key
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.core.assemble.test_date_columns import generated, texts
 from orders_assets_tests.support.reference import reference_reports

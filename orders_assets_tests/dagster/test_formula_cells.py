@@ -16,7 +16,7 @@ import pytest
 
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.generate import generate_orders
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.support.markdown_view import markup, table_cells
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)"]

@@ -58,7 +58,7 @@ import pytest
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.support import reference
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes

@@ -13,9 +13,9 @@ import pytest
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.definitions import build_definitions
-from orders_assets.partitions import dagster_key, order_partitions, security_code, security_key, store_key
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.definitions import build_definitions
+from orders_assets.glue.partitions import dagster_key, order_partitions, security_code, security_key, store_key
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.reference import reference_reports

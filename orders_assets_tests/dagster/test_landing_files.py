@@ -6,7 +6,7 @@ import json
 import dagster as dg
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.reference import reference_reports
@@ -130,7 +130,7 @@ def test_a_file_removed_as_its_ingest_opens_it_takes_its_earlier_rows_with_it(tm
     """The step already holds the file (the IO manager listed it) when it goes: the ingest's open finds
     nothing. Its earlier version's rows leave the reports in the same run, `run` names it and exits 0,
     and the next run has nothing to do."""
-    from orders_assets.assets import orders
+    from orders_assets.glue.assets import orders
     from orders_assets.core.read.reader import LEFT_THE_FOLDER
 
     landing, data = tmp_path / "landing", tmp_path / "data"

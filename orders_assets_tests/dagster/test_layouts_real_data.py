@@ -19,11 +19,12 @@ import pytest
 import yaml
 
 from orders_assets.core.read.layout.model import LayoutError
-from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, settings_from_environment
-from orders_assets.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
+from orders_assets.glue.definitions import settings_from_environment
+from orders_assets.glue.names import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.glue.resources import CONFIG_ENV, DATA_ENV, LANDING_ENV
 from orders_assets_tests.support import real_data_oracles as oracles
 from orders_assets_tests.support.real_data_compare import assert_reports_match
-from orders_assets_tests.test_sensors import LandingFolder
+from orders_assets_tests.glue.test_sensors import LandingFolder
 
 BIN = Path(sys.executable).parent
 DOCS_LAYOUTS = Path(__file__).resolve().parents[2] / "docs" / "layouts"

@@ -102,8 +102,8 @@ def test_a_file_ingested_before_market_totals_is_named_and_its_keys_have_no_deno
 def test_market_share_is_an_asset_of_the_reports_group_with_its_description(shared):
     import dagster as dg
 
-    from orders_assets.definitions import build_definitions
-    from orders_assets.resources import OrdersSettings
+    from orders_assets.glue.definitions import build_definitions
+    from orders_assets.glue.resources import OrdersSettings
 
     root, landing, data = shared
     node = build_definitions(OrdersSettings(landing_dir=str(landing), data_dir=str(data))).resolve_asset_graph().get(

@@ -11,13 +11,13 @@ import pytest
 
 from orders_assets.core.generate import generate_orders, generate_resend
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.names import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.markdown_view import table_cells
 from orders_assets_tests.support.overlap_reference import expected_file
 from orders_assets_tests.support.reference import reference_reports
-from orders_assets_tests.test_sensors import LandingFolder
+from orders_assets_tests.glue.test_sensors import LandingFolder
 
 BIN = Path(sys.executable).parent
 CHECK = "no_rows_counted_twice"

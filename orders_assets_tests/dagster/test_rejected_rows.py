@@ -9,7 +9,7 @@ import pytest
 
 from orders_assets.cli.main import main
 from orders_assets.core.generate import generate_orders
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.support.reference import reference_reports
 
 

@@ -23,11 +23,12 @@ from orders_assets.cli.main import main
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.store.settings_lease import LEASE_NAME, MUTEX_NAME
-from orders_assets.definitions import REPORTS_JOB, build_definitions
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.definitions import build_definitions
+from orders_assets.glue.names import REPORTS_JOB
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.conftest import tree_hashes
 from orders_assets_tests.dagster.test_crash import outputs
-from orders_assets_tests.test_sensors import LandingFolder
+from orders_assets_tests.glue.test_sensors import LandingFolder
 
 BIN = Path(sys.executable).parent
 LIMIT = {"order_types": ["LIMIT"]}

@@ -7,8 +7,8 @@ import pytest
 from orders_assets.cli.main import main
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.generate import generate_orders
-from orders_assets.definitions import PARTITIONS_JOB, REPORTS_JOB
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.names import PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.reference import reference_reports
 

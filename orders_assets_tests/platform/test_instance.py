@@ -4,7 +4,7 @@ import sqlite3
 import dagster as dg
 
 from orders_assets.platform.instance import READY_MARKER, ensure_instance_folder, open_instance
-from orders_assets.partitions import SOURCE_FILES
+from orders_assets.glue.names import SOURCE_FILES
 
 
 def test_an_instance_whose_creation_was_killed_is_created_again(tmp_path, monkeypatch):

@@ -9,8 +9,8 @@ from dagster._core.definitions.partitions.definition.multi import MultiPartition
 
 from orders_assets.cli.runner import run_pipeline
 from orders_assets.core.generate import generate_orders
-from orders_assets.definitions import PARTITIONS_JOB
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.names import PARTITIONS_JOB
+from orders_assets.glue.resources import OrdersSettings
 
 PROJECT = str(Path(__file__).resolve().parents[2] / "orders_assets")
 

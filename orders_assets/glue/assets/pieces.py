@@ -30,7 +30,7 @@ from orders_assets.core.ingest.watch import IngestWatch, progress_file
 from orders_assets.core.machine.tuning import piece_workers
 from orders_assets.core.read.pieces import Piece
 from orders_assets.core.store.manifest import Manifest
-from orders_assets.assets.tags import ENGINE_SECONDS, PIECE_TAG, PIECE_WORKERS_TAG
+from orders_assets.glue.names import ENGINE_SECONDS, PIECE_TAG, PIECE_WORKERS_TAG
 
 
 @dataclass(frozen=True)

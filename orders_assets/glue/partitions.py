@@ -16,11 +16,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from orders_assets.core.plan.ranges import DEFAULT_MAX_GAP, EXACT_RUN_BUDGET, balanced_ranges, partition_cover
 from orders_assets.core.store.keys import PartitionKey
 
-SOURCE_FILES = "source_files"
-TRADE_DATES = "trade_dates"
-SECURITIES = "securities"
-DATE_DIMENSION = "date"
-SECURITY_DIMENSION = "security"
+from orders_assets.glue.names import DATE_DIMENSION, SECURITIES, SECURITY_DIMENSION, SOURCE_FILES, TRADE_DATES
 
 source_file_partitions = dg.DynamicPartitionsDefinition(name=SOURCE_FILES)
 trade_date_partitions = dg.DynamicPartitionsDefinition(name=TRADE_DATES)

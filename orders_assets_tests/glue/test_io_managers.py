@@ -9,11 +9,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets.assets.orders import filtered_orders
+from orders_assets.glue.assets.orders import filtered_orders
 from orders_assets.core.generate import generate_orders
-from orders_assets.io_managers import FILTERED_ORDERS_IO_MANAGER, filtered_orders_input
-from orders_assets.partitions import order_partitions
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.io_managers import filtered_orders_input
+from orders_assets.glue.names import FILTERED_ORDERS_IO_MANAGER
+from orders_assets.glue.partitions import order_partitions
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.support.reference import reference_reports
 

@@ -10,7 +10,8 @@ import time
 
 import dagster as dg
 
-from orders_assets.assets.orders import ENGINE_SECONDS, filtered_orders
+from orders_assets.glue.assets.orders import filtered_orders
+from orders_assets.glue.names import ENGINE_SECONDS, ORDER_FILES, REPORTS_GROUP, SUMMARY
 from orders_assets.core.store import outputs
 from orders_assets.core.assemble.aggregate_files import build_reports, partial_totals, rebucket
 from orders_assets.core.report.declared_reports import build_declared_reports
@@ -25,9 +26,8 @@ from orders_assets.core.report.page import write_plot, write_report_page
 from orders_assets.core.report.summary import build_summary, read_summary, write_summary
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import reports_problem
-from orders_assets.resources import OrdersSettings, step_lease
+from orders_assets.glue.resources import OrdersSettings, step_lease
 
-REPORTS_GROUP = "reports"
 REPORT_DESCRIPTIONS = {
     "by_security": "Orders, quantity and value per security, with distinct participants.",
     "by_date": "Per trade date, with distinct securities and participants.",
@@ -154,7 +154,7 @@ def plot_metadata(name: str, path, png: bytes) -> dict:
             "plot_file": dg.MetadataValue.path(outputs.display(path))}
 
 
-@dg.asset(deps=report_specs(), group_name=REPORTS_GROUP, kinds={"json"})
+@dg.asset(name=SUMMARY, deps=report_specs(), group_name=REPORTS_GROUP, kinds={"json"})
 def summary(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
     """Row accounting of every source file and the totals of the filtered order set (summary.json).
 
@@ -208,7 +208,7 @@ def log_file_overlaps(context: dg.AssetExecutionContext, built) -> None:
     for entry in built.files:
         if not (entry.rows_duplicated or entry.rows_superseded or entry.rows_deduplicated):
             continue
-        context.log_event(dg.AssetObservation(asset_key=dg.AssetKey("order_files"), partition=entry.source_file, metadata={
+        context.log_event(dg.AssetObservation(asset_key=dg.AssetKey(ORDER_FILES), partition=entry.source_file, metadata={
             "rows_duplicated_across_files": entry.rows_duplicated,
             "rows_superseded": entry.rows_superseded,
             "rows_deduplicated": entry.rows_deduplicated,

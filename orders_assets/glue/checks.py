@@ -5,7 +5,7 @@ Each check calls core/invariants.py and reports what it found; the rules themsel
 
 import dagster as dg
 
-from orders_assets.assets.reports import pairs_table, summary
+from orders_assets.glue.assets.reports import pairs_table, summary
 from orders_assets.core.report.attention import rejected_headline, rejected_shares, unmatched_filter_values
 from orders_assets.core.invariants import (
     accounting_problems,
@@ -19,7 +19,7 @@ from orders_assets.core.report.markdown import markdown_table
 from orders_assets.core.report.summary import read_summary
 from orders_assets.core.store.overlap_rule import COUNTED_TWICE_FIX, DUPLICATES_ERROR
 from orders_assets.core.store.rejected_rule import ERROR
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 
 
 @dg.asset_check(asset=summary, blocking=True, description="rows_read = kept + filtered_out + rejected for every source file, "

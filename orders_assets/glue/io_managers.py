@@ -14,8 +14,9 @@ from orders_assets.core.store.date_files import read_partitions
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.partitions import DATE_DIMENSION, SECURITY_DIMENSION, security_code, store_key
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.partitions import security_code, store_key
+from orders_assets.glue.names import DATE_DIMENSION, SECURITY_DIMENSION
+from orders_assets.glue.resources import OrdersSettings
 
 
 class ChunkedSourceIOManager(dg.IOManager):
@@ -45,7 +46,6 @@ def chunked_source_io_manager(init_context: dg.InitResourceContext) -> ChunkedSo
     return ChunkedSourceIOManager(init_context.resources.settings)
 
 
-FILTERED_ORDERS_IO_MANAGER = "filtered_orders_io_manager"
 
 
 class FilteredOrdersIOManager(dg.UPathIOManager):

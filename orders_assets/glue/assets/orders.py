@@ -5,14 +5,16 @@ import time
 
 import dagster as dg
 
-from orders_assets.console_logger import REFUSED_LOG, REFUSED_METADATA
+from orders_assets.glue.console_logger import REFUSED_LOG, REFUSED_METADATA
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.assemble.assembly import assemble_partitions
 from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
 from orders_assets.core.read.identity import content_digest
-from orders_assets.assets.pieces import cut_in_run, run_piece, with_piece_workers
-from orders_assets.assets.tags import CUT_TAG, ENGINE_SECONDS, PIECE_TAG
+from orders_assets.glue.assets.pieces import cut_in_run, run_piece, with_piece_workers
+from orders_assets.glue.names import (CHUNKED_SOURCE_IO_MANAGER, CUT_TAG, ENGINE_SECONDS, FILTERED_ORDERS,
+                                      INGEST_GROUP, LANDING_GROUP, LANDING_ORDERS, ORDER_FILES, ORDERS_GROUP,
+                                      PIECE_TAG)
 from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
 from orders_assets.core.ingest.progress import (
     DEFAULT_INTERVAL_SECONDS,
@@ -27,9 +29,9 @@ from orders_assets.core.read.reader import LEFT_THE_FOLDER, SourceFormatError, S
 from orders_assets.core.report.markdown import markdown_text
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.registries import Refusal
-from orders_assets.machine import machine_metadata
+from orders_assets.glue.machine import machine_metadata
 from orders_assets.platform.partition_metadata import add_partition_metadata
-from orders_assets.partitions import (
+from orders_assets.glue.partitions import (
     SOURCE_FILES,
     dagster_key,
     order_partitions,
@@ -37,26 +39,26 @@ from orders_assets.partitions import (
     source_file_partitions,
     store_key,
 )
-from orders_assets.resources import OrdersSettings, step_lease
+from orders_assets.glue.resources import OrdersSettings, step_lease
 
-CHUNKED_SOURCE_IO_MANAGER = "chunked_source_io_manager"
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
 """Seconds between two progress lines in the run's logs (default 5)."""
 
 landing_orders = dg.AssetSpec(
-    "landing_orders",
+    LANDING_ORDERS,
     partitions_def=source_file_partitions,
-    group_name="landing",
+    group_name=LANDING_GROUP,
     kinds={"csv", "parquet"},
     description="Order files as exported by the exchange, one partition per file in the landing folder.",
 ).with_io_manager_key(CHUNKED_SOURCE_IO_MANAGER)
 
 
 @dg.asset(
+    name=ORDER_FILES,
     partitions_def=source_file_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    ins={"landing_orders": dg.AssetIn(key=landing_orders.key)},
-    group_name="ingest",
+    ins={LANDING_ORDERS: dg.AssetIn(key=landing_orders.key)},
+    group_name=INGEST_GROUP,
     kinds={"pyarrow"},
     output_required=False,
 )
@@ -345,10 +347,11 @@ def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
 
 
 @dg.asset(
+    name=FILTERED_ORDERS,
     partitions_def=order_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=[dg.AssetDep(order_files, partition_mapping=dg.AllPartitionMapping())],
-    group_name="orders",
+    group_name=ORDERS_GROUP,
     kinds={"parquet"},
 )
 def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:

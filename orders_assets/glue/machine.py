@@ -7,9 +7,8 @@ import dagster as dg
 
 from orders_assets.core.machine.hardware import MachineProfile
 from orders_assets.core.machine.tuning import GiB, MiB, Tuning
-from orders_assets.resources import OrdersSettings
-
-MACHINE_TAG = "orders_assets/machine"
+from orders_assets.glue.names import MACHINE_TAG
+from orders_assets.glue.resources import OrdersSettings
 
 
 @dataclass(frozen=True)

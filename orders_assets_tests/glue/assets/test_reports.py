@@ -12,10 +12,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from orders_assets.assets.reports import reports
+from orders_assets.glue.assets.reports import reports
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 from orders_assets_tests.core.report.test_plots import EXPECTED_PLOTS, PNG_SIGNATURE
 

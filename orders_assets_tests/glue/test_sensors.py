@@ -13,9 +13,10 @@ import pytest
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
-from orders_assets.definitions import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB, build_definitions
-from orders_assets.resources import OrdersSettings
-from orders_assets.sensors import SENSOR_NAME
+from orders_assets.glue.definitions import build_definitions
+from orders_assets.glue.names import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.glue.resources import OrdersSettings
+from orders_assets.glue.names import SENSOR_NAME
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.reference import reference_reports
 

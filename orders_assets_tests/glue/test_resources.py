@@ -1,9 +1,9 @@
 """The launchpad documents every setting and is shaped as the config file: the config schema Dagster
 builds from OrdersSettings has the file's sections (`filter`, `machine`) with a description for each
 field, and the defaults it shows are the contract's."""
-from orders_assets.config_file import TOP_LEVEL, load_settings_overrides
+from orders_assets.glue.config_file import TOP_LEVEL, load_settings_overrides
 from orders_assets.core import schema
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.resources import OrdersSettings
 
 
 def launchpad_fields():

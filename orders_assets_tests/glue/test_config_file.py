@@ -1,8 +1,8 @@
 """output_url in the config file: read into the settings, given to the store, kept by a saved config."""
 from upath import UPath
 
-from orders_assets.config_file import load_settings_overrides, settings_document
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.config_file import load_settings_overrides, settings_document
+from orders_assets.glue.resources import OrdersSettings
 
 TUNING = {"preset": "laptop", "workers": 1, "block_bytes": 1 << 20, "read_ahead": 1, "stage_bytes": 1 << 22,
           "memory_budget": 1 << 30, "max_concurrent": 1, "file_pieces": 1}
@@ -28,7 +28,7 @@ def test_without_output_url_the_outputs_stay_in_the_data_folder_and_a_saved_conf
 def test_a_config_with_aliases_is_refused_naming_the_file(tmp_path):
     import pytest
 
-    from orders_assets.config_file import ConfigFileError
+    from orders_assets.glue.config_file import ConfigFileError
 
     (tmp_path / "config.yaml").write_text("filter: &f {order_types: [CENTRE_POINT]}\nmachine: *f\n")
     with pytest.raises(ConfigFileError, match=r"config.yaml: cannot read the config file: aliases .* line 2"):
@@ -38,7 +38,7 @@ def test_a_config_with_aliases_is_refused_naming_the_file(tmp_path):
 def test_a_layout_rule_with_a_typo_names_the_file_the_rule_and_the_key(tmp_path):
     import pytest
 
-    from orders_assets.config_file import ConfigFileError
+    from orders_assets.glue.config_file import ConfigFileError
 
     (tmp_path / "config.yaml").write_text("layouts:\n  - {layout: lobster, folder: lob}\n  - {layuot: lobster, folder: x}\n")
     with pytest.raises(ConfigFileError, match=r"config.yaml: layouts\[1\]: unknown key 'layuot' \(did you mean 'layout'\?\)"):
@@ -51,7 +51,7 @@ def test_a_layout_rule_with_a_typo_names_the_file_the_rule_and_the_key(tmp_path)
 def test_the_overlap_rule_in_its_three_forms_reaches_the_store_and_a_saved_config_keeps_it(tmp_path):
     import yaml
 
-    from orders_assets.config_file import save_settings
+    from orders_assets.glue.config_file import save_settings
     from orders_assets.core.store.overlap_rule import OverlapRule
 
     for text, rule in (("overlap: union\n", OverlapRule()), ("overlap: latest_per_date\n", OverlapRule("latest_per_date")),
@@ -75,7 +75,7 @@ def test_the_overlap_rule_in_its_three_forms_reaches_the_store_and_a_saved_confi
 def test_an_overlap_rule_that_is_none_names_the_file_and_the_three_forms(tmp_path):
     import pytest
 
-    from orders_assets.config_file import ConfigFileError
+    from orders_assets.glue.config_file import ConfigFileError
 
     for text, problem in (("overlap: newest\n", "not one of union, latest_per_date, dedup"),
                           ("overlap: {dedup: order_id}\n", "'overlap' is"),

@@ -23,9 +23,9 @@ import time
 
 import dagster as dg
 
-from orders_assets.assets.orders import retire_sources
-from orders_assets.assets.pieces import piece_plan, piece_run_tags
-from orders_assets.assets.tags import CUT_TAG
+from orders_assets.glue.assets.orders import retire_sources
+from orders_assets.glue.assets.pieces import piece_plan, piece_run_tags
+from orders_assets.glue.names import CUT_TAG, SENSOR_NAME
 from orders_assets.core.assemble.assembly import overlap_problem
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.read.identity import Observation, observations, stable_sources
@@ -38,11 +38,11 @@ from orders_assets.core.store.atomic import remove_orphan_temporaries
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.settings_lease import conflicting_holder, superseded_since
 from orders_assets.platform.executors import connected_workers
-from orders_assets.partitions import SOURCE_FILES, add_partition_keys, order_partition_ranges, range_tags, source_file_ranges
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.partitions import add_partition_keys, order_partition_ranges, range_tags, source_file_ranges
+from orders_assets.glue.names import SOURCE_FILES
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.core.read.digests import short_digest
 
-SENSOR_NAME = "landing_folder_sensor"
 MINIMUM_INTERVAL_SECONDS = 15
 INTERVAL_ENV = "ORDERS_ASSETS_SENSOR_INTERVAL"
 """Seconds between ticks (default 15): a file is complete after two looks this far apart."""

@@ -1,4 +1,4 @@
-"""One big file in pieces on this machine (assets/pieces.py): `orders-assets run` with
+"""One big file in pieces on this machine (glue/assets/pieces.py): `orders-assets run` with
 `machine.file_pieces: 2` ingests it in two runs at once, each in a process of its own with half the
 threads, and the sensor plans the same pieces (a cut run, then one run per piece); both give byte
 for byte the outputs and reports of one step."""
@@ -11,15 +11,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orders_assets.assets.tags import CUT_TAG, PIECE_TAG, PIECE_WORKERS_TAG
+from orders_assets.glue.names import CUT_TAG, PIECE_TAG, PIECE_WORKERS_TAG
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import pieces as core_pieces
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.resources import MachineSettings, OrdersSettings
+from orders_assets.glue.resources import MachineSettings, OrdersSettings
 from orders_assets_tests.conftest import assert_report_equals, read_report
 from orders_assets_tests.core.ingest.test_pieces import store_files
-from orders_assets_tests.test_sensors import LandingFolder
+from orders_assets_tests.glue.test_sensors import LandingFolder
 
 pytestmark = pytest.mark.slow
 

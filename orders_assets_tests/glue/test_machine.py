@@ -11,8 +11,9 @@ import pytest
 
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.generate import generate_orders
-from orders_assets.definitions import INGEST_JOB, build_definitions
-from orders_assets.resources import OrdersSettings
+from orders_assets.glue.definitions import build_definitions
+from orders_assets.glue.names import INGEST_JOB
+from orders_assets.glue.resources import OrdersSettings
 from orders_assets.cli.runner import run_pipeline
 
 PROBE_DIR_ENV = "ORDERS_ASSETS_TEST_PROBE_DIR"
@@ -44,7 +45,7 @@ def probe_job() -> dg.JobDefinition:
 EXECUTE_PROBES = """
 import json, os, sys
 import dagster as dg
-from orders_assets_tests.dagster.test_machine import probe_job
+from orders_assets_tests.glue.test_machine import probe_job
 with dg.instance_for_test() as instance:
     result = dg.execute_job(dg.reconstructable(probe_job), instance=instance, run_config=json.loads(sys.argv[1]))
     assert result.success

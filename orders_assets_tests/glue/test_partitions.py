@@ -4,7 +4,7 @@ import itertools
 import dagster as dg
 from dagster._core.definitions.partitions.context import partition_loading_context
 
-from orders_assets.partitions import order_partition_ranges, order_partitions, source_file_partitions, source_file_ranges
+from orders_assets.glue.partitions import order_partition_ranges, order_partitions, source_file_partitions, source_file_ranges
 
 
 def resolved(partitions_def, ranges, instance):
