@@ -158,7 +158,7 @@ class DaskLauncher(PoolLauncher):
 class LocalPiecesLauncher(PoolLauncher):
     """The pieces of big files on this machine: `parts` runs at once, each in a process of its own
     with its step in that process (tuning.file_pieces; each piece's step takes its share of the
-    cores, assets/tags.PIECE_WORKERS_TAG)."""
+    cores, glue/names.PIECE_WORKERS_TAG)."""
 
     def __init__(self, settings: OrdersSettings, instance: dg.DagsterInstance, log_level: str, parts: int):
         super().__init__(settings, instance, log_level, {"config": {"in_process": {}}}, parts)

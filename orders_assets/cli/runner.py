@@ -12,8 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from orders_assets.glue.assets.orders import retire_sources
-from orders_assets.glue.assets.pieces import piece_plan, piece_run_tags
+
+from orders_assets.glue.assets.pieces import piece_run_tags
+from orders_assets.core.plan.piece_plan import piece_plan
 from orders_assets.core.assemble.assembly import overlap_problem
 from orders_assets.core.errors import InputError
 from orders_assets.core.store.disk import full_disk_error
@@ -25,7 +26,7 @@ from orders_assets.core.report.files import reports_current
 from orders_assets.core.read.sources import scan_landing
 from orders_assets.glue.names import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.cli.launch import DaskLauncher, InProcessLauncher, LaunchedRun, LocalPiecesLauncher
-from orders_assets.glue.partitions import add_partition_keys, order_partition_ranges, source_file_ranges
+from orders_assets.glue.partitions import add_partition_keys, order_partition_ranges, retire_sources, source_file_ranges
 from orders_assets.glue.names import SOURCE_FILES
 from orders_assets.glue.resources import OrdersSettings
 from orders_assets.glue.ui_status import refresh_partition_status

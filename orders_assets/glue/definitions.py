@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from orders_assets.glue.assets.orders import filtered_orders, landing_orders, order_files
+from orders_assets.glue.assets.order_sets import filtered_orders
+from orders_assets.glue.assets.orders import landing_orders, order_files
 from orders_assets.glue.assets.reports import reports_asset, summary
 from orders_assets.glue.checks import (
     filter_values_match_rows,

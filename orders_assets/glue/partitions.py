@@ -120,3 +120,11 @@ def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[Partit
 def range_tags(first: str, last: str) -> dict[str, str]:
     """Run tags that make a run a single-run backfill of the keys from first to last."""
     return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
+    """Forget sources that left the landing folder: staged rows and their file partitions."""
+    for key in keys:
+        store.retire(key)
+        if instance.has_dynamic_partition(SOURCE_FILES, key):
+            instance.delete_dynamic_partition(SOURCE_FILES, key)

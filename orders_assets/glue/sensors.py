@@ -5,7 +5,7 @@ missing (the same core planning as `orders-assets run`; the stage is decided by 
 core/plan/stages.next_stage, and the sensor only retires and turns its keys into run requests):
 1. complete new or changed files (size and time unchanged since the previous tick and, with a
    settle time, unwritten that long; or a `.done` marker) -> their source-file partitions are added and one ingest run per contiguous range; a
-   big file worth cutting (assets/pieces.py) gets a run that cuts it, then, on the next tick, one
+   big file worth cutting (core/plan/piece_plan.py) gets a run that cuts it, then, on the next tick, one
    run per piece, all at once;
 2. when no ingest run is in flight, files gone from the landing folder are retired (their rows
    leave), and the (date, security) partitions whose inputs changed -> single-run backfills of
@@ -23,8 +23,9 @@ import time
 
 import dagster as dg
 
-from orders_assets.glue.assets.orders import retire_sources
-from orders_assets.glue.assets.pieces import piece_plan, piece_run_tags
+
+from orders_assets.glue.assets.pieces import piece_run_tags
+from orders_assets.core.plan.piece_plan import piece_plan
 from orders_assets.glue.names import CUT_TAG, SENSOR_NAME
 from orders_assets.core.assemble.assembly import overlap_problem
 from orders_assets.core.ingest.source import ChunkedSource
@@ -38,7 +39,8 @@ from orders_assets.core.store.atomic import remove_orphan_temporaries
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.settings_lease import conflicting_holder, superseded_since
 from orders_assets.platform.executors import connected_workers
-from orders_assets.glue.partitions import add_partition_keys, order_partition_ranges, range_tags, source_file_ranges
+from orders_assets.glue.partitions import (add_partition_keys, order_partition_ranges, range_tags, retire_sources,
+                                           source_file_ranges)
 from orders_assets.glue.names import SOURCE_FILES
 from orders_assets.glue.resources import OrdersSettings
 from orders_assets.core.read.digests import short_digest
@@ -126,7 +128,7 @@ def _workers(context: dg.SensorEvaluationContext, dask_scheduler: str | None) ->
 
 def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources, settings: OrdersSettings,
                      dask_workers: int | None = None) -> list[dg.RunRequest]:
-    """One run per range of whole files; a big file (assets/pieces.piece_plan, as `run` plans it) is
+    """One run per range of whole files; a big file (core/plan/piece_plan.py, as `run` plans it) is
     first cut by a run of its own, then ingested in one run per piece, each at once."""
     by_key = {source.key: source for source in sources}
     tuning = settings.tuning() if dask_workers is None else None  # this machine's pieces share its cores

@@ -13,7 +13,7 @@ import time
 import dagster as dg
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
-from orders_assets.glue.assets.orders import filtered_orders
+from orders_assets.glue.assets.order_sets import filtered_orders
 
 
 def refresh_partition_status(instance: dg.DagsterInstance) -> float:

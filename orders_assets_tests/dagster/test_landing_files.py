@@ -130,7 +130,7 @@ def test_a_file_removed_as_its_ingest_opens_it_takes_its_earlier_rows_with_it(tm
     """The step already holds the file (the IO manager listed it) when it goes: the ingest's open finds
     nothing. Its earlier version's rows leave the reports in the same run, `run` names it and exits 0,
     and the next run has nothing to do."""
-    from orders_assets.glue.assets import orders
+    from orders_assets.core.plan import ingest_step
     from orders_assets.core.read.reader import LEFT_THE_FOLDER
 
     landing, data = tmp_path / "landing", tmp_path / "data"
@@ -138,7 +138,7 @@ def test_a_file_removed_as_its_ingest_opens_it_takes_its_earlier_rows_with_it(tm
     generate_orders(landing / "a.csv", rows=1_500, days=1, securities=2, seed=71)
     kept = generate_orders(landing / "b.csv", rows=2_500, days=2, securities=3, seed=72)
     command = ["run", "--landing", str(landing), "--data", str(data)]
-    real_ingest = orders.ingest_source
+    real_ingest = ingest_step.ingest_source
 
     def removed_as_it_opens(chunked, store, progress=None):
         if chunked.source.key == "a.csv":
@@ -147,7 +147,7 @@ def test_a_file_removed_as_its_ingest_opens_it_takes_its_earlier_rows_with_it(tm
 
     assert run_command(command)[0] == 0
     generate_orders(landing / "a.csv", rows=1_800, days=1, securities=2, seed=73)  # a new version
-    monkeypatch.setattr(orders, "ingest_source", removed_as_it_opens)
+    monkeypatch.setattr(ingest_step, "ingest_source", removed_as_it_opens)
     status, printed = run_command(command)
     assert status == 0 and f"skipped a.csv: {LEFT_THE_FOLDER}\n" in printed
     summary = json.loads((data / "reports" / "summary.json").read_text())

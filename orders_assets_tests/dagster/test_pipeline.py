@@ -120,7 +120,7 @@ def test_the_backfill_records_its_figures_once_and_each_key_only_its_own(pipelin
 
 
 def test_the_ui_partition_status_is_current_when_the_run_ends(pipeline):
-    from orders_assets.glue.assets.orders import filtered_orders
+    from orders_assets.glue.assets.order_sets import filtered_orders
 
     key = filtered_orders.key
     (record,) = pipeline.instance.get_asset_records([key])

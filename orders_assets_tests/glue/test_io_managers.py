@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orders_assets.glue.assets.orders import filtered_orders
+from orders_assets.glue.assets.order_sets import filtered_orders
 from orders_assets.core.generate import generate_orders
 from orders_assets.glue.io_managers import filtered_orders_input
 from orders_assets.glue.names import FILTERED_ORDERS_IO_MANAGER

@@ -1,44 +1,27 @@
-"""The landing files, their one-pass ingest, and the (date, security) filtered order sets."""
+"""The landing files and their one-pass ingest (order_files): the step's work is core's
+(core/plan/ingest_step.py); this module shows it in Dagster. The order sets are in order_sets.py."""
 
 import os
 import time
 
 import dagster as dg
 
-from orders_assets.glue.console_logger import REFUSED_LOG, REFUSED_METADATA
-from orders_assets.core.store.manifest import Manifest
-from orders_assets.core.assemble.assembly import assemble_partitions
-from orders_assets.core.assemble.sums import exact_decimal_sum
-from orders_assets.core.ingest.source import ChunkedSource, ingest_source
-from orders_assets.core.read.identity import content_digest
-from orders_assets.glue.assets.pieces import cut_in_run, run_piece, with_piece_workers
-from orders_assets.glue.names import (CHUNKED_SOURCE_IO_MANAGER, CUT_TAG, ENGINE_SECONDS, FILTERED_ORDERS,
-                                      INGEST_GROUP, LANDING_GROUP, LANDING_ORDERS, ORDER_FILES, ORDERS_GROUP,
-                                      PIECE_TAG)
-from orders_assets.core.plan.planner import ingested_copies, record_copies, record_refused
-from orders_assets.core.ingest.progress import (
-    DEFAULT_INTERVAL_SECONDS,
-    STAGES,
-    MiB,
-    bottleneck_hint,
-    mb_per_second,
-    peak_rss_bytes,
-)
+from orders_assets.core.ingest.progress import DEFAULT_INTERVAL_SECONDS, mb_per_second
+from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
+from orders_assets.core.plan.ingest_step import (IngestStep, file_line, ingest_each, refusal,
+                                                 settle_copies_and_refusals, settle_gone, time_hint)
 from orders_assets.core.read.reader import LEFT_THE_FOLDER, SourceFormatError, SourceVanishedError
 from orders_assets.core.report.markdown import markdown_text
 from orders_assets.core.store.keys import PartitionKey
+from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.registries import Refusal
+from orders_assets.glue.assets.pieces import cut_in_run, run_piece, with_piece_workers
+from orders_assets.glue.console_logger import REFUSED_LOG, REFUSED_METADATA
 from orders_assets.glue.machine import machine_metadata
-from orders_assets.platform.partition_metadata import add_partition_metadata
-from orders_assets.glue.partitions import (
-    SOURCE_FILES,
-    dagster_key,
-    order_partitions,
-    register_order_partitions,
-    source_file_partitions,
-    store_key,
-)
+from orders_assets.glue.names import (CHUNKED_SOURCE_IO_MANAGER, CUT_TAG, ENGINE_SECONDS, INGEST_GROUP, LANDING_GROUP,
+                                      LANDING_ORDERS, ORDER_FILES, PIECE_TAG)
+from orders_assets.glue.partitions import register_order_partitions, source_file_partitions
 from orders_assets.glue.resources import OrdersSettings, step_lease
 
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
@@ -118,22 +101,24 @@ def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
                         [chunked.source.size for chunked in landing_orders.values()],
                         log=context.log.info, log_every=_progress_seconds())
     try:
+        step = IngestStep(gone=gone)
         if committed_pieces is not None:
-            manifests, refused = [committed_pieces], {}
+            step.manifests.append(committed_pieces)
             watch.file_done(committed_pieces.bytes, committed_pieces)
             _show_file(context, store, committed_pieces.source_key, committed_pieces)
         else:
-            manifests, refused = _ingest_each(context, store, landing_orders, watch, gone)
-        _settle_gone(context, store, gone)
-        copies = _settle_copies_and_refusals(context, store, landing_orders, refused)
-        touched = {PartitionKey.from_text(text) for manifest in manifests for text in manifest.partitions}
+            ingest_each(store, landing_orders, watch, step, lambda key, manifest: _show_file(context, store, key, manifest),
+                        lambda key, refused: context.log.error(f"{key}: {REFUSED_LOG}: {refused.reason}"))
+        _settle_gone(context, store, step.gone)
+        copies = _settle_copies_and_refusals(context, store, landing_orders, step.refused)
+        touched = {PartitionKey.from_text(text) for manifest in step.manifests for text in manifest.partitions}
         register_order_partitions(context.instance, touched)
         engine_seconds = time.perf_counter() - started
         step_figures = watch.finish(engine_seconds)
     finally:
         watch.close()
-    if refused:
-        raise _refused_failure(refused, len(landing_orders))
+    if step.refused:
+        raise _refused_failure(step.refused, len(landing_orders))
     return dg.MaterializeResult(
         metadata={
             "files": len(landing_orders),
@@ -159,9 +144,9 @@ def _ingest_one_piece(context: dg.AssetExecutionContext, settings: OrdersSetting
         manifest = run_piece(context, store, key, with_piece_workers(chunked, context.run.tags),
                              context.run.tags[PIECE_TAG], _progress_seconds())
     except SourceFormatError as error:  # the file changed or broke since it was cut: refused, as one step does
-        refusal = _refusal(key, chunked, error)
-        _settle_copies_and_refusals(context, store, landing_orders, {key: refusal})
-        raise _refused_failure({key: refusal}, 1) from None
+        refused = refusal(key, chunked, error)
+        _settle_copies_and_refusals(context, store, landing_orders, {key: refused})
+        raise _refused_failure({key: refused}, 1) from None
     except SourceVanishedError:
         _settle_gone(context, store, {key: LEFT_THE_FOLDER})
         return None
@@ -174,78 +159,29 @@ def _progress_seconds() -> float:
     return float(os.environ.get(PROGRESS_ENV, DEFAULT_INTERVAL_SECONDS))
 
 
-def _ingest_each(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
-                 watch: IngestWatch, gone: dict[str, str]) -> tuple[list[Manifest], dict[str, Refusal]]:
-    """The files ingested one after another, each shown on its partition as it ends; a file that
-    cannot be read is refused (with the file and rules it was refused under), one that is gone by
-    the time it is opened is added to `gone`, and the others go on."""
-    manifests: list[Manifest] = []
-    refused: dict[str, Refusal] = {}
-    for key, chunked in landing_orders.items():
-        try:
-            manifest = ingest_source(chunked, store, watch.on_block)
-        except SourceVanishedError:
-            gone[key] = LEFT_THE_FOLDER
-            watch.file_done(chunked.source.size, None)
-            continue
-        except SourceFormatError as error:
-            refused[key] = _refusal(key, chunked, error)
-            context.log.error(f"{key}: {REFUSED_LOG}: {refused[key].reason}")
-            watch.file_done(chunked.source.size, None)
-            continue
-        watch.file_done(chunked.source.size, manifest)
-        manifests.append(manifest)
-        _show_file(context, store, key, manifest)
-    return manifests, refused
-
-
 def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Manifest) -> None:
     context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
     if manifest.renamed_columns:
         context.log.warning(f"{key}: its own column(s) renamed where the pipeline adds a column of that "
                             f"name: {manifest.renamed_columns}")
-    context.log.info(
-        f"{key}: {manifest.rows_read:,} rows read, {manifest.rows_kept:,} kept, "
-        f"{manifest.rows_filtered_out:,} filtered out, {manifest.rows_rejected:,} rejected "
-        f"in {manifest.seconds:.1f} s ({manifest.rows_by_path[0]:,} by the compiled pass, "
-        f"{manifest.rows_by_path[1]:,} by the exact path); {_hint(manifest)}"
-    )
+    context.log.info(file_line(key, manifest))
 
 
 def _settle_gone(context: dg.AssetExecutionContext, store, gone: dict[str, str]) -> None:
-    """Files that left the landing folder after the plan: any earlier rows of theirs retired (as the
-    next plan would), each named until the next plan (the run's output reads them), and logged."""
-    if not gone:
-        return
-    for key in gone:
-        store.retire(key)
-    store.write_skipped(store.skipped().with_gone(gone))
+    """Files that left the landing folder after the plan: retired and named (core), and logged."""
+    settle_gone(store, gone)
     for key, reason in sorted(gone.items()):
         context.log.warning(f"{key}: {reason}")
 
 
 def _settle_copies_and_refusals(context: dg.AssetExecutionContext, store, landing_orders: dict[str, ChunkedSource],
                                 refused: dict[str, Refusal]) -> list:
-    """Files whose content turned out to be another's are taken as copies (their rows counted once);
-    the refused files are recorded, so the summary names both."""
-    if not landing_orders:
-        return []
-    rules = next(iter(landing_orders.values())).settings  # resolved once for the step, by the IO manager
-    copies = ingested_copies(store.manifests(), [key for key in landing_orders if key not in refused],
-                             rules.layouts.name_fields,
-                             lambda key, algorithm: content_digest(landing_orders[key].source, algorithm))
-    record_copies(store, copies)
-    record_refused(store, landing_orders, refused)
+    """Copies taken and refusals recorded (core), each copy said in the run's log."""
+    copies = settle_copies_and_refusals(store, landing_orders, refused)
     for key, _fingerprint, original in copies:
         context.log.warning(f"{key}: the same content as {original} (decompressed): taken as a copy, its rows "
                             "not counted twice")
     return copies
-
-
-def _refusal(key: str, chunked: ChunkedSource, error: Exception) -> Refusal:
-    source = chunked.source
-    return Refusal.of(str(error), (key, str(source.path), str(source.location)), source.fingerprint,
-                      chunked.settings.fingerprint_for(key))
 
 
 def _refused_failure(refused: dict[str, Refusal], files: int) -> dg.Failure:
@@ -280,13 +216,6 @@ def _skipped_metadata(store) -> dict:
         f"- {markdown_text(entry['source_file'])}: {markdown_text(entry['reason'])}" for entry in skipped))}
 
 
-def _hint(manifest: Manifest) -> str:
-    stages = manifest.stage_seconds
-    split = ", ".join(f"{stage} {stages[stage]:.1f} s" for stage in STAGES if stage in stages)
-    hint = bottleneck_hint(stages, manifest.seconds, manifest.workers)
-    return f"time per stage (summed over threads): {split}; {hint}"
-
-
 def _run_seconds(context: dg.AssetExecutionContext) -> float:
     """Seconds since this run started (its record's start time), to tell Dagster's share of it."""
     record = context.instance.get_run_record_by_id(context.run.run_id)
@@ -312,91 +241,9 @@ def _file_metadata(manifest: Manifest, store) -> dict:
         "seconds": seconds,
         "throughput_mb_per_s": mb_per_second(manifest.bytes, seconds),
         **{f"{stage}_seconds": value for stage, value in manifest.stage_seconds.items()},
-        "bottleneck": dg.MetadataValue.text(_hint(manifest)),
+        "bottleneck": dg.MetadataValue.text(time_hint(manifest)),
         **({"quarantine": dg.MetadataValue.path(str(store.quarantine_file(manifest.source_key)))}
            if manifest.rows_rejected else {}),
         **({"renamed_columns": dg.MetadataValue.json(manifest.renamed_columns)}
            if manifest.renamed_columns else {}),
     }
-
-
-def partition_metadata(part) -> dict:
-    """One (date, security) key's own figures, exact: money as text, never a float."""
-    return {
-        "dagster/row_count": part.rows,
-        "quantity": part.quantity if isinstance(part.quantity, int) else dg.MetadataValue.text(str(part.quantity)),
-        "value": dg.MetadataValue.text(part.value),
-        "stored_in": dg.MetadataValue.path(str(part.path)) if part.path is not None else dg.MetadataValue.text(
-            "no rows: no file holds this key"),
-        **({} if part.overlap.empty else {
-            "rows_duplicated_across_files": part.overlap.rows_duplicated,
-            "rows_superseded": part.overlap.rows_superseded,
-            "rows_deduplicated": part.overlap.rows_deduplicated,
-            "overlapping_files": dg.MetadataValue.text(", ".join(sorted(
-                {name for pair in part.overlap.pairs for name in pair[:2]} | set(part.overlap.superseded)))),
-        }),
-    }
-
-
-def retire_sources(store, instance: dg.DagsterInstance, keys) -> None:
-    """Forget sources that left the landing folder: staged rows and their file partitions."""
-    for key in keys:
-        store.retire(key)
-        if instance.has_dynamic_partition(SOURCE_FILES, key):
-            instance.delete_dynamic_partition(SOURCE_FILES, key)
-
-
-@dg.asset(
-    name=FILTERED_ORDERS,
-    partitions_def=order_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    deps=[dg.AssetDep(order_files, partition_mapping=dg.AllPartitionMapping())],
-    group_name=ORDERS_GROUP,
-    kinds={"parquet"},
-)
-def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings) -> dg.MaterializeResult:
-    """The filtered order set of each (date, security): by default Centre Point orders in trading hours.
-
-    Built from what the ingest kept of every source file that holds this (date, security), never
-    by reading a source file again. Stored in orders/trade_date=D/orders.parquet (one file per
-    date, rows sorted by security), each row with the source file and line it came from. Each
-    partition shows its own figures: its order events (dagster/row_count: every event of the
-    order set, AMEND and CANCEL rows included, as the contract counts them), quantity, value
-    (exact, as text) and the file that holds its rows.
-
-    The grid is every trade date seen by every security seen; a cell the grid shows as missing is
-    a (date, security) no current file has rows for (a security that did not trade that day, or
-    traded no order of the filter): nothing to build, not a fault.
-    """
-    # Each key gets its own materialization (the UI's partition status) carrying only its own
-    # figures: Dagster copies a step's MaterializeResult metadata into each of them, so the step's
-    # own figures go once per run in an AssetObservation, not 75,000 times. The keys' figures are
-    # added in one pass (platform/partition_metadata.py), at every backfill size.
-    started = time.perf_counter()
-    step_keys = context.partition_keys  # listed once: each access lists the definition's keys again
-    store = settings.store()
-    with step_lease(settings):
-        assembled = assemble_partitions(store, [store_key(key) for key in step_keys],
-                                        workers=settings.tuning().workers)
-    add_partition_metadata(context, {dagster_key(part.key): partition_metadata(part)
-                                     for part in assembled if not part.alongside}, step_keys)
-    for part in assembled:
-        if part.alongside:  # its date's columns changed, so its rows were written again: the UI says so
-            context.log_event(dg.AssetMaterialization(asset_key=context.asset_key, partition=dagster_key(part.key),
-                                                      metadata=partition_metadata(part)))
-    seconds = time.perf_counter() - started
-    orders = sum(part.rows for part in assembled)
-    context.log_event(dg.AssetObservation(asset_key=context.asset_key, metadata={
-        "partitions": len(assembled),
-        "orders": orders,
-        "value": dg.MetadataValue.text(str(exact_decimal_sum(part.value for part in assembled))),
-        "empty_partitions": sum(1 for part in assembled if part.rows == 0),
-        "overlap": dg.MetadataValue.text(store.overlap.text),
-        "rows_duplicated_across_files": sum(part.overlap.rows_duplicated for part in assembled),
-        "rows_superseded": sum(part.overlap.rows_superseded for part in assembled),
-        "rows_deduplicated": sum(part.overlap.rows_deduplicated for part in assembled),
-        "orders_per_s": round(orders / seconds) if seconds else 0,
-        "peak_rss_mib": round(peak_rss_bytes() / MiB, 1),
-        ENGINE_SECONDS: round(seconds, 3),
-    }))
-    return dg.MaterializeResult()

@@ -1,8 +1,8 @@
 """The steps of a big file in pieces: the cut run, and one run per piece (core/ingest/pieces.py).
 
 Who plans them: `orders-assets run` (with or without `--dask`) and the sensor, by the same rule
-(`piece_plan`): a file worth cutting for the steps that can run at once (Dask workers, or the
-machine's `file_pieces`) is cut into one piece per step. Runs carry what their step does in tags (assets/tags.py):
+(core/plan/piece_plan.py): a file worth cutting for the steps that can run at once (Dask workers, or the
+machine's `file_pieces`) is cut into one piece per step. Runs carry what their step does in tags (glue/names.py):
 - CUT_TAG '<pieces>': cut the run's one file and record the cut (the sensor's first step for a
   big file: a tick cannot scan 200 GB within its time limit, a run can); a file that cannot be cut
   after all is ingested whole by the same step;
@@ -13,7 +13,6 @@ machine's `file_pieces`) is cut into one piece per step. Runs carry what their s
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import dagster as dg
 
@@ -23,7 +22,6 @@ from orders_assets.core.ingest.pieces import (
     ingest_piece,
     load_cut,
     pieces_done,
-    recorded_cuts,
 )
 from orders_assets.core.ingest.source import ChunkedSource
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
@@ -31,30 +29,6 @@ from orders_assets.core.machine.tuning import piece_workers
 from orders_assets.core.read.pieces import Piece
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.glue.names import ENGINE_SECONDS, PIECE_TAG, PIECE_WORKERS_TAG
-
-
-@dataclass(frozen=True)
-class PiecePlan:
-    """How the files to ingest go: the pieces of the cut ones, the big ones still to cut, the rest whole."""
-
-    pieces: dict[str, tuple[str, list[Piece]]]
-    to_cut: tuple[str, ...] = ()
-    whole: tuple[str, ...] = ()
-
-
-def piece_plan(store, chunked_by_key: dict[str, ChunkedSource], parts: int, piece_bytes: int,
-               scan: bool) -> PiecePlan:
-    """The rule `run` and the sensor share. With `scan` (the runner) big files are cut here; without
-    (a sensor tick) a big file without a recorded cut is left `to_cut` by a run of its own."""
-    if parts < 2:
-        return PiecePlan({}, whole=tuple(chunked_by_key))
-    if scan:
-        pieces, to_cut = cut_files(store, chunked_by_key, parts, piece_bytes), ()
-    else:
-        pieces, still_to_cut = recorded_cuts(store, chunked_by_key, parts, piece_bytes)
-        to_cut = tuple(still_to_cut)
-    whole = tuple(key for key in chunked_by_key if key not in pieces and key not in to_cut)
-    return PiecePlan(pieces, to_cut, whole)
 
 
 def piece_run_tags(cut_id: str, piece: Piece, shared_workers: int | None) -> dict[str, str]:

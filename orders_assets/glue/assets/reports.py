@@ -10,7 +10,7 @@ import time
 
 import dagster as dg
 
-from orders_assets.glue.assets.orders import filtered_orders
+from orders_assets.glue.assets.order_sets import filtered_orders
 from orders_assets.glue.names import ENGINE_SECONDS, ORDER_FILES, REPORTS_GROUP, SUMMARY
 from orders_assets.core.store import outputs
 from orders_assets.core.assemble.aggregate_files import build_reports, partial_totals, rebucket
