@@ -23,27 +23,20 @@ import time
 
 import dagster as dg
 
-
-from orders_assets.glue.assets.pieces import piece_run_tags
-from orders_assets.core.plan.piece_plan import piece_plan
-from orders_assets.glue.names import CUT_TAG, SENSOR_NAME
 from orders_assets.core.assemble.assembly import overlap_problem
-from orders_assets.core.ingest.source import ChunkedSource
-from orders_assets.core.read.identity import Observation, observations, stable_sources
-from orders_assets.core.plan.planner import ingest_weights, survey_landing
+from orders_assets.core.plan.planner import survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import InFlight, next_stage
-from orders_assets.core.report.files import reports_built_from
+from orders_assets.core.read.identity import Observation, observations, stable_sources
 from orders_assets.core.read.sources import scan_landing
+from orders_assets.core.report.files import reports_built_from
 from orders_assets.core.store.atomic import remove_orphan_temporaries
-from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.settings_lease import conflicting_holder, superseded_since
-from orders_assets.platform.executors import connected_workers
-from orders_assets.glue.partitions import (add_partition_keys, order_partition_ranges, range_tags, retire_sources,
-                                           source_file_ranges)
-from orders_assets.glue.names import SOURCE_FILES
+from orders_assets.glue.names import SENSOR_NAME
+from orders_assets.glue.partitions import retire_sources
 from orders_assets.glue.resources import OrdersSettings
-from orders_assets.core.read.digests import short_digest
+from orders_assets.glue.stage_runs import IngestSplit, ingest_runs, partition_runs, reports_run
+from orders_assets.platform.executors import connected_workers
 
 MINIMUM_INTERVAL_SECONDS = 15
 INTERVAL_ENV = "ORDERS_ASSETS_SENSOR_INTERVAL"
@@ -97,20 +90,19 @@ def landing_sensor(ingest_job: str, partitions_job: str, reports_job: str, jobs:
                            waiting=len(sources) - len(complete))
         retire_sources(store, instance, stage.retire)
         if stage.ingest:
-            requests = _ingest_requests(instance, ingest_job, stage.ingest, sources, settings,
-                                        _workers(context, dask_scheduler))
+            runs = ingest_runs(instance, store, rules, stage.ingest, sources, _ingest_split(settings, context, dask_scheduler),
+                               settings.piece_bytes, scan=False)
         elif stage.partitions:
             problem = overlap_problem(store, stage.snapshot.manifests)  # a dedup column a file lacks: no run can work
             if problem:
                 context.log.error(problem)
                 return dg.SensorResult(skip_reason=problem, cursor=cursor)
-            requests = _partition_requests(instance, partitions_job, list(stage.partitions), stage.snapshot,
-                                           _workers(context, dask_scheduler) or 1)
+            runs = partition_runs(instance, stage.snapshot, list(stage.partitions), _workers(context, dask_scheduler) or 1)
         elif stage.reports:
-            requests = [dg.RunRequest(job_name=reports_job, run_key=f"reports:{stage.reports}")]
+            runs = [reports_run(stage.reports)]
         else:
             return dg.SensorResult(skip_reason=stage.reason, cursor=cursor)
-        return dg.SensorResult(run_requests=requests, cursor=cursor)
+        return dg.SensorResult(run_requests=[run.request() for run in runs], cursor=cursor)
 
     return landing_folder_sensor
 
@@ -126,46 +118,19 @@ def _workers(context: dg.SensorEvaluationContext, dask_scheduler: str | None) ->
     return workers or 1
 
 
-def _ingest_requests(instance: dg.DagsterInstance, job: str, keys: tuple[str, ...], sources, settings: OrdersSettings,
-                     dask_workers: int | None = None) -> list[dg.RunRequest]:
-    """One run per range of whole files; a big file (core/plan/piece_plan.py, as `run` plans it) is
-    first cut by a run of its own, then ingested in one run per piece, each at once."""
-    by_key = {source.key: source for source in sources}
-    tuning = settings.tuning() if dask_workers is None else None  # this machine's pieces share its cores
-    local_workers = tuning.workers if tuning else None
-    parts = tuning.file_pieces if tuning else dask_workers
-    rules = settings.ingest_rules()
-    plan = piece_plan(settings.store(), {key: ChunkedSource(by_key[key], rules) for key in keys}, parts,
-                      settings.piece_bytes, scan=False)
-    add_partition_keys(instance, SOURCE_FILES, [*plan.to_cut, *plan.pieces])
-    requests = [dg.RunRequest(job_name=job, run_key=f"cut:{_digest([key, by_key[key].fingerprint])}:{key}",
-                              tags={**range_tags(key, key), CUT_TAG: str(parts)}) for key in plan.to_cut]
-    requests += [dg.RunRequest(job_name=job, run_key=f"piece:{cut_id}:{piece.index}",
-                               tags={**range_tags(key, key), **piece_run_tags(cut_id, piece, local_workers)})
-                 for key, (cut_id, pieces) in sorted(plan.pieces.items()) for piece in pieces]
-    if not plan.whole:
-        return requests
-    identity = _digest([f"{key}\x1f{by_key[key].fingerprint}" for key in plan.whole])
-    return requests + [dg.RunRequest(job_name=job, run_key=f"ingest:{identity}:{first}", tags=range_tags(first, last))
-                       for first, last in source_file_ranges(instance, ingest_weights(sources, plan.whole),
-                                                             dask_workers or 1)]
-
-
-def _partition_requests(instance: dg.DagsterInstance, job: str, pending: list[PartitionKey], snapshot: StoreSnapshot,
-                        parts: int = 1) -> list[dg.RunRequest]:
-    expected = snapshot.expected_signatures
-    identity = _digest([f"{key.text}\x1f{expected.get(key)}" for key in pending])
-    weights = snapshot.assembly_weights(pending)
-    return [dg.RunRequest(job_name=job, run_key=f"partitions:{identity}:{first}", tags=range_tags(first, last))
-            for first, last in order_partition_ranges(instance, weights, parts)]
+def _ingest_split(settings: OrdersSettings, context: dg.SensorEvaluationContext,
+                  dask_scheduler: str | None) -> IngestSplit:
+    """This machine's pieces share its cores (`file_pieces` at once, each its threads); a cluster's
+    workers take a piece or a range each."""
+    workers = _workers(context, dask_scheduler)
+    if workers is None:
+        tuning = settings.tuning()
+        return IngestSplit(tuning.file_pieces, 1, tuning.workers)
+    return IngestSplit(workers, workers, None)
 
 
 def _in_flight(instance: dg.DagsterInstance, job: str) -> bool:
     return instance.get_runs_count(dg.RunsFilter(job_name=job, statuses=IN_FLIGHT)) > 0
-
-
-def _digest(parts: list[str]) -> str:
-    return short_digest(*parts)
 
 
 def _read_cursor(cursor: str | None) -> dict[str, Observation]:

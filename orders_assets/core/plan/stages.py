@@ -1,4 +1,5 @@
-"""The next stage of the pipeline, decided in one pure function: what the sensor requests.
+"""The next stage of the pipeline, decided in one pure function: what the sensor requests and what
+`orders-assets run` launches next.
 
 From the landing folder's ingest plan, one StoreSnapshot and what is in flight, `next_stage` says
 what comes next: the files to ingest, the sources to retire and the partitions to assemble, the
@@ -42,12 +43,16 @@ class NextStage:
 
 def next_stage(plan: IngestPlan, snapshot: StoreSnapshot, present: Iterable[str], in_flight: InFlight,
                reports_built_from: Callable[[], str | None], inputs_signature: Callable[[StoreSnapshot], str],
-               waiting: int = 0) -> NextStage:
+               waiting: int = 0, reports_without_files: bool = False) -> NextStage:
     """The stage a look at the landing folder (`plan`, the `present` complete files, `waiting` ones
     still growing) and the store (`snapshot`) calls for. `reports_built_from` gives the inputs
     signature the reports on disk were built from (None when any is missing); `inputs_signature` the
     signature reports built from a snapshot would have. Both are called only when the stage is the
-    reports'."""
+    reports'. `reports_without_files`: reports are built even when no file was ingested (the
+    command's page then names the files refused or skipped; the sensor waits for a first file).
+
+    The sensor asks once a tick and requests the stage's runs; `orders-assets run` asks again after
+    each stage's runs end (cli/runner.py), so the order of the stages is this function's alone."""
     if plan.to_ingest:
         return NextStage(snapshot, ingest=plan.to_ingest)
     if in_flight.ingest:
@@ -62,7 +67,7 @@ def next_stage(plan: IngestPlan, snapshot: StoreSnapshot, present: Iterable[str]
     if in_flight.partitions or in_flight.reports:
         return NextStage(snapshot, retire=gone, reason="partition or report run in flight")
     built_from = reports_built_from()
-    if snapshot.manifests or built_from is not None:
+    if snapshot.manifests or built_from is not None or reports_without_files:
         inputs = inputs_signature(snapshot)
         if built_from != inputs:
             return NextStage(snapshot, retire=gone, reports=inputs)
