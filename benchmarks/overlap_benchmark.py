@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions  # noqa: E402
 from orders_assets.core.assemble.overlap import catalog_overlaps  # noqa: E402
 from orders_assets.core.generate import generate_orders, generate_resend  # noqa: E402
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source  # noqa: E402
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.sources import discover_sources  # noqa: E402
 from orders_assets.core.store.order_store import OrderStore  # noqa: E402
 from orders_assets.core.store.overlap_rule import OverlapRule  # noqa: E402

@@ -110,3 +110,31 @@ def test_every_file_the_where_a_change_goes_table_names_exists():
     missing = [name for name in sorted(named) if not any(
         (root / name).exists() for root in (PACKAGE_ROOT, tests, tests / "core", PACKAGE_ROOT.parent))]
     assert len(named) >= 10 and not missing, missing
+
+
+def test_no_module_imports_itself_through_others():
+    """No import cycle between the package's modules, function-local imports included (a cycle is
+    what a lazy import hides until the order of imports changes)."""
+    graph = {module_of(path): imported(path) for path in sorted(PACKAGE_ROOT.rglob("*.py"))}
+    cycles, done = [], set()
+
+    def walk(module: str, trail: list[str]) -> None:
+        if module in trail:
+            cycles.append(trail[trail.index(module):] + [module])
+            return
+        if module in done or module not in graph:
+            return
+        for target in sorted(graph[module]):
+            walk(target, trail + [module])
+        done.add(module)
+
+    for module in sorted(graph):
+        walk(module, [])
+    assert not cycles, "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def test_no_module_is_over_300_lines():
+    """One concern a module: a module past 300 lines is split where its concerns part."""
+    long = {module_of(path): lines for path in sorted(PACKAGE_ROOT.rglob("*.py"))
+            if (lines := len(path.read_text().splitlines())) > 300}
+    assert not long, long

@@ -19,7 +19,8 @@ from orders_assets.core.assemble.assembly import overlap_problem
 from orders_assets.core.errors import InputError
 from orders_assets.core.ingest.pieces import pieces_wanted
 from orders_assets.core.ingest.source import ChunkedSource
-from orders_assets.core.plan.planner import WorkPlan, survey_landing
+from orders_assets.core.plan.planner import survey_landing
+from orders_assets.core.plan.work import WorkPlan
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import InFlight, next_stage
 from orders_assets.core.read.sources import scan_landing

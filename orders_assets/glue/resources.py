@@ -16,7 +16,7 @@ from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, Overla
 from orders_assets.core.errors import InputError
 from orders_assets.core.read.filters import OrderFilter, order_filter_from
 from orders_assets.core.machine.hardware import MachineProfile, detect_profile
-from orders_assets.core.ingest.source import IngestSettings, ingest_rules_from
+from orders_assets.core.ingest.ingest_settings import IngestSettings, ingest_rules_from
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
 from orders_assets.core.store.order_store import OrderStore

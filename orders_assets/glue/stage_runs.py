@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings
+from orders_assets.core.ingest.source import ChunkedSource
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.plan.piece_plan import piece_plan
 from orders_assets.core.plan.planner import ingest_weights
 from orders_assets.core.plan.snapshot import StoreSnapshot

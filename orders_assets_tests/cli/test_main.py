@@ -183,7 +183,7 @@ def test_run_lists_the_landing_folder_and_plans_the_ingest_once(tmp_path, monkey
     the ingest run lists the folder once more, to load its files (a run launched from the UI stands alone)."""
     from orders_assets.core.generate import generate_orders
     from orders_assets.cli import runner
-    from orders_assets.core.plan import planner
+    from orders_assets.core.plan import planner, work
     from orders_assets.core.read import sources
 
     landing, data = tmp_path / "landing", tmp_path / "data"
@@ -200,7 +200,7 @@ def test_run_lists_the_landing_folder_and_plans_the_ingest_once(tmp_path, monkey
         monkeypatch.setattr(module, name, call)
 
     counted(sources, "scan_landing")
-    counted(planner, "scan_landing")
+    counted(work, "scan_landing")
     counted(runner, "scan_landing")
     counted(planner, "plan_ingest")
     assert main(["run", "--landing", str(landing), "--data", str(data)]) == 0

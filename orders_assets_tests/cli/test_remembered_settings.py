@@ -4,7 +4,8 @@ before doing it; every run's last lines name the filter in force."""
 import json
 from datetime import date
 
-from orders_assets.cli.main import main, settings_source
+from orders_assets.cli.main import main
+from orders_assets.cli.run_command import settings_source
 from orders_assets.glue.config_file import folder_config
 from orders_assets.core.generate import generate_orders
 

@@ -26,7 +26,8 @@ from orders_assets.core.assemble.aggregate import (
 )
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials, partial_totals
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report.files import write_report
 from orders_assets.core.read.sources import discover_sources

@@ -8,7 +8,7 @@ import pytest
 
 import orders_assets
 from orders_assets.core.errors import AccountingError, InputError, OrdersAssetsError
-from orders_assets.core.ingest.source import ingest_rules_from
+from orders_assets.core.ingest.ingest_settings import ingest_rules_from
 
 
 def project_exception_classes() -> list[type]:

@@ -13,7 +13,8 @@ from orders_assets.core.assemble.aggregate import build_report, exact_totals
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.invariants import (
     accounting_problems,
     partition_problems,

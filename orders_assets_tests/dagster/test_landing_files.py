@@ -84,7 +84,7 @@ def test_folders_not_walked_are_named_in_the_run_the_step_and_summary_json(tmp_p
 
 def plan_then_remove(settings: OrdersSettings, *removed):
     """The command's plan of the landing folder, then the files removed before any run reads them."""
-    from orders_assets.core.plan.planner import plan_work
+    from orders_assets.core.plan.work import plan_work
 
     rules = settings.ingest_rules()
     planned = plan_work(settings.landing_dir, settings.store(), rules.fingerprint_for, rules.layouts.name_fields)

@@ -23,8 +23,8 @@ import pyarrow.parquet as pq
 
 from orders_assets.core.errors import AccountingError, InputError, StoreError
 from orders_assets.core.ingest.progress import StageClock
-from orders_assets.core.ingest.source import ChunkedSource, Progress, RowCounts, header_parser, stage_blocks, \
-    write_market
+from orders_assets.core.ingest.source import ChunkedSource, Progress, RowCounts, stage_blocks, write_market
+from orders_assets.core.ingest.blocks import header_parser
 from orders_assets.core.read.market import MARKET_FILE, combined
 from orders_assets.core.read.identity import combined_digest
 from orders_assets.core.read.values_seen import filter_values

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.registries import Copy, Refusal
 from orders_assets.core.read.identity import content_digest, digest_algorithm
-from orders_assets.core.read.sources import LandingScan, SkippedFile, SourceFile, scan_landing
+from orders_assets.core.read.sources import LandingScan, SkippedFile, SourceFile
 from orders_assets.core.store.keys import PartitionKey
 
 @dataclass(frozen=True)
@@ -266,21 +266,6 @@ def assembly_weights(manifests: Iterable[Manifest], keys: Iterable[PartitionKey]
     return {key: max(1, rows.get(PartitionKey(*key).text, 0)) for key in keys}
 
 
-@dataclass(frozen=True)
-class WorkPlan:
-    """Everything a run would do, known before any run is launched."""
-
-    ingest: IngestPlan
-    pending_partitions: int
-    reports_missing: bool
-    scan: LandingScan
-    """The listing the plan was made from: the runs that carry it out do not list the folder again."""
-
-    @property
-    def nothing_to_do(self) -> bool:
-        return self.ingest.nothing_new and not self.pending_partitions and not self.reports_missing
-
-
 def survey_landing(store, scan: LandingScan, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
                    rehash: bool = False, eligible: Iterable[SourceFile] | None = None,
                    manifests: Iterable[Manifest] | None = None) -> IngestPlan:
@@ -297,17 +282,3 @@ def survey_landing(store, scan: LandingScan, fingerprint_for: FingerprintFor, na
     apply_identity(store, plan, present)
     record_skipped(store, scan.skipped, present)
     return plan
-
-
-def plan_work(landing, store, fingerprint_for: FingerprintFor, name_fields: NameFields = lambda _key: {},
-              rehash: bool = False, scan: LandingScan | None = None) -> WorkPlan:
-    """The work a run of `landing` into `store` has to do (survey_landing, then the partitions and
-    reports behind); `scan` spares listing the folder again when the caller has it."""
-    from orders_assets.core.plan.snapshot import StoreSnapshot
-    from orders_assets.core.report.files import reports_current
-
-    scan = scan if scan is not None else scan_landing(landing)
-    snapshot = StoreSnapshot.of(store)
-    ingest = survey_landing(store, scan, fingerprint_for, name_fields, rehash, manifests=snapshot.manifests)
-    reports_missing = not reports_current(store, list(snapshot.manifests), snapshot.catalog_table)
-    return WorkPlan(ingest, len(snapshot.pending_partitions()), reports_missing, scan)

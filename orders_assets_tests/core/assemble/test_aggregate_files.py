@@ -10,7 +10,8 @@ from orders_assets.core.assemble.aggregate_files import load_partials, rebucket,
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.errors import AccountingError
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets_tests.conftest import assert_report_equals

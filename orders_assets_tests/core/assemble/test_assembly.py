@@ -16,7 +16,8 @@ from orders_assets.core.assemble.assembly import (
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.store.atomic import atomic_write_json
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
 

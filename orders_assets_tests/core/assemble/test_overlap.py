@@ -15,7 +15,8 @@ from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.assemble.overlap import drop_later_copies, overlap_totals
 from orders_assets.core.store.overlap_rule import OverlapRule, file_order
 from orders_assets.core.generate import generate_orders, generate_resend
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.schema import REPORT_NAMES

@@ -19,7 +19,8 @@ from orders_assets.core.assemble.date_writer import staged_rows
 from orders_assets.core.assemble.partial_kernel import compiled_partials
 from orders_assets.core.assemble.sums import EXACT
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
 

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.reader import MAX_ROW_BYTES, SourceFormatError, SourceVanishedError
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.atomic import OutputWriteError

@@ -15,7 +15,8 @@ from orders_assets.core.errors import StoreError
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest import pieces as pieces_module
 from orders_assets.core.ingest.pieces import commit_pieces, cut_files, ingest_piece, load_cut, pieces_done
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read import identity
 from orders_assets.core.read.pieces import block_starts, pieces_at
 from orders_assets.core.read.sources import discover_sources

@@ -6,7 +6,8 @@ import threading
 import pytest
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.ingest.progress import (
     PROGRESS_FOLDER,
     ProgressMonitor,

@@ -4,7 +4,8 @@ import json
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.progress import STAGES, latest_progress
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.ingest.watch import RUN_PREFIX, TOTALS, IngestWatch, progress_file
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore

@@ -3,7 +3,8 @@ refused with its reason, one found gone, one taken as a copy, and the store says
 import gzip
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings
+from orders_assets.core.ingest.source import ChunkedSource
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.ingest.watch import IngestWatch, progress_file
 from orders_assets.core.plan.ingest_step import (IngestStep, file_line, ingest_each, settle_copies_and_refusals,
                                                  settle_gone)

@@ -5,7 +5,8 @@ import shutil
 
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.plan.planner import IngestPlan, survey_landing
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import InFlight, next_stage

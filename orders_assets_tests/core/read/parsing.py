@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from orders_assets.core.ingest.source import IngestSettings, parsed_blocks
+from orders_assets.core.ingest.blocks import parsed_blocks
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.sources import discover_sources
 
 HEADER = "order_id,timestamp,security_code,participant_id,side,order_type,price,quantity,event"

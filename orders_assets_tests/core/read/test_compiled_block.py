@@ -12,7 +12,9 @@ import pytest
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.ingest.pieces import commit_pieces, ingest_piece
-from orders_assets.core.ingest.source import COMPILED, EXACT, ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import COMPILED, EXACT
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read import compiled_block, row_kernel
 from orders_assets.core.read.reader import SourceFormatError
 from orders_assets.core.read.sources import discover_sources
@@ -141,7 +143,7 @@ def test_the_kernel_reads_a_block_at_any_address_alike(tmp_path):
     eight addresses of a word, and blocks shorter than a word, give the same rows."""
     path = tmp_path / "orders.csv"
     path.write_bytes(b"order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n")
-    from orders_assets.core.ingest.source import header_parser
+    from orders_assets.core.ingest.blocks import header_parser
     from orders_assets.core.read.filters import OrderFilter
 
     [source] = discover_sources(tmp_path)
@@ -323,7 +325,7 @@ def written(rows: int, kept: int, out: tuple) -> tuple:
 def test_the_kernel_equals_its_plain_python_reference(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_bytes(b"order_id,timestamp,security_code,participant_id,side,order_type,price,quantity\n")
-    from orders_assets.core.ingest.source import header_parser
+    from orders_assets.core.ingest.blocks import header_parser
     from orders_assets.core.read.filters import OrderFilter
 
     [source] = discover_sources(tmp_path)

@@ -5,7 +5,8 @@ import shutil
 
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.read.identity import Observation, content_digest, observations, stable_sources
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.plan.planner import apply_identity, plan_ingest
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore

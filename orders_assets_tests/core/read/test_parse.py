@@ -3,7 +3,8 @@
 import pyarrow as pa
 import pytest
 
-from orders_assets.core.ingest.source import IngestSettings, parsed_blocks
+from orders_assets.core.ingest.blocks import parsed_blocks
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.amounts import decimal_prices
 from orders_assets.core.read.reader import SourceFormatError
 from orders_assets.core.read.sources import discover_sources

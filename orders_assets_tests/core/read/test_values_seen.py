@@ -6,7 +6,8 @@ from collections import Counter
 import pytest
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.read.values_seen import LISTED, added, filter_value_rows, listed_values

@@ -6,7 +6,8 @@ import tracemalloc
 import zipfile
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.identity import DIGEST_CHUNK, content_digest
 from orders_assets.core.read.pieces import can_be_cut
 from orders_assets.core.read.sources import scan_landing

@@ -16,7 +16,8 @@ from orders_assets.core.store import date_files
 from orders_assets.core import schema
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.invariants import partition_problems
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.atomic import remove_orphan_temporaries

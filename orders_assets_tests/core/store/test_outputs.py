@@ -21,7 +21,8 @@ from orders_assets.core.assemble.assembly import assemble_partitions, pending_pa
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.store.atomic import TEMP_PREFIX, OutputWriteError, atomic_write_parquet
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report.market_share import build_market_share
 from orders_assets.core.report.files import reports_complete, reports_current, write_report

@@ -3,7 +3,8 @@ the layout's (and the contract's) columns, and a first line that is a header is 
 import pytest
 
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.read.layout.load import load_layout
 from orders_assets.core.read.layout.model import LayoutChoice, LayoutRule

@@ -18,7 +18,8 @@ from orders_assets.core.assemble.assembly import assemble_partitions, pending_pa
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.generate import generate_orders
-from orders_assets.core.ingest.source import ChunkedSource, IngestSettings, ingest_source
+from orders_assets.core.ingest.source import ChunkedSource, ingest_source
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read.layout.model import CANONICAL, LayoutChoice, LayoutRule, rules_reading_no_file
 from orders_assets.core.read.layout.apply import to_canonical
 from orders_assets.core.read.layout.document import layout_from_document
