@@ -88,7 +88,7 @@ def test_the_versions_architecture_md_gives_are_the_codes():
     from orders_assets.core import schema
     from orders_assets.core.report.summary import SUMMARY_VERSION
     from orders_assets.core.store.manifest import MANIFEST_VERSION
-    from orders_assets.core.store.order_store import REPORTS_RELEASE
+    from orders_assets.core.store.signature import REPORTS_RELEASE
     from orders_assets.core.store.registries import REGISTRY_VERSION
 
     text = " ".join(ARCHITECTURE.read_text().split())
@@ -133,8 +133,15 @@ def test_no_module_imports_itself_through_others():
     assert not cycles, "\n".join(" -> ".join(cycle) for cycle in cycles)
 
 
+ONE_PIECE = {"orders_assets.core.read.row_kernel": (
+    "the compiled pass's kernel: Numba caches a function's machine code keyed by its own module's file, so a "
+    "kernel whose inlined field rules lived in another module would run stale code after that module changed")}
+"""Modules kept whole past 300 lines, with why."""
+
+
 def test_no_module_is_over_300_lines():
-    """One concern a module: a module past 300 lines is split where its concerns part."""
+    """One concern a module: a module past 300 lines is split where its concerns part (ONE_PIECE:
+    the exceptions, each with its reason)."""
     long = {module_of(path): lines for path in sorted(PACKAGE_ROOT.rglob("*.py"))
             if (lines := len(path.read_text().splitlines())) > 300}
-    assert not long, long
+    assert set(long) == set(ONE_PIECE), long

@@ -33,7 +33,7 @@ def run_command(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.core.read.sources import scan_landing
     from orders_assets.core.store.atomic import remove_orphan_temporaries
     from orders_assets.core.store.disk import data_folder_problem
-    from orders_assets.core.store.order_store import folders_problem
+    from orders_assets.core.store.folders import folders_problem
     from orders_assets.glue.resources import OrdersSettings
 
     started = time.perf_counter()

@@ -36,7 +36,7 @@ def ui_problem(landing: Path, data: Path, config: Path | None, port: int) -> str
     """Why the UI cannot start with these arguments, or None (checked before anything starts)."""
     from orders_assets.glue.config_file import load_settings_overrides
     from orders_assets.core.store.disk import data_folder_problem
-    from orders_assets.core.store.order_store import folders_problem
+    from orders_assets.core.store.folders import folders_problem
 
     if not landing.is_dir():
         return f"landing folder {landing} does not exist: create it, or name the folder your files land in"

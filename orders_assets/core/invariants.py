@@ -15,10 +15,10 @@ import pyarrow.compute as pc
 from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import sorted_by_keys
+from orders_assets.core.assemble.report_tables import sorted_by_keys
 from orders_assets.core.assemble.overlap import catalog_overlaps
 from orders_assets.core.assemble.sums import exact_decimal_sum, exact_total
-from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
+from orders_assets.core.read.header import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.order_store import OrderStore
 
 PARTITION_COLUMNS = (*schema.CANONICAL_COLUMNS, SOURCE_LINE, schema.HOUR, SOURCE_FILE)

@@ -24,7 +24,7 @@ from orders_assets.glue.checks import (
 )
 from orders_assets.glue.config_file import load_settings_overrides, settings_file
 from orders_assets.glue.console_logger import console_logger
-from orders_assets.core.store.order_store import folders_problem
+from orders_assets.core.store.folders import folders_problem
 from orders_assets.platform.executors import dask_scheduler_from, executor_for
 from orders_assets.glue.io_managers import chunked_source_io_manager, filtered_orders_input
 from orders_assets.glue.machine import MachineTags

@@ -16,14 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import (
-    build_report,
-    combine_partials,
-    order_values,
-    exact_totals,
-    json_amount,
-    partial_aggregates,
-)
+from orders_assets.core.assemble.aggregate import combine_partials, order_values, exact_totals, json_amount, partial_aggregates
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials, partial_totals
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
@@ -32,7 +26,7 @@ from orders_assets.core.invariants import partition_problems, report_problems
 from orders_assets.core.report.files import write_report
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.core.report.summary import build_summary
+from orders_assets.core.report.summary_build import build_summary
 
 EDGES = schema.DEFAULT_SIZE_EDGES
 

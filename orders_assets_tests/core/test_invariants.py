@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import build_report, exact_totals
+from orders_assets.core.assemble.aggregate import exact_totals
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.generate import generate_orders
@@ -24,7 +25,8 @@ from orders_assets.core.invariants import (
     totals_problems,
 )
 from orders_assets.core.report.files import write_report
-from orders_assets.core.report.summary import build_summary, read_summary, write_summary
+from orders_assets.core.report.summary import read_summary, write_summary
+from orders_assets.core.report.summary_build import build_summary
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.atomic import atomic_write_json
 from orders_assets.core.store.order_store import OrderStore

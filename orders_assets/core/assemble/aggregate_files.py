@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 
 from orders_assets.core import schema
 from orders_assets.core.schema import PARTIALS_VERSION
-from orders_assets.core.assemble.aggregate import GROUPING, PARTIAL_SCHEMA, ReportPieces, combine_partials, \
-    common_partial_schema, conform_partials, exact_totals, partial_aggregates
+from orders_assets.core.assemble.aggregate import GROUPING, PARTIAL_SCHEMA, combine_partials, common_partial_schema, conform_partials, exact_totals, partial_aggregates
+from orders_assets.core.assemble.report_tables import ReportPieces
 from orders_assets.core.assemble.sums import exact_decimal_sum
 from orders_assets.core.assemble.date_writer import CHUNK_ROWS
 from orders_assets.core.machine.parallel import in_order

@@ -18,14 +18,8 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.assemble import aggregate_files, date_writer, overlap
-from orders_assets.core.assemble.aggregate import (
-    BY_PARTICIPANT,
-    GROUPING,
-    PARTIAL_SCHEMA,
-    conform_partials,
-    decimal_text,
-    summed_metrics,
-)
+from orders_assets.core.assemble.aggregate import BY_PARTICIPANT, GROUPING, PARTIAL_SCHEMA, conform_partials, decimal_text
+from orders_assets.core.assemble.aggregate import summed_metrics
 from orders_assets.core.assemble.date_writer import Contribution
 from orders_assets.core.assemble.overlap import PartitionOverlap
 from orders_assets.core.errors import InputError

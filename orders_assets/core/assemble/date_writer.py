@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate import partial_aggregates, quantity_decimals
-from orders_assets.core.read.parse import ADDED_COLUMNS, SOURCE_FILE, SOURCE_LINE
+from orders_assets.core.read.header import ADDED_COLUMNS, SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store import date_files, outputs
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
+from orders_assets.core.read.header import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.store.overlap_rule import DEDUP, LATEST_PER_DATE, OverlapRule, file_order
 
 RANK = "__file_rank"

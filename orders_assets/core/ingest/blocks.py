@@ -62,6 +62,7 @@ class FilteredBlock:
     market: pa.Table | None = None
     """The valid rows' totals by (trade date, security, order type), kept or not (core/read/market.py)."""
 
+
 @dataclass(frozen=True)
 class BlockUnit:
     """One block of a file for a worker: CSV rows (`raw`) and its file's parser, with the compiled
@@ -76,6 +77,7 @@ class BlockUnit:
         """The block by the exact path."""
         return self.parsed if self.parsed is not None else self.parser.parse(self.raw)
 
+
 def compiled_block(unit: BlockUnit, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
     """A CSV block read by the compiled pass, the rows it defers by the exact path and this filter."""
     def exact(parsed: ParsedBlock) -> tuple[pa.Table, int, tuple[int, ...], SeenValues, pa.Table]:
@@ -87,6 +89,7 @@ def compiled_block(unit: BlockUnit, bytes_done: int, order_filter: OrderFilter) 
                          rows_filtered_out=rows.rows_filtered_out, rows_not_orders=0, bytes_done=bytes_done,
                          filtered_by=rows.filtered_by, rows_compiled=rows.rows_read - rows.rows_exact,
                          values_seen=rows.values_seen, market=rows.market)
+
 
 def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter) -> FilteredBlock:
     mask, causes, candidates = kept_mask_and_causes(parsed.rows, order_filter)
@@ -107,11 +110,13 @@ def filter_block(parsed: ParsedBlock, bytes_done: int, order_filter: OrderFilter
         market=_market(parsed.rows),
     )
 
+
 def _market(rows: pa.Table) -> pa.Table:
     """The parsed block's valid rows totalled by trade date, security and order type (market.py)."""
     local = rows[LOCAL_TIME]
     return block_totals(pc.cast(local, pa.date32()), rows[schema.SECURITY_CODE], rows[schema.ORDER_TYPE],
                         decimal_prices(rows.select([schema.PRICE]))[schema.PRICE], rows[schema.QUANTITY])
+
 
 def block_parsers(source: SourceFile, settings: IngestSettings, digest_out: list[str] | None = None,
                   renamed_out: dict[str, str] | None = None) -> Iterator[tuple[BlockUnit, int]]:
@@ -147,15 +152,18 @@ fields gathered from it, are read while still in cache. Measured on the 2 GB fil
 436 MB/s, 8 MiB 470, 4 MiB 481-517, 2 MiB 487, 1 MiB 413 (per-block costs take over). The exact
 path keeps the tuning's blocks (Arrow's CSV reader: 264 MB/s at 16 MiB, 234 at 4 MiB)."""
 
+
 def block_size(settings: IngestSettings, plan: CompiledPlan | None) -> int:
     """The bytes of a block for the path that reads the file's rows."""
     return settings.block_bytes if plan is None else min(settings.block_bytes, COMPILED_BLOCK_BYTES)
+
 
 def _plan(parser: RowParser, settings: IngestSettings) -> CompiledPlan | None:
     """The compiled pass's plan for a file's rows, None when the exact path reads them all."""
     if settings.engine == EXACT:
         return None
     return compiled_plan(parser, settings.order_filter, settings.quantity_decimals)
+
 
 def _parser_maker(source: SourceFile, settings: IngestSettings,
                   renamed_out: dict[str, str] | None) -> Callable[[list[str]], RowParser]:
@@ -167,6 +175,7 @@ def _parser_maker(source: SourceFile, settings: IngestSettings,
             renamed_out.update(parser.renamed)
         return parser
     return parser_for
+
 
 def header_parser(source: SourceFile, settings: IngestSettings,
                   renamed_out: dict[str, str] | None = None) -> RowParser:
@@ -180,6 +189,7 @@ def header_parser(source: SourceFile, settings: IngestSettings,
     else:
         header = list(layout.column_names)
     return _parser_maker(source, settings, renamed_out)(header)
+
 
 def piece_parsers(source: SourceFile, settings: IngestSettings, piece: Piece, segments_out: list[str] | None = None,
                   renamed_out: dict[str, str] | None = None) -> Iterator[tuple[BlockUnit, int]]:
@@ -200,10 +210,12 @@ def piece_parsers(source: SourceFile, settings: IngestSettings, piece: Piece, se
         if segments_out is not None:
             segments_out.extend(stream.segments())
 
+
 def parsed_blocks(source: SourceFile, settings: IngestSettings) -> Iterator[tuple[ParsedBlock, int]]:
     """Validated blocks of a source, one after the other, with the bytes consumed so far."""
     for unit, bytes_done in block_parsers(source, settings):
         yield unit.parse(), bytes_done
+
 
 def _parquet_blocks(source: SourceFile, parser_for: Callable[[list[str]], RowParser],
                     block_bytes: int, piece: Piece | None = None) -> Iterator[tuple[RowParser, ParsedBlock, int]]:

@@ -21,6 +21,7 @@ DEFAULT_STAGE_BYTES = 64 << 20
 ENGINE_ENV = "ORDERS_ASSETS_ENGINE"
 """compiled (the default) or exact: which path reads the rows of files in the contract's layout."""
 
+
 @dataclass(frozen=True)
 class IngestSettings:
     order_filter: OrderFilter = field(default_factory=OrderFilter)
@@ -48,6 +49,7 @@ class IngestSettings:
         quantity decimals. A file ingested under another value is ingested again."""
         return ingest_fingerprint(self.order_filter, self.layouts.layout_for(source_key), self.quantity_decimals)
 
+
 def ingest_rules_from(values: dict) -> IngestSettings:
     """Filter, layouts and quantity decimals from settings values (default sizing): enough to plan."""
     decimals = values.get("quantity_decimals", 0)
@@ -55,6 +57,7 @@ def ingest_rules_from(values: dict) -> IngestSettings:
         raise ValueError(f"quantity_decimals: {decimals!r} is not a whole number from 0 to {MAX_QUANTITY_DECIMALS}")
     return IngestSettings(order_filter=order_filter_from(values), layouts=layout_choice_from(values.get("layouts") or []),
                           quantity_decimals=decimals)
+
 
 def ingest_fingerprint(order_filter: OrderFilter, layout: Layout, quantity_decimals: int) -> str:
     """The filter's fingerprint alone for canonical files with whole quantities (as before layouts)."""

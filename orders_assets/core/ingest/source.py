@@ -43,7 +43,6 @@ from orders_assets.core.ingest.blocks import (BlockUnit, FilteredBlock, block_pa
                                              piece_parsers)
 
 
-
 @dataclass
 class RowCounts:
     rows_read: int = 0

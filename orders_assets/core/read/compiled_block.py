@@ -12,10 +12,8 @@ never touches it. The counts say which path read how many rows.
 """
 from __future__ import annotations
 
-import functools
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone as utc_zone
 
 import numpy as np
 import pyarrow as pa
@@ -24,11 +22,13 @@ import pyarrow.compute as pc
 from orders_assets.core import schema
 from orders_assets.core.read import row_kernel as kernel
 from orders_assets.core.read.filters import OrderFilter, micros_of_day
-from orders_assets.core.read import market_kernel
-from orders_assets.core.read.parse import QUARANTINE_SCHEMA, SOURCE_LINE, ParsedBlock, RowParser
+from orders_assets.core.read.parse import QUARANTINE_SCHEMA, ParsedBlock, RowParser
+from orders_assets.core.read.header import SOURCE_LINE
 from orders_assets.core.read.reader import RawBlock
 from orders_assets.core.read.timestamps import TIMESTAMP_UNIT, _assume_local, timestamp_type
 from orders_assets.core.read.values_seen import SeenValues, added, counted
+from orders_assets.core.read.compiled_market import block_market, market_outputs
+from orders_assets.core.read.wall_times import nonexistent_wall_times
 
 ROLES = {schema.ORDER_ID: kernel.ORDER_ID, schema.TIMESTAMP: kernel.TIMESTAMP, schema.SECURITY_CODE: kernel.SECURITY,
          schema.PARTICIPANT_ID: kernel.PARTICIPANT, schema.SIDE: kernel.SIDE, schema.ORDER_TYPE: kernel.ORDER_TYPE,
@@ -98,7 +98,7 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
         seen.update(counted(schema.PARTICIPANT_ID, kept_table[schema.PARTICIPANT_ID]))
     kept_table, participant_out = _participants(kept_table, plan.participants)
     rejects = _rejects(block.data, plan, verdicts, reasons, lines, starts, stops, found)
-    market = _market(data, block.data, verdicts, out)
+    market = block_market(data, block.data, verdicts, out)
     filtered = (int(np.count_nonzero(verdicts == kernel.FILTERED_TYPE)),
                 int(np.count_nonzero(verdicts == kernel.FILTERED_SESSION)), participant_out)
     deferred = np.flatnonzero(verdicts == kernel.DEFERRED)
@@ -127,7 +127,7 @@ def scanned(data: np.ndarray, first_line: int, plan: CompiledPlan, scan=kernel.s
     `scan` is the kernel (its plain-Python reference, scan_rows.py_func, in the tests)."""
     capacity = (kernel.count_lines(data) if lines is None else lines) + 1
     out = _outputs(capacity, plan.roles.size) + _filter_type_outputs(capacity, plan.type_offsets.size - 1) + \
-        _market_outputs(capacity)
+        market_outputs(capacity)
     words, head = kernel.aligned_words(data)
     rows, kept = scan(data, words, head, first_line, plan.roles, plan.gaps, plan.types, plan.type_offsets,
                       plan.session[0], plan.session[1], *out)
@@ -149,39 +149,6 @@ def _filter_type_outputs(capacity: int, filter_types: int) -> tuple:
     leave out (written for those rows only), the valid rows of each of the filter's types."""
     return (np.empty(capacity, dtype=np.int64), np.empty(capacity, dtype=np.int64),
             np.zeros(max(1, filter_types), dtype=np.int64))
-
-
-def _market_outputs(capacity: int) -> tuple:
-    """The kernel's outputs for the market's totals, at each valid row's index: wall time, price x 10^4,
-    quantity, and the security's field (the order type's is in the type outputs)."""
-    return tuple(np.empty(capacity, dtype=np.int64) for _ in range(5))
-
-
-def valid_rows(verdicts: np.ndarray) -> np.ndarray:
-    """Where the kernel judged a row valid, kept or filtered out (row_kernel.LAST_VALID)."""
-    return verdicts <= kernel.LAST_VALID
-
-
-def _market(data: np.ndarray, raw: bytes, verdicts: np.ndarray, out: tuple) -> pa.Table:
-    """The block's valid rows (those the kernel judged) totalled by trade date, security and order
-    type, by the compiled grouping (market_kernel.py): exact integer sums, a small table a block."""
-    rows = verdicts.size
-    walls, prices, quantities, security_starts, security_stops = (array[:rows] for array in out[14:19])
-    type_starts, type_stops = out[11][:rows], out[12][:rows]  # read where valid only (the others are unset)
-    first, days, orders, quantity_words, value_words = market_kernel.grouped(
-        data, valid_rows(verdicts), walls, prices, quantities, security_starts, security_stops,
-        type_starts, type_stops)
-    count = first.size
-    text = [[raw[start:stop].decode("utf-8") for start, stop in zip(starts[first].tolist(), stops[first].tolist())]
-            for starts, stops in ((security_starts, security_stops), (type_starts, type_stops))]
-    return pa.table({
-        schema.TRADE_DATE: pa.array(days.astype(np.int32), pa.date32()),
-        schema.SECURITY_CODE: pa.array(text[0], pa.string()),
-        schema.ORDER_TYPE: pa.array(text[1], pa.string()),
-        "orders": pa.array(orders, pa.int64()),
-        "quantity": pa.Array.from_buffers(pa.decimal256(76, 0), count, [None, pa.py_buffer(quantity_words)]),
-        "value": pa.Array.from_buffers(pa.decimal256(76, schema.PRICE_SCALE), count, [None, pa.py_buffer(value_words)]),
-    })
 
 
 def _types_seen(data: np.ndarray, raw: bytes, plan: CompiledPlan, rows: int, verdicts: np.ndarray,
@@ -297,41 +264,3 @@ def _in_line_order(table: pa.Table, column: str) -> pa.Table:
     return table.take(pc.sort_indices(table[column])) if table.num_rows else table
 
 
-@functools.lru_cache(maxsize=32)
-def nonexistent_wall_times(timezone: str) -> np.ndarray:
-    """The zone's wall times that do not exist (the hour skipped when clocks go forward), years
-    kernel.FIRST_YEAR to LAST_YEAR, as sorted [start, end) pairs of microseconds since 1970.
-
-    The zone's offsets come from Arrow's time-zone database, the one the exact path judges by
-    (assume_timezone): taken at every UTC midnight in one call, then, where a day's offset differs
-    from the day before, narrowed to the hour, the minute and the second of the change."""
-    first = int((datetime(kernel.FIRST_YEAR - 1, 12, 30, tzinfo=utc_zone.utc) - EPOCH).total_seconds())
-    last = int((datetime(kernel.LAST_YEAR + 1, 1, 2, tzinfo=utc_zone.utc) - EPOCH).total_seconds())
-    midnights = np.arange(first, last + 1, 86_400, dtype=np.int64)
-    offsets = _utc_offsets(midnights, timezone)
-    gaps = []
-    for day in np.flatnonzero(offsets[1:] != offsets[:-1]) + 1:
-        before, after = int(offsets[day - 1]), int(offsets[day])
-        change = _first_change(int(midnights[day - 1]), before, timezone)
-        if after > before:  # clocks went forward: the wall times [change + before, change + after) never show
-            gaps.append(((change + before) * 1_000_000, (change + after) * 1_000_000))
-    return np.array(gaps, dtype=np.int64).reshape(-1, 2)
-
-
-def _utc_offsets(seconds: np.ndarray, timezone: str) -> np.ndarray:
-    """The zone's UTC offset, in seconds, at each instant (seconds since 1970)."""
-    instants = pa.array(seconds * 1_000_000, pa.timestamp("us", tz=timezone))
-    local = pc.local_timestamp(instants).cast(pa.int64()).to_numpy()
-    return (local - seconds * 1_000_000) // 1_000_000
-
-
-def _first_change(start: int, offset: int, timezone: str) -> int:
-    """The first second after `start` at which the zone's offset is no longer `offset` (within a day)."""
-    for step, span in ((3_600, 86_400), (60, 3_600), (1, 60)):
-        candidates = np.arange(start + step, start + span + 1, step, dtype=np.int64)
-        changed = np.flatnonzero(_utc_offsets(candidates, timezone) != offset)
-        start = int(candidates[changed[0]]) - step
-    return start + 1
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=utc_zone.utc)

@@ -17,8 +17,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import compacted, concatenated, finished_report, order_values, \
-    size_buckets, summed_metrics
+from orders_assets.core.assemble.aggregate import order_values, size_buckets
+from orders_assets.core.assemble.aggregate import summed_metrics
+from orders_assets.core.assemble.report_tables import compacted, concatenated, finished_report
 from orders_assets.core.assemble.aggregate_files import published_dates
 from orders_assets.core.assemble.date_writer import CHUNK_ROWS
 from orders_assets.core.assemble.sums import summable

@@ -20,7 +20,6 @@ manifest is switched last, so a crash leaves either the old state or the new one
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import uuid
 from pathlib import Path
@@ -29,9 +28,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from orders_assets.core.schema import DEFAULT_SIZE_EDGES, PARTIALS_VERSION
-from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
-from orders_assets.core.read.digests import short_digest
+from orders_assets.core.schema import DEFAULT_SIZE_EDGES
+from orders_assets.core.store.overlap_rule import OverlapRule
 from orders_assets.core.read.market import MARKET_FILE
 from orders_assets.core.read.parse import QUARANTINE_SCHEMA
 from orders_assets.core.read.sources import storage_id
@@ -44,16 +42,12 @@ from orders_assets.core.store.manifest import Manifest
 from orders_assets.core.store.manifest_cache import forget_manifests_except, read_manifest
 from orders_assets.core.store.outputs import is_local, local_path, output_root
 from orders_assets.core.store.quarantine import read_quarantine, reasons_in_file
-from orders_assets.core.store.registries import Duplicates, Refusal, Skipped
 from orders_assets.core.store.rejected_rule import RejectedRule
+from orders_assets.core.store.registry_files import RegistryFiles
+from orders_assets.core.store.signature import inputs_signature
 
 
-REPORTS_RELEASE = 2
-"""The reports a release builds: 2 added market_share. Part of the reports' inputs signature, so a
-data folder built by an earlier release builds the new reports on its next run."""
-
-
-class OrderStore:
+class OrderStore(RegistryFiles):
     """Paths and atomic updates of one work area, and the roots of its published outputs."""
 
     def __init__(self, data_dir: Path | str, output_url: str | None = None, overlap: OverlapRule | None = None,
@@ -236,68 +230,11 @@ class OrderStore:
         if manifest is not None and manifest.fingerprint != fingerprint:
             atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(fingerprint=fingerprint).to_json())
 
-    @property
-    def duplicates_file(self) -> Path:
-        return self.state / "duplicates.json"
-
-    def duplicates(self) -> Duplicates:
-        """Files in the landing folder whose content is already ingested under another name."""
-        if not self.duplicates_file.exists():
-            return Duplicates()
-        return Duplicates.from_json(json.loads(self.duplicates_file.read_text()), where=str(self.duplicates_file))
-
-    def write_duplicates(self, registry: Duplicates) -> None:
-        atomic_write_json(self.duplicates_file, registry.to_json())
-
-    @property
-    def skipped_file(self) -> Path:
-        return self.state / "skipped.json"
-
-    def skipped(self) -> Skipped:
-        """What the last look at the landing folder did not read, and the files the ingest refused."""
-        if not self.skipped_file.exists():
-            return Skipped()
-        return Skipped.from_json(json.loads(self.skipped_file.read_text()), where=str(self.skipped_file))
-
-    def write_skipped(self, registry: Skipped) -> None:
-        if registry != self.skipped():
-            atomic_write_json(self.skipped_file, registry.to_json())
-
-    def refused(self) -> dict[str, Refusal]:
-        """The landing folder's files the ingest refused, by key."""
-        return dict(self.skipped().refused)
-
-    def skipped_list(self) -> list[dict[str, str]]:
-        """Every file of the landing folder not read or not counted, with the reason (summary.json's `skipped`)."""
-        registry = self.skipped()
-        entries = dict(registry.landing)
-        entries.update({key: entry.reason for key, entry in registry.refused.items()})
-        entries.update({key: copy.reason for key, copy in self.duplicates().copies.items()})
-        return [{"source_file": key, "reason": reason} for key, reason in sorted(entries.items())]
-
     def inputs_signature(self, manifests: list[Manifest] | None = None, catalog_table: pa.Table | None = None) -> str:
-        """Names what the reports are built from: every current ingest and every assembled partition,
-        and what was skipped (the summary names it). `manifests` and `catalog_table`: the store as
-        a snapshot saw it (core/plan/snapshot.py), by default as it is now."""
-        manifests = self.manifests() if manifests is None else manifests
-        catalog_table = self.catalog_table() if catalog_table is None else catalog_table
-        parts = [f"{m.source_key}\x1f{m.attempt}" for m in manifests]
-        parts += [f"{entry['source_file']}\x1f{entry['reason']}" for entry in self.skipped_list()]
-        parts += catalog.signature_texts(catalog_table)
-        if self.overlap.kind != UNION:  # the summary names the rule: a change rebuilds the reports
-            parts.append(f"overlap\x1f{self.overlap.text}")
-        if self.overlap.duplicates != DUPLICATES_WARN:  # and its check's severity: the check runs again
-            parts.append(f"duplicates\x1f{self.overlap.duplicates}")
-        if self.size_edges != DEFAULT_SIZE_EDGES:  # by_order_size's buckets: a change rebuilds the reports
-            parts.append(f"size_edges\x1f{list(self.size_edges)}")
-        if not self.rejected_rule.is_default:  # the summary and the page name the files past it
-            parts.append(f"rejected_rows\x1f{self.rejected_rule.text}")
-        parts.append(f"reports\x1f{REPORTS_RELEASE}")  # a report added by a release: built once on the next run
-        if PARTIALS_VERSION != 1:  # what the partial aggregates hold changed: the reports rebuild them once
-            parts.append(f"partials\x1f{PARTIALS_VERSION}")
-        for declared in self.declared_reports:  # a declaration added or changed: the reports are built again
-            parts.append(f"report\x1f{json.dumps(declared.to_json(), sort_keys=True)}")
-        return short_digest(*parts, length=20)
+        """Names what the reports are built from (core/store/signature.py); `manifests` and
+        `catalog_table`: the store as a snapshot saw it, by default as it is now."""
+        return inputs_signature(self, self.manifests() if manifests is None else manifests,
+                                self.catalog_table() if catalog_table is None else catalog_table)
 
     def retire(self, source_key: str) -> None:
         """Forget a source that left the landing folder: its rows leave every partition."""
@@ -336,31 +273,3 @@ class OrderStore:
         catalog.replace_entries(self.catalog_file, entries)
 
 
-def folders_problem(landing: Path | str, data: Path | str, output_url: str | None = None) -> str | None:
-    """Why a landing folder cannot be read beside this data folder and output location, or None.
-
-    The runs write their own files under the data folder (staged rows, quarantine CSVs) and the
-    output root (the published order sets, the reports): either of them inside the landing folder,
-    or the same folder, would have the next run ingest them as order files, a security's orders
-    counted once more each run. The landing folder inside a folder the runs write to is the same
-    loop. A remote output root (s3://, gs://, memory://) is inside no local folder."""
-    store = OrderStore(data, output_url)
-    landing_path = Path(landing).resolve()
-    if _within(store.root.resolve(), landing_path):
-        return (f"the data folder {data} is inside the landing folder {landing}: the next run would read the "
-                "project's own outputs as order files; put the data folder beside the landing folder")
-    if is_local(store.output_root) and _within(local_path(store.output_root).resolve(), landing_path):
-        return (f"the output folder {output_url} (output_url) is inside the landing folder {landing}: the next run "
-                "would read the published order sets as order files, counting them again each run; set output_url "
-                "to a folder beside the landing folder, or leave it empty to publish into the data folder")
-    for folder in store.written_folders():
-        if _within(landing_path, folder.resolve()):
-            return (f"the landing folder {landing} is inside {folder}, where the runs write their own files: they "
-                    "would be read as order files; move the landing folder out of the data and output folders' "
-                    "orders, reports, staging, quarantine, aggregates and state")
-    return None
-
-
-def _within(path: Path, folder: Path) -> bool:
-    """`path` is `folder` or under it (both resolved)."""
-    return path == folder or folder in path.parents

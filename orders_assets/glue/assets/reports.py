@@ -23,7 +23,8 @@ from orders_assets.core.ingest.progress import MiB, peak_rss_bytes
 from orders_assets.core.report.files import markdown_preview, write_report
 from orders_assets.core.report.markdown import markdown_table
 from orders_assets.core.report.page import write_plot, write_report_page
-from orders_assets.core.report.summary import build_summary, read_summary, write_summary
+from orders_assets.core.report.summary import read_summary, write_summary
+from orders_assets.core.report.summary_build import build_summary
 from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import reports_problem
 from orders_assets.glue.resources import OrdersSettings, step_lease

@@ -5,7 +5,7 @@ import pytest
 
 from orders_assets.core import schema
 from orders_assets.core.assemble import aggregate_files
-from orders_assets.core.assemble.aggregate import build_report
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.aggregate_files import load_partials, rebucket, stamped_edges
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.errors import AccountingError
@@ -119,7 +119,7 @@ def test_an_aggregate_file_of_another_partials_version_is_rebuilt_from_its_order
 def test_a_new_partials_version_makes_the_reports_stale_once(two_days, monkeypatch):
     _landing, data = two_days
     before = OrderStore(data).inputs_signature()
-    monkeypatch.setattr("orders_assets.core.store.order_store.PARTIALS_VERSION", 2)
+    monkeypatch.setattr("orders_assets.core.store.signature.PARTIALS_VERSION", 2)
     assert OrderStore(data).inputs_signature() != before
 
 

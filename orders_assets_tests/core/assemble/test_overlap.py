@@ -9,7 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from orders_assets.core.assemble.aggregate import build_report, exact_totals
+from orders_assets.core.assemble.aggregate import exact_totals
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, overlap_problem, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.assemble.overlap import drop_later_copies, overlap_totals
@@ -17,7 +18,7 @@ from orders_assets.core.store.overlap_rule import OverlapRule, file_order
 from orders_assets.core.generate import generate_orders, generate_resend
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
 from orders_assets.core.ingest.ingest_settings import IngestSettings
-from orders_assets.core.read.parse import SOURCE_FILE, SOURCE_LINE
+from orders_assets.core.read.header import SOURCE_FILE, SOURCE_LINE
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.store.order_store import OrderStore

@@ -3,9 +3,9 @@ and the independent computation, whatever the order and size of the parts."""
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.assemble import aggregate, aggregate_files
-from orders_assets.core.assemble.aggregate import ReportPieces, build_report, combine_partials, exact_totals, \
-    partial_aggregates
+from orders_assets.core.assemble import aggregate_files, report_tables
+from orders_assets.core.assemble.aggregate import combine_partials, exact_totals, partial_aggregates
+from orders_assets.core.assemble.report_tables import ReportPieces, build_report
 from orders_assets.core.assemble.aggregate_files import build_reports, each_date_partials, load_partials, \
     partial_totals
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
@@ -34,12 +34,12 @@ def four_days(tmp_path_factory):
     return store, reference_reports([landing / "orders.csv"])
 
 
-@pytest.mark.parametrize("feed_rows, compact_rows", [(aggregate_files.FEED_ROWS, aggregate.COMPACT_ROWS), (1, 50)])
+@pytest.mark.parametrize("feed_rows, compact_rows", [(aggregate_files.FEED_ROWS, report_tables.COMPACT_ROWS), (1, 50)])
 def test_reports_a_date_at_a_time_equal_the_reference(four_days, monkeypatch, feed_rows, compact_rows):
     """With (1, 50) each date is handed over alone and the gathered sums and pairs are reduced
     after nearly every date."""
     store, reference = four_days
-    monkeypatch.setattr(aggregate, "COMPACT_ROWS", compact_rows)
+    monkeypatch.setattr(report_tables, "COMPACT_ROWS", compact_rows)
     monkeypatch.setattr(aggregate_files, "FEED_ROWS", feed_rows)
     assert len(list(each_date_partials(store))) == 4
     built = build_reports(store, schema.REPORT_NAMES, EDGES)
@@ -53,7 +53,7 @@ def test_reports_a_date_at_a_time_equal_the_reference(four_days, monkeypatch, fe
 def test_parts_of_whole_and_fractional_quantities_meet_exactly(monkeypatch):
     """Parts of other quantity decimals (an old store's dates beside new ones) and sums reduced on
     the way give the report of all the rows at once, to the last digit."""
-    monkeypatch.setattr(aggregate, "COMPACT_ROWS", 10)
+    monkeypatch.setattr(report_tables, "COMPACT_ROWS", 10)
     parts = [partial_aggregates(staged_rows(random_records(0, seed=seed), 0), EDGES) for seed in (1, 2)]
     parts += [partial_aggregates(staged_rows(random_records(8, seed=seed), 8), EDGES) for seed in (3, 4)]
     whole = combine_partials(parts)

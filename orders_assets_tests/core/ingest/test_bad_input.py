@@ -316,7 +316,7 @@ def test_own_columns_named_like_the_pipelines_are_renamed_kept_and_said(tmp_path
 
 
 def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
-    from orders_assets.core.assemble.aggregate import build_report
+    from orders_assets.core.assemble.report_tables import build_report
     from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
     from orders_assets.core.assemble.aggregate_files import load_partials
 
@@ -329,7 +329,8 @@ def test_a_quantity_sum_beyond_2_53_is_exact_in_the_reports(tmp_path):
 
 def test_a_quantity_sum_beyond_int64_widens_the_report_column_and_stays_exact(tmp_path):
     """Ten 18-digit quantities, each valid, sum past 2^63: int64 sums would wrap to a negative figure."""
-    from orders_assets.core.assemble.aggregate import build_report, exact_totals
+    from orders_assets.core.assemble.aggregate import exact_totals
+    from orders_assets.core.assemble.report_tables import build_report
     from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
     from orders_assets.core.assemble.aggregate_files import load_partials
     from orders_assets.core.invariants import metric_type_problems
@@ -353,7 +354,8 @@ def test_a_value_sum_past_38_digits_widens_the_report_column_and_stays_exact(tmp
     past decimal128(38, 4): Arrow's decimal sums wrapped to a negative figure in every report."""
     from decimal import Decimal, localcontext
 
-    from orders_assets.core.assemble.aggregate import build_report, exact_totals
+    from orders_assets.core.assemble.aggregate import exact_totals
+    from orders_assets.core.assemble.report_tables import build_report
     from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
     from orders_assets.core.assemble.aggregate_files import load_partials
     from orders_assets.core.invariants import metric_type_problems

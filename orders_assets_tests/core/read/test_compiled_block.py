@@ -15,7 +15,7 @@ from orders_assets.core.ingest.pieces import commit_pieces, ingest_piece
 from orders_assets.core.ingest.source import ChunkedSource, ingest_source
 from orders_assets.core.ingest.ingest_settings import COMPILED, EXACT
 from orders_assets.core.ingest.ingest_settings import IngestSettings
-from orders_assets.core.read import compiled_block, row_kernel
+from orders_assets.core.read import compiled_block, compiled_market, row_kernel
 from orders_assets.core.read.reader import SourceFormatError
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
@@ -315,7 +315,7 @@ def written(rows: int, kept: int, out: tuple) -> tuple:
     rejected = verdicts == row_kernel.REJECTED
     miscounted = rejected & (np.where(rejected, reasons, -1) == row_kernel.FIELD_COUNT)
     other_type = verdicts == row_kernel.FILTERED_TYPE
-    valid = compiled_block.valid_rows(verdicts)
+    valid = compiled_market.valid_rows(verdicts)
     return (rows, kept, [verdicts, lines, starts, stops, reasons[rejected], found[miscounted],
                          out[11][:rows][other_type], out[12][:rows][other_type]],
             [array[:, :kept] for array in out[6:8]] + [array[:kept] for array in out[8:11]] + [out[13]]

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from orders_assets.core.report import plot_data, plots
-from orders_assets.core.assemble.aggregate import PARTIAL_SCHEMA, build_report, exact_totals
+from orders_assets.core.assemble.aggregate import PARTIAL_SCHEMA, exact_totals
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.generate import generate_orders
@@ -24,7 +25,8 @@ from orders_assets.core.report.files import write_report
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.core.report.summary import build_summary, write_summary
+from orders_assets.core.report.summary import write_summary
+from orders_assets.core.report.summary_build import build_summary
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PICTURE_SIZE = (1000, 540)

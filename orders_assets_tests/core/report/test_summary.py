@@ -6,15 +6,8 @@ from decimal import Decimal
 import pytest
 
 from orders_assets.core.assemble.aggregate_files import partial_totals
-from orders_assets.core.report.summary import (
-    SUMMARY_VERSION,
-    FileSummary,
-    SkippedFile,
-    Summary,
-    build_summary,
-    read_summary,
-    write_summary,
-)
+from orders_assets.core.report.summary import SUMMARY_VERSION, FileSummary, SkippedFile, Summary, read_summary, write_summary
+from orders_assets.core.report.summary_build import build_summary
 from orders_assets.core.store.manifest import StoreVersionError
 from orders_assets.core.store.rejected_rule import RejectedRule
 from orders_assets.core.store.order_store import OrderStore

@@ -1,7 +1,7 @@
 """Where the store writes, against the landing folder it reads: no output may be read back as orders."""
 import pytest
 
-from orders_assets.core.store.order_store import folders_problem
+from orders_assets.core.store.folders import folders_problem
 
 
 @pytest.mark.parametrize("where", ["a folder", "a file:// URL", "the landing folder itself"])

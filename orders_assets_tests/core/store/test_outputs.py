@@ -16,7 +16,8 @@ from upath import UPath
 from orders_assets.core.store import date_files, outputs
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import build_report, exact_totals
+from orders_assets.core.assemble.aggregate import exact_totals
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.store.atomic import TEMP_PREFIX, OutputWriteError, atomic_write_parquet
@@ -29,7 +30,8 @@ from orders_assets.core.report.files import reports_complete, reports_current, w
 from orders_assets.core.report.page import write_plot, write_report_page
 from orders_assets.core.read.sources import discover_sources
 from orders_assets.core.store.order_store import OrderStore
-from orders_assets.core.report.summary import build_summary, read_summary, write_summary
+from orders_assets.core.report.summary import read_summary, write_summary
+from orders_assets.core.report.summary_build import build_summary
 from orders_assets_tests.conftest import assert_report_equals, read_report
 from orders_assets_tests.support.reference import reference_reports
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 import pytest
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.aggregate import build_report
+from orders_assets.core.assemble.report_tables import build_report
 from orders_assets.core.assemble.assembly import assemble_partitions, pending_partitions
 from orders_assets.core.assemble.aggregate_files import load_partials
 from orders_assets.core.read.filters import OrderFilter
