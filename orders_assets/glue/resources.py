@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Optional
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from orders_assets.core import schema
 from orders_assets.core.store.overlap_rule import DUPLICATES_WARN, UNION, OverlapRule
 from orders_assets.core.errors import InputError
-from orders_assets.core.read.filters import OrderFilter, order_filter_from
+from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.machine.hardware import MachineProfile, detect_profile
 from orders_assets.core.ingest.ingest_settings import IngestSettings, ingest_rules_from
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
 from orders_assets.core.machine.tuning import AUTO, OVERRIDABLE, Tuning, overrides_from_environment, tune
+from orders_assets.core.plan.resolved_settings import ResolvedSettings
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.report.declared import DeclarationError, ReportDeclaration, declarations_from
 from orders_assets.core.store.rejected_rule import DEFAULT_THRESHOLD, WARN, RejectedRule, percent, threshold_from
@@ -138,14 +139,28 @@ class OrdersSettings(dg.ConfigurableResource):
         "file_pieces; "
         "unset values are tuned from the detected machine."))
 
+    _resolved: Optional[ResolvedSettings] = PrivateAttr(default=None)
+
     def __init__(self, **values):
         super().__init__(**nested_settings(values))
+
+    def resolved(self) -> ResolvedSettings:
+        """The output-shaping settings parsed and checked once for this resource (Dagster makes one a
+        run, or a step in a process of its own; the command one a command): the layouts' files are
+        read once, not at each use. A setting that cannot work raises with its fix."""
+        if self._resolved is None:
+            self._resolved = ResolvedSettings(self._ingest_rules(), self._overlap_rule(), self._edges(),
+                                              self._rejected_rule(), self._declared_reports())
+        return self._resolved
 
     def store(self) -> OrderStore:
         return OrderStore(Path(self.data_dir), self.output_url, self.overlap_rule(), self.edges(),
                           self.rejected_rule(), self.declared_reports())
 
     def overlap_rule(self) -> OverlapRule:
+        return self.resolved().overlap
+
+    def _overlap_rule(self) -> OverlapRule:
         """The overlap rule of these settings; a rule that is none is the user's mistake, said with the fix."""
         try:
             return OverlapRule(self.overlap.rule, tuple(self.overlap.columns), self.overlap.duplicates)
@@ -153,6 +168,9 @@ class OrdersSettings(dg.ConfigurableResource):
             raise InputError(f"setting overlap: {problem}") from None
 
     def rejected_rule(self) -> RejectedRule:
+        return self.resolved().rejected
+
+    def _rejected_rule(self) -> RejectedRule:
         """The rejected-rows alert of these settings; one that is none is the user's mistake, said with the fix."""
         try:
             return RejectedRule(threshold_from(self.rejected_rows.threshold), self.rejected_rows.severity)
@@ -160,6 +178,9 @@ class OrdersSettings(dg.ConfigurableResource):
             raise InputError(f"setting {problem}") from None
 
     def declared_reports(self) -> tuple[ReportDeclaration, ...]:
+        return self.resolved().declared
+
+    def _declared_reports(self) -> tuple[ReportDeclaration, ...]:
         """The reports declared under `reports:`; one that cannot work is the user's mistake, said with the fix."""
         try:
             return declarations_from(self.reports)
@@ -172,7 +193,7 @@ class OrdersSettings(dg.ConfigurableResource):
                 "quantity_decimals": self.quantity_decimals}
 
     def order_filter(self) -> OrderFilter:
-        return order_filter_from(self.rule_values())
+        return self.resolved().rules.order_filter
 
     def machine_profile(self) -> MachineProfile:
         """The machine, profiled once per process and data folder (see profile_of)."""
@@ -192,6 +213,9 @@ class OrdersSettings(dg.ConfigurableResource):
     def ingest_rules(self) -> IngestSettings:
         """What decides how rows are read and kept (filter, layouts, quantity decimals), default sizing:
         enough to plan, whose fingerprint_for says which files are current."""
+        return self.resolved().rules
+
+    def _ingest_rules(self) -> IngestSettings:
         return ingest_rules_from(self.rule_values())
 
     def ingest_settings(self, tuning: Tuning | None = None) -> IngestSettings:
@@ -200,6 +224,9 @@ class OrdersSettings(dg.ConfigurableResource):
                        workers=tuning.workers, read_ahead=tuning.read_ahead)
 
     def edges(self) -> tuple[int, ...]:
+        return self.resolved().edges
+
+    def _edges(self) -> tuple[int, ...]:
         """The size edges, validated: edges that cannot make buckets are the user's mistake, said with the fix."""
         problem = schema.size_edges_problem(self.size_edges)
         if problem:
@@ -228,11 +255,7 @@ class OrdersSettings(dg.ConfigurableResource):
     def validate(self) -> None:
         """Every setting that shapes an output checked at once, before anything runs: the filter,
         layouts and quantity decimals, the overlap rule, the size edges (each raises with its fix)."""
-        self.ingest_rules()
-        self.overlap_rule()
-        self.edges()
-        self.rejected_rule()
-        self.declared_reports()
+        self.resolved()
 
 
 def step_lease(settings: OrdersSettings) -> contextlib.ExitStack:

@@ -1,6 +1,10 @@
 """The launchpad documents every setting and is shaped as the config file: the config schema Dagster
 builds from OrdersSettings has the file's sections (`filter`, `machine`) with a description for each
-field, and the defaults it shows are the contract's."""
+field, and the defaults it shows are the contract's; and the settings resolved once."""
+import dataclasses
+
+import pytest
+
 from orders_assets.glue.config_file import TOP_LEVEL, load_settings_overrides
 from orders_assets.core import schema
 from orders_assets.glue.resources import OrdersSettings
@@ -57,3 +61,27 @@ def test_settings_given_flat_as_before_the_sections_land_in_their_section():
     assert flat.filter.order_types == ["LIMIT"] and (flat.machine.workers, flat.machine.read_ahead) == (1, 0)
     assert flat == OrdersSettings(landing_dir=".", data_dir=".", filter={"order_types": ["LIMIT"]},
                                   machine={"workers": 1, "read_ahead": 0})
+
+
+def test_the_settings_are_resolved_once_their_layouts_read_once(tmp_path, monkeypatch):
+    """A step, tick or command resolves its settings once (OrdersSettings.resolved, a frozen value):
+    the store, the rules, the filter, the folder's settings and the validation all use it, and the
+    layout files are read once, however many of them ask."""
+    from orders_assets.core.ingest import ingest_settings
+    from orders_assets.core.plan.resolved_settings import ResolvedSettings
+
+    reads = []
+    real = ingest_settings.layout_choice_from
+    monkeypatch.setattr(ingest_settings, "layout_choice_from", lambda rules: reads.append(rules) or real(rules))
+    layouts = [{"folder": "vendor", "layout": "lobster"}]
+    settings = OrdersSettings(landing_dir=str(tmp_path / "landing"), data_dir=str(tmp_path / "data"), layouts=layouts,
+                              size_edges=[1_000, 50_000])
+    settings.validate()
+    store, rules = settings.store(), settings.ingest_rules()
+    assert settings.folder_settings().document["layouts"][0]["layout"] == "lobster"
+    assert settings.order_filter() is rules.order_filter and store.size_edges == (1_000, 50_000)
+    assert len(reads) == 1 and rules.layouts.rules[0].layout.name == "lobster"
+    resolved = settings.resolved()
+    assert isinstance(resolved, ResolvedSettings) and settings.resolved() is resolved
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.edges = (1,)
