@@ -5,6 +5,7 @@ renamed column or a new report is one edit here.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pyarrow as pa
@@ -123,24 +124,39 @@ MAX_SIZE_EDGES = 100
 
 METRIC_COLUMNS: tuple[str, ...] = ("orders", "quantity", "value", "avg_quantity", "avg_value")
 
-REPORT_KEYS: dict[str, tuple[str, ...]] = {
-    "by_security": (SECURITY_CODE,),
-    "by_date": (TRADE_DATE,),
-    "by_participant": (PARTICIPANT_ID,),
-    "by_time_of_day": (HOUR,),
-    "by_order_size": (SIZE_BUCKET,),
-    "timeseries_hourly": (TRADE_DATE, HOUR),
-    "timeseries_daily": (TRADE_DATE, SECURITY_CODE),
-}
-"""Report name -> key columns, sorted ascending by them (contract section 4)."""
+@dataclass(frozen=True)
+class ReportSpec:
+    """One built-in report, declared once: its name, the columns it groups and sorts by (ascending),
+    the extra columns that count a column's distinct values, and the description the UI shows. Its
+    metrics are METRIC_COLUMNS; its plot, if any, is core/report/plots.PLOTS' (a drawing concern)."""
 
-REPORT_DISTINCT_COUNTS: dict[str, dict[str, str]] = {
-    "by_security": {"participants": PARTICIPANT_ID},
-    "by_date": {"securities": SECURITY_CODE, "participants": PARTICIPANT_ID},
-    "by_participant": {"securities": SECURITY_CODE},
-}
+    name: str
+    keys: tuple[str, ...]
+    description: str
+    distinct: tuple[tuple[str, str], ...] = ()
+    """(extra column, the column whose distinct values it counts)."""
+
+
+CONTRACT_REPORTS: tuple[ReportSpec, ...] = (
+    ReportSpec("by_security", (SECURITY_CODE,), "Orders, quantity and value per security, with distinct participants.",
+               (("participants", PARTICIPANT_ID),)),
+    ReportSpec("by_date", (TRADE_DATE,), "Per trade date, with distinct securities and participants.",
+               (("securities", SECURITY_CODE), ("participants", PARTICIPANT_ID))),
+    ReportSpec("by_participant", (PARTICIPANT_ID,), "Per participant (broker), with distinct securities.",
+               (("securities", SECURITY_CODE),)),
+    ReportSpec("by_time_of_day", (HOUR,), "Per local hour of the day."),
+    ReportSpec("by_order_size", (SIZE_BUCKET,), "Per order-value bucket; every bucket has a row."),
+    ReportSpec("timeseries_hourly", (TRADE_DATE, HOUR), "Per trade date and local hour."),
+    ReportSpec("timeseries_daily", (TRADE_DATE, SECURITY_CODE), "Per trade date and security."),
+)
+"""The contract's seven reports (contract section 4), in its order: the one place each is declared."""
+
+REPORT_KEYS: dict[str, tuple[str, ...]] = {report.name: report.keys for report in CONTRACT_REPORTS}
+"""Report name -> key columns, sorted ascending by them."""
+REPORT_DISTINCT_COUNTS: dict[str, dict[str, str]] = {report.name: dict(report.distinct)
+                                                     for report in CONTRACT_REPORTS if report.distinct}
 """Report name -> {extra column: the column whose distinct values it counts}."""
-
+REPORT_DESCRIPTIONS: dict[str, str] = {report.name: report.description for report in CONTRACT_REPORTS}
 REPORT_NAMES: tuple[str, ...] = tuple(REPORT_KEYS)
 MARKET_SHARE = "market_share"
 """The built-in report beside the contract's: the filtered set's share of the market (core/report/market_share.py)."""

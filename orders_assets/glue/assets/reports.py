@@ -11,6 +11,7 @@ import time
 import dagster as dg
 
 from orders_assets.glue.assets.order_sets import filtered_orders
+from orders_assets.core.schema import REPORT_DESCRIPTIONS
 from orders_assets.glue.names import ENGINE_SECONDS, ORDER_FILES, REPORTS_GROUP, SUMMARY
 from orders_assets.core.store import outputs
 from orders_assets.core.assemble.aggregate_files import build_reports, partial_totals, rebucket
@@ -29,15 +30,6 @@ from orders_assets.core.plan.snapshot import StoreSnapshot
 from orders_assets.core.plan.stages import reports_problem
 from orders_assets.glue.resources import OrdersSettings, step_lease
 
-REPORT_DESCRIPTIONS = {
-    "by_security": "Orders, quantity and value per security, with distinct participants.",
-    "by_date": "Per trade date, with distinct securities and participants.",
-    "by_participant": "Per participant (broker), with distinct securities.",
-    "by_time_of_day": "Per local hour of the day.",
-    "by_order_size": "Per order-value bucket; every bucket has a row.",
-    "timeseries_hourly": "Per trade date and local hour.",
-    "timeseries_daily": "Per trade date and security.",
-}
 
 def report_specs(declared: tuple[ReportDeclaration, ...] = ()) -> list[dg.AssetSpec]:
     """The contract's seven report assets, then one per report declared in the config file."""
