@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orders_assets.core import schema
-from orders_assets.core.assemble.partial_kernel import compiled_partials
 from orders_assets.core.assemble.sums import exact_total, narrowest, summable
 
 GROUPING = "grouping"
@@ -99,7 +98,10 @@ def size_buckets(values: pa.ChunkedArray, edges: tuple[int, ...]) -> pa.ChunkedA
 def partial_aggregates(rows: pa.Table, edges: tuple[int, ...]) -> pa.Table:
     """The three grouping sets of filtered rows (with trade_date and hour columns), in the
     partial_schema of the rows' quantity decimals: by the compiled pass (partial_kernel.py) where
-    it computes them exactly, else by Arrow; both give the same rows (in an order nothing depends on)."""
+    it computes them exactly, else by Arrow; both give the same rows (in an order nothing depends on).
+    The kernel is imported here, when rows are aggregated: planning a run never loads Numba."""
+    from orders_assets.core.assemble.partial_kernel import compiled_partials
+
     compiled = compiled_partials(rows, edges, PARTIAL_SCHEMA, tuple(GROUPING_COLUMN))
     return compiled if compiled is not None else arrow_partial_aggregates(rows, edges)
 
