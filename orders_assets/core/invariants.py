@@ -62,12 +62,19 @@ def totals_problems(reported: Mapping[str, int | Decimal], partitions: Mapping[s
             for name, expected in partitions.items() if reported.get(name) != expected]
 
 
+def checked_reports(store: OrderStore) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """(name, key columns, distinct-count columns) of each report the checks hold to the contract's
+    rules: the seven, then the ones declared in the config file."""
+    contract = [(name, keys, tuple(schema.REPORT_DISTINCT_COUNTS.get(name, {}))) for name, keys in schema.REPORT_KEYS.items()]
+    return contract + [(declared.name, declared.keys, ()) for declared in store.declared_reports]
+
+
 def report_total_problems(store: OrderStore, totals: Mapping[str, int | Decimal]) -> list[str]:
     """Each report's orders, quantity and value, summed over its rows, equal the summary's `totals`:
     every report of the contract splits the whole order set by its keys (every size bucket has a row,
-    every order one bucket), so a report that lost or doubled rows shows here."""
+    every order one bucket), as does each declared report, so a report that lost or doubled rows shows here."""
     problems = []
-    for name in schema.REPORT_NAMES:
+    for name, _keys, _distinct in checked_reports(store):
         path = store.reports / f"{name}.parquet"
         if not outputs.exists(path):
             problems.append(f"{path}: missing")
@@ -81,15 +88,16 @@ def report_total_problems(store: OrderStore, totals: Mapping[str, int | Decimal]
 
 
 def report_problems(store: OrderStore, edges: tuple[int, ...] = schema.DEFAULT_SIZE_EDGES) -> list[str]:
-    """Each report has the contract's columns in order, with the metric types, and unique sorted keys."""
+    """Each report (the declared ones too) has the contract's columns in order, with the metric types,
+    and unique sorted keys."""
     problems = []
-    for name, keys in schema.REPORT_KEYS.items():
+    for name, keys, distinct in checked_reports(store):
         path = store.reports / f"{name}.parquet"
         if not outputs.exists(path):
             problems.append(f"{path}: missing")
             continue
         table = outputs.read_table(path)
-        expected = [*keys, *schema.METRIC_COLUMNS, *schema.REPORT_DISTINCT_COUNTS.get(name, {})]
+        expected = [*keys, *schema.METRIC_COLUMNS, *distinct]
         if table.column_names != expected:
             problems.append(f"{path}: columns {table.column_names}, the contract says {expected}")
             continue

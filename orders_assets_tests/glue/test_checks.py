@@ -40,3 +40,27 @@ def test_a_broken_invariant_fails_its_check_and_the_run(ran):
     assert verdicts["kept_rows_in_partitions"] is False
     assert verdicts["outputs_match_contract"] and verdicts["rows_accounted_for"]
     assert not result.success  # the checks are blocking: a broken invariant fails the run
+
+
+def test_the_checks_hold_a_declared_report_to_the_contracts_rules(tmp_path):
+    """A report declared in the config file passes the report checks after a run, and one that lost
+    a row fails them (its totals no longer add up to the summary's)."""
+    import pyarrow.parquet as pq
+
+    from orders_assets.core.invariants import report_problems, report_total_problems
+    from orders_assets.core.report.summary import read_summary
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    generate_orders(landing / "orders.csv", rows=5_000, days=1, securities=4, seed=22)
+    settings = OrdersSettings(landing_dir=str(landing), data_dir=str(data), reports=[{"name": "by_side", "keys": ["side"]}])
+    with dg.instance_for_test() as instance:
+        assert run_pipeline(settings, instance).success
+    store = settings.store()
+    totals = read_summary(store.reports).totals
+    assert report_problems(store) == [] and report_total_problems(store, totals) == []
+    path = store.reports / "by_side.parquet"
+    table = pq.read_table(path)
+    assert table.column_names[:1] == ["side"] and table.num_rows == 2
+    pq.write_table(table.slice(1), path)  # one side's row lost behind the pipeline's back
+    lost = report_total_problems(store, totals)
+    assert lost and all("by_side.parquet" in problem for problem in lost)
