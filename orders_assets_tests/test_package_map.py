@@ -145,3 +145,18 @@ def test_no_module_is_over_300_lines():
     long = {module_of(path): lines for path in sorted(PACKAGE_ROOT.rglob("*.py"))
             if (lines := len(path.read_text().splitlines())) > 300}
     assert set(long) == set(ONE_PIECE), long
+
+
+def test_every_module_or_test_the_docs_name_exists():
+    """A `path.py` the docs name (a module, a test, a benchmark) is there: a move that leaves the docs
+    behind fails here. Named relative to the repository, the package, core, the glue, or the tests."""
+    repository = PACKAGE_ROOT.parent
+    tests = repository / "orders_assets_tests"
+    roots = (repository, PACKAGE_ROOT, PACKAGE_ROOT / "core", PACKAGE_ROOT / "glue", tests, tests / "core",
+             tests / "dagster", tests / "glue", repository / "benchmarks")
+    missing = []
+    for doc in sorted([*(repository / "docs").glob("*.md"), repository / "README.md"]):
+        for name in sorted(set(re.findall(r"`([\w/]+\.py)`", doc.read_text()))):
+            if not any((root / name).exists() for root in roots):
+                missing.append(f"{doc.name}: {name}")
+    assert not missing, missing
