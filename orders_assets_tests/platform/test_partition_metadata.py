@@ -44,4 +44,4 @@ def test_a_partition_step_lists_its_keys_once(tmp_path, listings):
         outcome = run_pipeline(settings, instance)
     partition_runs = [run for run in outcome.runs if run.job == PARTITIONS_JOB]
     assert outcome.success and outcome.partitions == 24 and partition_runs
-    assert listings == Counter({"orders.py:filtered_orders": len(partition_runs)})
+    assert listings == Counter({"order_sets.py:filtered_orders": len(partition_runs)})
