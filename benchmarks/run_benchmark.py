@@ -227,7 +227,8 @@ def rematerialize_one(source: Path, data: Path) -> dict:
 
 COMPILE_SCRIPT = r"""
 import pathlib, sys, tempfile, time
-from orders_assets.core.ingest.source import IngestSettings, header_parser
+from orders_assets.core.ingest.blocks import header_parser
+from orders_assets.core.ingest.ingest_settings import IngestSettings
 from orders_assets.core.read import compiled_block
 from orders_assets.core.read.filters import OrderFilter
 from orders_assets.core.read.reader import RawBlock
