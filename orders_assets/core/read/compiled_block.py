@@ -98,7 +98,7 @@ def read_block(block: RawBlock, plan: CompiledPlan, exact_filter) -> CompiledRow
         seen.update(counted(schema.PARTICIPANT_ID, kept_table[schema.PARTICIPANT_ID]))
     kept_table, participant_out = _participants(kept_table, plan.participants)
     rejects = _rejects(block.data, plan, verdicts, reasons, lines, starts, stops, found)
-    market = block_market(data, block.data, verdicts, out)
+    market = block_market(data, verdicts, out)
     filtered = (int(np.count_nonzero(verdicts == kernel.FILTERED_TYPE)),
                 int(np.count_nonzero(verdicts == kernel.FILTERED_SESSION)), participant_out)
     deferred = np.flatnonzero(verdicts == kernel.DEFERRED)

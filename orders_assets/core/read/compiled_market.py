@@ -22,7 +22,7 @@ def valid_rows(verdicts: np.ndarray) -> np.ndarray:
     return verdicts <= kernel.LAST_VALID
 
 
-def block_market(data: np.ndarray, raw: bytes, verdicts: np.ndarray, out: tuple) -> pa.Table:
+def block_market(data: np.ndarray, verdicts: np.ndarray, out: tuple) -> pa.Table:
     """The block's valid rows (those the kernel judged) totalled by trade date, security and order
     type, by the compiled grouping (market_kernel.py): exact integer sums, a small table a block."""
     rows = verdicts.size
@@ -32,13 +32,17 @@ def block_market(data: np.ndarray, raw: bytes, verdicts: np.ndarray, out: tuple)
         data, valid_rows(verdicts), walls, prices, quantities, security_starts, security_stops,
         type_starts, type_stops)
     count = first.size
-    text = [[raw[start:stop].decode("utf-8") for start, stop in zip(starts[first].tolist(), stops[first].tolist())]
-            for starts, stops in ((security_starts, security_stops), (type_starts, type_stops))]
     return pa.table({
         schema.TRADE_DATE: pa.array(days.astype(np.int32), pa.date32()),
-        schema.SECURITY_CODE: pa.array(text[0], pa.string()),
-        schema.ORDER_TYPE: pa.array(text[1], pa.string()),
+        schema.SECURITY_CODE: _texts(data, security_starts[first], security_stops[first]),
+        schema.ORDER_TYPE: _texts(data, type_starts[first], type_stops[first]),
         "orders": pa.array(orders, pa.int64()),
         "quantity": pa.Array.from_buffers(pa.decimal256(76, 0), count, [None, pa.py_buffer(quantity_words)]),
         "value": pa.Array.from_buffers(pa.decimal256(76, schema.PRICE_SCALE), count, [None, pa.py_buffer(value_words)]),
     })
+
+
+def _texts(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
+    """The fields [starts, stops) of the block as a string column (UTF-8: the kernel defers other bytes)."""
+    offsets, values = kernel.gather_text(data, starts, stops, starts.size)
+    return pa.StringArray.from_buffers(starts.size, pa.py_buffer(offsets), pa.py_buffer(values))

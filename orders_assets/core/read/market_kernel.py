@@ -29,32 +29,44 @@ KEY_WORDS = 3
 up to 24 bytes is compared as words; a longer one with its first row's bytes in the block."""
 
 
+def shifted_words(data: np.ndarray) -> np.ndarray:
+    """The block's bytes as 64-bit words at every byte offset: [k, i] holds the eight bytes from
+    k + 8 i (little-endian; x86 and ARM load a word at any byte). Only words that end inside the
+    block are there; _pack reads a field's last few bytes past them one by one."""
+    columns = max(0, data.size // 8 - 1)
+    return np.ndarray((8, columns), dtype=np.uint64, buffer=data, strides=(1, 8))
+
+
 @numba.njit(cache=True, nogil=True, inline="always")
-def _pack(data, start, stop, packed, at):
-    """The field's first KEY_WORDS x 8 bytes as words into packed[at:at + KEY_WORDS] (zero-filled),
-    and its hash (every byte of it, eight at a time; the length last). A byte loop: two unaligned
-    word loads from the block's aligned words measured twice as slow here."""
+def _pack(words, data, start, stop, packed, at):
+    """The field's first KEY_WORDS x 8 bytes as words into packed[at:at + KEY_WORDS] (zero past its
+    end), and a hash of them and its length. A word a load (shifted_words): hashing a byte a shift
+    cost twice as much (0.042 against 0.018 s for 920,000 rows)."""
+    length = stop - start
     value = FNV_OFFSET
-    index, word_index = start, 0
-    while index < stop:
+    for word_index in range(KEY_WORDS):
+        left = length - 8 * word_index
         word = ZERO
-        end = min(index + 8, stop)
-        for position in range(index, end):
-            word = (word << np.uint64(8)) | np.uint64(data[position])
-        if word_index < KEY_WORDS:
-            packed[at + word_index] = word
+        if left > 0:
+            position = start + 8 * word_index
+            if (position >> 3) < words.shape[1]:
+                word = words[position & 7, position >> 3]
+            else:
+                for offset in range(min(left, 8) - 1, -1, -1):
+                    word = (word << np.uint64(8)) | np.uint64(data[position + offset])
+            if left < 8:
+                word &= (ONE << np.uint64(8 * left)) - ONE
+        packed[at + word_index] = word
         value = (value ^ word) * FNV_PRIME
-        index, word_index = end, word_index + 1
-    for rest in range(word_index, KEY_WORDS):
-        packed[at + rest] = ZERO
-    return (value ^ np.uint64(stop - start)) * FNV_PRIME
+    return (value ^ np.uint64(length)) * FNV_PRIME
 
 
 @numba.njit(cache=True, nogil=True)
-def group_rows(data, valid, walls, prices, quantities, security_starts, security_stops, type_starts, type_stops,
+def group_rows(data, words, valid, walls, prices, quantities, security_starts, security_stops, type_starts, type_stops,
                capacity, representatives, days, orders, quantity_words, value_words):
     """Group the rows whose `valid` is true (the inputs hold an entry a row, read only where valid)
-    by (day of the wall time, security bytes, order type bytes) and sum them: orders, quantity (two
+    by (day of the wall time, security bytes, order type bytes) and sum them (`words`: data's
+    shifted_words): orders, quantity (two
     words, low first), price x quantity (three words, low first); the group's day in `days`. Returns the number of groups, each with its
     first row in `representatives`, or FULL when they pass capacity / 2 (`capacity` a power of two;
     the group arrays hold capacity / 2)."""
@@ -71,8 +83,8 @@ def group_rows(data, valid, walls, prices, quantities, security_starts, security
         day = walls[row] // MICROS_PER_DAY
         security_length = security_stops[row] - security_starts[row]
         type_length = type_stops[row] - type_starts[row]
-        hashed = _pack(data, security_starts[row], security_stops[row], packed, 0)
-        hashed = (hashed ^ _pack(data, type_starts[row], type_stops[row], packed, KEY_WORDS)) * FNV_PRIME
+        hashed = _pack(words, data, security_starts[row], security_stops[row], packed, 0)
+        hashed = (hashed ^ _pack(words, data, type_starts[row], type_stops[row], packed, KEY_WORDS)) * FNV_PRIME
         hashed = (hashed ^ np.uint64(day)) * FNV_PRIME
         slot = np.int64(hashed & np.uint64(mask))
         while True:
@@ -147,6 +159,7 @@ def grouped(data: np.ndarray, valid: np.ndarray, walls: np.ndarray, prices: np.n
     price x quantity sums as decimal256 words (four little-endian 64-bit words a value, the form
     Arrow's decimal256 holds, so the sums become Arrow arrays without a conversion)."""
     capacity = 1 << 12
+    words = shifted_words(data)
     while True:
         half = capacity // 2
         representatives = np.empty(half, dtype=np.int64)
@@ -154,7 +167,7 @@ def grouped(data: np.ndarray, valid: np.ndarray, walls: np.ndarray, prices: np.n
         orders = np.empty(half, dtype=np.int64)
         quantity_words = np.zeros((half, 4), dtype=np.uint64)
         value_words = np.zeros((half, 4), dtype=np.uint64)
-        groups = group_rows(data, valid, walls, prices, quantities, security_starts, security_stops, type_starts,
+        groups = group_rows(data, words, valid, walls, prices, quantities, security_starts, security_stops, type_starts,
                             type_stops, capacity, representatives, days, orders, quantity_words, value_words)
         if groups != FULL:
             return representatives[:groups], days[:groups], orders[:groups], quantity_words[:groups], \

@@ -73,9 +73,22 @@ def test_the_kernel_equals_its_plain_python_reference():
                   np.empty(capacity // 2, dtype=np.int64), np.zeros((capacity // 2, 4), dtype=np.uint64),
                   np.zeros((capacity // 2, 4), dtype=np.uint64))
         with np.errstate(over="ignore"):  # the hash multiplies modulo 2^64, as the compiled kernel does
-            groups = group_rows(*inputs, capacity, *arrays)
+            groups = group_rows(inputs[0], market_kernel.shifted_words(inputs[0]), *inputs[1:], capacity, *arrays)
         outputs.append((groups, *(array[:groups] for array in arrays)))
     assert outputs[0][0] == outputs[1][0] == len(expected(rows))
     for ours, theirs in zip(outputs[0][1:], outputs[1][1:]):
         assert np.array_equal(ours, theirs)
     assert keyed(inputs, outputs[0][1:]) == expected(rows)
+
+
+def test_fields_read_as_words_at_every_offset_and_up_to_the_last_byte_of_the_block():
+    """A field is read eight bytes a load at any byte offset; its bytes past the last whole word of
+    the block one by one, alike (the last row's key is also the first's): fields of 1 to 30 bytes, at
+    each offset mod 8, the last one ending the block."""
+    for length in range(1, 31):
+        for shift in range(8):
+            rows = [(20_001, b"BHP", b"X" * length, 17, 19), (20_000, b"P" * shift, b"LIMIT", 1, 1), (20_000, b"S" * length, b"T" * (31 - length), 2, 3),
+                    (20_000, b"S" * length, b"T" * (31 - length), 5, 7), (20_001, b"BHP", b"X" * length, 11, 13)]
+            data, *rest = block(rows)
+            inputs = (data[:-1], *rest)  # no line end after the last field: it ends the block
+            assert keyed(inputs, market_kernel.grouped(*inputs)) == expected(rows), (length, shift)
