@@ -132,10 +132,10 @@ def _profile(args: argparse.Namespace) -> int:
     import json
 
     from orders_assets.glue.config_file import load_settings_overrides, save_settings, settings_document
-    from orders_assets.glue.resources import OrdersSettings
+    from orders_assets.core.plan.settings import Settings
 
     try:
-        settings = OrdersSettings(landing_dir=".", data_dir=str(args.data.resolve()),
+        settings = Settings(landing_dir=".", data_dir=str(args.data.resolve()),
                                   **load_settings_overrides(args.config))
         machine = settings.machine_profile()
         tuning = settings.tuning(machine)

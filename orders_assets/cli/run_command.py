@@ -34,12 +34,12 @@ def run_command(args: argparse.Namespace, checkpoint) -> int:
     from orders_assets.core.store.atomic import remove_orphan_temporaries
     from orders_assets.core.store.disk import data_folder_problem
     from orders_assets.core.store.folders import folders_problem
-    from orders_assets.glue.resources import OrdersSettings
+    from orders_assets.core.plan.settings import Settings
 
     started = time.perf_counter()
     config, source = settings_source(args.config, args.data)
     try:
-        settings = OrdersSettings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()),
+        settings = Settings(landing_dir=str(args.landing.resolve()), data_dir=str(args.data.resolve()),
                                   **load_settings_overrides(config))
         settings.validate()
         rules = settings.ingest_rules()
@@ -102,7 +102,7 @@ def filter_line(settings, source: str) -> str:
 
 def _require_dask_if_asked(args: argparse.Namespace) -> None:
     """A scheduler given (--dask or the environment) whose packages are missing is refused before any work."""
-    from orders_assets.platform.executors import DASK_SCHEDULER_ENV, dask_scheduler_from, require_dask
+    from orders_assets.platform.dask_scheduler import DASK_SCHEDULER_ENV, dask_scheduler_from, require_dask
 
     if args.dask:
         require_dask(f"--dask {args.dask}")
@@ -150,11 +150,13 @@ def _exit_status(runs_succeeded: bool, store) -> int:
 
 def _run_through_dagster(args: argparse.Namespace, settings, started: float, checkpoint, work) -> int:
     from orders_assets.glue.config_file import save_settings, settings_document
-    from orders_assets.platform.executors import dask_scheduler_from
+    from orders_assets.platform.dask_scheduler import dask_scheduler_from
     from orders_assets.platform.instance import ensure_instance_folder, open_instance, use_batched_events
     from orders_assets.cli.runner import run_pipeline
     from orders_assets.cli.terminal import ProgressBar
+    from orders_assets.glue.resources import OrdersSettings
 
+    settings = OrdersSettings(**settings.model_dump())  # the plan's settings as Dagster's resource, for the runs
     tuning = settings.tuning()
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))

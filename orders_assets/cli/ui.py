@@ -82,7 +82,7 @@ def serve_ui(landing: Path, data: Path, config: Path | None, port: int) -> int:
     """Check, prepare the instance, then serve until Ctrl-C or SIGTERM; the exit status."""
     from orders_assets.glue.config_file import load_settings_overrides
     from orders_assets.core.errors import OrdersAssetsError
-    from orders_assets.glue.resources import OrdersSettings
+    from orders_assets.core.plan.settings import Settings
 
     problem = ui_problem(landing, data, config, port)
     if problem:
@@ -90,7 +90,7 @@ def serve_ui(landing: Path, data: Path, config: Path | None, port: int) -> int:
         return 2
     data.mkdir(parents=True, exist_ok=True)
     try:  # the code location would fail to load with the same error: say it here, with the file
-        settings = OrdersSettings(landing_dir=str(landing.resolve()), data_dir=str(data.resolve()),
+        settings = Settings(landing_dir=str(landing.resolve()), data_dir=str(data.resolve()),
                                   **load_settings_overrides(config))
         settings.validate()
         settings.tuning()

@@ -48,7 +48,7 @@ from orders_assets.core.store.settings_lease import FolderSettings
 from orders_assets.core.read.layout.rules import rule_problem
 from orders_assets.core.read.layout.yaml_text import load_yaml
 from orders_assets.core.read.pieces import MIN_PIECE_BYTES
-from orders_assets.glue.resources import FilterSettings, MachineSettings, RejectedRowsSettings
+from orders_assets.core.plan.setting_sections import FilterSettings, MachineSettings, RejectedRowsSettings
 
 SECTIONS = {
     "filter": tuple(FilterSettings.model_fields),

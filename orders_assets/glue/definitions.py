@@ -25,7 +25,8 @@ from orders_assets.glue.checks import (
 from orders_assets.glue.config_file import load_settings_overrides, settings_file
 from orders_assets.glue.console_logger import console_logger
 from orders_assets.core.store.folders import folders_problem
-from orders_assets.platform.executors import dask_scheduler_from, executor_for
+from orders_assets.platform.dask_scheduler import dask_scheduler_from
+from orders_assets.platform.executors import executor_for
 from orders_assets.glue.io_managers import chunked_source_io_manager, filtered_orders_input
 from orders_assets.glue.machine import MachineTags
 from orders_assets.glue.names import (CHUNKED_SOURCE_IO_MANAGER, FILTERED_ORDERS_IO_MANAGER, INGEST_JOB, PARTITIONS_JOB,

@@ -20,7 +20,6 @@ ranges of one job at once, so every task here is named `<job>.<step>.<run id>`. 
 from __future__ import annotations
 
 import functools
-import os
 
 import dagster as dg
 from dagster._core.definitions.executor_definition import (
@@ -32,11 +31,6 @@ from dagster._core.definitions.executor_definition import (
 )
 from dagster._core.errors import raise_execution_interrupts
 from dagster._utils import iterate_with_context
-
-from orders_assets.core.errors import InputError, one_line
-
-DASK_SCHEDULER_ENV = "ORDERS_ASSETS_DASK_SCHEDULER"
-"""Address of a Dask scheduler (tcp://host:8786): the code location's runs execute their steps there."""
 
 
 def dask_task_key(job_name: str, step_key: str, run_id: str) -> str:
@@ -165,24 +159,3 @@ def connected_workers(scheduler: str, timeout_seconds: float = 5) -> int | None:
             return len(client.scheduler_info()["workers"])
     except (OSError, TimeoutError):
         return None
-
-
-def dask_scheduler_from(environment=os.environ) -> str | None:
-    return environment.get(DASK_SCHEDULER_ENV) or None
-
-
-class DaskNotInstalledError(InputError):
-    """A Dask scheduler was given but the `dask` extra (dagster-dask, distributed) is not installed."""
-
-
-def require_dask(given: str) -> None:
-    """Refuse, with the fix, a Dask scheduler (`given`: as the user gave it, `--dask ADDRESS` or the
-    environment variable) when the packages that send steps to it cannot be imported."""
-    try:
-        import dagster_dask  # noqa: F401
-        import dask.distributed  # noqa: F401
-    except ImportError as error:
-        raise DaskNotInstalledError(
-            f"{given}: the steps cannot be sent to Dask, its packages are not installed here "
-            f"({one_line(error)}): pip install 'orders_assets[dask]' (dagster-dask and distributed), or run "
-            "without a scheduler to work on this machine") from None

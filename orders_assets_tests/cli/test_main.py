@@ -210,15 +210,35 @@ def test_run_lists_the_landing_folder_and_plans_the_ingest_once(tmp_path, monkey
 
 def test_run_profiles_the_machine_once_for_its_data_folder(tmp_path, monkeypatch):
     """The command, the IO manager and each step all ask for the profile; the process reads it once."""
-    from orders_assets.glue import resources
+    from orders_assets.core.plan import settings
     from orders_assets.core.generate import generate_orders
 
     landing, data = tmp_path / "landing", tmp_path / "data"
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=2, seed=9)
     profiled = []
-    real = resources.detect_profile
-    monkeypatch.setattr(resources, "detect_profile", lambda data_dir: profiled.append(str(data_dir)) or real(data_dir))
+    real = settings.detect_profile
+    monkeypatch.setattr(settings, "detect_profile", lambda data_dir: profiled.append(str(data_dir)) or real(data_dir))
     assert main(["run", "--landing", str(landing), "--data", str(data)]) == 0
     assert (data / "reports" / "summary.json").exists()
     assert [folder for folder in profiled if Path(folder).resolve() == data.resolve()] == [str(data.resolve())]
+
+
+def test_a_run_with_nothing_new_plans_without_importing_dagster_or_numba(tmp_path, monkeypatch):
+    """The command's fixed cost (issue 43): a run with nothing new reads its settings, plans and says
+    so without Dagster's import (about 0.5 s) or Numba's; a fresh process, as a user starts it."""
+    import subprocess
+    import sys
+
+    from orders_assets.core.generate import generate_orders
+
+    landing, data = tmp_path / "landing", tmp_path / "data"
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    generate_orders(landing / "orders.csv", rows=2_000, days=1, securities=2, seed=9)
+    assert main(["run", "--landing", str(landing), "--data", str(data)]) == 0
+    code = ("import sys\nfrom orders_assets.cli.main import main\n"
+            f"status = main(['run', '--landing', {str(landing)!r}, '--data', {str(data)!r}])\n"
+            "print('loaded:', sorted({m.split('.')[0] for m in sys.modules} & {'dagster', 'numba'}), status)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "no run launched" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "loaded: [] 0"
