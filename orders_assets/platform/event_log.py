@@ -8,12 +8,23 @@ committed transactions (run shard and cross-run index). At thousands of partitio
 bookkeeping, not the work, dominates a backfill. This class writes the batch the way
 dagster-postgres does, in the same tables and format, so any Dagster process (`dagster dev`,
 the daemon) reads the instance exactly as if the stock SQLite storage had written it.
+
+It also creates each run's shard (one SQLite file a run) without reading Dagster's migration
+scripts anew each time (`_initdb`): the same tables and stamped revision, a fixed cost a run less.
 """
+import functools
+import sqlite3
 from collections.abc import Sequence
 
+import sqlalchemy as db
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from dagster import DagsterEventType, EventLogEntry
-from dagster._core.storage.event_log.schema import AssetEventTagsTable, SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import AssetEventTagsTable, SqlEventLogStorageMetadata, SqlEventLogStorageTable
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sql import get_alembic_config, safe_commit
+from sqlalchemy import exc as db_exc
 
 BATCHED_EVENT_TYPES = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION})
 
@@ -24,6 +35,26 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data, config_value) -> "BatchedSqliteEventLogStorage":
         return cls(inst_data=inst_data, **config_value)
+
+    def _initdb(self, engine, for_index_shard: bool = False) -> None:
+        """A run's new shard created as Dagster creates it (its tables, WAL, the head revision stamped),
+        with Dagster's migration scripts read once a process rather than twice a run: reading them
+        was 0.25 of the 0.44 s a run's first event cost (cProfile of one partition run), and a new
+        day's file can take a dozen runs. The cross-run index, a shard that exists already, and any
+        error (another process creating the same shard) take Dagster's own path."""
+        if for_index_shard:
+            super()._initdb(engine, for_index_shard=True)
+            return
+        try:
+            with engine.connect() as connection:
+                migration = MigrationContext.configure(connection)
+                if migration.get_current_revision() is None:
+                    SqlEventLogStorageMetadata.create_all(engine)
+                    connection.execute(db.text("PRAGMA journal_mode=WAL;"))
+                    migration.stamp(_migration_scripts(), "head")
+                    safe_commit(connection)
+        except (db_exc.DatabaseError, sqlite3.DatabaseError, sqlite3.OperationalError):
+            super()._initdb(engine)
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         event_types = {event.get_dagster_event().event_type for event in events}
@@ -76,3 +107,9 @@ def _asset_key_and_tags(dagster_event) -> tuple:
     else:
         return None, {}
     return recorded.asset_key, recorded.tags or {}
+
+
+@functools.cache
+def _migration_scripts() -> ScriptDirectory:
+    """Dagster's event log migration scripts (the ones SqliteEventLogStorage stamps a shard with), read once."""
+    return ScriptDirectory.from_config(get_alembic_config(sqlite_event_log.__file__))

@@ -86,3 +86,31 @@ def test_the_default_instance_folder_keeps_a_users_dagster_yaml(tmp_path):
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     ensure_instance_folder(tmp_path)
     assert (tmp_path / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+
+
+def _shard(storage, run_id: str) -> tuple:
+    """What a run's shard holds once created: its schema, stamped revision and journal mode."""
+    with storage.run_connection(run_id):
+        pass
+    with sqlite3.connect(f"{storage._base_dir}/{run_id}.db") as connection:
+        return (sorted(connection.execute("SELECT type, name, sql FROM sqlite_master").fetchall(), key=str),
+                connection.execute("SELECT version_num FROM alembic_version").fetchall(),
+                connection.execute("PRAGMA journal_mode").fetchall())
+
+
+def test_a_runs_shard_is_created_as_dagster_creates_it_its_migration_scripts_read_once(tmp_path, monkeypatch):
+    from alembic.script import ScriptDirectory
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    from orders_assets.platform import event_log
+
+    stock = _shard(SqliteEventLogStorage(base_dir=str(tmp_path / "stock")), "run-1")
+    storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path / "ours"))
+    event_log._migration_scripts.cache_clear()
+    reads = []
+    real = ScriptDirectory.from_config
+    monkeypatch.setattr(ScriptDirectory, "from_config", lambda config: reads.append(config) or real(config))
+    ours = [_shard(storage, run_id) for run_id in ("run-1", "run-2", "run-3")]
+    assert ours[0] == ours[1] == ours[2] == stock
+    assert stock[1] and stock[2] == [("wal",)] and len(stock[0]) > 10
+    assert len(reads) == 1  # Dagster's own path reads them twice a shard
