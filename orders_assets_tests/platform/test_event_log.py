@@ -4,6 +4,7 @@ import sqlite3
 import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from sqlalchemy import text as sqlite_text
 
 from orders_assets.platform.event_log import BatchedSqliteEventLogStorage
 from orders_assets.platform.instance import BATCHING_ENVIRONMENT, ensure_instance_folder
@@ -114,3 +115,23 @@ def test_a_runs_shard_is_created_as_dagster_creates_it_its_migration_scripts_rea
     assert ours[0] == ours[1] == ours[2] == stock
     assert stock[1] and stock[2] == [("wal",)] and len(stock[0]) > 10
     assert len(reads) == 1  # Dagster's own path reads them twice a shard
+
+
+def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_path, monkeypatch):
+    """Dagster makes an engine at each connection; this storage keeps one a shard for the shards in hand."""
+    from orders_assets.platform import event_log
+
+    storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path))
+    made = []
+    real = event_log.create_engine
+    monkeypatch.setattr(event_log, "create_engine", lambda url, **options: made.append(url) or real(url, **options))
+    for _ in range(12):
+        with storage.run_connection("run-1") as connection:
+            connection.execute(sqlite_text("SELECT 1"))
+    assert len(made) == 1
+    for number in range(event_log.ENGINES_KEPT + 3):
+        with storage.run_connection(f"run-{number + 2}"):
+            pass
+    assert len(storage._engines) == event_log.ENGINES_KEPT and "run-1" not in storage._engines
+    storage.wipe()
+    assert set(storage._engines) <= {"index"} and not list(tmp_path.glob("run-*.db"))  # the index is wiped through its own
