@@ -1,6 +1,7 @@
 """Crash safety: `orders-assets run` killed with SIGKILL at 12 points (parsing, partition writes,
 report writes), then run again, gives outputs byte-identical to a clean run, with no temporary
-file left behind."""
+file left behind. The even points here, the odd ones in test_crash_odd.py (two files: the suite
+gives each test file one worker)."""
 import json
 import os
 import random
@@ -43,7 +44,10 @@ def outputs(data: Path) -> dict[str, str]:
     return hashes
 
 
-def test_twelve_kills_at_random_points_then_a_rerun_give_the_clean_outputs(tmp_path):
+def kills_then_reruns(tmp_path: Path, kill_numbers: range) -> None:
+    """A clean run, then for each of `kill_numbers` (of KILLS points spread over the clean run's
+    time, 10% to 100%): a run killed there and a rerun, whose outputs must equal the clean ones.
+    The suite runs the kills in two files (this one and test_crash_odd.py), one per worker."""
     landing = tmp_path / "landing"
     generate_orders(landing / "orders.csv", rows=300_000, days=3, securities=20, seed=8, bad_rows=0.001)
     generate_orders(landing / "late.csv.gz", rows=50_000, days=1, securities=20, seed=9)
@@ -53,10 +57,11 @@ def test_twelve_kills_at_random_points_then_a_rerun_give_the_clean_outputs(tmp_p
     assert len(clean) > 20
 
     points = random.Random(20261125)
+    offsets = [points.random() for _ in range(KILLS)]
     reached = []
-    for number in range(KILLS):
+    for number in kill_numbers:
         data = tmp_path / f"killed-{number}"
-        kill_after = clean_seconds * (0.1 + 0.9 * (number + points.random()) / KILLS)
+        kill_after = clean_seconds * (0.1 + 0.9 * (number + offsets[number]) / KILLS)
         run(landing, data, kill_after=kill_after)
         reached.append((round(kill_after, 2), sorted(p.name for p in data.iterdir()) if data.exists() else []))
         run(landing, data)
@@ -65,3 +70,7 @@ def test_twelve_kills_at_random_points_then_a_rerun_give_the_clean_outputs(tmp_p
         assert outputs(data) == clean, f"kill after {kill_after:.2f} s differs"
     phases = {tuple(names) for _, names in reached}
     assert len(phases) >= 3, reached  # the kills landed in different stages of the run
+
+
+def test_six_kills_at_even_points_then_a_rerun_give_the_clean_outputs(tmp_path):
+    kills_then_reruns(tmp_path, range(0, KILLS, 2))
