@@ -13,6 +13,8 @@ of a file's rows), narrowed back to decimal128 when every sum fits.
 """
 from __future__ import annotations
 
+import functools
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -80,10 +82,16 @@ class MarketTotals:
 
 
 def _wide(totals: pa.Table, decimals: int) -> pa.Table:
-    """Totals with decimal256 quantity and value at `decimals` quantity places, the form they gather in."""
-    return totals.cast(pa.schema([*market_schema(decimals).remove(5).remove(4),
-                                  ("quantity", pa.decimal256(76, decimals)),
-                                  ("value", pa.decimal256(76, schema.PRICE_SCALE + decimals))]))
+    """Totals with decimal256 quantity and value at `decimals` quantity places, the form they gather in
+    (a block's totals from the compiled pass already are: not cast again, on the ingest's main thread)."""
+    wide = _wide_schema(decimals)
+    return totals if totals.schema.equals(wide, check_metadata=False) else totals.cast(wide)
+
+
+@functools.lru_cache(maxsize=16)
+def _wide_schema(decimals: int) -> pa.Schema:
+    return pa.schema([*market_schema(decimals).remove(5).remove(4), ("quantity", pa.decimal256(76, decimals)),
+                      ("value", pa.decimal256(76, schema.PRICE_SCALE + decimals))])
 
 
 def narrowed(totals: pa.Table) -> pa.Table:
