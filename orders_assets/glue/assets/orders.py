@@ -23,9 +23,14 @@ from orders_assets.glue.names import (CHUNKED_SOURCE_IO_MANAGER, CUT_TAG, ENGINE
                                       LANDING_ORDERS, ORDER_FILES, PIECE_TAG)
 from orders_assets.glue.partitions import register_order_partitions, source_file_partitions
 from orders_assets.glue.resources import OrdersSettings, step_lease
+from orders_assets.platform.partition_metadata import add_partition_metadata
 
 PROGRESS_ENV = "ORDERS_ASSETS_PROGRESS_SECONDS"
 """Seconds between two progress lines in the run's logs (default 5)."""
+FILE_LINES_LOGGED = 20
+"""Files of a step whose line (file_line) the run's log shows one by one; past them one line says how
+many more, each file's figures staying on its order_files partition. Dagster stores every log line as
+an event of its own (two SQLite transactions): a thousand-file step spent most of its time on them."""
 
 landing_orders = dg.AssetSpec(
     LANDING_ORDERS,
@@ -100,15 +105,22 @@ def _ingest_files(context: dg.AssetExecutionContext, settings: OrdersSettings,
     watch = IngestWatch(progress_file(store.state, context.run.run_id), context.run.run_id,
                         [chunked.source.size for chunked in landing_orders.values()],
                         log=context.log.info, log_every=_progress_seconds())
+    figures: dict[str, dict] = {}
+    """Each file's figures, for its partition of order_files (added in one pass at the step's end)."""
     try:
         step = IngestStep(gone=gone)
         if committed_pieces is not None:
             step.manifests.append(committed_pieces)
             watch.file_done(committed_pieces.bytes, committed_pieces)
-            _show_file(context, store, committed_pieces.source_key, committed_pieces)
+            _show_file(context, store, committed_pieces.source_key, committed_pieces, figures)
         else:
-            ingest_each(store, landing_orders, watch, step, lambda key, manifest: _show_file(context, store, key, manifest),
+            ingest_each(store, landing_orders, watch, step,
+                        lambda key, manifest: _show_file(context, store, key, manifest, figures),
                         lambda key, refused: context.log.error(f"{key}: {REFUSED_LOG}: {refused.reason}"))
+            if len(figures) > FILE_LINES_LOGGED:
+                context.log.info(f"... and {len(figures) - FILE_LINES_LOGGED:,} more file(s) ingested: each file's "
+                                 "rows and time are on its partition of order_files")
+        add_partition_metadata(context, figures, context.partition_keys)
         _settle_gone(context, store, step.gone)
         copies = _settle_copies_and_refusals(context, store, landing_orders, step.refused)
         touched = {PartitionKey.from_text(text) for manifest in step.manifests for text in manifest.partitions}
@@ -159,12 +171,17 @@ def _progress_seconds() -> float:
     return float(os.environ.get(PROGRESS_ENV, DEFAULT_INTERVAL_SECONDS))
 
 
-def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Manifest) -> None:
-    context.add_asset_metadata(_file_metadata(manifest, store), partition_key=key)
+def _show_file(context: dg.AssetExecutionContext, store, key: str, manifest: Manifest, figures: dict) -> None:
+    """A file's figures into `figures` (for its partition of order_files); its line in the run's log
+    while the step has shown at most FILE_LINES_LOGGED; a column renamed is always said. Dagster's
+    add_asset_metadata lists the step's keys at each call: a thousand files' metadata cost 36 s one by
+    one, so the step adds them all in one pass (platform/partition_metadata.py)."""
+    figures[key] = _file_metadata(manifest, store)
     if manifest.renamed_columns:
         context.log.warning(f"{key}: its own column(s) renamed where the pipeline adds a column of that "
                             f"name: {manifest.renamed_columns}")
-    context.log.info(file_line(key, manifest))
+    if len(figures) <= FILE_LINES_LOGGED:
+        context.log.info(file_line(key, manifest))
 
 
 def _settle_gone(context: dg.AssetExecutionContext, store, gone: dict[str, str]) -> None:
