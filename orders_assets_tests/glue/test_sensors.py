@@ -14,8 +14,10 @@ import pytest
 from orders_assets.core.generate import generate_orders
 from orders_assets.core.schema import REPORT_NAMES
 from orders_assets.glue.definitions import build_definitions
-from orders_assets.glue.names import INGEST_JOB, PARTITIONS_JOB, REPORTS_JOB
+from orders_assets.glue.assets.orders import FILE_LINES_LOGGED
+from orders_assets.glue.names import INGEST_JOB, ORDER_FILES, PARTITIONS_JOB, REPORTS_JOB
 from orders_assets.glue.resources import OrdersSettings
+from orders_assets.platform.instance import BATCHING_ENVIRONMENT, ensure_instance_folder, open_instance
 from orders_assets.glue.names import SENSOR_NAME
 from orders_assets_tests.conftest import assert_report_equals, read_report, tree_hashes
 from orders_assets_tests.support.reference import reference_reports
@@ -67,8 +69,14 @@ class LandingFolder:
 
 
 @pytest.fixture
-def folder(tmp_path):
-    with dg.instance_for_test() as instance:
+def folder(tmp_path, monkeypatch):
+    """A landing folder over the instance `orders-assets ui` and the daemon use: the project's
+    dagster.yaml (batched event log) and Dagster's event batching switched on, as the UI sets it."""
+    for name, value in BATCHING_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    ensure_instance_folder(tmp_path / "home")
+    with open_instance(tmp_path / "home") as instance:
         yield LandingFolder(tmp_path, instance)
 
 
@@ -186,6 +194,14 @@ def test_a_thousand_small_files_in_one_tick(folder):
     folder.run(result)
     assert folder.settle() == [PARTITIONS_JOB, REPORTS_JOB]
     folder.assert_reports_match(*sorted(path.name for path in folder.landing.iterdir()))
+    # the log names the first files one by one and counts the rest; every file's figures are on its partition
+    [ingest] = folder.instance.get_run_records(dg.RunsFilter(job_name=INGEST_JOB))
+    messages = [entry.user_message for entry in folder.instance.all_logs(ingest.dagster_run.run_id)]
+    assert len([text for text in messages if " rows read, " in text]) == FILE_LINES_LOGGED
+    assert f"... and {1_000 - FILE_LINES_LOGGED:,} more file(s) ingested" in "\n".join(messages)
+    shown = folder.instance.fetch_materializations(dg.AssetKey(ORDER_FILES), limit=1_000).records
+    assert len({record.partition_key for record in shown if record.asset_materialization.metadata.get("rows_read")}) \
+        == 1_000
 
 
 def test_hidden_temporary_and_outside_symlinked_files_are_ignored(folder, tmp_path):
