@@ -265,7 +265,7 @@ def test_the_report_asset_page_shows_its_metadata_and_plot(ui, browser, tmp_path
     save_screenshot(browser, tmp_path, "report_asset_page.png")
 
     # Dagster inlines markdown metadata under 1,000 characters; a PNG is longer, so the UI links it to a dialog.
-    browser.click(browser.find("//tr[td[1][normalize-space()='plot']]/td[last()]//a", XPATH))
+    browser.click_found("//tr[td[1][normalize-space()='plot']]/td[last()]//a", XPATH, "a click on the plot's link")
     plot = wait_until(lambda: browser.find(f"[role=dialog] img[src^='{PLOT_PREFIX}']"),
                       "the plot (metadata 'plot', a markdown image) in the metadata dialog")
     assert browser.attribute(plot, "alt") == REPORT
@@ -370,10 +370,10 @@ def test_a_filter_changed_with_a_config_file_is_followed_after_the_code_location
                done=lambda tick: bool(tick) and "Reload the code location" in (tick["skipReason"] or ""),
                timeout=60, interval=1)
     browser.open(f"{ui.address}/locations")
-    reload = wait_until(lambda: browser.find("//button[normalize-space()='Reload']", XPATH), "the Reload button")
+    wait_until(lambda: browser.find("//button[normalize-space()='Reload']", XPATH), "the Reload button")
     runs_before = len(ui.runs())
     reloaded_at = time.time()
-    browser.click(reload)
+    browser.click_found("//button[normalize-space()='Reload']", XPATH, "a click on the Reload button")
     tick = wait_until(lambda: sensor_tick_after(ui.port, reloaded_at), "a sensor tick after the reload",
                       done=lambda tick: bool(tick) and (tick["skipReason"] or "").startswith("nothing new"),
                       timeout=60, interval=1)

@@ -132,6 +132,11 @@ class Session:
         """Scroll the element into view and click its centre, as a user would."""
         command("POST", f"{self.url}/element/{element[ELEMENT_KEY]}/click", {})
 
+    def click_found(self, selector: str, using: str = CSS, what: str = "the element to click", timeout: float = 30) -> None:
+        """Find the element and click it, finding it again when the page re-rendered it in between (a
+        stale element: React replaced the node after it was found, as the UI does while it loads)."""
+        wait_until(lambda: self.click(self.find(selector, using)) or True, what, timeout=timeout)
+
     def attribute(self, element: dict, name: str) -> str | None:
         """An element's attribute, as written in the document."""
         return command("GET", f"{self.url}/element/{element[ELEMENT_KEY]}/attribute/{name}")
