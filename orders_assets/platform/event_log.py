@@ -23,7 +23,8 @@ import sqlalchemy as db
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from dagster import DagsterEventType, EventLogEntry
-from dagster._core.storage.event_log.schema import AssetEventTagsTable, SqlEventLogStorageMetadata, SqlEventLogStorageTable
+from dagster._core.storage.event_log.schema import (AssetEventTagsTable, SqlEventLogStorageMetadata,
+                                                    SqlEventLogStorageTable)
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine, get_alembic_config, safe_commit

@@ -134,4 +134,5 @@ def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_p
             pass
     assert len(storage._engines) == event_log.ENGINES_KEPT and "run-1" not in storage._engines
     storage.wipe()
-    assert set(storage._engines) <= {"index"} and not list(tmp_path.glob("run-*.db"))  # the index is wiped through its own
+    # the run shards are gone with their engines; the index is wiped through its own
+    assert set(storage._engines) <= {"index"} and not list(tmp_path.glob("run-*.db"))

@@ -87,7 +87,8 @@ def test_fields_read_as_words_at_every_offset_and_up_to_the_last_byte_of_the_blo
     each offset mod 8, the last one ending the block."""
     for length in range(1, 31):
         for shift in range(8):
-            rows = [(20_001, b"BHP", b"X" * length, 17, 19), (20_000, b"P" * shift, b"LIMIT", 1, 1), (20_000, b"S" * length, b"T" * (31 - length), 2, 3),
+            rows = [(20_001, b"BHP", b"X" * length, 17, 19), (20_000, b"P" * shift, b"LIMIT", 1, 1),
+                    (20_000, b"S" * length, b"T" * (31 - length), 2, 3),
                     (20_000, b"S" * length, b"T" * (31 - length), 5, 7), (20_001, b"BHP", b"X" * length, 11, 13)]
             data, *rest = block(rows)
             inputs = (data[:-1], *rest)  # no line end after the last field: it ends the block
