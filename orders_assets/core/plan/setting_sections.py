@@ -74,7 +74,7 @@ class RejectedRowsSettings(BaseModel):
 
 
 SECTION_TYPES = {"filter": FilterSettings, "machine": MachineSettings}
-"""The nested sections of OrdersSettings; the config file's sections take their keys (config_file.SECTIONS)."""
+"""The nested sections of Settings; the config file's sections take their keys (config_file.SECTIONS)."""
 
 
 def nested_settings(values: dict) -> dict:
