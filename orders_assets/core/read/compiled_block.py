@@ -27,7 +27,7 @@ from orders_assets.core.read.header import SOURCE_LINE
 from orders_assets.core.read.reader import RawBlock
 from orders_assets.core.read.timestamps import TIMESTAMP_UNIT, _assume_local, timestamp_type
 from orders_assets.core.read.values_seen import SeenValues, added, counted
-from orders_assets.core.read.compiled_market import block_market, market_outputs
+from orders_assets.core.read.compiled_market import block_market, market_outputs, text_column
 from orders_assets.core.read.wall_times import nonexistent_wall_times
 
 ROLES = {schema.ORDER_ID: kernel.ORDER_ID, schema.TIMESTAMP: kernel.TIMESTAMP, schema.SECURITY_CODE: kernel.SECURITY,
@@ -184,8 +184,7 @@ def _kept_table(data: np.ndarray, plan: CompiledPlan, kept_out: tuple, kept: int
         elif role == kernel.QUANTITY:
             columns[name] = pa.array(quantities, schema.QUANTITY_TYPE)
         else:
-            offsets, values = kernel.gather_text(data, field_starts[index], field_stops[index], kept)
-            columns[name] = pa.StringArray.from_buffers(kept, pa.py_buffer(offsets), pa.py_buffer(values))
+            columns[name] = text_column(data, field_starts[index], field_stops[index])
     days = walls // kernel.MICROS_PER_DAY
     columns[SOURCE_LINE] = pa.array(kept_lines, pa.int64())
     columns[schema.TRADE_DATE] = pa.array(days.astype(np.int32), pa.date32())

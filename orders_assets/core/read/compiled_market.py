@@ -34,15 +34,16 @@ def block_market(data: np.ndarray, verdicts: np.ndarray, out: tuple) -> pa.Table
     count = first.size
     return pa.table({
         schema.TRADE_DATE: pa.array(days.astype(np.int32), pa.date32()),
-        schema.SECURITY_CODE: _texts(data, security_starts[first], security_stops[first]),
-        schema.ORDER_TYPE: _texts(data, type_starts[first], type_stops[first]),
+        schema.SECURITY_CODE: text_column(data, security_starts[first], security_stops[first]),
+        schema.ORDER_TYPE: text_column(data, type_starts[first], type_stops[first]),
         "orders": pa.array(orders, pa.int64()),
         "quantity": pa.Array.from_buffers(pa.decimal256(76, 0), count, [None, pa.py_buffer(quantity_words)]),
         "value": pa.Array.from_buffers(pa.decimal256(76, schema.PRICE_SCALE), count, [None, pa.py_buffer(value_words)]),
     })
 
 
-def _texts(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
-    """The fields [starts, stops) of the block as a string column (UTF-8: the kernel defers other bytes)."""
+def text_column(data: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> pa.Array:
+    """The fields [starts, stops) of the block as a string column (UTF-8: the kernel defers other bytes),
+    gathered by the compiled copy: the kept rows' text columns and the market groups' labels alike."""
     offsets, values = kernel.gather_text(data, starts, stops, starts.size)
     return pa.StringArray.from_buffers(starts.size, pa.py_buffer(offsets), pa.py_buffer(values))
