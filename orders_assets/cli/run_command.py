@@ -156,7 +156,7 @@ def _run_through_dagster(args: argparse.Namespace, settings, started: float, che
     from orders_assets.cli.terminal import ProgressBar
     from orders_assets.glue.resources import OrdersSettings
 
-    settings = OrdersSettings(**settings.model_dump())  # the plan's settings as Dagster's resource, for the runs
+    settings = OrdersSettings.of(settings)  # the plan's settings as Dagster's resource, for the runs
     tuning = settings.tuning()
     args.data.mkdir(parents=True, exist_ok=True)
     home = Path(os.environ.setdefault(DAGSTER_HOME_ENV, str((args.data / "dagster_home").resolve())))

@@ -51,6 +51,14 @@ class OrdersSettings(dg.ConfigurableResource, Settings):
     def __init__(self, **values):
         super().__init__(**sections.nested_settings(values))
 
+    @classmethod
+    def of(cls, settings: Settings) -> "OrdersSettings":
+        """The command's settings as Dagster's resource for its runs, with what they already resolved
+        (the same values: the layouts' files are not read a second time)."""
+        resource = cls(**settings.model_dump())
+        resource._resolved = settings._resolved
+        return resource
+
 
 def step_lease(settings: Settings) -> contextlib.ExitStack:
     """settings.lease() for a Dagster step: a run under other settings than the runs in flight

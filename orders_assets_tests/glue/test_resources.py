@@ -85,3 +85,10 @@ def test_the_settings_are_resolved_once_their_layouts_read_once(tmp_path, monkey
     assert isinstance(resolved, ResolvedSettings) and settings.resolved() is resolved
     with pytest.raises(dataclasses.FrozenInstanceError):
         resolved.edges = (1,)
+    # the command plans with core's Settings, then hands its runs the resource: resolved once for both
+    from orders_assets.core.plan.settings import Settings
+
+    planned = Settings(**settings.model_dump())
+    planned.validate()
+    resource = OrdersSettings.of(planned)
+    assert resource == settings and resource.resolved() is planned.resolved() and len(reads) == 2
