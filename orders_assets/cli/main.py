@@ -13,23 +13,27 @@ CONFIG_KEYS = ("filter", "timezone", "size_edges", "layouts", "quantity_decimals
 equal; not imported from there so that `--help` loads no YAML or Arrow)."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: every command and option with its help text."""
     parser = argparse.ArgumentParser(prog="orders-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write a synthetic order file (deterministic for a seed)")
-    generate.add_argument("--rows", type=int, required=True)
-    generate.add_argument("--days", type=int, default=5)
-    generate.add_argument("--securities", type=int, default=20)
-    generate.add_argument("--participants", type=int, default=100)
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--bad-rows", type=float, default=0.0, help="fraction of malformed rows to inject")
-    generate.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 3, 3))
+    generate.add_argument("--rows", type=int, required=True, help="order events in all, split evenly over the days")
+    generate.add_argument("--days", type=int, default=5, help="trading days (weekdays) from --start-date (default 5)")
+    generate.add_argument("--securities", type=int, default=20, help="distinct security codes (default 20)")
+    generate.add_argument("--participants", type=int, default=100, help="distinct participant ids (default 100)")
+    generate.add_argument("--seed", type=int, default=0, help="the same seed writes the same file (default 0)")
+    generate.add_argument("--bad-rows", type=float, default=0.0,
+                          help="fraction of malformed rows to inject, 0 to 0.5 (CSV only; default 0)")
+    generate.add_argument("--start-date", type=date.fromisoformat, default=date(2025, 3, 3),
+                          help="first trading day, YYYY-MM-DD (default 2025-03-03); a weekend moves to Monday")
     generate.add_argument("--out", type=Path, required=True, help=".csv, .csv.gz, .csv.zst or .parquet")
 
     run = commands.add_parser("run", help="ingest the landing folder and materialize every partition and report")
-    run.add_argument("--landing", type=Path, required=True)
-    run.add_argument("--data", type=Path, required=True)
+    run.add_argument("--landing", type=Path, required=True, help="folder of the order files to read (only read)")
+    run.add_argument("--data", type=Path, required=True,
+                     help="folder of everything written: staged rows, order sets, reports, quarantine, instance")
     run.add_argument("--config", type=Path, default=None, help=f"YAML settings: {', '.join(CONFIG_KEYS)} "
                                                                  "(docs/configuration.md)")
     run.add_argument("--dask", metavar="ADDRESS", default=None,
@@ -43,15 +47,15 @@ def main(argv: list[str] | None = None) -> int:
                      help="level of Dagster's run logs on the terminal (all events are stored in the instance)")
 
     ui = commands.add_parser("ui", help="the Dagster UI (webserver and daemon) on 127.0.0.1 over the folders of run")
-    ui.add_argument("--landing", type=Path, required=True)
-    ui.add_argument("--data", type=Path, required=True)
+    ui.add_argument("--landing", type=Path, required=True, help="landing folder, as for run (the sensor watches it)")
+    ui.add_argument("--data", type=Path, required=True, help="data folder, as for run")
     ui.add_argument("--config", type=Path, default=None, help="YAML settings, as for run --config")
     ui.add_argument("--port", type=int, default=3000, help="the webserver's port (default 3000)")
 
     materialize = commands.add_parser("materialize", help="dagster asset materialize over the folders of run: one "
                                                           "partition, or the reports")
-    materialize.add_argument("--landing", type=Path, required=True)
-    materialize.add_argument("--data", type=Path, required=True)
+    materialize.add_argument("--landing", type=Path, required=True, help="landing folder, as for run")
+    materialize.add_argument("--data", type=Path, required=True, help="data folder, as for run")
     materialize.add_argument("--config", type=Path, default=None,
                              help="YAML settings, as for run --config (default: the data folder's, from its last run)")
     materialize.add_argument("--select", required=True, help="filtered_orders, order_files, or group:reports")
@@ -64,8 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     profile.add_argument("--json", action="store_true", help="machine-readable output")
     profile.add_argument("--save", type=Path, default=None,
                          help="write the effective settings as a config file that reproduces them exactly")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     command = {"generate": _generate, "profile": _profile, "run": _run_until_stopped, "ui": _ui,
                "materialize": _materialize}[args.command]
     try:

@@ -80,6 +80,19 @@ def test_run_help_names_every_config_key_the_config_file_reads():
     assert all(key in shown for key in CONFIG_KEYS) and "layouts" in shown
 
 
+def test_every_command_and_option_says_what_it_is_for():
+    import argparse
+
+    from orders_assets.cli.main import build_parser
+
+    commands = next(action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction))
+    described = {choice.dest for choice in commands._choices_actions if choice.help}
+    assert described == set(commands.choices) == {"generate", "run", "ui", "materialize", "profile"}
+    silent = [f"{name} {option.option_strings[-1]}" for name, command in commands.choices.items()
+              for option in command._actions if not option.help]
+    assert silent == []
+
+
 def test_a_data_folder_inside_the_landing_folder_is_refused_before_anything_runs(tmp_path, capsys):
     from orders_assets.cli.main import main
     from orders_assets.core.generate import generate_orders
