@@ -25,6 +25,7 @@ from orders_assets.glue.checks import (
 from orders_assets.glue.config_file import load_settings_overrides, settings_file
 from orders_assets.glue.console_logger import console_logger
 from orders_assets.core.store.folders import folders_problem
+from orders_assets.platform import data_version_cache
 from orders_assets.platform.dask_scheduler import dask_scheduler_from
 from orders_assets.platform.executors import executor_for
 from orders_assets.glue.io_managers import chunked_source_io_manager, filtered_orders_input
@@ -62,8 +63,10 @@ def build_definitions(settings: OrdersSettings, dask_scheduler: str | None = Non
     the tuning, and every run of the jobs carries the machine and the tuning as tags (shown in
     the UI). Settings that cannot work on this machine stop the load with the reason. With a Dask
     scheduler's address the runs' steps execute on that cluster's workers by default (a run's
-    config may still choose either executor).
+    config may still choose either executor). An asset step's input data versions are taken
+    without listing every upstream key (platform/data_version_cache.py).
     """
+    data_version_cache.install()
     landing, data, output_url = [value.get_value() if isinstance(value, dg.EnvVar) else value
                                  for value in (settings.landing_dir, settings.data_dir, settings.output_url)]
     problem = folders_problem(landing, data, output_url) if landing and data else None  # unset: the runs will say so
