@@ -105,8 +105,8 @@ def order_partition_ranges(instance: dg.DagsterInstance, weights: Mapping[Partit
                            exact_run_budget: int = EXACT_RUN_BUDGET) -> list[tuple[str, str]]:
     """Register the (date, security) keys and cover them with ranges: rectangles of dates x
     securities (how Dagster resolves a multi-partition range) holding exactly the wanted keys
-    when that takes at most `exact_run_budget` runs, else at most `max_gap` unwanted keys per date
-    (core.plan.ranges.partition_cover).
+    when that takes at most `exact_run_budget` runs, else joined while that adds at most `max_gap`
+    unwanted keys per date (core.plan.ranges.partition_cover).
 
     `weights` maps each key to its rows: with `parts` > 1 the rectangles are cut into about
     `parts` pieces of equal rows."""

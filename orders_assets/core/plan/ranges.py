@@ -100,9 +100,9 @@ def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weight
     (last date, last security)) corners in the dimensions' orders.
 
     A date's securities are cut where more than `max_gap` unwanted ones lie between two wanted;
-    consecutive dates share a rectangle while it holds at most `max_gap` unwanted keys per date
-    (a full load is one rectangle; a correction of a few securities on scattered dates is several
-    small ones). Then the heaviest rectangle is halved, across dates if it spans several,
+    consecutive dates share a rectangle while joining them adds at most `max_gap` unwanted keys per
+    date to those their parts hold (a full load is one rectangle, and so is a ragged year over the
+    same securities; a correction of a few securities on scattered dates is several small ones). Then the heaviest rectangle is halved, across dates if it spans several,
     else across securities, until there are `parts` rectangles or none can be cut.
     """
     return _corners(_rectangles(dates, securities, weights, parts, max_gap), dates, securities)
@@ -118,13 +118,22 @@ def _rectangles(dates: Sequence[str], securities: Sequence[str], weights: Mappin
     rectangles: list[Rectangle] = []
     for date_index in sorted(by_date):
         segments = _segments(by_date[date_index], date_at, security_at, max_gap)
-        merged = _enclosing(rectangles[-1].keys + segments[0].keys, date_at, security_at) if rectangles else None
-        if len(segments) == 1 and merged and merged.area - len(merged) <= max_gap * (merged.dates[1] - merged.dates[0] + 1):
-            rectangles[-1] = merged
+        if len(segments) == 1 and rectangles and _joins(rectangles[-1], segments[0], date_at, security_at, max_gap):
+            rectangles[-1] = _enclosing(rectangles[-1].keys + segments[0].keys, date_at, security_at)
         else:
             rectangles.extend(segments)
     return _halve_until(rectangles, parts, lambda rectangle: _halves(rectangle, weights, date_at, security_at),
                         lambda rectangle: sum(weights[key] for key in rectangle.keys))
+
+
+def _joins(rectangle: Rectangle, segment: Rectangle, date_at: Mapping[str, int], security_at: Mapping[str, int],
+           max_gap: int) -> bool:
+    """Whether one rectangle holding both costs fewer than a run more: it adds at most `max_gap`
+    unwanted keys per date to those the two already hold (the gaps a segment bridged are paid
+    for once, not again at every date that repeats them: a ragged year over the same securities
+    is one rectangle, not a run a date)."""
+    joined = _enclosing(rectangle.keys + segment.keys, date_at, security_at)
+    return joined.area - rectangle.area - segment.area <= max_gap * (joined.dates[1] - joined.dates[0] + 1)
 
 
 def _corners(rectangles: list[Rectangle], dates: Sequence[str],

@@ -83,6 +83,22 @@ def test_ragged_keys_over_many_parts_stay_an_exact_disjoint_cover():
         assert_exact_disjoint_cover(rectangles, set(wanted), max_extra=len(DATES) * 2)
 
 
+def test_a_ragged_year_over_the_same_securities_is_one_widened_rectangle_not_one_a_date():
+    """Each date misses a fifth of the securities, a different fifth each date: every date alone
+    holds more unwanted keys than max_gap, yet joining the dates adds none, so it is one run."""
+    dates = [f"2025-{month:02d}-{day:02d}" for month in (3, 4) for day in range(1, 21)]
+    securities = [f"S{index:02d}" for index in range(30)]
+    wanted = {(date, security): 1 for day, date in enumerate(dates) for index, security in enumerate(securities)
+              if (7 * day + 3 * index) % 5}
+    assert partition_cover(dates, securities, wanted, max_gap=4, exact_run_budget=16) == [
+        (("2025-03-01", "S00"), ("2025-04-20", "S29"))]
+    exact = partition_cover(dates, securities, wanted, max_gap=4, exact_run_budget=10_000)
+    held = [set(itertools.product(dates[dates.index(first[0]):dates.index(last[0]) + 1],
+                                  securities[securities.index(first[1]):securities.index(last[1]) + 1]))
+            for first, last in exact]
+    assert len(exact) > len(dates) and set().union(*held) == set(wanted) and sum(map(len, held)) == len(wanted)
+
+
 def test_keys_not_in_the_dimensions_are_refused():
     with pytest.raises(KeyError, match="2024-01-01"):
         partition_rectangles(DATES, SECURITIES, {("2024-01-01", "BHP"): 1})
