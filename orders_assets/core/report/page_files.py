@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
+import pyarrow.compute as pc
+
 from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS
 from orders_assets.core.report.summary import SUMMARY_NAME
 from orders_assets.core.schema import MARKET_SHARE, REPORT_NAMES
@@ -74,31 +76,39 @@ def market_share_section(reports_dir: OutputPath) -> str:
     path = reports_dir / f"{MARKET_SHARE}.parquet"
     if not outputs.exists(path):
         return ""
-    rows = outputs.read_table(path).to_pylist()
-    known = [row for row in rows if row["market_value"] is not None]
-    if not known:
+    table = outputs.read_table(path)
+    known = table.filter(pc.is_valid(table["market_value"]))  # a year's keys: summed and ranked by Arrow
+    if not known.num_rows:
         return ('<h2>Share of the market</h2>\n<p class="note">No current file kept the market\'s totals (ingested '
                 "before they were kept): see market_share.csv once they are ingested again.</p>")
-    orders, market_orders = sum(row["orders"] for row in known), sum(row["market_orders"] for row in known)
-    value, market_value = sum(row["value"] for row in known), sum(row["market_value"] for row in known)
+    orders, market_orders, value, market_value = (_exact_sum(known[name]) for name in
+                                                  ("orders", "market_orders", "value", "market_value"))
     overall = (f"<p>The filtered order set is <strong>{text(_percent(orders, market_orders))}</strong> of the market's "
                f"orders ({text(figure_text(orders))} of {text(figure_text(market_orders))}) and "
                f"<strong>{text(_percent(value, market_value))}</strong> of its value ({text(figure_text(value))} of "
                f"{text(figure_text(market_value))}): every valid row of the files, kept or not.</p>")
     head = "<tr><th>Trade date</th><th>Security</th><th>Orders</th><th>Share</th><th>Value</th><th>Share</th></tr>"
-    top = sorted(known, key=lambda row: (-row["market_value"], row["trade_date"], row["security_code"]))[:SHARE_ROWS]
+    ranked = pc.sort_indices(known, [("market_value", "descending"), ("trade_date", "ascending"),
+                                     ("security_code", "ascending")])
+    top = known.take(ranked[:SHARE_ROWS]).to_pylist()
     lines = "\n".join(
         f"<tr><td>{text(row['trade_date'])}</td><td>{text(row['security_code'])}</td>"
         f'<td class="number">{text(figure_text(row["orders"]))}</td>'
         f'<td class="number">{text(_percent(row["orders"], row["market_orders"]))}</td>'
         f'<td class="number">{text(figure_text(row["value"]))}</td>'
         f'<td class="number">{text(_percent(row["value"], row["market_value"]))}</td></tr>' for row in top)
-    missing = len(rows) - len(known)
+    missing = table.num_rows - known.num_rows
     note = (f'<p class="note">{missing:,} (date, security) key(s) have no market totals (files ingested before they '
             "were kept).</p>") if missing else ""
     return (f"<h2>Share of the market</h2>\n{overall}\n<table class=\"market-share\">\n{head}\n{lines}\n</table>\n"
-            f'<p class="note">The {len(top)} keys of most market value; all {len(rows):,}: '
+            f'<p class="note">The {len(top)} keys of most market value; all {table.num_rows:,}: '
             f'<a href="market_share.csv">market_share.csv</a>.</p>{note}')
+
+
+def _exact_sum(column):
+    """A column's sum as an exact Python int or Decimal (Arrow sums decimals exactly; 0 when empty)."""
+    total = pc.sum(column).as_py()
+    return 0 if total is None else total
 
 
 def _percent(part, whole) -> str:

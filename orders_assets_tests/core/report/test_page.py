@@ -178,3 +178,22 @@ def test_before_any_summary_the_page_says_so_and_links_only_what_exists(tmp_path
     assert parser.links == ["by_date.csv"]
     assert parser.fields == []
     assert "not built yet" in page.read_text()
+
+
+def test_the_market_share_section_sums_every_key_exactly_and_ranks_the_top_keys_by_market_value(tmp_path):
+    from orders_assets.core.report import market_share
+    from orders_assets.core.report.files import write_report
+    from orders_assets.core.report.page_files import SHARE_ROWS, market_share_section
+
+    store = build_sample_reports(tmp_path)
+    share = market_share.build_market_share(store, pq.read_table(store.reports / f"{market_share.DAILY}.parquet"))
+    write_report(share.table, store.reports, market_share.NAME)
+    rows = share.table.to_pylist()
+    section = market_share_section(store.reports)
+    orders, market_orders = sum(row["orders"] for row in rows), sum(row["market_orders"] for row in rows)
+    value, market_value = sum(row["value"] for row in rows), sum(row["market_value"] for row in rows)
+    assert isinstance(value, Decimal) and f"{float(value) / float(market_value):.2%}" in section
+    assert f"{orders:,} of {market_orders:,}" in section and f"all {len(rows):,}" in section
+    top = sorted(rows, key=lambda row: (-row["market_value"], row["trade_date"], row["security_code"]))[:SHARE_ROWS]
+    shown = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)</td><td>([^<]+)</td>", section)
+    assert shown == [(str(row["trade_date"]), row["security_code"]) for row in top] and len(shown) == SHARE_ROWS
