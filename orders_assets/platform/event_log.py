@@ -27,10 +27,10 @@ from dagster._core.storage.event_log.schema import (AssetEventTagsTable, SqlEven
                                                     SqlEventLogStorageTable)
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.sql import create_engine, get_alembic_config, safe_commit
-from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sql import get_alembic_config, safe_commit
 from sqlalchemy import exc as db_exc
-from sqlalchemy.pool import NullPool
+
+from orders_assets.platform.sqlite_pool import pooled_engine
 
 BATCHED_EVENT_TYPES = frozenset({DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION})
 ENGINES_KEPT = 8
@@ -52,9 +52,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator:
-        """Dagster's connection to a shard (a new SQLite connection each time, NullPool, in one
-        transaction), from an engine kept for the shard instead of one made and disposed each time
-        (a run makes about a hundred connections)."""
+        """Dagster's connection to a shard, in one transaction, from an engine kept for the shard
+        with its connections (platform/sqlite_pool.py) instead of an engine and a connection made
+        and disposed each time (a run makes about a hundred connections)."""
         with self._db_lock:
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
@@ -69,8 +69,7 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         if shard in engines:
             engines.move_to_end(shard)
             return engines[shard]
-        engines[shard] = create_engine(self.conn_string_for_shard(shard), poolclass=NullPool,
-                                       connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        engines[shard] = pooled_engine(self.conn_string_for_shard(shard))
         while len(engines) > ENGINES_KEPT:
             engines.popitem(last=False)[1].dispose()
         return engines[shard]

@@ -39,10 +39,11 @@ BATCHING_ENVIRONMENT = {
 
 INSTANCE_YAML = """\
 # Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
-# stock layout. Event batches are written in one transaction (orders_assets.platform.event_log).
+# stock layout. Event batches are written in one transaction (orders_assets.platform.event_log),
+# and both storages keep their connections between calls (orders_assets.platform.sqlite_pool).
 run_storage:
-  module: dagster._core.storage.runs
-  class: SqliteRunStorage
+  module: orders_assets.platform.run_storage
+  class: PooledSqliteRunStorage
   config:
     base_dir: {home}/history/
 event_log_storage:
@@ -188,25 +189,48 @@ def _checked_instance() -> dg.DagsterInstance:
     return instance
 
 
-EARLIER_EVENT_LOG_MODULES = ("orders_assets.event_log",)
-"""Where releases before the package map kept the event log storage; their default dagster.yaml
-names it, and is rewritten (nothing else in it differs; what the instance stored stays)."""
-
-
 EVENT_LOG_MODULE = "orders_assets.platform.event_log"
+STOCK_RUN_STORAGE_INSTANCE_YAML = """\
+# Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
+# stock layout. Event batches are written in one transaction (orders_assets.platform.event_log).
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: {home}/history/
+event_log_storage:
+  module: orders_assets.platform.event_log
+  class: BatchedSqliteEventLogStorage
+  config:
+    base_dir: {home}/history/runs/
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: {home}/schedules
+telemetry:
+  enabled: false
+"""
+"""The default dagster.yaml of the releases before the pooled run storage (stop 53)."""
+
+
+EARLIER_INSTANCE_YAMLS = (STOCK_RUN_STORAGE_INSTANCE_YAML.replace(EVENT_LOG_MODULE, "orders_assets.event_log"),
+                          STOCK_RUN_STORAGE_INSTANCE_YAML)
+"""The default dagster.yamls earlier releases wrote: the event log module before the package map,
+then Dagster's own SQLite run storage. Each is rewritten (nothing else in it differs; what the
+instance stored stays, in the same files)."""
 
 
 def _is_earlier_default_instance(home: Path) -> bool:
     """True when home's dagster.yaml is one an earlier release wrote (rewritten for this one)."""
-    return _is_default_instance(home, EARLIER_EVENT_LOG_MODULES)
+    return _is_default_instance(home, EARLIER_INSTANCE_YAMLS)
 
 
-def _is_default_instance(home: Path, event_log_modules: tuple[str, ...] = (EVENT_LOG_MODULE,)) -> bool:
-    """True when home's dagster.yaml is the one orders-assets writes (never a user's own), naming
-    one of these event log modules: today's by default."""
+def _is_default_instance(home: Path, templates: tuple[str, ...] = (INSTANCE_YAML,)) -> bool:
+    """True when home's dagster.yaml is one orders-assets writes (never a user's own) from one of these
+    templates: today's by default."""
     config = home / "dagster.yaml"
     if not config.exists():
         return False
     written = config.read_text()
-    current = INSTANCE_YAML.format(home=home.resolve())
-    return any(written == current.replace(EVENT_LOG_MODULE, module) for module in event_log_modules)
+    return any(written == template.format(home=home.resolve()) for template in templates)

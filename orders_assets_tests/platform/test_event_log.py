@@ -3,6 +3,7 @@ import sqlite3
 
 import dagster as dg
 import pytest
+import sqlalchemy
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sqlalchemy import text as sqlite_text
 
@@ -118,17 +119,24 @@ def test_a_runs_shard_is_created_as_dagster_creates_it_its_migration_scripts_rea
 
 
 def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_path, monkeypatch):
-    """Dagster makes an engine at each connection; this storage keeps one a shard for the shards in hand."""
+    """Dagster makes an engine and a connection at each call; this storage keeps an engine (and its
+    connections) a shard for the shards in hand."""
     from orders_assets.platform import event_log
 
     storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path))
-    made = []
-    real = event_log.create_engine
-    monkeypatch.setattr(event_log, "create_engine", lambda url, **options: made.append(url) or real(url, **options))
+    made, opened = [], []
+    real = event_log.pooled_engine
+
+    def counted(url):
+        engine = real(url)
+        made.append(url)
+        sqlalchemy.event.listen(engine, "connect", lambda *_: opened.append(url))
+        return engine
+    monkeypatch.setattr(event_log, "pooled_engine", counted)
     for _ in range(12):
         with storage.run_connection("run-1") as connection:
             connection.execute(sqlite_text("SELECT 1"))
-    assert len(made) == 1
+    assert len(made) == 1 and len(opened) <= 2  # one engine; the shard's creation's connection, then one for 12 uses
     for number in range(event_log.ENGINES_KEPT + 3):
         with storage.run_connection(f"run-{number + 2}"):
             pass

@@ -2,8 +2,10 @@
 import sqlite3
 
 import dagster as dg
+import pytest
 
-from orders_assets.platform.instance import READY_MARKER, ensure_instance_folder, open_instance
+from orders_assets.platform.instance import (INSTANCE_YAML, READY_MARKER, STOCK_RUN_STORAGE_INSTANCE_YAML,
+                                             ensure_instance_folder, open_instance)
 from orders_assets.glue.names import SOURCE_FILES
 
 
@@ -71,13 +73,19 @@ telemetry:
 """The default dagster.yaml that orders-assets wrote before the package map (event log module moved)."""
 
 
-def test_the_default_dagster_yaml_of_the_earlier_release_is_rewritten_and_its_history_kept(tmp_path, monkeypatch):
+@pytest.mark.parametrize("earlier", [RELEASE_BEFORE_THE_PACKAGE_MAP_YAML, STOCK_RUN_STORAGE_INSTANCE_YAML])
+def test_the_default_dagster_yaml_of_an_earlier_release_is_rewritten_and_its_history_kept(tmp_path, monkeypatch,
+                                                                                         earlier):
     home = instance_holding(tmp_path, monkeypatch, "a.csv")
-    (home / "dagster.yaml").write_text(RELEASE_BEFORE_THE_PACKAGE_MAP_YAML.format(home=home.resolve()))
+    with open_instance(home) as instance:
+        instance.add_run(dg.DagsterRun(job_name="job", run_id="before"))
+    (home / "dagster.yaml").write_text(earlier.format(home=home.resolve()))
     ensure_instance_folder(home)
-    assert "orders_assets.platform.event_log" in (home / "dagster.yaml").read_text()
+    assert (home / "dagster.yaml").read_text() == INSTANCE_YAML.format(home=home.resolve())
     with open_instance(home) as instance:
         assert instance.get_dynamic_partitions(SOURCE_FILES) == ["a.csv"]
+        assert [run.run_id for run in instance.get_runs()] == ["before"]
+        assert type(instance.run_storage).__name__ == "PooledSqliteRunStorage"
 
 
 def test_a_users_own_dagster_yaml_is_left_as_it_is(tmp_path, monkeypatch):
