@@ -37,28 +37,32 @@ BATCHING_ENVIRONMENT = {
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
 }
 
-INSTANCE_YAML = """\
+EVENT_LOG_MODULE = "orders_assets.platform.event_log"
+DEFAULT_YAML = """\
 # Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
-# stock layout. Event batches are written in one transaction (orders_assets.platform.event_log),
-# and both storages keep their connections between calls (orders_assets.platform.sqlite_pool).
+# stock layout. Event batches are written in one transaction ({event_log}){connections}
 run_storage:
-  module: orders_assets.platform.run_storage
-  class: PooledSqliteRunStorage
+  module: {run_storage}
   config:
-    base_dir: {home}/history/
+    base_dir: {{home}}/history/
 event_log_storage:
-  module: orders_assets.platform.event_log
+  module: {event_log}
   class: BatchedSqliteEventLogStorage
   config:
-    base_dir: {home}/history/runs/
+    base_dir: {{home}}/history/runs/
 schedule_storage:
   module: dagster._core.storage.schedules
   class: SqliteScheduleStorage
   config:
-    base_dir: {home}/schedules
+    base_dir: {{home}}/schedules
 telemetry:
   enabled: false
 """
+"""The default dagster.yaml's shape, over the releases: `{home}` is left for the instance folder."""
+
+INSTANCE_YAML = DEFAULT_YAML.format(
+    event_log=EVENT_LOG_MODULE, run_storage="orders_assets.platform.run_storage\n  class: PooledSqliteRunStorage",
+    connections=",\n# and both storages keep their connections between calls (orders_assets.platform.sqlite_pool).")
 
 POSTGRES_URL_ENV = "ORDERS_ASSETS_POSTGRES_URL"
 POSTGRES_PASSWORD_ENV = "ORDERS_ASSETS_POSTGRES_PASSWORD"
@@ -189,28 +193,8 @@ def _checked_instance() -> dg.DagsterInstance:
     return instance
 
 
-EVENT_LOG_MODULE = "orders_assets.platform.event_log"
-STOCK_RUN_STORAGE_INSTANCE_YAML = """\
-# Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
-# stock layout. Event batches are written in one transaction (orders_assets.platform.event_log).
-run_storage:
-  module: dagster._core.storage.runs
-  class: SqliteRunStorage
-  config:
-    base_dir: {home}/history/
-event_log_storage:
-  module: orders_assets.platform.event_log
-  class: BatchedSqliteEventLogStorage
-  config:
-    base_dir: {home}/history/runs/
-schedule_storage:
-  module: dagster._core.storage.schedules
-  class: SqliteScheduleStorage
-  config:
-    base_dir: {home}/schedules
-telemetry:
-  enabled: false
-"""
+STOCK_RUN_STORAGE_INSTANCE_YAML = DEFAULT_YAML.format(
+    event_log=EVENT_LOG_MODULE, run_storage="dagster._core.storage.runs\n  class: SqliteRunStorage", connections=".")
 """The default dagster.yaml of the releases before the pooled run storage (stop 53)."""
 
 

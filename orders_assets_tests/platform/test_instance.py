@@ -4,7 +4,7 @@ import sqlite3
 import dagster as dg
 import pytest
 
-from orders_assets.platform.instance import (INSTANCE_YAML, READY_MARKER, STOCK_RUN_STORAGE_INSTANCE_YAML,
+from orders_assets.platform.instance import (EARLIER_INSTANCE_YAMLS, INSTANCE_YAML, READY_MARKER,
                                              ensure_instance_folder, open_instance)
 from orders_assets.glue.names import SOURCE_FILES
 
@@ -49,31 +49,8 @@ def test_a_created_instance_is_never_wiped_even_when_a_check_fails_later(tmp_pat
     assert (home / "history" / "runs" / "index.db").exists()
 
 
-RELEASE_BEFORE_THE_PACKAGE_MAP_YAML = """\
-# Written by orders-assets run: SQLite run, event and schedule storage in this folder, in the
-# stock layout. Event batches are written in one transaction (orders_assets.event_log).
-run_storage:
-  module: dagster._core.storage.runs
-  class: SqliteRunStorage
-  config:
-    base_dir: {home}/history/
-event_log_storage:
-  module: orders_assets.event_log
-  class: BatchedSqliteEventLogStorage
-  config:
-    base_dir: {home}/history/runs/
-schedule_storage:
-  module: dagster._core.storage.schedules
-  class: SqliteScheduleStorage
-  config:
-    base_dir: {home}/schedules
-telemetry:
-  enabled: false
-"""
-"""The default dagster.yaml that orders-assets wrote before the package map (event log module moved)."""
-
-
-@pytest.mark.parametrize("earlier", [RELEASE_BEFORE_THE_PACKAGE_MAP_YAML, STOCK_RUN_STORAGE_INSTANCE_YAML])
+@pytest.mark.parametrize("earlier", EARLIER_INSTANCE_YAMLS, ids=["event log before the package map",
+                                                               "Dagster's run storage"])
 def test_the_default_dagster_yaml_of_an_earlier_release_is_rewritten_and_its_history_kept(tmp_path, monkeypatch,
                                                                                          earlier):
     home = instance_holding(tmp_path, monkeypatch, "a.csv")
@@ -91,7 +68,7 @@ def test_the_default_dagster_yaml_of_an_earlier_release_is_rewritten_and_its_his
 def test_a_users_own_dagster_yaml_is_left_as_it_is(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
-    own = RELEASE_BEFORE_THE_PACKAGE_MAP_YAML.format(home=home.resolve()) + "# mine\n"
+    own = EARLIER_INSTANCE_YAMLS[0].format(home=home.resolve()) + "# mine\n"
     (home / "dagster.yaml").write_text(own)
     ensure_instance_folder(home)
     assert (home / "dagster.yaml").read_text() == own
