@@ -26,7 +26,7 @@ from dagster import DagsterEventType, EventLogEntry
 from dagster._core.storage.event_log.schema import (AssetEventTagsTable, SqlEventLogStorageMetadata,
                                                     SqlEventLogStorageTable)
 from dagster._core.storage.event_log.sqlite import sqlite_event_log
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.sql import get_alembic_config, safe_commit
 from sqlalchemy import exc as db_exc
 
@@ -44,6 +44,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data=None):
         self._engines: OrderedDict = OrderedDict()
         """The engines of the shards in hand, the last used last (at most ENGINES_KEPT)."""
+        self._tables_found: set[str] = set()
+        """Index tables `has_table` has found (they stay)."""
+        self._table_check_engine = None
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -64,6 +67,20 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                 with connection.begin():
                     yield connection
 
+    def has_table(self, table_name: str) -> bool:
+        """Dagster's check (on the index shard), through its kept engine: Dagster makes an engine for
+        each check, and checks for the tags table at every event that has tags. A table found stays
+        found: Dagster's migrations add tables, none drops one under a live storage."""
+        if table_name in self._tables_found:
+            return True
+        if self._table_check_engine is None:  # its own: Dagster checks inside a _connect that holds _db_lock
+            self._table_check_engine = pooled_engine(self.conn_string_for_shard(INDEX_SHARD_NAME))
+        with self._table_check_engine.connect() as connection:
+            found = bool(self._table_check_engine.dialect.has_table(connection, table_name))
+        if found:
+            self._tables_found.add(table_name)
+        return found
+
     def _engine(self, shard: str):
         engines = self._engines
         if shard in engines:
@@ -75,10 +92,20 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         return engines[shard]
 
     def wipe(self) -> None:
+        self._dispose_engines()
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._dispose_engines()
+
+    def _dispose_engines(self) -> None:
+        """Closes the kept connections (they are opened again on the next call)."""
         with self._db_lock:
             while self._engines:
                 self._engines.popitem()[1].dispose()
-        super().wipe()
+        if self._table_check_engine is not None:
+            self._table_check_engine.dispose()
 
     def _initdb(self, engine, for_index_shard: bool = False) -> None:
         """A run's new shard created as Dagster creates it (its tables, WAL, the head revision stamped),

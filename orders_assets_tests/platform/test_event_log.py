@@ -144,3 +144,23 @@ def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_p
     storage.wipe()
     # the run shards are gone with their engines; the index is wiped through its own
     assert set(storage._engines) <= {"index"} and not list(tmp_path.glob("run-*.db"))
+
+
+def test_the_table_check_at_every_tagged_event_reuses_one_connection(tmp_path, monkeypatch):
+    """Dagster checks for the tags table at every event with tags, each time with a new engine."""
+    from orders_assets.platform import event_log
+
+    storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path))
+    made, opened = [], []
+    real = event_log.pooled_engine
+
+    def counted(url):
+        engine = real(url)
+        made.append(url)
+        sqlalchemy.event.listen(engine, "connect", lambda *_: opened.append(url))
+        return engine
+    monkeypatch.setattr(event_log, "pooled_engine", counted)
+    assert all(storage.has_table("asset_event_tags") for _ in range(20))
+    assert not any(storage.has_table("no_such_table") for _ in range(3))  # a missing table is asked again
+    assert len(made) == 1 and len(opened) == 1
+    storage.dispose()
