@@ -118,12 +118,10 @@ def test_a_runs_shard_is_created_as_dagster_creates_it_its_migration_scripts_rea
     assert len(reads) == 1  # Dagster's own path reads them twice a shard
 
 
-def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_path, monkeypatch):
-    """Dagster makes an engine and a connection at each call; this storage keeps an engine (and its
-    connections) a shard for the shards in hand."""
+def counted_engines(monkeypatch) -> tuple[list, list]:
+    """The engines the event log makes, and the SQLite connections they open, as two lists of URLs."""
     from orders_assets.platform import event_log
 
-    storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path))
     made, opened = [], []
     real = event_log.pooled_engine
 
@@ -133,6 +131,16 @@ def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_p
         sqlalchemy.event.listen(engine, "connect", lambda *_: opened.append(url))
         return engine
     monkeypatch.setattr(event_log, "pooled_engine", counted)
+    return made, opened
+
+
+def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_path, monkeypatch):
+    """Dagster makes an engine and a connection at each call; this storage keeps an engine (and its
+    connections) a shard for the shards in hand."""
+    from orders_assets.platform import event_log
+
+    storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path))
+    made, opened = counted_engines(monkeypatch)
     for _ in range(12):
         with storage.run_connection("run-1") as connection:
             connection.execute(sqlite_text("SELECT 1"))
@@ -148,18 +156,8 @@ def test_a_shards_engine_is_made_once_and_only_the_last_shards_keep_theirs(tmp_p
 
 def test_the_table_check_at_every_tagged_event_reuses_one_connection(tmp_path, monkeypatch):
     """Dagster checks for the tags table at every event with tags, each time with a new engine."""
-    from orders_assets.platform import event_log
-
     storage = BatchedSqliteEventLogStorage(base_dir=str(tmp_path))
-    made, opened = [], []
-    real = event_log.pooled_engine
-
-    def counted(url):
-        engine = real(url)
-        made.append(url)
-        sqlalchemy.event.listen(engine, "connect", lambda *_: opened.append(url))
-        return engine
-    monkeypatch.setattr(event_log, "pooled_engine", counted)
+    made, opened = counted_engines(monkeypatch)
     assert all(storage.has_table("asset_event_tags") for _ in range(20))
     assert not any(storage.has_table("no_such_table") for _ in range(3))  # a missing table is asked again
     assert len(made) == 1 and len(opened) == 1
