@@ -52,7 +52,9 @@ def filtered_orders(context: dg.AssetExecutionContext, settings: OrdersSettings)
 
     The grid is every trade date seen by every security seen; a cell the grid shows as missing is
     a (date, security) no current file has rows for (a security that did not trade that day, or
-    traded no order of the filter): nothing to build, not a fault.
+    traded no order of the filter): nothing to build, not a fault. A load too ragged for an exact
+    cover of at most 16 runs (a year's first load, core/plan/ranges.py) records such cells inside
+    its rectangles as materialized, with 0 rows and "no rows: no file holds this key".
     """
     # Each key gets its own materialization (the UI's partition status) carrying only its own
     # figures: Dagster copies a step's MaterializeResult metadata into each of them, so the step's
