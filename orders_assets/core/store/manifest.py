@@ -28,6 +28,9 @@ staged slices (None in earlier manifests: not kept; market_share names those fil
 A manifest of a later version is refused: its meaning is unknown here."""
 
 CANONICAL_LAYOUT = "canonical"
+MANIFEST_INDENT = None
+"""A manifest is written on one line: a year's file lists some 74,000 partitions' slices, which
+Python's encoder took 2.7 s to indent (0.4 s compact). Any JSON tool still reads (and indents) it."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,9 @@ class Manifest:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict:
-        document = dataclasses.asdict(self)
-        return {name: _plain(value) for name, value in document.items()}
+        """Field by field (every value is JSON's already: text, numbers, lists and mappings of them);
+        `dataclasses.asdict` deep-copied each staged slice, 3.4 s for a year's 74,000 partitions."""
+        return {item.name: _plain(getattr(self, item.name)) for item in dataclasses.fields(self)}
 
     @classmethod
     def from_json(cls, document: Mapping, where: str = "manifest") -> Manifest:

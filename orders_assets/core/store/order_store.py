@@ -38,7 +38,7 @@ from orders_assets.core.store.atomic import TEMP_PREFIX, atomic_write, atomic_wr
 from orders_assets.core.store.catalog import CatalogEntry
 from orders_assets.core.store.keys import PartitionKey
 from orders_assets.core.store.locks import FileLock, file_lock
-from orders_assets.core.store.manifest import Manifest
+from orders_assets.core.store.manifest import MANIFEST_INDENT, Manifest
 from orders_assets.core.store.manifest_cache import forget_manifests_except, read_manifest
 from orders_assets.core.store.outputs import is_local, local_path, output_root
 from orders_assets.core.store.quarantine import read_quarantine, reasons_in_file
@@ -201,7 +201,8 @@ class OrderStore(RegistryFiles):
         else:  # nothing rejected: no quarantine file, and none left from an attempt that had rejects
             self.quarantine_file(source_key).unlink(missing_ok=True)
         previous = getattr(self.manifest(source_key), "attempt", None)
-        atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(attempt=attempt.name).to_json())
+        atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(attempt=attempt.name).to_json(),
+                          indent=MANIFEST_INDENT)
         if previous and previous != attempt.name:
             shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
 
@@ -228,7 +229,8 @@ class OrderStore(RegistryFiles):
         """A source rewritten with the same content: its manifest takes the new size and time."""
         manifest = self.manifest(source_key)
         if manifest is not None and manifest.fingerprint != fingerprint:
-            atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(fingerprint=fingerprint).to_json())
+            atomic_write_json(self.source_folder(source_key) / "manifest.json",
+                              manifest.with_changes(fingerprint=fingerprint).to_json(), indent=MANIFEST_INDENT)
 
     def inputs_signature(self, manifests: list[Manifest] | None = None, catalog_table: pa.Table | None = None) -> str:
         """Names what the reports are built from (core/store/signature.py); `manifests` and
