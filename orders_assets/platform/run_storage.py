@@ -1,12 +1,12 @@
-"""SQLite run storage that keeps its engine and each thread's connection.
+"""SQLite run storage that keeps its engine and its connections.
 
 Dagster's `SqliteRunStorage.connect` makes a new SQLAlchemy engine at every call, with `NullPool`:
 each of a run's ~40 run-storage calls (run creation, status changes, tags, the run's record read
 back) pays an engine's set-up, a new SQLite connection, and the connection's close, which in WAL
 mode checkpoints the log when it is the last one open. This class makes one engine for the
-storage that keeps its connections (platform/sqlite_pool.py). Each call still runs in a transaction of its own,
-on the same file, tables and stamped revision: any Dagster process reads the instance as if the
-stock storage had written it. The event log storage keeps its shards' connections the same way
+storage that keeps its connections (platform/sqlite_pool.py). Each call still runs in a
+transaction of its own, on the same file, tables and stamped revision: any Dagster process reads
+the instance as if the stock storage had written it. The event log storage keeps its shards' connections the same way
 (platform/event_log.py).
 """
 from __future__ import annotations

@@ -102,8 +102,9 @@ def partition_rectangles(dates: Sequence[str], securities: Sequence[str], weight
     A date's securities are cut where more than `max_gap` unwanted ones lie between two wanted;
     consecutive dates share a rectangle while joining them adds at most `max_gap` unwanted keys per
     date to those their parts hold (a full load is one rectangle, and so is a ragged year over the
-    same securities; a correction of a few securities on scattered dates is several small ones). Then the heaviest rectangle is halved, across dates if it spans several,
-    else across securities, until there are `parts` rectangles or none can be cut.
+    same securities; a correction of a few securities on scattered dates is several small ones).
+    Then the heaviest rectangle is halved, across dates if it spans several, else across
+    securities, until there are `parts` rectangles or none can be cut.
     """
     return _corners(_rectangles(dates, securities, weights, parts, max_gap), dates, securities)
 

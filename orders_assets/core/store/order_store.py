@@ -201,8 +201,8 @@ class OrderStore(RegistryFiles):
         else:  # nothing rejected: no quarantine file, and none left from an attempt that had rejects
             self.quarantine_file(source_key).unlink(missing_ok=True)
         previous = getattr(self.manifest(source_key), "attempt", None)
-        atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.with_changes(attempt=attempt.name).to_json(),
-                          indent=MANIFEST_INDENT)
+        atomic_write_json(self.source_folder(source_key) / "manifest.json",
+                          manifest.with_changes(attempt=attempt.name).to_json(), indent=MANIFEST_INDENT)
         if previous and previous != attempt.name:
             shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
 

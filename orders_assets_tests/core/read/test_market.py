@@ -15,9 +15,8 @@ def _blocks(tmp_path, rows: int, block_rows: int) -> list[pa.Table]:
     table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types={
         "price": pa.decimal128(18, 4), "quantity": pa.int64(), "timestamp": pa.timestamp("us")}))
     dates = pc.cast(table["timestamp"], pa.date32())
-    return [market.block_totals(dates[start:start + block_rows], table["security_code"][start:start + block_rows],
-                                table["order_type"][start:start + block_rows],
-                                table["price"][start:start + block_rows], table["quantity"][start:start + block_rows])
+    columns = [dates, table["security_code"], table["order_type"], table["price"], table["quantity"]]
+    return [market.block_totals(*(column[start:start + block_rows] for column in columns))
             for start in range(0, table.num_rows, block_rows)]
 
 
@@ -41,4 +40,5 @@ def test_totals_summed_down_as_they_double_equal_one_sum_and_are_not_summed_at_e
     # Once the keys alone pass the threshold, every block's totals would cross it: summing down only
     # when the rows double keeps it to a few sums (15 here), not one a block (61 with the fixed threshold).
     assert len(summed) <= len(blocks) // 4, summed
-    assert pc.sum(once["orders"]).as_py() == 30_000 and once.schema.field("value").type == pa.decimal128(38, schema.PRICE_SCALE)
+    assert pc.sum(once["orders"]).as_py() == 30_000
+    assert once.schema.field("value").type == pa.decimal128(38, schema.PRICE_SCALE)
