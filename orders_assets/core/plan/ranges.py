@@ -119,22 +119,27 @@ def _rectangles(dates: Sequence[str], securities: Sequence[str], weights: Mappin
     rectangles: list[Rectangle] = []
     for date_index in sorted(by_date):
         segments = _segments(by_date[date_index], date_at, security_at, max_gap)
-        if len(segments) == 1 and rectangles and _joins(rectangles[-1], segments[0], date_at, security_at, max_gap):
-            rectangles[-1] = _enclosing(rectangles[-1].keys + segments[0].keys, date_at, security_at)
+        joined = _join(rectangles[-1], segments[0], max_gap) if rectangles and len(segments) == 1 else None
+        if joined:
+            rectangles[-1] = joined
         else:
             rectangles.extend(segments)
     return _halve_until(rectangles, parts, lambda rectangle: _halves(rectangle, weights, date_at, security_at),
                         lambda rectangle: sum(weights[key] for key in rectangle.keys))
 
 
-def _joins(rectangle: Rectangle, segment: Rectangle, date_at: Mapping[str, int], security_at: Mapping[str, int],
-           max_gap: int) -> bool:
-    """Whether one rectangle holding both costs fewer than a run more: it adds at most `max_gap`
+def _join(rectangle: Rectangle, segment: Rectangle, max_gap: int) -> Rectangle | None:
+    """The one rectangle holding both when it costs fewer than a run more: it adds at most `max_gap`
     unwanted keys per date to those the two already hold (the gaps a segment bridged are paid
     for once, not again at every date that repeats them: a ragged year over the same securities
-    is one rectangle, not a run a date)."""
-    joined = _enclosing(rectangle.keys + segment.keys, date_at, security_at)
-    return joined.area - rectangle.area - segment.area <= max_gap * (joined.dates[1] - joined.dates[0] + 1)
+    is one rectangle, not a run a date); else None. Its corners come from the two's, not from
+    their keys again (a year's cover would rescan every key joined so far at each date)."""
+    joined = Rectangle(rectangle.keys + segment.keys,
+                       (min(rectangle.dates[0], segment.dates[0]), max(rectangle.dates[1], segment.dates[1])),
+                       (min(rectangle.securities[0], segment.securities[0]),
+                        max(rectangle.securities[1], segment.securities[1])))
+    added = joined.area - rectangle.area - segment.area
+    return joined if added <= max_gap * (joined.dates[1] - joined.dates[0] + 1) else None
 
 
 def _corners(rectangles: list[Rectangle], dates: Sequence[str],
