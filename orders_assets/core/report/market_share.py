@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from orders_assets.core import schema
 from orders_assets.core.assemble.aggregate_files import build_reports
+from orders_assets.core.assemble.sums import exact_total
 from orders_assets.core.read.market import combined
 from orders_assets.core.store.order_store import OrderStore
 from orders_assets.core.store.overlap_rule import UNION
@@ -44,7 +45,7 @@ class MarketShare:
 
     def totals(self) -> dict:
         """Orders and value of the filtered set and of the market over every row, and the two shares."""
-        sums = {name: pc.sum(self.table[name]).as_py() or 0 for name in ("orders", "market_orders", "value", "market_value")}
+        sums = {name: exact_total(self.table[name]) or 0 for name in ("orders", "market_orders", "value", "market_value")}
         sums["orders_share"] = sums["orders"] / sums["market_orders"] if sums["market_orders"] else None
         sums["value_share"] = float(sums["value"] / sums["market_value"]) if sums["market_value"] else None
         return sums

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pyarrow.compute as pc
 
+from orders_assets.core.assemble.sums import exact_total
 from orders_assets.core.report.plots import PLOTS, PLOTTED_REPORTS
 from orders_assets.core.report.summary import SUMMARY_NAME
 from orders_assets.core.schema import MARKET_SHARE, REPORT_NAMES
@@ -81,7 +82,7 @@ def market_share_section(reports_dir: OutputPath) -> str:
     if not known.num_rows:
         return ('<h2>Share of the market</h2>\n<p class="note">No current file kept the market\'s totals (ingested '
                 "before they were kept): see market_share.csv once they are ingested again.</p>")
-    orders, market_orders, value, market_value = (_exact_sum(known[name]) for name in
+    orders, market_orders, value, market_value = (exact_total(known[name]) or 0 for name in
                                                   ("orders", "market_orders", "value", "market_value"))
     overall = (f"<p>The filtered order set is <strong>{text(_percent(orders, market_orders))}</strong> of the market's "
                f"orders ({text(figure_text(orders))} of {text(figure_text(market_orders))}) and "
@@ -103,12 +104,6 @@ def market_share_section(reports_dir: OutputPath) -> str:
     return (f"<h2>Share of the market</h2>\n{overall}\n<table class=\"market-share\">\n{head}\n{lines}\n</table>\n"
             f'<p class="note">The {len(top)} keys of most market value; all {table.num_rows:,}: '
             f'<a href="market_share.csv">market_share.csv</a>.</p>{note}')
-
-
-def _exact_sum(column):
-    """A column's sum as an exact Python int or Decimal (Arrow sums decimals exactly; 0 when empty)."""
-    total = pc.sum(column).as_py()
-    return 0 if total is None else total
 
 
 def _percent(part, whole) -> str:
