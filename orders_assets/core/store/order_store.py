@@ -201,10 +201,14 @@ class OrderStore(RegistryFiles):
         else:  # nothing rejected: no quarantine file, and none left from an attempt that had rejects
             self.quarantine_file(source_key).unlink(missing_ok=True)
         previous = getattr(self.manifest(source_key), "attempt", None)
-        atomic_write_json(self.source_folder(source_key) / "manifest.json",
-                          manifest.with_changes(attempt=attempt.name).to_json(), indent=MANIFEST_INDENT)
+        self._write_manifest(source_key, manifest.with_changes(attempt=attempt.name))
         if previous and previous != attempt.name:
             shutil.rmtree(self.source_folder(source_key) / previous, ignore_errors=True)
+
+    def _write_manifest(self, source_key: str, manifest: Manifest) -> None:
+        """The source's current manifest, replaced atomically (on one line: MANIFEST_INDENT)."""
+        atomic_write_json(self.source_folder(source_key) / "manifest.json", manifest.to_json(),
+                          indent=MANIFEST_INDENT)
 
     def drop_attempts_except(self, source_key: str, attempt_name: str) -> None:
         """Remove a source's attempt folders other than `attempt_name` (a cut's pieces left by a crash)."""
@@ -229,8 +233,7 @@ class OrderStore(RegistryFiles):
         """A source rewritten with the same content: its manifest takes the new size and time."""
         manifest = self.manifest(source_key)
         if manifest is not None and manifest.fingerprint != fingerprint:
-            atomic_write_json(self.source_folder(source_key) / "manifest.json",
-                              manifest.with_changes(fingerprint=fingerprint).to_json(), indent=MANIFEST_INDENT)
+            self._write_manifest(source_key, manifest.with_changes(fingerprint=fingerprint))
 
     def inputs_signature(self, manifests: list[Manifest] | None = None, catalog_table: pa.Table | None = None) -> str:
         """Names what the reports are built from (core/store/signature.py); `manifests` and
