@@ -28,7 +28,7 @@ def test_the_copy_is_installed_over_the_dagster_it_was_made_from():
 
 @pytest.fixture
 def listed_by_the_cache(monkeypatch) -> list[str]:
-    """The jobs whose steps listed the multi-partition's keys from inside the data version cache."""
+    """One entry for each listing of the multi-partition's keys made from inside the data version cache."""
     found: list[str] = []
     original = MultiPartitionsDefinition.get_partition_keys
 
